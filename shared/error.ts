@@ -1,0 +1,75 @@
+import { errorCodes, type ErrorBody, type ErrorCode } from "./contract/errors.ts";
+
+export interface GatewayErrorOptions {
+  message?: string;
+  /** The request field at fault, e.g. `messages[0].role`. */
+  param?: string;
+  /** Seconds the client should wait before retrying; becomes `Retry-After`. */
+  retryAfterS?: number;
+  cause?: unknown;
+}
+
+const defaultMessages: Record<ErrorCode, string> = {
+  invalid_json: "The request body is not valid JSON.",
+  invalid_request: "The request is invalid.",
+  invalid_api_key: "A valid API key is required.",
+  forbidden: "This API key may not perform this action.",
+  not_found: "Not found.",
+  model_not_found: "The model does not exist.",
+  method_not_allowed: "Method not allowed.",
+  request_timeout: "The request timed out.",
+  payload_too_large: "The request body is too large.",
+  unsupported_media_type: "The request body must be application/json.",
+  rate_limited: "Rate limit exceeded.",
+  internal_error: "Internal error.",
+  upstream_error: "The upstream provider failed.",
+  origin_unreachable: "The regional origin could not be reached.",
+  unavailable: "The service is temporarily unavailable.",
+  circuit_open: "The upstream is temporarily disabled after repeated failures.",
+  upstream_timeout: "The upstream provider timed out.",
+};
+
+/** The one error type of Breakwater: the code decides status, type and body. */
+export class GatewayError extends Error {
+  readonly code: ErrorCode;
+  readonly param: string | null;
+  readonly retryAfterS: number | undefined;
+
+  constructor(code: ErrorCode, options: GatewayErrorOptions = {}) {
+    super(options.message ?? defaultMessages[code], { cause: options.cause });
+    this.name = "GatewayError";
+    this.code = code;
+    this.param = options.param ?? null;
+    this.retryAfterS = options.retryAfterS;
+  }
+
+  get status(): number {
+    return errorCodes[this.code].status;
+  }
+
+  toBody(requestId: string | null): ErrorBody {
+    return {
+      error: {
+        message: this.message,
+        type: errorCodes[this.code].type,
+        code: this.code,
+        param: this.param,
+        request_id: requestId,
+      },
+    };
+  }
+}
+
+/** Headers that go with an error response: JSON, and `Retry-After` when known. */
+export function errorHeaders(error: GatewayError): Record<string, string> {
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  if (error.retryAfterS !== undefined) headers["retry-after"] = String(Math.max(0, Math.ceil(error.retryAfterS)));
+  return headers;
+}
+
+/** A `Response` for an error, for code paths that build responses by hand. */
+export function errorResponse(error: GatewayError, requestId: string | null): Response {
+  const headers = errorHeaders(error);
+  if (requestId) headers["x-request-id"] = requestId;
+  return new Response(JSON.stringify(error.toBody(requestId)), { status: error.status, headers });
+}
