@@ -65,6 +65,8 @@ export function createKeyStore(db: Db, options: { cacheTtlMs: number; now?: () =
         values (${tenantId}, ${name}, ${keyPrefix(key)}, ${hashApiKey(key)})
         returning id`;
       if (!row) throw new Error("API key insert returned no row");
+      // A lookup just before may have cached this key as unknown.
+      cache.delete(hashApiKey(key).toString("base64"));
       return { key, record: { keyId: row.id, tenantId, prefix: keyPrefix(key) } };
     },
   };

@@ -13,7 +13,7 @@ export function configuredProviders(config: Config): Provider[] {
         name: "openai",
         baseUrl: config.OPENAI_BASE_URL,
         apiKey: config.OPENAI_API_KEY,
-        models: names.map((id) => ({ id, kind: id.includes("embedding") ? "embeddings" : "chat" })),
+        models: names.map((id) => ({ id, kind: /embed/i.test(id) ? "embeddings" : "chat" })),
       }),
     );
   }

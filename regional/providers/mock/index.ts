@@ -61,7 +61,7 @@ export function createMockProvider(now: () => number = Date.now): Provider {
       const tokens = texts.reduce((sum, text) => sum + countWords(text), 0);
       const response: EmbeddingsResponse = {
         object: "list",
-        data: texts.map((text, index) => ({ object: "embedding", index, embedding: embed(text) })),
+        data: texts.map((text, index) => ({ object: "embedding", index, embedding: encode(embed(text), request.encoding_format) })),
         model: request.model,
         usage: { prompt_tokens: tokens, total_tokens: tokens },
       };
@@ -90,6 +90,11 @@ function usageOf(request: ProviderChatRequest, answer: string): Usage {
   const prompt = request.messages.reduce((sum, message) => sum + countWords(textOf(message)), 0);
   const completion = countWords(answer);
   return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+}
+
+/** `base64` is what OpenAI's SDKs ask for by default: little-endian float32s. */
+function encode(vector: number[], format: "float" | "base64" | undefined): number[] | string {
+  return format === "base64" ? Buffer.from(new Float32Array(vector).buffer).toString("base64") : vector;
 }
 
 function embed(text: string): number[] {

@@ -1,0 +1,93 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { edgeFetch, edgeFetchWith, errorBody, fakeOrigin, readToEnd } from "./harness.ts";
+
+const timeoutMs = 1_000;
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe("when the origin fails", () => {
+  it("answers 502 origin_unreachable in the error shape when nothing listens", async () => {
+    const res = await edgeFetchWith({ REGIONAL_ORIGIN: "http://127.0.0.1:1" }, "/v1/models", {
+      headers: { "x-request-id": "client-req:0502" },
+    });
+
+    expect(res.status).toBe(502);
+    expect(res.headers.get("content-type")).toBe("application/json");
+    expect(res.headers.get("x-request-id")).toBe("client-req:0502");
+    expect(await errorBody(res)).toEqual({
+      error: {
+        message: "The regional origin could not be reached.",
+        type: "upstream_error",
+        code: "origin_unreachable",
+        param: null,
+        request_id: "client-req:0502",
+      },
+    });
+  });
+
+  it("answers 502 origin_unreachable when the origin drops the connection without answering", async () => {
+    const res = await edgeFetch("/v1/reset");
+
+    expect(res.status).toBe(502);
+    const body = await errorBody(res);
+    expect(body.error.code).toBe("origin_unreachable");
+    expect(body.error.request_id).toBe(res.headers.get("x-request-id"));
+  });
+
+  it("answers 504 upstream_timeout when no response headers arrive within ORIGIN_TIMEOUT_MS", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    const id = crypto.randomUUID();
+    const pending = edgeFetchWith({ ORIGIN_TIMEOUT_MS: String(timeoutMs) }, `/v1/hang/${id}`);
+    await fakeOrigin.arrived(id);
+
+    vi.advanceTimersByTime(timeoutMs);
+    const res = await pending;
+
+    expect(res.status).toBe(504);
+    const body = await errorBody(res);
+    expect(body.error).toMatchObject({ type: "timeout_error", code: "upstream_timeout", param: null });
+    expect(body.error.request_id).toBe(res.headers.get("x-request-id"));
+    // The edge gave up on the origin: it closed the held request instead of leaving it hanging.
+    await fakeOrigin.closed(id);
+  });
+
+  it("waits the whole ORIGIN_TIMEOUT_MS for the headers", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    const id = crypto.randomUUID();
+    const pending = edgeFetchWith({ ORIGIN_TIMEOUT_MS: String(timeoutMs) }, `/v1/hang/${id}`);
+    await fakeOrigin.arrived(id);
+
+    vi.advanceTimersByTime(timeoutMs - 1);
+    await fakeOrigin.release(id);
+    const res = await pending;
+
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ late: true });
+  });
+
+  it("does not cut a stream that outlives ORIGIN_TIMEOUT_MS once headers arrived", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    const id = crypto.randomUUID();
+    const res = await edgeFetchWith({ ORIGIN_TIMEOUT_MS: String(timeoutMs) }, `/v1/stream/${id}`);
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    expect((await reader.read()).value).toBe("data: first\n\n");
+
+    vi.advanceTimersByTime(timeoutMs * 10);
+    expect(await fakeOrigin.release(id)).toEqual({ open: true });
+
+    expect(await readToEnd(reader)).toBe("data: second\n\n");
+  });
+});
+
+describe("when the edge is misconfigured", () => {
+  it("answers 500 internal_error in the error shape for a bad ORIGIN_TIMEOUT_MS", async () => {
+    const res = await edgeFetchWith({ ORIGIN_TIMEOUT_MS: "soon" }, "/v1/models");
+
+    expect(res.status).toBe(500);
+    const body = await errorBody(res);
+    expect(body.error).toMatchObject({ type: "server_error", code: "internal_error" });
+    expect(body.error.request_id).toBe(res.headers.get("x-request-id"));
+  });
+});

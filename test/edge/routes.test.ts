@@ -1,0 +1,31 @@
+import { describe, expect, it } from "vitest";
+import { edgeFetch, errorBody } from "./harness.ts";
+
+describe("edge routes", () => {
+  it("answers GET /health/live with 200 ok", async () => {
+    const res = await edgeFetch("/health/live");
+
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: "ok" });
+  });
+
+  it.each(["/", "/v2/chat/completions", "/health/livez", "/admin/tenants"])(
+    "answers an unknown route (%s) with 404 in the error shape",
+    async (path) => {
+      const res = await edgeFetch(path, { headers: { "x-request-id": "client-req:0404" } });
+
+      expect(res.status).toBe(404);
+      expect(res.headers.get("content-type")).toBe("application/json");
+      expect(res.headers.get("x-request-id")).toBe("client-req:0404");
+      expect(await errorBody(res)).toEqual({
+        error: {
+          message: `No route for GET ${path}.`,
+          type: "invalid_request_error",
+          code: "not_found",
+          param: null,
+          request_id: "client-req:0404",
+        },
+      });
+    },
+  );
+});

@@ -1,0 +1,77 @@
+import { createApp, type AppDeps } from "../../regional/app.ts";
+import { createKeyStore, type KeyStore } from "../../regional/auth/key-store.ts";
+import { openDb, type Db } from "../../regional/db/index.ts";
+import { migrate, readMigrations } from "../../regional/db/migrate.ts";
+import { createLogger } from "../../regional/logger.ts";
+import { createMockProvider } from "../../regional/providers/mock/index.ts";
+import { createRegistry } from "../../regional/providers/registry.ts";
+import type { Provider } from "../../regional/providers/types.ts";
+import { createTestDatabase, type TestDatabase } from "./database.ts";
+
+export interface TestApp {
+  app: ReturnType<typeof createApp>;
+  db: Db;
+  keys: KeyStore;
+  /** A valid key of a fresh tenant. */
+  apiKey: string;
+  tenantId: string;
+  deps: AppDeps;
+  close(): Promise<void>;
+}
+
+export interface TestAppOptions {
+  providers?: Provider[];
+  maxBodyBytes?: number;
+  keyCacheTtlMs?: number;
+}
+
+/** The regional app over its own migrated database on the real test Postgres. */
+export async function createTestApp(serverUrl: string, options: TestAppOptions = {}): Promise<TestApp> {
+  const database: TestDatabase = await createTestDatabase(serverUrl);
+  const db = await openDb({ databaseUrl: database.url, dataDir: "", poolSize: 4 });
+  const migrations = await readMigrations();
+  await migrate(db.write, migrations);
+  const keys = createKeyStore(db, { cacheTtlMs: options.keyCacheTtlMs ?? 0 });
+  const [tenant] = await db.write<{ id: string }[]>`insert into tenants (name) values ('test') returning id`;
+  if (!tenant) throw new Error("no tenant row");
+  const { key } = await keys.create(tenant.id, "test");
+  const deps: AppDeps = {
+    db,
+    keys,
+    registry: createRegistry(options.providers ?? [createMockProvider()]),
+    logger: createLogger("silent"),
+    migrations,
+    limits: { maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024 },
+    lifecycle: { shuttingDown: false },
+  };
+  return {
+    app: createApp(deps),
+    db,
+    keys,
+    apiKey: key,
+    tenantId: tenant.id,
+    deps,
+    async close() {
+      await db.close();
+      await database.drop();
+    },
+  };
+}
+
+/** JSON POST with a bearer key, the way an SDK sends it. */
+export function postJson(path: string, body: unknown, apiKey: string, headers: Record<string, string> = {}): Request {
+  return new Request(`http://regional.test${path}`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+}
+
+/** Reads an SSE body into its `data:` payloads. */
+export async function sseDataOf(response: Response): Promise<string[]> {
+  const text = await response.text();
+  return text
+    .split("\n\n")
+    .filter((event) => event.startsWith("data: "))
+    .map((event) => event.slice("data: ".length));
+}
