@@ -6,12 +6,16 @@ export interface GatewayErrorOptions {
   param?: string;
   /** Seconds the client should wait before retrying; becomes `Retry-After`. */
   retryAfterS?: number;
+  /** The provider's HTTP status, when the error came from a provider's answer. */
+  upstreamStatus?: number;
   cause?: unknown;
 }
 
 const defaultMessages: Record<ErrorCode, string> = {
   invalid_json: "The request body is not valid JSON.",
   invalid_request: "The request is invalid.",
+  context_length_exceeded: "The request exceeds the model's context window.",
+  content_policy_violation: "The provider rejected the request under its content policy.",
   invalid_api_key: "A valid API key is required.",
   forbidden: "This API key may not perform this action.",
   not_found: "Not found.",
@@ -34,6 +38,7 @@ export class GatewayError extends Error {
   readonly code: ErrorCode;
   readonly param: string | null;
   readonly retryAfterS: number | undefined;
+  readonly upstreamStatus: number | undefined;
 
   constructor(code: ErrorCode, options: GatewayErrorOptions = {}) {
     super(options.message ?? defaultMessages[code], { cause: options.cause });
@@ -41,6 +46,7 @@ export class GatewayError extends Error {
     this.code = code;
     this.param = options.param ?? null;
     this.retryAfterS = options.retryAfterS;
+    this.upstreamStatus = options.upstreamStatus;
   }
 
   get status(): number {

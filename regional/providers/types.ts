@@ -13,6 +13,8 @@ export interface CallContext {
   /** Aborts the upstream call: client gone, timeout or shutdown. */
   signal: AbortSignal;
   requestId: string;
+  /** The `x-mock-fault` request header; only the mock provider honours it (tests, benches). */
+  mockFault?: string;
 }
 
 /** A request as an adapter receives it: `model` is already the provider's own name. */

@@ -10,38 +10,54 @@ export function retryAfterSeconds(header: string | null, now = Date.now()): numb
 }
 
 interface UpstreamErrorBody {
-  error?: { message?: unknown; param?: unknown } | string;
+  error?: { message?: unknown; param?: unknown; code?: unknown; type?: unknown } | string;
   message?: unknown;
 }
 
-function messageOf(body: unknown): { message?: string; param?: string } {
+interface UpstreamErrorFields {
+  message?: string;
+  param?: string;
+  code?: string;
+}
+
+function fieldsOf(body: unknown): UpstreamErrorFields {
   if (!body || typeof body !== "object") return {};
   const { error, message } = body as UpstreamErrorBody;
   if (typeof error === "string") return { message: error };
-  return {
-    message: typeof error?.message === "string" ? error.message : typeof message === "string" ? message : undefined,
-    param: typeof error?.param === "string" ? error.param : undefined,
-  };
+  const text = (value: unknown) => (typeof value === "string" ? value : undefined);
+  return { message: text(error?.message) ?? text(message), param: text(error?.param), code: text(error?.code) ?? text(error?.type) };
 }
 
+const contextLength = /context_length_exceeded|context length|maximum context|too many tokens|prompt is too long/i;
+const contentPolicy = /content_policy|content_filter|content management policy|safety system/i;
+
 /**
- * Turns a provider's error response into a gateway error. Client faults keep the
+ * Maps a provider's error status and fields to a gateway error. Client faults keep the
  * provider's message; failures of the provider or of our credentials become 5xx so the
  * client is never told its own key is wrong when ours is.
  */
+export function upstreamErrorFrom(provider: string, status: number, fields: UpstreamErrorFields, retryAfterS?: number): GatewayError {
+  const { message, param, code } = fields;
+  const said = message ? `: ${message}` : "";
+  const base = { upstreamStatus: status };
+  if (status === 400 || status === 422) {
+    const clue = `${code ?? ""} ${message ?? ""}`;
+    if (contextLength.test(clue)) return new GatewayError("context_length_exceeded", { ...base, message: message ?? undefined, param: param ?? "messages" });
+    if (contentPolicy.test(clue)) return new GatewayError("content_policy_violation", { ...base, message: message ?? undefined, param });
+    return new GatewayError("invalid_request", { ...base, message: message ?? `${provider} rejected the request.`, param });
+  }
+  if (status === 404) return new GatewayError("model_not_found", { ...base, message: message ?? `${provider} does not know the model.`, param: "model" });
+  if (status === 413) return new GatewayError("payload_too_large", { ...base, message: message ?? `${provider} found the request too large.` });
+  if (status === 429) return new GatewayError("rate_limited", { ...base, message: `${provider} is rate limiting${said}`, retryAfterS });
+  if (status === 408 || status === 504) return new GatewayError("upstream_timeout", { ...base, message: `${provider} timed out (${status})${said}`, retryAfterS });
+  if (status === 401 || status === 403) return new GatewayError("upstream_error", { ...base, message: `${provider} refused the gateway's credentials (${status}).` });
+  return new GatewayError("upstream_error", { ...base, message: `${provider} failed with ${status}${said}`, retryAfterS });
+}
+
+/** Turns a provider's error response into a gateway error. */
 export async function upstreamError(provider: string, response: Response): Promise<GatewayError> {
   const body: unknown = await response.json().catch(() => undefined);
-  const { message, param } = messageOf(body);
-  const status = response.status;
-  const retryAfterS = retryAfterSeconds(response.headers.get("retry-after"));
-  const said = message ? `: ${message}` : "";
-  if (status === 400 || status === 422) return new GatewayError("invalid_request", { message: message ?? `${provider} rejected the request.`, param });
-  if (status === 404) return new GatewayError("model_not_found", { message: message ?? `${provider} does not know the model.`, param: "model" });
-  if (status === 413) return new GatewayError("payload_too_large", { message: message ?? `${provider} found the request too large.` });
-  if (status === 429) return new GatewayError("rate_limited", { message: `${provider} is rate limiting${said}`, retryAfterS });
-  if (status === 408 || status === 504) return new GatewayError("upstream_timeout", { message: `${provider} timed out (${status})${said}` });
-  if (status === 401 || status === 403) return new GatewayError("upstream_error", { message: `${provider} refused the gateway's credentials (${status}).` });
-  return new GatewayError("upstream_error", { message: `${provider} failed with ${status}${said}`, retryAfterS });
+  return upstreamErrorFrom(provider, response.status, fieldsOf(body), retryAfterSeconds(response.headers.get("retry-after")));
 }
 
 /** A fetch that never got a response: aborted by us, or no connection. */

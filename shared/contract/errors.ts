@@ -5,6 +5,8 @@
 export const errorCodes = {
   invalid_json: { status: 400, type: "invalid_request_error" },
   invalid_request: { status: 400, type: "invalid_request_error" },
+  context_length_exceeded: { status: 400, type: "invalid_request_error" },
+  content_policy_violation: { status: 400, type: "invalid_request_error" },
   invalid_api_key: { status: 401, type: "authentication_error" },
   forbidden: { status: 403, type: "permission_error" },
   not_found: { status: 404, type: "invalid_request_error" },

@@ -12,6 +12,8 @@ export interface OpenAiOptions {
   baseUrl: string;
   apiKey: string;
   models: ProviderModel[];
+  /** How requests leave; the mock provider passes its in-process wire-format server here. */
+  fetch?: typeof fetch;
 }
 
 /**
@@ -20,12 +22,13 @@ export interface OpenAiOptions {
  */
 export function createOpenAiProvider(options: OpenAiOptions): Provider {
   const baseUrl = options.baseUrl.replace(/\/+$/, "");
+  const send = options.fetch ?? fetch;
   const headers = { authorization: `Bearer ${options.apiKey}`, "content-type": "application/json", accept: "application/json" };
 
   async function post(path: string, body: unknown, context: CallContext): Promise<Response> {
     let response: Response;
     try {
-      response = await fetch(`${baseUrl}${path}`, { method: "POST", headers, body: JSON.stringify(body), signal: context.signal });
+      response = await send(`${baseUrl}${path}`, { method: "POST", headers, body: JSON.stringify(body), signal: context.signal });
     } catch (error) {
       throw transportError(options.name, error, context.signal);
     }
