@@ -1,0 +1,201 @@
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { compare, readBaseline, writeBaseline } from "./baseline.ts";
+import { loadChat } from "./load.ts";
+import { checkTarget, sequentialChat, streamTtfb, type SequentialResult } from "./measure.ts";
+import { parseOptions, usage, type BenchOptions, type PathName } from "./options.ts";
+import { killAllNow, stopAll } from "./processes.ts";
+import { formatReport, writeResult } from "./report.ts";
+import {
+  machineInfo,
+  scenarioId,
+  withAddedLatency,
+  type BenchResult,
+  type ScenarioKind,
+  type ScenarioResult,
+} from "./result.ts";
+import {
+  benchApiKey,
+  directTarget,
+  gatewayTarget,
+  startEdge,
+  startMockUpstream,
+  startRegional,
+} from "./services.ts";
+import type { Target } from "./target.ts";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const baselineFile = join(root, "bench", "baseline.json");
+const latestFile = join(root, "bench", "results", "latest.json");
+
+const progress = (message: string): void => {
+  process.stderr.write(`· ${message}\n`);
+};
+
+/** Temporary data of this run (PGlite, wrangler state); removed however the run ends. */
+let workDir: string | undefined;
+
+async function main(): Promise<number> {
+  const options = parseOptions(process.argv.slice(2), process.env);
+  if (options.help) {
+    process.stdout.write(usage);
+    return 0;
+  }
+  const paths = availablePaths(options.paths);
+  const dir = mkdtempSync(join(tmpdir(), "breakwater-bench-"));
+  workDir = dir;
+  try {
+    const targets = await startTargets(paths, options, dir);
+    for (const target of targets) await checkTarget(target);
+    const scenarios = withAddedLatency(await measure(targets, options));
+    return report({
+      schema: 1,
+      timestamp: new Date().toISOString(),
+      machine: machineInfo(),
+      config: {
+        upstreamLatencyMs: options.upstreamLatencyMs,
+        durationS: options.durationS,
+        warmupS: options.warmupS,
+        ttfbRequests: options.ttfbRequests,
+        loadConnections: options.loadConnections,
+        paths,
+      },
+      scenarios,
+    }, options);
+  } finally {
+    await cleanUp();
+  }
+}
+
+async function cleanUp(): Promise<void> {
+  await stopAll();
+  if (workDir) rmSync(workDir, { recursive: true, force: true });
+  workDir = undefined;
+}
+
+/** Paths whose code exists; a tier still being written is skipped with a note, not an error. */
+function availablePaths(wanted: PathName[]): PathName[] {
+  const hasRegional = existsSync(join(root, "regional", "main.ts"));
+  const hasEdge = existsSync(join(root, "edge", "index.ts"));
+  return wanted.filter((path) => {
+    if (path === "regional" && !hasRegional) progress("skipping regional: regional/main.ts does not exist yet");
+    else if (path === "edge" && !(hasRegional && hasEdge)) progress("skipping edge: needs edge/index.ts and regional/main.ts");
+    else return true;
+    return false;
+  });
+}
+
+async function startTargets(paths: PathName[], options: BenchOptions, scratchDir: string): Promise<Target[]> {
+  progress(`starting mock upstream (${options.upstreamLatencyMs} ms added latency)`);
+  const upstream = await startMockUpstream(root, options.upstreamLatencyMs);
+  const targets = [directTarget(upstream)];
+  if (!paths.includes("regional")) return targets;
+
+  const apiKey = benchApiKey();
+  progress("starting regional (embedded PGlite)");
+  const regional = await startRegional({ root, upstreamOrigin: upstream.origin, dataDir: join(scratchDir, "data"), apiKey });
+  for (const note of regional.notes) progress(`note: ${note}`);
+  targets.push(gatewayTarget("regional", regional, apiKey));
+  if (!paths.includes("edge")) return targets;
+
+  progress("starting edge (wrangler dev)");
+  const edge = await startEdge({ root, regionalOrigin: regional.origin, persistDir: join(scratchDir, "wrangler") });
+  targets.push(gatewayTarget("edge", edge, apiKey));
+  return targets;
+}
+
+async function measure(targets: Target[], options: BenchOptions): Promise<ScenarioResult[]> {
+  const scenarios: ScenarioResult[] = [];
+  for (const target of targets) {
+    progress(`chat, 1 connection, ${target.path}`);
+    scenarios.push(fromSequential("chat", target.path, await sequentialChat(target, options.durationS, options.warmupS)));
+  }
+
+  const connections = options.loadConnections;
+  for (const target of targets) {
+    progress(`chat, ${connections} connections, ${target.path}`);
+    const run = await loadChat(target, connections, options.durationS, options.warmupS);
+    const failures = run.non2xx + run.errors;
+    scenarios.push({
+      id: scenarioId("chat", connections, target.path),
+      kind: "chat",
+      path: target.path,
+      connections,
+      method: "autocannon",
+      requests: run.requests,
+      failures,
+      p50Ms: run.p50Ms,
+      p99Ms: run.p99Ms,
+      meanMs: run.meanMs,
+      reqPerSec: run.reqPerSec,
+      addedP50Ms: null,
+      ...(failures > 0 ? { firstFailure: `${run.non2xx} non-2xx, ${run.errors} connection errors` } : {}),
+    });
+  }
+
+  for (const target of targets) {
+    progress(`stream time to first byte, ${target.path}`);
+    scenarios.push(fromSequential("stream-ttfb", target.path, await streamTtfb(target, options.ttfbRequests)));
+  }
+  return scenarios;
+}
+
+function fromSequential(kind: ScenarioKind, path: PathName, run: SequentialResult): ScenarioResult {
+  return {
+    id: scenarioId(kind, 1, path),
+    kind,
+    path,
+    connections: 1,
+    method: "sequential",
+    requests: run.requests,
+    failures: run.failures,
+    p50Ms: run.latency.p50Ms,
+    p99Ms: run.latency.p99Ms,
+    meanMs: run.latency.meanMs,
+    reqPerSec: run.reqPerSec,
+    addedP50Ms: null,
+    ...(run.firstFailure ? { firstFailure: run.firstFailure } : {}),
+  };
+}
+
+function report(result: BenchResult, options: BenchOptions): number {
+  const baseline = readBaseline(baselineFile);
+  const regressions = baseline
+    ? compare(result, baseline, {
+        latencyPct: options.latencyThresholdPct,
+        p99Pct: options.p99ThresholdPct,
+        minLatencyDeltaMs: options.minLatencyDeltaMs,
+        throughputPct: options.throughputThresholdPct,
+      })
+    : [];
+  process.stdout.write(formatReport(result, baseline, regressions, options.updateBaseline));
+
+  writeResult(latestFile, result, regressions);
+  progress("wrote bench/results/latest.json");
+  if (options.updateBaseline) {
+    writeBaseline(baselineFile, result);
+    progress("wrote bench/baseline.json");
+  }
+  return options.strict && regressions.length > 0 ? 1 : 0;
+}
+
+process.on("exit", killAllNow);
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    progress(`${signal}: stopping child processes`);
+    void cleanUp().finally(() => process.exit(130));
+  });
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  async (error: unknown) => {
+    process.stderr.write(`bench failed: ${error instanceof Error ? error.message : String(error)} (options: --help)\n`);
+    await cleanUp();
+    process.exitCode = 1;
+  },
+);
