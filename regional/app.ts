@@ -7,7 +7,7 @@ import type { AppEnv } from "./http/context.ts";
 import { errorHandler, notFound } from "./http/errors.ts";
 import { requestId } from "./http/request-id.ts";
 import type { Logger } from "./logger.ts";
-import type { Registry } from "./providers/registry.ts";
+import type { Router } from "./routing/router.ts";
 import { chatRoute } from "./routes/chat.ts";
 import { embeddingsRoute } from "./routes/embeddings.ts";
 import { healthRoute } from "./routes/health.ts";
@@ -16,7 +16,7 @@ import { modelsRoute } from "./routes/models.ts";
 export interface AppDeps {
   db: Db;
   keys: KeyStore;
-  registry: Registry;
+  router: Router;
   logger: Logger;
   migrations: Migration[];
   limits: { maxBodyBytes: number };

@@ -16,6 +16,8 @@ const envSchema = z.object({
   OPENAI_BASE_URL: z.string().url().default("https://api.openai.com/v1"),
   /** Models served through the `openai` provider, comma separated. */
   OPENAI_MODELS: z.string().default("gpt-4o-mini,gpt-4o,text-embedding-3-small"),
+  /** JSON file of routes (model → ordered provider targets) and per-provider policies. */
+  ROUTES_FILE: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
 });
 

@@ -17,6 +17,7 @@ const defaultMessages: Record<ErrorCode, string> = {
   context_length_exceeded: "The request exceeds the model's context window.",
   content_policy_violation: "The provider rejected the request under its content policy.",
   invalid_api_key: "A valid API key is required.",
+  invalid_signature: "The request does not carry a valid edge signature.",
   forbidden: "This API key may not perform this action.",
   not_found: "Not found.",
   model_not_found: "The model does not exist.",

@@ -6,7 +6,6 @@ export interface SseOptions {
   /** The `model` every chunk reports, e.g. `mock/echo`. */
   model: (chunk: ChatCompletionChunk) => string;
   requestId: string;
-  onError: (error: unknown) => void;
 }
 
 /**
@@ -28,7 +27,6 @@ export function chatSse(chunks: AsyncIterable<ChatCompletionChunk>, options: Sse
           }
           controller.enqueue(sseData(JSON.stringify({ ...value, model: options.model(value) })));
         } catch (error) {
-          options.onError(error);
           const gatewayError = error instanceof GatewayError ? error : new GatewayError("upstream_error", { message: "The stream failed.", cause: error });
           controller.enqueue(sseData(JSON.stringify(gatewayError.toBody(options.requestId))));
           controller.close();

@@ -13,6 +13,8 @@ export interface CallContext {
   /** Aborts the upstream call: client gone, timeout or shutdown. */
   signal: AbortSignal;
   requestId: string;
+  /** Called when the provider's response headers arrive (the first-byte deadline). */
+  onHeaders?: () => void;
   /** The `x-mock-fault` request header; only the mock provider honours it (tests, benches). */
   mockFault?: string;
 }

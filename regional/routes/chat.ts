@@ -3,27 +3,35 @@ import { chatCompletionRequest } from "../../shared/contract/chat.ts";
 import type { AppDeps } from "../app.ts";
 import type { AppEnv } from "../http/context.ts";
 import { readJson } from "../http/json-body.ts";
+import { servedBy } from "../http/served-by.ts";
 import { chatSse } from "../http/sse.ts";
+import { chatAttempt, streamAttempt, type RequestContext } from "../routing/chat-attempts.ts";
+import { guardStream } from "../routing/stream-guard.ts";
 
 export function chatRoute(deps: AppDeps): Hono<AppEnv> {
   return new Hono<AppEnv>().post("/chat/completions", async (c) => {
     const request = await readJson(c, chatCompletionRequest, deps.limits.maxBodyBytes);
-    const { provider, model } = deps.registry.resolve(request.model, "chat");
-    const context = { signal: c.req.raw.signal, requestId: c.get("requestId") };
-    const served = { "x-breakwater-provider": provider.name, "x-breakwater-attempts": "1" };
-    const named = (upstreamModel: string) => `${provider.name}/${upstreamModel || model}`;
+    const context: RequestContext = { requestId: c.get("requestId"), mockFault: c.req.header("x-mock-fault") };
+    const signal = c.req.raw.signal;
 
     if (!request.stream) {
-      const completion = await provider.chat({ ...request, model }, context);
-      return c.json({ ...completion, model: named(completion.model) }, 200, served);
+      const served = await deps.router.run(request.model, "chat", signal, chatAttempt(request, context));
+      const completion = served.result;
+      return c.json({ ...completion, model: `${served.provider}/${completion.model || served.model}` }, 200, servedBy(served));
     }
 
-    const chunks = await provider.chatStream({ ...request, model }, context);
-    const body = chatSse(chunks, {
-      model: (chunk) => named(chunk.model),
-      requestId: context.requestId,
-      onError: (error) => deps.logger.warn("stream failed after it started", { requestId: context.requestId, provider: provider.name, error }),
+    const served = await deps.router.run(request.model, "chat", signal, streamAttempt(request, context), true);
+    const chunks = guardStream(served.result, {
+      idleMs: served.target.policy.timeouts.idleMs,
+      provider: served.provider,
+      includeUsage: request.stream_options?.include_usage === true,
+      onEnd: (error) => {
+        if (error === undefined) return;
+        deps.router.reportStreamFailure(served.target, error);
+        deps.logger.warn("stream failed after it started", { requestId: context.requestId, provider: served.provider, error });
+      },
     });
-    return c.body(body, 200, { ...served, "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no" });
+    const body = chatSse(chunks, { model: (chunk) => `${served.provider}/${chunk.model || served.model}`, requestId: context.requestId });
+    return c.body(body, 200, { ...servedBy(served), "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no" });
   });
 }

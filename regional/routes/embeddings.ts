@@ -3,15 +3,18 @@ import { embeddingsRequest } from "../../shared/contract/embeddings.ts";
 import type { AppDeps } from "../app.ts";
 import type { AppEnv } from "../http/context.ts";
 import { readJson } from "../http/json-body.ts";
+import { servedBy } from "../http/served-by.ts";
 
 export function embeddingsRoute(deps: AppDeps): Hono<AppEnv> {
   return new Hono<AppEnv>().post("/embeddings", async (c) => {
     const request = await readJson(c, embeddingsRequest, deps.limits.maxBodyBytes);
-    const { provider, model } = deps.registry.resolve(request.model, "embeddings");
-    const result = await provider.embeddings({ ...request, model }, { signal: c.req.raw.signal, requestId: c.get("requestId") });
-    return c.json({ ...result, model: `${provider.name}/${result.model || model}` }, 200, {
-      "x-breakwater-provider": provider.name,
-      "x-breakwater-attempts": "1",
+    const requestId = c.get("requestId");
+    const mockFault = c.req.header("x-mock-fault");
+    const served = await deps.router.run(request.model, "embeddings", c.req.raw.signal, async (target, scope) => {
+      const { firstByteMs } = target.policy.timeouts;
+      scope.deadline("firstByte", firstByteMs, `${target.provider.name} sent no response within ${firstByteMs} ms`);
+      return await target.provider.embeddings({ ...request, model: target.model }, { signal: scope.signal, requestId, mockFault, onHeaders: () => scope.clear("firstByte") });
     });
+    return c.json({ ...served.result, model: `${served.provider}/${served.result.model || served.model}` }, 200, servedBy(served));
   });
 }

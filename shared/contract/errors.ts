@@ -8,6 +8,7 @@ export const errorCodes = {
   context_length_exceeded: { status: 400, type: "invalid_request_error" },
   content_policy_violation: { status: 400, type: "invalid_request_error" },
   invalid_api_key: { status: 401, type: "authentication_error" },
+  invalid_signature: { status: 401, type: "authentication_error" },
   forbidden: { status: 403, type: "permission_error" },
   not_found: { status: 404, type: "invalid_request_error" },
   model_not_found: { status: 404, type: "invalid_request_error" },

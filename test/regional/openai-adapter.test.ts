@@ -19,7 +19,9 @@ beforeAll(async () => {
       { id: "text-embedding-test", kind: "embeddings" },
     ],
   });
-  t = await createTestApp(inject("primaryUrl"), { providers: [createMockProvider(), openai] });
+  // One attempt and a breaker that never trips: these tests pin translation, not routing.
+  const routes = { providers: { openai: { retry: { maxAttempts: 1 }, breaker: { failureThreshold: 1_000 } } } };
+  t = await createTestApp(inject("primaryUrl"), { providers: [createMockProvider(), openai], routes });
 });
 afterAll(async () => {
   await t?.close();
@@ -68,8 +70,8 @@ describe("openai adapter", () => {
   it("relays the upstream stream chunk by chunk and ends it with [DONE]", async () => {
     upstream.handle(async (_, response) => {
       response.writeHead(200, { "content-type": "text/event-stream" });
-      for (const word of ["one ", "two ", "three"]) {
-        response.write(contentChunk("gpt-test", word));
+      for (const [word, finish] of [["one ", null], ["two ", null], ["three", "stop"]] as const) {
+        response.write(contentChunk("gpt-test", word, finish));
         await sleep(5);
       }
       response.end("data: [DONE]\n\n");
@@ -92,12 +94,14 @@ describe("openai adapter", () => {
     expect(JSON.parse(events.at(-1) ?? "{}")).toMatchObject({ error: { code: "upstream_error" } });
   });
 
-  it("maps a provider 429 to 429 with its Retry-After", async () => {
+  it("reports a provider 429 with its Retry-After when no target is left", async () => {
     upstream.handle((_, response) => sendJson(response, 429, { error: { message: "slow down" } }, { "retry-after": "7" }));
     const response = await ask();
-    expect(response.status).toBe(429);
+    expect(response.status).toBe(503);
     expect(response.headers.get("retry-after")).toBe("7");
-    expect(((await response.json()) as { error: { code: string } }).error.code).toBe("rate_limited");
+    const body = (await response.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe("unavailable");
+    expect(body.error.message).toContain("openai is rate limiting: slow down");
   });
 
   it("keeps the provider's message and param for a client fault", async () => {
@@ -107,20 +111,24 @@ describe("openai adapter", () => {
     expect(((await response.json()) as { error: unknown }).error).toMatchObject({ code: "invalid_request", message: "max_tokens is too large", param: "max_tokens" });
   });
 
-  it("turns a provider 5xx into 502 and a refusal of our credentials into 502, not 401", async () => {
-    upstream.handle((_, response) => sendJson(response, 503, { error: { message: "overloaded" } }));
-    expect((await ask()).status).toBe(502);
-    upstream.handle((_, response) => sendJson(response, 401, { error: { message: "bad key" } }));
-    const response = await ask();
-    expect(response.status).toBe(502);
-    expect(((await response.json()) as { error: { message: string } }).error.message).not.toContain("bad key");
+  it("reports a provider 5xx, and a refusal of our credentials, as the provider's failure, never as the client's 401", async () => {
+    upstream.handle((_, response) => sendJson(response, 500, { error: { message: "exploded" } }));
+    const failed = await ask();
+    expect(failed.status).toBe(503);
+    expect(((await failed.json()) as { error: { message: string } }).error.message).toContain("openai failed with 500: exploded");
+    upstream.handle((_, response) => sendJson(response, 401, { error: { message: "bad key sk-provider-secret" } }));
+    const refused = await ask();
+    expect(refused.status).toBe(503);
+    const message = ((await refused.json()) as { error: { message: string } }).error.message;
+    expect(message).toContain("refused the gateway's credentials");
+    expect(message).not.toContain("sk-provider-secret");
   });
 
-  it("answers 502 when the provider closes the connection without a response", async () => {
+  it("reports a provider that closes the connection without a response as unreachable", async () => {
     upstream.handle((_, response) => response.destroy());
     const response = await ask();
-    expect(response.status).toBe(502);
-    expect(((await response.json()) as { error: { code: string } }).error.code).toBe("upstream_error");
+    expect(response.status).toBe(503);
+    expect(((await response.json()) as { error: { message: string } }).error.message).toContain("openai could not be reached");
   });
 
   it("forwards embeddings requests and names the model provider/model", async () => {

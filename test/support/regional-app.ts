@@ -5,6 +5,11 @@ import { migrate, readMigrations } from "../../regional/db/migrate.ts";
 import { createLogger } from "../../regional/logger.ts";
 import { createMockProvider } from "../../regional/providers/mock/index.ts";
 import { createRegistry } from "../../regional/providers/registry.ts";
+import { createBreakers } from "../../regional/routing/breakers.ts";
+import { createPlanner } from "../../regional/routing/plan.ts";
+import type { RetryBudgetPolicy } from "../../regional/routing/retry-budget.ts";
+import { createRouter, type Clock } from "../../regional/routing/router.ts";
+import { parseRoutes } from "../../regional/routing/routes-file.ts";
 import type { Provider } from "../../regional/providers/types.ts";
 import { createTestDatabase, type TestDatabase } from "./database.ts";
 
@@ -21,6 +26,11 @@ export interface TestApp {
 
 export interface TestAppOptions {
   providers?: Provider[];
+  /** The routes file's content (validated as at start-up). */
+  routes?: unknown;
+  clock?: Clock;
+  random?: () => number;
+  retryBudget?: RetryBudgetPolicy;
   maxBodyBytes?: number;
   keyCacheTtlMs?: number;
 }
@@ -35,11 +45,19 @@ export async function createTestApp(serverUrl: string, options: TestAppOptions =
   const [tenant] = await db.write<{ id: string }[]>`insert into tenants (name) values ('test') returning id`;
   if (!tenant) throw new Error("no tenant row");
   const { key } = await keys.create(tenant.id, "test");
+  const logger = createLogger("silent");
   const deps: AppDeps = {
     db,
     keys,
-    registry: createRegistry(options.providers ?? [createMockProvider()]),
-    logger: createLogger("silent"),
+    router: createRouter({
+      planner: createPlanner(createRegistry(options.providers ?? [createMockProvider()]), parseRoutes(options.routes ?? {})),
+      breakers: createBreakers(logger, options.clock?.now),
+      logger,
+      clock: options.clock,
+      random: options.random,
+      retryBudget: options.retryBudget,
+    }),
+    logger,
     migrations,
     limits: { maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024 },
     lifecycle: { shuttingDown: false },

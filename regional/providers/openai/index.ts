@@ -32,6 +32,7 @@ export function createOpenAiProvider(options: OpenAiOptions): Provider {
     } catch (error) {
       throw transportError(options.name, error, context.signal);
     }
+    context.onHeaders?.();
     if (!response.ok) throw await upstreamError(options.name, response);
     return response;
   }

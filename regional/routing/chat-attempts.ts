@@ -1,0 +1,76 @@
+import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from "../../shared/contract/chat.ts";
+import type { CallContext } from "../providers/types.ts";
+import type { AttemptScope } from "./attempt-scope.ts";
+import { nextOrAbort } from "./next-or-abort.ts";
+import type { PlannedTarget } from "./plan.ts";
+import type { AttemptCall } from "./router.ts";
+
+export interface RequestContext {
+  requestId: string;
+  mockFault?: string;
+}
+
+/** A stream that has produced its first content: what was read so far, and the rest. */
+export interface StreamStart {
+  head: ChatCompletionChunk[];
+  rest: AsyncIterator<ChatCompletionChunk>;
+  /** The upstream stream already ended while waiting for the first content. */
+  ended: boolean;
+  scope: AttemptScope;
+}
+
+function callContext(scope: AttemptScope, request: RequestContext, onHeaders: () => void): CallContext {
+  return { signal: scope.signal, requestId: request.requestId, mockFault: request.mockFault, onHeaders };
+}
+
+export function chatAttempt(request: ChatCompletionRequest, context: RequestContext): AttemptCall<ChatCompletion> {
+  return async (target, scope) => {
+    const { firstByteMs } = target.policy.timeouts;
+    scope.deadline("firstByte", firstByteMs, `${target.provider.name} sent no response within ${firstByteMs} ms`);
+    return await target.provider.chat({ ...request, model: target.model, stream: false }, callContext(scope, context, () => scope.clear("firstByte")));
+  };
+}
+
+function hasContent(chunk: ChatCompletionChunk): boolean {
+  return chunk.choices.some((choice) => Boolean(choice.delta.content) || Boolean(choice.delta.tool_calls) || Boolean(choice.delta.refusal) || choice.finish_reason !== null);
+}
+
+/**
+ * Starts a stream and reads until its first content chunk. Nothing reaches the client
+ * before that, so a target that fails or stays silent here can still be fallen back from.
+ * Usage is always asked for, so tokens are counted even when the client did not ask.
+ */
+export function streamAttempt(request: ChatCompletionRequest, context: RequestContext): AttemptCall<StreamStart> {
+  return async (target: PlannedTarget, scope: AttemptScope) => {
+    const { firstByteMs, firstTokenMs } = target.policy.timeouts;
+    const name = target.provider.name;
+    let armed = false;
+    const armFirstToken = () => {
+      scope.clear("firstByte");
+      if (!armed) scope.deadline("firstToken", firstTokenMs, `${name} sent no content within ${firstTokenMs} ms`);
+      armed = true;
+    };
+    scope.deadline("firstByte", firstByteMs, `${name} sent no response within ${firstByteMs} ms`);
+    const upstream = { ...request, model: target.model, stream: true, stream_options: { ...request.stream_options, include_usage: true } };
+    const chunks = await target.provider.chatStream(upstream, callContext(scope, context, armFirstToken));
+    armFirstToken();
+    const rest = chunks[Symbol.asyncIterator]();
+    const head: ChatCompletionChunk[] = [];
+    try {
+      for (;;) {
+        const next = await nextOrAbort(rest, scope.signal);
+        if (next.done) {
+          scope.clear("firstToken");
+          return { head, rest, ended: true, scope };
+        }
+        head.push(next.value);
+        if (hasContent(next.value)) break;
+      }
+    } catch (error) {
+      await rest.return?.().catch(() => {});
+      throw error;
+    }
+    scope.clear("firstToken");
+    return { head, rest, ended: false, scope };
+  };
+}

@@ -1,0 +1,57 @@
+import type { ChatCompletionChunk, Usage } from "../../shared/contract/chat.ts";
+import { GatewayError } from "../../shared/error.ts";
+import type { StreamStart } from "./chat-attempts.ts";
+import { nextOrAbort } from "./next-or-abort.ts";
+
+export interface StreamGuardOptions {
+  idleMs: number;
+  provider: string;
+  /** The client asked for the usage chunk (`stream_options.include_usage`). */
+  includeUsage: boolean;
+  onUsage?: (usage: Usage) => void;
+  /** Called once, when the stream ends: `undefined` for a clean end. */
+  onEnd?: (error: unknown) => void;
+}
+
+/**
+ * Yields a started stream to the client: the chunks read while waiting for the first
+ * token, then the rest, each within the idle gap. Usage is always collected but passed on
+ * only when the client asked. A stream that ends without any finish reason was cut short
+ * and fails rather than looking complete.
+ */
+export async function* guardStream(start: StreamStart, options: StreamGuardOptions): AsyncGenerator<ChatCompletionChunk> {
+  const { scope, rest } = start;
+  let finished = false;
+  let failure: unknown;
+  const pass = (chunk: ChatCompletionChunk): ChatCompletionChunk | undefined => {
+    if (chunk.choices.some((choice) => choice.finish_reason)) finished = true;
+    if (chunk.usage) options.onUsage?.(chunk.usage);
+    if (options.includeUsage || !("usage" in chunk)) return chunk;
+    const { usage: _, ...withoutUsage } = chunk;
+    return withoutUsage.choices.length > 0 ? withoutUsage : undefined;
+  };
+
+  try {
+    for (const chunk of start.head) {
+      const out = pass(chunk);
+      if (out) yield out;
+    }
+    if (!start.ended) {
+      for (;;) {
+        scope.deadline("idle", options.idleMs, `${options.provider} went silent for ${options.idleMs} ms mid-stream`);
+        const next = await nextOrAbort(rest, scope.signal);
+        if (next.done) break;
+        const out = pass(next.value);
+        if (out) yield out;
+      }
+    }
+    if (!finished) throw new GatewayError("upstream_error", { message: `${options.provider} ended the stream before the answer was complete.` });
+  } catch (error) {
+    failure = error;
+    throw error;
+  } finally {
+    scope.close();
+    await rest.return?.().catch(() => {});
+    options.onEnd?.(failure);
+  }
+}
