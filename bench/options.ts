@@ -22,6 +22,8 @@ export interface BenchOptions {
   minLatencyDeltaMs: number;
   /** Requests per second regress when lower by more than this percentage. */
   throughputThresholdPct: number;
+  /** In-process figures regress when worse by more than this percentage. */
+  microThresholdPct: number;
   updateBaseline: boolean;
   strict: boolean;
   help: boolean;
@@ -41,6 +43,7 @@ export const usage = `Usage: npm run bench -- [options]
   --p99-threshold <pct>       p99 regression threshold in % (BENCH_P99_THRESHOLD_PCT, default 50)
   --min-latency-delta <ms>    and by at least this much (BENCH_MIN_LATENCY_DELTA_MS, default 0.2)
   --throughput-threshold <pct> req/s regression threshold in % (BENCH_THROUGHPUT_THRESHOLD_PCT, default 25)
+  --micro-threshold <pct>     in-process figure regression threshold in % (BENCH_MICRO_THRESHOLD_PCT, default 50)
   --update-baseline           write this run to bench/baseline.json
   --strict                    exit 1 when a regression is flagged
 
@@ -63,6 +66,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
       "p99-threshold": { type: "string" },
       "min-latency-delta": { type: "string" },
       "throughput-threshold": { type: "string" },
+      "micro-threshold": { type: "string" },
       "update-baseline": { type: "boolean", default: false },
       strict: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
@@ -85,6 +89,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
       25,
       0,
     ),
+    microThresholdPct: number("micro-threshold", values["micro-threshold"] ?? env.BENCH_MICRO_THRESHOLD_PCT, 50, 0),
     updateBaseline: values["update-baseline"] === true,
     strict: values.strict === true,
     help: values.help === true,

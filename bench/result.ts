@@ -1,4 +1,5 @@
 import { cpus, totalmem } from "node:os";
+import type { MicroResult } from "./micro.ts";
 import type { PathName } from "./options.ts";
 
 /** What one bench run produces; `bench/results/latest.json` and `bench/baseline.json` hold one each. */
@@ -15,6 +16,8 @@ export interface BenchResult {
     paths: PathName[];
   };
   scenarios: ScenarioResult[];
+  /** In-process figures of single parts (policies, audit, ...). */
+  micro?: MicroResult[];
 }
 
 export interface MachineInfo {

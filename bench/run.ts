@@ -4,6 +4,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { compare, readBaseline, writeBaseline } from "./baseline.ts";
 import { loadChat } from "./load.ts";
+import { compareMicro, formatMicro } from "./micro.ts";
+import { policyFigures } from "./policies.ts";
 import { checkTarget, sequentialChat, streamTtfb, type SequentialResult } from "./measure.ts";
 import { parseOptions, usage, type BenchOptions, type PathName } from "./options.ts";
 import { killAllNow, stopAll } from "./processes.ts";
@@ -50,6 +52,9 @@ async function main(): Promise<number> {
     const targets = await startTargets(paths, options, dir);
     for (const target of targets) await checkTarget(target);
     const scenarios = withAddedLatency(await measure(targets, options));
+    await stopAll();
+    progress("in-process figures: resilience policies");
+    const micro = await policyFigures();
     return report({
       schema: 1,
       timestamp: new Date().toISOString(),
@@ -63,6 +68,7 @@ async function main(): Promise<number> {
         paths,
       },
       scenarios,
+      micro,
     }, options);
   } finally {
     await cleanUp();
@@ -171,6 +177,9 @@ function report(result: BenchResult, options: BenchOptions): number {
       })
     : [];
   process.stdout.write(formatReport(result, baseline, regressions, options.updateBaseline));
+  const micro = result.micro ?? [];
+  const microRegressions = compareMicro(micro, baseline?.micro ?? [], options.microThresholdPct);
+  process.stdout.write(`\n${formatMicro(micro)}\n${microRegressions.map((line) => `${line}\n`).join("")}`);
 
   writeResult(latestFile, result, regressions);
   progress("wrote bench/results/latest.json");
@@ -178,7 +187,7 @@ function report(result: BenchResult, options: BenchOptions): number {
     writeBaseline(baselineFile, result);
     progress("wrote bench/baseline.json");
   }
-  return options.strict && regressions.length > 0 ? 1 : 0;
+  return options.strict && regressions.length + microRegressions.length > 0 ? 1 : 0;
 }
 
 process.on("exit", killAllNow);
