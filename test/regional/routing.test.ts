@@ -49,6 +49,7 @@ function routes() {
         ],
         retry,
       },
+      "impatient": { targets: [{ provider: "alpha", model: "m" }, { provider: "beta", model: "m" }], timeouts: { ...fast, firstByteMs: 100 }, retry },
       "lenient-policy": { targets: [{ provider: "alpha", model: "m" }, { provider: "beta", model: "m" }], fallbackOnContentPolicy: true, retry },
     },
   };
@@ -113,6 +114,14 @@ describe("fallback and retries", () => {
     expect(response.headers.get("x-breakwater-provider")).toBe("alpha");
     expect(slept).toEqual([1_000]);
     expect(calls("alpha")).toBe(2);
+  });
+
+  it("gives up on a provider that sends no response headers in time, once, and falls back", async () => {
+    upstreams.alpha.handle((_, response) => new Promise<void>((resolve) => response.once("close", resolve)));
+    const response = await chat("impatient");
+    expect(response.headers.get("x-breakwater-provider")).toBe("beta");
+    expect(response.headers.get("x-breakwater-attempts")).toBe("2");
+    expect(calls("alpha")).toBe(1);
   });
 
   it("moves on at once when Retry-After is longer than the cap", async () => {
@@ -190,6 +199,16 @@ describe("circuit breakers", () => {
     expect(t.deps.router.breakers.list().find((breaker) => breaker.id === "alpha")?.state.status).toBe("half_open");
     expect((await chat("fast-chat")).headers.get("x-breakwater-provider")).toBe("alpha");
     expect(t.deps.router.breakers.list().find((breaker) => breaker.id === "alpha")?.state.status).toBe("closed");
+  });
+
+  it("open per model when the provider says that model is overloaded (529), leaving the provider's closed", async () => {
+    upstreams.alpha.handle(failWith(529, { type: "error", error: { type: "overloaded_error", message: "Overloaded" } }));
+    await chat("fast-chat");
+    await chat("fast-chat");
+    const breakers = Object.fromEntries(t.deps.router.breakers.list().map((breaker) => [breaker.id, breaker.state.status]));
+    expect(breakers).toMatchObject({ "alpha/m": "open", alpha: "closed" });
+    expect((await chat("fast-chat")).headers.get("x-breakwater-provider")).toBe("beta");
+    expect(calls("alpha")).toBe(5);
   });
 
   it("reopens when a half-open probe fails", async () => {
@@ -297,6 +316,6 @@ describe("models", () => {
   it("lists routes as models, then each provider's own", async () => {
     const response = await t.app.request("/v1/models", { headers: { authorization: `Bearer ${t.apiKey}` } });
     const ids = ((await response.json()) as { data: Array<{ id: string }> }).data.map((model) => model.id);
-    expect(ids).toEqual(["fast-chat", "solo-chat", "big-context", "lenient-policy", "alpha/m", "beta/m", "gamma/m"]);
+    expect(ids).toEqual(["fast-chat", "solo-chat", "big-context", "impatient", "lenient-policy", "alpha/m", "beta/m", "gamma/m"]);
   });
 });
