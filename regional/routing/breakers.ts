@@ -17,6 +17,8 @@ export interface Breakers {
   force(id: string, mode: "open" | "closed" | null): Transition | undefined;
   list(): BreakerView[];
   has(id: string): boolean;
+  /** Makes sure the breaker exists, so operators see it before its first call. */
+  ensure(id: string, policy: BreakerPolicy): void;
 }
 
 /**
@@ -73,6 +75,9 @@ export function createBreakers(logger: Logger, now: () => number = Date.now): Br
     },
     has(id) {
       return breakers.has(id);
+    },
+    ensure(id, policy) {
+      entry(id, policy);
     },
   };
 }

@@ -22,6 +22,8 @@ export interface Planner {
   plan(model: string, kind: ModelKind, random?: () => number): Plan;
   /** Routes, then every provider model, as `/v1/models` lists them. */
   models(): Model[];
+  /** Every provider with its own policy (before route overrides). */
+  providers(): Array<{ name: string; policy: CallPolicy }>;
 }
 
 /**
@@ -61,6 +63,8 @@ export function createPlanner(registry: Registry, file: RoutesFile, created = Ma
       const targets = route.config.strategy === "weighted" ? weightedFirst(route.targets, random) : route.targets;
       return { targets, fallbackOnContentPolicy: route.config.fallbackOnContentPolicy };
     },
+
+    providers: () => registry.providers().map((provider) => ({ name: provider.name, policy: providerPolicy(provider.name) })),
 
     models() {
       const routeModels = [...routes.keys()].map((id) => ({ id, object: "model" as const, created, owned_by: "breakwater" }));

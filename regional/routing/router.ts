@@ -81,6 +81,7 @@ export function createRouter(options: RouterOptions): Router {
   const { planner, breakers, logger } = options;
   const clock = options.clock ?? realClock;
   const random = options.random ?? Math.random;
+  for (const { name, policy } of planner.providers()) breakers.ensure(name, policy.breaker);
   const budgets = new Map<string, RetryBudget>();
   const budgetOf = (provider: string) => {
     let budget = budgets.get(provider);
