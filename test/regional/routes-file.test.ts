@@ -18,6 +18,11 @@ describe("routes file", () => {
     await rm(dir, { recursive: true });
   });
 
+  it("accepts the example shipped with the README", async () => {
+    const file = await loadRoutesFile(new URL("../../routes.example.json", import.meta.url).pathname);
+    expect(Object.keys(file.routes)).toEqual(["fast-chat", "balanced-chat"]);
+  });
+
   it("rejects a target no provider serves, naming it", () => {
     const registry = createRegistry([createMockProvider()]);
     const file = parseRoutes({ routes: { chat: { targets: [{ provider: "mock", model: "echo" }, { provider: "nobody", model: "x" }] } } });
