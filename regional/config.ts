@@ -16,6 +16,11 @@ const envSchema = z.object({
   OPENAI_BASE_URL: z.string().url().default("https://api.openai.com/v1"),
   /** Models served through the `openai` provider, comma separated. */
   OPENAI_MODELS: z.string().default("gpt-4o-mini,gpt-4o,text-embedding-3-small"),
+  ANTHROPIC_API_KEY: z.string().min(1).optional(),
+  /** Without `/v1`, as Anthropic's SDKs take it. */
+  ANTHROPIC_BASE_URL: z.string().url().default("https://api.anthropic.com"),
+  /** Models served through the `anthropic` provider, comma separated. */
+  ANTHROPIC_MODELS: z.string().default("claude-sonnet-4-5,claude-haiku-4-5"),
   /** JSON file of routes (model → ordered provider targets) and per-provider policies. */
   ROUTES_FILE: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),

@@ -1,0 +1,83 @@
+import { GatewayError } from "../../../shared/error.ts";
+import type { CallContext, Provider, ProviderModel } from "../types.ts";
+import { transportError } from "../upstream-error.ts";
+import { anthropicResponseError } from "./errors.ts";
+import { toMessagesRequest } from "./request.ts";
+import { fromMessage } from "./response.ts";
+import { chatChunksOf } from "./stream.ts";
+import type { Message } from "./wire.ts";
+
+export interface AnthropicOptions {
+  /** The name clients prefix models with, e.g. `anthropic`. */
+  name: string;
+  /** Without `/v1`, as Anthropic's SDKs take it. */
+  baseUrl?: string;
+  apiKey: string;
+  models: ProviderModel[];
+  /** How requests leave; the mock provider passes its in-process wire-format server here. */
+  fetch?: typeof fetch;
+  /** Sent as `max_tokens` when the client set none; Anthropic requires one. */
+  defaultMaxTokens?: number;
+  anthropicVersion?: string;
+  /** Anthropic's answers carry no creation time; chunks and completions get this clock's. */
+  now?: () => number;
+}
+
+/**
+ * Anthropic's Messages API behind the OpenAI-shaped interface: requests, answers, stream
+ * events and errors are translated both ways. Anthropic has no embeddings API.
+ */
+export function createAnthropicProvider(options: AnthropicOptions): Provider {
+  const url = `${(options.baseUrl ?? "https://api.anthropic.com").replace(/\/+$/, "")}/v1/messages`;
+  const send = options.fetch ?? fetch;
+  const now = options.now ?? Date.now;
+  const defaults = { maxTokens: options.defaultMaxTokens ?? 4096 };
+  const headers = {
+    "x-api-key": options.apiKey,
+    "anthropic-version": options.anthropicVersion ?? "2023-06-01",
+    "content-type": "application/json",
+    accept: "application/json",
+  };
+
+  async function post(body: unknown, context: CallContext): Promise<Response> {
+    let response: Response;
+    try {
+      response = await send(url, { method: "POST", headers, body: JSON.stringify(body), signal: context.signal });
+    } catch (error) {
+      throw transportError(options.name, error, context.signal);
+    }
+    context.onHeaders?.();
+    if (!response.ok) throw await anthropicResponseError(options.name, response);
+    return response;
+  }
+
+  const created = () => Math.floor(now() / 1000);
+
+  return {
+    name: options.name,
+    models: () => options.models,
+
+    async chat(request, context) {
+      const response = await post(toMessagesRequest(request, defaults), context);
+      let message: Message;
+      try {
+        message = (await response.json()) as Message;
+      } catch (error) {
+        if (context.signal.aborted) throw context.signal.reason ?? error;
+        throw new GatewayError("upstream_error", { message: `${options.name} answered with a malformed body.`, cause: error });
+      }
+      if (!Array.isArray(message?.content)) throw new GatewayError("upstream_error", { message: `${options.name} answered without content.` });
+      return fromMessage(message, created());
+    },
+
+    async chatStream(request, context) {
+      const response = await post({ ...toMessagesRequest(request, defaults), stream: true }, context);
+      if (!response.body) throw new GatewayError("upstream_error", { message: `${options.name} sent no stream.` });
+      return chatChunksOf(response.body, { provider: options.name, created: created(), signal: context.signal });
+    },
+
+    async embeddings() {
+      throw new GatewayError("invalid_request", { message: `${options.name} has no embeddings API.`, param: "model" });
+    },
+  };
+}
