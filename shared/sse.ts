@@ -10,9 +10,9 @@ const lineBreak = /\r\n|\r|\n/;
  * LF, CR or CRLF; `data:` lines join with LF; a blank line ends an event). An event left
  * unterminated when the body ends is still delivered: some upstreams omit the last blank line.
  */
-export async function* parseSse(body: ReadableStream<Uint8Array>): AsyncGenerator<SseEvent> {
+export async function* parseSse(body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>): AsyncGenerator<SseEvent> {
   const decoder = new TextDecoder();
-  const reader = body.getReader();
+  const chunks = (Symbol.asyncIterator in body ? body : chunksOf(body))[Symbol.asyncIterator]();
   let buffer = "";
   let data: string[] = [];
   let event: string | undefined;
@@ -41,7 +41,7 @@ export async function* parseSse(body: ReadableStream<Uint8Array>): AsyncGenerato
   let finished = false;
   try {
     for (;;) {
-      const { done, value } = await reader.read();
+      const { done, value } = await chunks.next();
       if (done) {
         finished = true;
         buffer += `${decoder.decode()}\n\n`;
@@ -53,7 +53,25 @@ export async function* parseSse(body: ReadableStream<Uint8Array>): AsyncGenerato
     }
   } finally {
     // A consumer that stops early must not leave the upstream connection streaming.
-    if (!finished) await reader.cancel().catch(() => {});
+    if (!finished) await chunks.return?.().catch(() => {});
+  }
+}
+
+/** A web stream as an async iterable; stopping early cancels the stream. */
+export async function* chunksOf(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const reader = stream.getReader();
+  let done = false;
+  try {
+    for (;;) {
+      const next = await reader.read();
+      if (next.done) {
+        done = true;
+        return;
+      }
+      yield next.value;
+    }
+  } finally {
+    if (!done) await reader.cancel().catch(() => {});
     reader.releaseLock();
   }
 }

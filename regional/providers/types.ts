@@ -13,6 +13,8 @@ export interface CallContext {
   /** Aborts the upstream call: client gone, timeout or shutdown. */
   signal: AbortSignal;
   requestId: string;
+  /** How long a new connection to the provider may take to open. */
+  connectTimeoutMs?: number;
   /** Called when the provider's response headers arrive (the first-byte deadline). */
   onHeaders?: () => void;
   /** The `x-mock-fault` request header; only the mock provider honours it (tests, benches). */

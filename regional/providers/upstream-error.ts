@@ -1,4 +1,5 @@
 import { GatewayError } from "../../shared/error.ts";
+import type { UpstreamResponse } from "./http.ts";
 
 /** Seconds from a `Retry-After` header (delta-seconds or HTTP date), if present. */
 export function retryAfterSeconds(header: string | null, now = Date.now()): number | undefined {
@@ -55,14 +56,15 @@ export function upstreamErrorFrom(provider: string, status: number, fields: Upst
 }
 
 /** Turns a provider's error response into a gateway error. */
-export async function upstreamError(provider: string, response: Response): Promise<GatewayError> {
+export async function upstreamError(provider: string, response: UpstreamResponse): Promise<GatewayError> {
   const body: unknown = await response.json().catch(() => undefined);
-  return upstreamErrorFrom(provider, response.status, fieldsOf(body), retryAfterSeconds(response.headers.get("retry-after")));
+  return upstreamErrorFrom(provider, response.status, fieldsOf(body), retryAfterSeconds(response.header("retry-after")));
 }
 
 /** A fetch that never got a response: aborted by us, or no connection. */
 export function transportError(provider: string, error: unknown, signal: AbortSignal): unknown {
   if (signal.aborted) return signal.reason ?? error;
-  const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : "";
-  return new GatewayError("upstream_error", { message: `${provider} could not be reached${cause}`, cause: error });
+  if (error instanceof GatewayError) return new GatewayError(error.code, { message: `${provider}: ${error.message}`, cause: error });
+  const detail = error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : "";
+  return new GatewayError("upstream_error", { message: `${provider} could not be reached${detail ? `: ${detail}` : ""}`, cause: error });
 }

@@ -4,6 +4,7 @@ import type { AppDeps } from "../app.ts";
 import type { AppEnv } from "../http/context.ts";
 import { readJson } from "../http/json-body.ts";
 import { servedBy } from "../http/served-by.ts";
+import { callContext } from "../routing/chat-attempts.ts";
 
 export function embeddingsRoute(deps: AppDeps): Hono<AppEnv> {
   return new Hono<AppEnv>().post("/embeddings", async (c) => {
@@ -13,7 +14,7 @@ export function embeddingsRoute(deps: AppDeps): Hono<AppEnv> {
     const served = await deps.router.run(request.model, "embeddings", c.req.raw.signal, async (target, scope) => {
       const { firstByteMs } = target.policy.timeouts;
       scope.deadline("firstByte", firstByteMs, `${target.provider.name} sent no response within ${firstByteMs} ms`);
-      return await target.provider.embeddings({ ...request, model: target.model }, { signal: scope.signal, requestId, mockFault, onHeaders: () => scope.clear("firstByte") });
+      return await target.provider.embeddings({ ...request, model: target.model }, callContext(target, scope, { requestId, mockFault }, () => scope.clear("firstByte")));
     });
     return c.json({ ...served.result, model: `${served.provider}/${served.result.model || served.model}` }, 200, servedBy(served));
   });

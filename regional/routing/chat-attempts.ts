@@ -19,15 +19,15 @@ export interface StreamStart {
   scope: AttemptScope;
 }
 
-function callContext(scope: AttemptScope, request: RequestContext, onHeaders: () => void): CallContext {
-  return { signal: scope.signal, requestId: request.requestId, mockFault: request.mockFault, onHeaders };
+export function callContext(target: PlannedTarget, scope: AttemptScope, request: RequestContext, onHeaders: () => void): CallContext {
+  return { signal: scope.signal, requestId: request.requestId, mockFault: request.mockFault, connectTimeoutMs: target.policy.timeouts.connectMs, onHeaders };
 }
 
 export function chatAttempt(request: ChatCompletionRequest, context: RequestContext): AttemptCall<ChatCompletion> {
   return async (target, scope) => {
     const { firstByteMs } = target.policy.timeouts;
     scope.deadline("firstByte", firstByteMs, `${target.provider.name} sent no response within ${firstByteMs} ms`);
-    return await target.provider.chat({ ...request, model: target.model, stream: false }, callContext(scope, context, () => scope.clear("firstByte")));
+    return await target.provider.chat({ ...request, model: target.model, stream: false }, callContext(target, scope, context, () => scope.clear("firstByte")));
   };
 }
 
@@ -52,7 +52,7 @@ export function streamAttempt(request: ChatCompletionRequest, context: RequestCo
     };
     scope.deadline("firstByte", firstByteMs, `${name} sent no response within ${firstByteMs} ms`);
     const upstream = { ...request, model: target.model, stream: true, stream_options: { ...request.stream_options, include_usage: true } };
-    const chunks = await target.provider.chatStream(upstream, callContext(scope, context, armFirstToken));
+    const chunks = await target.provider.chatStream(upstream, callContext(target, scope, context, armFirstToken));
     armFirstToken();
     const rest = chunks[Symbol.asyncIterator]();
     const head: ChatCompletionChunk[] = [];

@@ -2,7 +2,9 @@ import { defaultBackoff, type BackoffPolicy } from "../../shared/backoff.ts";
 import { defaultBreakerPolicy, type BreakerPolicy } from "../../shared/circuit-breaker.ts";
 
 export interface Timeouts {
-  /** Until the provider's response headers arrive (covers connecting). */
+  /** Until a new connection to the provider is open (reused connections skip it). */
+  connectMs: number;
+  /** Until the provider's response headers arrive. */
   firstByteMs: number;
   /** Until the first content chunk of a stream; headers alone do not count. */
   firstTokenMs: number;
@@ -27,7 +29,7 @@ export interface CallPolicy {
 }
 
 export const defaultCallPolicy: CallPolicy = {
-  timeouts: { firstByteMs: 30_000, firstTokenMs: 30_000, idleMs: 30_000, totalMs: 600_000 },
+  timeouts: { connectMs: 5_000, firstByteMs: 30_000, firstTokenMs: 30_000, idleMs: 30_000, totalMs: 600_000 },
   retry: { ...defaultBackoff, maxAttempts: 3, retryAfterCapMs: 10_000 },
   breaker: defaultBreakerPolicy,
 };

@@ -5,7 +5,7 @@ import type { PolicyOverrides } from "./policy.ts";
 const positiveMs = z.number().int().positive();
 
 const policyOverrides = z.strictObject({
-  timeouts: z.strictObject({ firstByteMs: positiveMs, firstTokenMs: positiveMs, idleMs: positiveMs, totalMs: positiveMs }).partial().optional(),
+  timeouts: z.strictObject({ connectMs: positiveMs, firstByteMs: positiveMs, firstTokenMs: positiveMs, idleMs: positiveMs, totalMs: positiveMs }).partial().optional(),
   retry: z
     .strictObject({
       maxAttempts: z.number().int().min(1).max(10),

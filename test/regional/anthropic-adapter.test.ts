@@ -3,6 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "v
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from "../../shared/contract/chat.ts";
 import { GatewayError } from "../../shared/error.ts";
 import { createAnthropicProvider } from "../../regional/providers/anthropic/index.ts";
+import { fetchTransport } from "../../regional/providers/http.ts";
 import { toMessagesRequest } from "../../regional/providers/anthropic/request.ts";
 import type { CallContext } from "../../regional/providers/types.ts";
 import { createTestApp, postJson, sseDataOf, type TestApp } from "../support/regional-app.ts";
@@ -48,7 +49,7 @@ const anthropic = createAnthropicProvider({
   name: "anthropic",
   apiKey: "sk-ant-provider-secret",
   models: [{ id: "claude-sonnet-4-5", kind: "chat" }],
-  fetch: stubFetch,
+  transport: fetchTransport(stubFetch),
   now: () => created * 1000,
 });
 

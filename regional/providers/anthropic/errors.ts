@@ -1,5 +1,6 @@
 import { GatewayError } from "../../../shared/error.ts";
 import { retryAfterSeconds, upstreamErrorFrom } from "../upstream-error.ts";
+import type { UpstreamResponse } from "../http.ts";
 import type { ErrorDetail } from "./wire.ts";
 
 /** Anthropic's published error types and the HTTP status each is sent with. */
@@ -39,9 +40,9 @@ export function anthropicError(provider: string, status: number, body: unknown, 
   return upstreamErrorFrom(provider, status, { message, code: type }, retryAfterS);
 }
 
-export async function anthropicResponseError(provider: string, response: Response): Promise<GatewayError> {
+export async function anthropicResponseError(provider: string, response: UpstreamResponse): Promise<GatewayError> {
   const body: unknown = await response.json().catch(() => undefined);
-  return anthropicError(provider, response.status, body, retryAfterSeconds(response.headers.get("retry-after")));
+  return anthropicError(provider, response.status, body, retryAfterSeconds(response.header("retry-after")));
 }
 
 /** An `error` event after the stream began: the type's usual status stands in for the HTTP one. */

@@ -1,6 +1,6 @@
 import { GatewayError } from "../../../shared/error.ts";
+import { callUpstream, jsonBody, nodeTransport, type Transport } from "../http.ts";
 import type { CallContext, Provider, ProviderModel } from "../types.ts";
-import { transportError } from "../upstream-error.ts";
 import { anthropicResponseError } from "./errors.ts";
 import { toMessagesRequest } from "./request.ts";
 import { fromMessage } from "./response.ts";
@@ -15,7 +15,7 @@ export interface AnthropicOptions {
   apiKey: string;
   models: ProviderModel[];
   /** How requests leave; the mock provider passes its in-process wire-format server here. */
-  fetch?: typeof fetch;
+  transport?: Transport;
   /** Sent as `max_tokens` when the client set none; Anthropic requires one. */
   defaultMaxTokens?: number;
   anthropicVersion?: string;
@@ -29,7 +29,7 @@ export interface AnthropicOptions {
  */
 export function createAnthropicProvider(options: AnthropicOptions): Provider {
   const url = `${(options.baseUrl ?? "https://api.anthropic.com").replace(/\/+$/, "")}/v1/messages`;
-  const send = options.fetch ?? fetch;
+  const transport = options.transport ?? nodeTransport();
   const now = options.now ?? Date.now;
   const defaults = { maxTokens: options.defaultMaxTokens ?? 4096 };
   const headers = {
@@ -39,17 +39,8 @@ export function createAnthropicProvider(options: AnthropicOptions): Provider {
     accept: "application/json",
   };
 
-  async function post(body: unknown, context: CallContext): Promise<Response> {
-    let response: Response;
-    try {
-      response = await send(url, { method: "POST", headers, body: JSON.stringify(body), signal: context.signal });
-    } catch (error) {
-      throw transportError(options.name, error, context.signal);
-    }
-    context.onHeaders?.();
-    if (!response.ok) throw await anthropicResponseError(options.name, response);
-    return response;
-  }
+  const post = (body: unknown, context: CallContext) =>
+    callUpstream(options.name, transport, { url, method: "POST", headers, body: JSON.stringify(body) }, context, anthropicResponseError);
 
   const created = () => Math.floor(now() / 1000);
 
@@ -58,21 +49,13 @@ export function createAnthropicProvider(options: AnthropicOptions): Provider {
     models: () => options.models,
 
     async chat(request, context) {
-      const response = await post(toMessagesRequest(request, defaults), context);
-      let message: Message;
-      try {
-        message = (await response.json()) as Message;
-      } catch (error) {
-        if (context.signal.aborted) throw context.signal.reason ?? error;
-        throw new GatewayError("upstream_error", { message: `${options.name} answered with a malformed body.`, cause: error });
-      }
+      const message = await jsonBody<Message>(options.name, await post(toMessagesRequest(request, defaults), context), context);
       if (!Array.isArray(message?.content)) throw new GatewayError("upstream_error", { message: `${options.name} answered without content.` });
       return fromMessage(message, created());
     },
 
     async chatStream(request, context) {
       const response = await post({ ...toMessagesRequest(request, defaults), stream: true }, context);
-      if (!response.body) throw new GatewayError("upstream_error", { message: `${options.name} sent no stream.` });
       return chatChunksOf(response.body, { provider: options.name, created: created(), signal: context.signal });
     },
 

@@ -44,7 +44,7 @@ function mergeUsage(usage: AnthropicUsage, update: AnthropicUsage | undefined): 
  * broken body or an end before the stop reason fails the stream; a missing
  * `message_stop` after the stop reason does not, the answer being complete by then.
  */
-export async function* chatChunksOf(body: ReadableStream<Uint8Array>, options: StreamOptions): AsyncGenerator<ChatCompletionChunk> {
+export async function* chatChunksOf(body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>, options: StreamOptions): AsyncGenerator<ChatCompletionChunk> {
   const { provider } = options;
   let base: ChunkBase | undefined;
   let usage: AnthropicUsage = {};

@@ -1,5 +1,6 @@
 import { createAnthropicProvider } from "../anthropic/index.ts";
 import { createOpenAiProvider } from "../openai/index.ts";
+import { fetchTransport, type Transport } from "../http.ts";
 import type { Provider, ProviderModel } from "../types.ts";
 import { inProcessFetch } from "./in-process-fetch.ts";
 import { createMockUpstream } from "./server.ts";
@@ -23,7 +24,7 @@ export interface MockProvider extends Provider {
 
 interface WireSetup {
   models: ProviderModel[];
-  adapter(name: string, send: typeof fetch, now: (() => number) | undefined): Provider;
+  adapter(name: string, transport: Transport, now: (() => number) | undefined): Provider;
 }
 
 const wires: Record<MockWireName, WireSetup> = {
@@ -32,11 +33,11 @@ const wires: Record<MockWireName, WireSetup> = {
       { id: "echo", kind: "chat" },
       { id: "embed", kind: "embeddings" },
     ],
-    adapter: (name, send) => createOpenAiProvider({ name, baseUrl: "http://mock.invalid/openai/v1", apiKey: "mock-key", models: wires.openai.models, fetch: send }),
+    adapter: (name, transport) => createOpenAiProvider({ name, baseUrl: "http://mock.invalid/openai/v1", apiKey: "mock-key", models: wires.openai.models, transport }),
   },
   anthropic: {
     models: [{ id: "echo", kind: "chat" }],
-    adapter: (name, send, now) => createAnthropicProvider({ name, baseUrl: "http://mock.invalid/anthropic", apiKey: "mock-key", models: wires.anthropic.models, fetch: send, now }),
+    adapter: (name, transport, now) => createAnthropicProvider({ name, baseUrl: "http://mock.invalid/anthropic", apiKey: "mock-key", models: wires.anthropic.models, transport, now }),
   },
 };
 
@@ -50,7 +51,7 @@ export function createMockProvider(options: MockProviderOptions = {}): MockProvi
   const name = options.name ?? "mock";
   const setup = wires[options.wire ?? "openai"];
   const upstream = createMockUpstream({ faults: options.faults, now: options.now });
-  const adapter = (fault: string | undefined) => setup.adapter(name, inProcessFetch(upstream, fault), options.now);
+  const adapter = (fault: string | undefined) => setup.adapter(name, fetchTransport(inProcessFetch(upstream, fault)), options.now);
 
   return {
     name,

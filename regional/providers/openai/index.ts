@@ -2,8 +2,9 @@ import type { ChatCompletion, ChatCompletionChunk } from "../../../shared/contra
 import type { EmbeddingsResponse } from "../../../shared/contract/embeddings.ts";
 import { GatewayError } from "../../../shared/error.ts";
 import { parseSse } from "../../../shared/sse.ts";
+import { callUpstream, jsonBody, nodeTransport, type Transport } from "../http.ts";
 import type { CallContext, Provider, ProviderModel } from "../types.ts";
-import { transportError, upstreamError } from "../upstream-error.ts";
+import { upstreamError } from "../upstream-error.ts";
 
 export interface OpenAiOptions {
   /** The name clients prefix models with, e.g. `openai` or `groq`. */
@@ -13,7 +14,7 @@ export interface OpenAiOptions {
   apiKey: string;
   models: ProviderModel[];
   /** How requests leave; the mock provider passes its in-process wire-format server here. */
-  fetch?: typeof fetch;
+  transport?: Transport;
 }
 
 /**
@@ -22,61 +23,48 @@ export interface OpenAiOptions {
  */
 export function createOpenAiProvider(options: OpenAiOptions): Provider {
   const baseUrl = options.baseUrl.replace(/\/+$/, "");
-  const send = options.fetch ?? fetch;
+  const transport = options.transport ?? nodeTransport();
   const headers = { authorization: `Bearer ${options.apiKey}`, "content-type": "application/json", accept: "application/json" };
-
-  async function post(path: string, body: unknown, context: CallContext): Promise<Response> {
-    let response: Response;
-    try {
-      response = await send(`${baseUrl}${path}`, { method: "POST", headers, body: JSON.stringify(body), signal: context.signal });
-    } catch (error) {
-      throw transportError(options.name, error, context.signal);
-    }
-    context.onHeaders?.();
-    if (!response.ok) throw await upstreamError(options.name, response);
-    return response;
-  }
-
-  async function json<T>(response: Response): Promise<T> {
-    try {
-      return (await response.json()) as T;
-    } catch (error) {
-      throw new GatewayError("upstream_error", { message: `${options.name} answered with a malformed body.`, cause: error });
-    }
-  }
+  const post = (path: string, body: unknown, context: CallContext) =>
+    callUpstream(options.name, transport, { url: `${baseUrl}${path}`, method: "POST", headers, body: JSON.stringify(body) }, context, upstreamError);
 
   return {
     name: options.name,
     models: () => options.models,
 
     async chat(request, context) {
-      return json<ChatCompletion>(await post("/chat/completions", { ...request, stream: false }, context));
+      return await jsonBody<ChatCompletion>(options.name, await post("/chat/completions", { ...request, stream: false }, context), context);
     },
 
     async chatStream(request, context) {
       const response = await post("/chat/completions", { ...request, stream: true }, context);
-      if (!response.body) throw new GatewayError("upstream_error", { message: `${options.name} sent no stream.` });
-      return chunksOf(options.name, response.body);
+      return chunksOf(options.name, response.body, context.signal);
     },
 
     async embeddings(request, context) {
-      return json<EmbeddingsResponse>(await post("/embeddings", request, context));
+      return await jsonBody<EmbeddingsResponse>(options.name, await post("/embeddings", request, context), context);
     },
   };
 }
 
-async function* chunksOf(provider: string, body: ReadableStream<Uint8Array>): AsyncGenerator<ChatCompletionChunk> {
-  for await (const event of parseSse(body)) {
-    if (event.data === "[DONE]") return;
-    let chunk: unknown;
-    try {
-      chunk = JSON.parse(event.data);
-    } catch (error) {
-      throw new GatewayError("upstream_error", { message: `${provider} sent a malformed stream chunk.`, cause: error });
+async function* chunksOf(provider: string, body: AsyncIterable<Uint8Array>, signal: AbortSignal): AsyncGenerator<ChatCompletionChunk> {
+  try {
+    for await (const event of parseSse(body)) {
+      if (event.data === "[DONE]") return;
+      let chunk: unknown;
+      try {
+        chunk = JSON.parse(event.data);
+      } catch (error) {
+        throw new GatewayError("upstream_error", { message: `${provider} sent a malformed stream chunk.`, cause: error });
+      }
+      if (chunk && typeof chunk === "object" && "error" in chunk) {
+        throw new GatewayError("upstream_error", { message: `${provider} failed mid-stream: ${JSON.stringify((chunk as { error: unknown }).error)}` });
+      }
+      yield chunk as ChatCompletionChunk;
     }
-    if (chunk && typeof chunk === "object" && "error" in chunk) {
-      throw new GatewayError("upstream_error", { message: `${provider} failed mid-stream: ${JSON.stringify((chunk as { error: unknown }).error)}` });
-    }
-    yield chunk as ChatCompletionChunk;
+  } catch (error) {
+    if (error instanceof GatewayError) throw error;
+    if (signal.aborted) throw signal.reason ?? error;
+    throw new GatewayError("upstream_error", { message: `${provider} broke off the stream.`, cause: error });
   }
 }
