@@ -49,6 +49,7 @@ function routes() {
         ],
         retry,
       },
+      "refused-first": { targets: [{ provider: "nowhere", model: "m" }, { provider: "beta", model: "m" }], timeouts: fast, retry },
       "impatient": { targets: [{ provider: "alpha", model: "m" }, { provider: "beta", model: "m" }], timeouts: { ...fast, firstByteMs: 100 }, retry },
       "lenient-policy": { targets: [{ provider: "alpha", model: "m" }, { provider: "beta", model: "m" }], fallbackOnContentPolicy: true, retry },
     },
@@ -60,6 +61,8 @@ let t: TestApp;
 async function freshApp(): Promise<TestApp> {
   await t?.close();
   const providers = names.map((name) => createOpenAiProvider({ name, baseUrl: upstreams[name].baseUrl, apiKey: `sk-${name}`, models: [{ id: "m", kind: "chat" }] }));
+  // Nothing listens on port 1: every call is refused.
+  providers.push(createOpenAiProvider({ name: "nowhere", baseUrl: "http://127.0.0.1:1/v1", apiKey: "sk-x", models: [{ id: "m", kind: "chat" }] }));
   t = await createTestApp(inject("primaryUrl"), { providers, routes: routes(), clock, random: () => 0.5, retryBudget: { ratio: 0.2, floor: 3, windowMs: 10_000 } });
   return t;
 }
@@ -122,6 +125,12 @@ describe("fallback and retries", () => {
     expect(response.headers.get("x-breakwater-provider")).toBe("beta");
     expect(response.headers.get("x-breakwater-attempts")).toBe("2");
     expect(calls("alpha")).toBe(1);
+  });
+
+  it("retries a refused connection, then falls back", async () => {
+    const response = await chat("refused-first");
+    expect(response.headers.get("x-breakwater-provider")).toBe("beta");
+    expect(response.headers.get("x-breakwater-attempts")).toBe("4");
   });
 
   it("moves on at once when Retry-After is longer than the cap", async () => {
@@ -316,6 +325,6 @@ describe("models", () => {
   it("lists routes as models, then each provider's own", async () => {
     const response = await t.app.request("/v1/models", { headers: { authorization: `Bearer ${t.apiKey}` } });
     const ids = ((await response.json()) as { data: Array<{ id: string }> }).data.map((model) => model.id);
-    expect(ids).toEqual(["fast-chat", "solo-chat", "big-context", "impatient", "lenient-policy", "alpha/m", "beta/m", "gamma/m"]);
+    expect(ids).toEqual(["fast-chat", "solo-chat", "big-context", "refused-first", "impatient", "lenient-policy", "alpha/m", "beta/m", "gamma/m", "nowhere/m"]);
   });
 });
