@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,6 +7,8 @@ import { compare, readBaseline, writeBaseline } from "./baseline.ts";
 import { loadChat } from "./load.ts";
 import { compareMicro, formatMicro } from "./micro.ts";
 import { policyFigures } from "./policies.ts";
+import { auditFigures } from "./audit.ts";
+import { edgeAuthScenario } from "./edge-auth.ts";
 import { checkTarget, sequentialChat, streamTtfb, type SequentialResult } from "./measure.ts";
 import { parseOptions, usage, type BenchOptions, type PathName } from "./options.ts";
 import { killAllNow, stopAll } from "./processes.ts";
@@ -55,6 +58,13 @@ async function main(): Promise<number> {
     await stopAll();
     progress("in-process figures: resilience policies");
     const micro = await policyFigures();
+    progress("audit log: append cost and sustained writes into Postgres");
+    micro.push(...(await auditFigures()));
+    if (paths.includes("edge")) {
+      progress("edge: auth with a warm key cache + limiters over plain forwarding (wrangler dev)");
+      const edgeAuth = await edgeAuthScenario({ root, workDir: join(dir, "edge-auth"), requests: options.durationS < 2 ? 300 : 2_000 });
+      micro.push({ id: "edge auth + limiter (added p50)", value: edgeAuth.addedP50Ms, unit: "ms/op", aim: { op: "≤", value: 2 } });
+    }
     return report({
       schema: 1,
       timestamp: new Date().toISOString(),
@@ -106,8 +116,13 @@ async function startTargets(paths: PathName[], options: BenchOptions, scratchDir
   targets.push(gatewayTarget("regional", regional, apiKey));
   if (!paths.includes("edge")) return targets;
 
+  // Behind the edge the regional tier takes only signed calls, as in production; the
+  // regional path above is measured without the edge, so it runs a second, open instance.
+  const signingSecret = randomBytes(32).toString("hex");
+  progress("starting regional behind the edge (signed calls only)");
+  const signed = await startRegional({ root, upstreamOrigin: upstream.origin, dataDir: join(scratchDir, "data-signed"), apiKey, signingSecret });
   progress("starting edge (wrangler dev)");
-  const edge = await startEdge({ root, regionalOrigin: regional.origin, persistDir: join(scratchDir, "wrangler") });
+  const edge = await startEdge({ root, regionalOrigin: signed.origin, persistDir: join(scratchDir, "wrangler"), signingSecret });
   targets.push(gatewayTarget("edge", edge, apiKey));
   return targets;
 }

@@ -34,6 +34,8 @@ export interface RegionalOptions {
   upstreamOrigin: string;
   dataDir: string;
   apiKey: string;
+  /** Set: the service takes only calls the edge signed with it (as in production). */
+  signingSecret?: string;
 }
 
 export async function startRegional(options: RegionalOptions): Promise<Service> {
@@ -49,7 +51,12 @@ export async function startRegional(options: RegionalOptions): Promise<Service> 
     OPENAI_MODELS: upstreamModel,
     LOG_LEVEL: "warn",
     SHUTDOWN_GRACE_MS: "2000",
+    // The bench measures overhead, not limits: the dev key must never be the bottleneck.
+    BREAKWATER_DEV_RPM: "1000000000",
+    BREAKWATER_DEV_TPM: "1000000000",
   };
+  delete env.EDGE_SIGNING_SECRET;
+  if (options.signingSecret) env.EDGE_SIGNING_SECRET = options.signingSecret;
   // The embedded database unless a Postgres is asked for explicitly; never the shell's own.
   delete env.DATABASE_URL;
   if (process.env.BENCH_DATABASE_URL) env.DATABASE_URL = process.env.BENCH_DATABASE_URL;
@@ -62,6 +69,7 @@ export async function startRegional(options: RegionalOptions): Promise<Service> 
   });
   const origin = `http://127.0.0.1:${port}`;
   await waitForHttpOk(`${origin}/health/ready`, managed, 120_000);
+  if (options.signingSecret) return { process: managed, origin, notes: [] };
   // Ready is not enough: the bench's key must also be accepted before anything is measured.
   const auth = await waitForHttpOk(`${origin}/v1/models`, managed, 30_000, { authorization: `Bearer ${options.apiKey}` });
   const notes =
@@ -73,6 +81,7 @@ export interface EdgeOptions {
   root: string;
   regionalOrigin: string;
   persistDir: string;
+  signingSecret: string;
 }
 
 export async function startEdge(options: EdgeOptions): Promise<Service> {
@@ -90,6 +99,7 @@ export async function startEdge(options: EdgeOptions): Promise<Service> {
       "--port", String(port),
       "--inspector-port", String(inspectorPort),
       "--var", `REGIONAL_ORIGIN:${options.regionalOrigin}`,
+      "--var", `EDGE_SIGNING_SECRET:${options.signingSecret}`,
       "--persist-to", options.persistDir,
       "--show-interactive-dev-session=false",
     ],

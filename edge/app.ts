@@ -1,16 +1,25 @@
 import { Hono } from "hono";
 import { GatewayError, errorResponse } from "../shared/error.ts";
 import type { AppEnv } from "./env.ts";
+import { metricsText } from "./metrics.ts";
+import { auth } from "./middleware/auth.ts";
 import { forward } from "./middleware/forward.ts";
+import { rateLimit } from "./middleware/rate-limit.ts";
+import { readBody } from "./middleware/read-body.ts";
 import { requestId } from "./middleware/request-id.ts";
 
-/** The edge's Hono app: request ids, health, and `/v1/*` forwarded to the regional origin. */
+/**
+ * The edge's Hono app: request ids, health, metrics, and `/v1/*` authenticated, rate
+ * limited and forwarded, signed, to the regional origin.
+ */
 export function createApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   app.use(requestId());
 
   app.get("/health/live", (c) => c.json({ status: "ok" }));
+  app.get("/metrics", (c) => c.text(metricsText(), 200, { "content-type": "text/plain; version=0.0.4" }));
+  app.use("/v1/*", auth(), readBody(), rateLimit());
   app.all("/v1/*", forward());
 
   app.notFound((c) =>

@@ -1,14 +1,35 @@
-/** The Worker's bindings, declared as `[vars]` in wrangler.toml. */
+import type { KeyRecord } from "../shared/contract/keys.ts";
+import type { RateLimiter } from "./durable-objects/rate-limiter.ts";
+
+/** The Worker's bindings: `[vars]` and the Durable Object in wrangler.toml, plus secrets. */
 export interface Env {
   /** Base URL of the regional service, e.g. `http://127.0.0.1:8788`; `/v1/*` is forwarded under it. */
   REGIONAL_ORIGIN: string;
   /** Milliseconds to wait for the origin's response headers before answering 504. */
   ORIGIN_TIMEOUT_MS: string;
+  /** Shared with the regional tier, which rejects calls not signed with it (a secret, never in wrangler.toml). */
+  EDGE_SIGNING_SECRET?: string;
+  /** Upstash Redis REST endpoint and token for the shared key-record cache; without them it is skipped. */
+  UPSTASH_REDIS_REST_URL?: string;
+  UPSTASH_REDIS_REST_TOKEN?: string;
+  /** Seconds a key record stays in this location's Cache API; 0 turns that cache off. */
+  KEY_CACHE_TTL_S?: string;
+  /** Failed authentications one client IP may cause per minute before it gets 429. */
+  AUTH_FAILURES_PER_MINUTE?: string;
+  /** What each limit does when its Durable Object cannot be reached: `open` or `closed`. */
+  KEY_LIMIT_ON_ERROR?: string;
+  TENANT_LIMIT_ON_ERROR?: string;
+  AUTH_LIMIT_ON_ERROR?: string;
+  RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
 }
 
 /** Values middleware puts on the Hono context for later handlers. */
 export interface Variables {
   requestId: string;
+  /** The caller's key record, once authenticated. */
+  key: KeyRecord;
+  /** The request body as read (and, for usage accounting, possibly rewritten) at the edge; null without one. */
+  body: Uint8Array | null;
 }
 
 /** The Hono environment of the edge app. */

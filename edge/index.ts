@@ -1,9 +1,11 @@
 import { createApp } from "./app.ts";
 import type { Env } from "./env.ts";
 
+export { RateLimiter } from "./durable-objects/rate-limiter.ts";
+
 const app = createApp();
 
-/** The Worker entry; Durable Object classes will be exported from here too. */
+/** The Worker entry; its Durable Object classes are exported beside it. */
 export default {
   fetch: (request, env, ctx) => app.fetch(request, env, ctx),
 } satisfies ExportedHandler<Env>;

@@ -1,5 +1,7 @@
 import { GatewayError } from "../shared/error.ts";
+import { edgeHeaderPrefix } from "../shared/signing.ts";
 import { endToEndHeaders } from "./hop-by-hop.ts";
+import { signatureHeaders } from "./origin-signature.ts";
 
 export interface OriginCall {
   /** Base URL of the origin; the request's path and query are appended to it. */
@@ -7,26 +9,42 @@ export interface OriginCall {
   /** How long to wait for the response headers; the body may take as long as it needs. */
   timeoutMs: number;
   requestId: string;
+  /** The body as read at the edge (it is signed, so it has been read whole), or null. */
+  body: Uint8Array | null;
+  /** The shared secret and the identity headers the edge vouches for. */
+  signing: { secret: string; vouched: Record<string, string> };
 }
 
+/** Client credentials: they end at the edge, whose signature replaces them. */
+const credentialHeaders = ["authorization", "x-api-key", "cookie"];
+
 /**
- * Sends `request` to the regional origin and returns the origin's response. Bodies are
- * streamed both ways, never buffered. Throws `GatewayError` `upstream_timeout` when no
- * response headers arrive within `timeoutMs`, `origin_unreachable` when the origin
- * cannot be reached.
+ * Sends `request` to the regional origin, signed, and returns the origin's response,
+ * streamed back as it arrives. Throws `GatewayError` `upstream_timeout` when no response
+ * headers arrive within `timeoutMs`, `origin_unreachable` when the origin cannot be reached.
  */
 export async function callOrigin(request: Request, call: OriginCall): Promise<Response> {
-  const headers = endToEndHeaders(request.headers);
+  const { pathname, search } = new URL(request.url);
+  const headers = forwardedHeaders(request.headers);
   headers.set("x-request-id", call.requestId);
+  const signed = await signatureHeaders(call.signing.secret, {
+    method: request.method,
+    pathAndQuery: `${pathname}${search}`,
+    body: call.body,
+    vouched: call.signing.vouched,
+  });
+  for (const [name, value] of Object.entries(signed)) headers.set(name, value);
+  if (call.body) headers.set("content-length", String(call.body.byteLength));
 
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), call.timeoutMs);
   let upstream: Response;
   try {
-    upstream = await fetch(originUrl(call.origin, request.url), {
+    // Concatenated rather than resolved, so a path like `//other.host/` cannot change the host.
+    upstream = await fetch(`${call.origin}${pathname}${search}`, {
       method: request.method,
       headers,
-      body: request.body,
+      body: call.body,
       redirect: "manual",
       signal: controller.signal,
     });
@@ -45,11 +63,13 @@ export async function callOrigin(request: Request, call: OriginCall): Promise<Re
   });
 }
 
-/**
- * The origin URL for an incoming URL: the origin's base plus the incoming path and query.
- * Concatenated rather than resolved, so a path like `//other.host/` cannot change the host.
- */
-function originUrl(origin: string, incoming: string): string {
-  const { pathname, search } = new URL(incoming);
-  return `${origin.replace(/\/+$/, "")}${pathname}${search}`;
+/** The client's end-to-end headers without its credentials or anything only the edge may set. */
+export function forwardedHeaders(incoming: Headers): Headers {
+  const headers = endToEndHeaders(incoming);
+  for (const name of [...headers.keys()]) {
+    if (name.startsWith(edgeHeaderPrefix) || credentialHeaders.includes(name)) headers.delete(name);
+  }
+  // The body is sent as read; its original framing does not apply any more.
+  headers.delete("content-length");
+  return headers;
 }

@@ -12,6 +12,14 @@ const envSchema = z.object({
   SHUTDOWN_GRACE_MS: z.coerce.number().int().nonnegative().default(30_000),
   /** How long a verified API key is trusted from memory before it is read again. */
   KEY_CACHE_TTL_MS: z.coerce.number().int().nonnegative().default(5_000),
+  /** Shared with the edge: when set, /v1/* and /internal/* accept only calls the edge signed with it. */
+  EDGE_SIGNING_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+  /** The edge's Upstash Redis: revoking a key deletes its cached record there (REST URL and token). */
+  UPSTASH_REDIS_REST_URL: z.string().url().optional(),
+  UPSTASH_REDIS_REST_TOKEN: z.string().min(1).optional(),
+  /** Requests and tokens per minute for the dev key and its tenant; unset, the schema defaults. */
+  BREAKWATER_DEV_RPM: z.coerce.number().int().positive().optional(),
+  BREAKWATER_DEV_TPM: z.coerce.number().int().positive().optional(),
   OPENAI_API_KEY: z.string().min(1).optional(),
   OPENAI_BASE_URL: z.string().url().default("https://api.openai.com/v1"),
   /** Models served through the `openai` provider, comma separated. */
@@ -23,6 +31,17 @@ const envSchema = z.object({
   ANTHROPIC_MODELS: z.string().default("claude-sonnet-4-5,claude-haiku-4-5"),
   /** JSON file of routes (model → ordered provider targets) and per-provider policies. */
   ROUTES_FILE: z.string().min(1).optional(),
+  /** This service's region: the audit log keeps one hash chain and one journal per region. */
+  REGION: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "letters, digits, - and _ only").default("local"),
+  /** The admin API's credential (`Authorization: Bearer`); unset, the admin API answers 403. */
+  ADMIN_API_KEY: z.string().min(32, "must be at least 32 characters").optional(),
+  /** Signs audit checkpoints; required unless the service is local (embedded database or loopback). */
+  AUDIT_CHECKPOINT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+  AUDIT_FLUSH_INTERVAL_MS: z.coerce.number().int().positive().default(1_000),
+  AUDIT_FLUSH_EVENTS: z.coerce.number().int().positive().default(100),
+  AUDIT_CHECKPOINT_INTERVAL_MS: z.coerce.number().int().positive().default(60_000),
+  /** Auth failures audited per client address and minute; the rest are counted into the next one. */
+  AUDIT_AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().positive().default(10),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
 });
 

@@ -1,5 +1,7 @@
+import { edgeKeyInvalidator } from "./auth/edge-key-cache.ts";
 import { createKeyStore } from "./auth/key-store.ts";
 import { createApp } from "./app.ts";
+import { startAuditing } from "./audit/start.ts";
 import { loadConfig } from "./config.ts";
 import { dbOptionsFrom, openDb } from "./db/index.ts";
 import { migrate, readMigrations } from "./db/migrate.ts";
@@ -22,11 +24,16 @@ const applied = await migrate(db.write, migrations);
 if (applied.length > 0) logger.info("migrations applied", { versions: applied });
 
 const keys = createKeyStore(db, { cacheTtlMs: config.KEY_CACHE_TTL_MS });
-const devKey = await ensureDevKey(db, keys, { devKey: config.BREAKWATER_DEV_KEY, dataDir: config.DATA_DIR });
+const devKey = await ensureDevKey(db, keys, { devKey: config.BREAKWATER_DEV_KEY, dataDir: config.DATA_DIR, limits: { rpm: config.BREAKWATER_DEV_RPM, tpm: config.BREAKWATER_DEV_TPM } });
 const lifecycle = { shuttingDown: false };
+const auditing = await startAuditing(config, db, logger);
 const registry = createRegistry(configuredProviders(config));
 const router = createRouter({ planner: createPlanner(registry, routes), breakers: createBreakers(logger), logger });
-const app = createApp({ db, keys, router, logger, migrations, limits: { maxBodyBytes: config.MAX_BODY_BYTES }, lifecycle });
+const edgeAccess = {
+  edgeSigningSecret: config.EDGE_SIGNING_SECRET,
+  invalidateEdgeKey: edgeKeyInvalidator({ url: config.UPSTASH_REDIS_REST_URL, token: config.UPSTASH_REDIS_REST_TOKEN }, logger),
+};
+const app = createApp({ db, keys, router, logger, migrations, limits: { maxBodyBytes: config.MAX_BODY_BYTES }, lifecycle, ...edgeAccess, ...auditing.deps });
 const server = await listen(app, config.HOST, config.PORT);
 
 logger.info("regional service listening", { url: server.url, database: db.embedded ? "embedded PGlite" : "postgres", models: router.planner.models().map((model) => model.id) });
@@ -39,6 +46,7 @@ async function shutdown(signal: string): Promise<void> {
   logger.info("shutting down", { signal, graceMs: config.SHUTDOWN_GRACE_MS });
   try {
     await server.close(config.SHUTDOWN_GRACE_MS);
+    await auditing.close();
     await db.close();
   } catch (error) {
     logger.error("shutdown failed", { error });
@@ -46,6 +54,10 @@ async function shutdown(signal: string): Promise<void> {
   }
   logger.info("stopped");
 }
+
+// A rejection nobody awaited (seen from the Postgres driver on a connection reset mid-outage)
+// must not take every in-flight request down with it: log it and keep serving.
+process.on("unhandledRejection", (reason) => logger.error("unhandled rejection", { error: reason }));
 
 process.once("SIGTERM", () => void shutdown("SIGTERM"));
 process.once("SIGINT", () => void shutdown("SIGINT"));

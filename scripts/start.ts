@@ -3,11 +3,16 @@
  * edge under `wrangler dev` on :8787 pointed at it. Ctrl-C stops both.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { createInterface } from "node:readline";
 
 const regionalPort = process.env.PORT ?? "8788";
 const edgePort = process.env.EDGE_PORT ?? "8787";
 const regionalOrigin = `http://127.0.0.1:${regionalPort}`;
+// The edge signs what it sends to regional; both get the same secret, fresh on every start.
+const edgeSigningSecret = process.env.EDGE_SIGNING_SECRET ?? randomBytes(32).toString("base64url");
+// The edge's key-record cache in Upstash, when the environment names one (regional deletes from it on revocation).
+const upstashVars = ["UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN"].flatMap((name) => (process.env[name] ? ["--var", `${name}:${process.env[name]}`] : []));
 const quietWrangler = {
   WRANGLER_SEND_METRICS: "false",
   WRANGLER_HIDE_BANNER: "true",
@@ -64,8 +69,8 @@ async function waitForReady(url: string, timeoutMs: number): Promise<void> {
 process.on("SIGINT", () => stop(0));
 process.on("SIGTERM", () => stop(0));
 
-run("regional", process.execPath, ["--import", "tsx", "regional/main.ts"], { PORT: regionalPort });
+run("regional", process.execPath, ["--import", "tsx", "regional/main.ts"], { PORT: regionalPort, EDGE_SIGNING_SECRET: edgeSigningSecret });
 await waitForReady(`${regionalOrigin}/health/ready`, 60_000);
-run("edge", process.execPath, ["node_modules/wrangler/bin/wrangler.js", "dev", "--ip", "127.0.0.1", "--port", edgePort, "--var", `REGIONAL_ORIGIN:${regionalOrigin}`], quietWrangler);
+run("edge", process.execPath, ["node_modules/wrangler/bin/wrangler.js", "dev", "--ip", "127.0.0.1", "--port", edgePort, "--var", `REGIONAL_ORIGIN:${regionalOrigin}`, "--var", `EDGE_SIGNING_SECRET:${edgeSigningSecret}`, ...upstashVars], quietWrangler);
 await waitForReady(`http://127.0.0.1:${edgePort}/health/live`, 60_000);
 process.stdout.write(`\nBreakwater is up: http://127.0.0.1:${edgePort}/v1 (edge) → ${regionalOrigin} (regional). Ctrl-C stops both.\n`);

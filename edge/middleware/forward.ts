@@ -1,31 +1,22 @@
 import type { MiddlewareHandler } from "hono";
-import type { AppEnv, Env } from "../env.ts";
+import { identityHeaders } from "../../shared/signing.ts";
+import type { AppEnv } from "../env.ts";
 import { callOrigin } from "../regional-client.ts";
+import { settingsOf } from "../settings.ts";
 
-/** Answers the request with the regional origin's response, streamed through. */
+/** Answers the request with the regional origin's response, signed on the way out and streamed back. */
 export const forward = (): MiddlewareHandler<AppEnv> =>
   async function forward(c) {
+    const settings = settingsOf(c.env);
+    const key = c.get("key");
     return await callOrigin(c.req.raw, {
-      origin: regionalOrigin(c.env),
-      timeoutMs: originTimeoutMs(c.env),
+      origin: settings.regionalOrigin,
+      timeoutMs: settings.originTimeoutMs,
       requestId: c.get("requestId"),
+      body: c.get("body"),
+      signing: {
+        secret: settings.signingSecret,
+        vouched: { [identityHeaders.keyId]: key.key_id, [identityHeaders.keyPrefix]: key.prefix, [identityHeaders.tenantId]: key.tenant_id },
+      },
     });
   };
-
-function regionalOrigin(env: Env): string {
-  const origin = env.REGIONAL_ORIGIN;
-  try {
-    new URL(origin);
-  } catch {
-    throw new Error(`REGIONAL_ORIGIN is not a URL: ${JSON.stringify(origin)}`);
-  }
-  return origin;
-}
-
-function originTimeoutMs(env: Env): number {
-  const ms = Number(env.ORIGIN_TIMEOUT_MS);
-  if (!Number.isFinite(ms) || ms <= 0) {
-    throw new Error(`ORIGIN_TIMEOUT_MS is not a positive number: ${JSON.stringify(env.ORIGIN_TIMEOUT_MS)}`);
-  }
-  return ms;
-}

@@ -1,4 +1,5 @@
 import { timingSafeEqual } from "node:crypto";
+import { GatewayError } from "../../shared/error.ts";
 import type { Db } from "../db/index.ts";
 import { generateApiKey, hashApiKey, keyPrefix, looksLikeApiKey } from "./api-key.ts";
 
@@ -13,7 +14,55 @@ export interface KeyStore {
   verify(key: string): Promise<KeyRecord | null>;
   /** Creates a tenant-owned key and returns it; only its hash is kept. */
   create(tenantId: string, name?: string, key?: string): Promise<{ key: string; record: KeyRecord }>;
+  /** A tenant's keys, newest first; the prefix is all that is left to show of each. */
+  list(tenantId: string): Promise<KeyInfo[]>;
+  /**
+   * Revokes a key: this process stops accepting it at once, other instances when their
+   * cache entry expires (KEY_CACHE_TTL_MS). Revoking twice is harmless. Null for no such key.
+   */
+  revoke(keyId: string): Promise<KeyInfo | null>;
+  /** A new key of the same tenant and name in one transaction with revoking the old one. Null for no such key. */
+  rotate(keyId: string): Promise<{ key: string; record: KeyRecord; replaced: KeyInfo } | null>;
+  /** Forgets cached answers for a tenant's keys, e.g. once the tenant is disabled. */
+  forgetTenant(tenantId: string): void;
 }
+
+/** A key as people see it: never the key itself. */
+export interface KeyInfo {
+  id: string;
+  tenantId: string;
+  name: string;
+  prefix: string;
+  status: "active" | "revoked";
+  createdAt: Date;
+  revokedAt: Date | null;
+  /** SHA-256 of the key: what caches (here and at the edge) know it by. Not for display. */
+  keyHash: Buffer;
+}
+
+interface KeyInfoRow {
+  id: string;
+  tenant_id: string;
+  name: string;
+  prefix: string;
+  status: "active" | "revoked";
+  created_at: Date;
+  revoked_at: Date | null;
+  key_hash: Buffer;
+}
+
+const keyInfo = (row: KeyInfoRow): KeyInfo => ({
+  id: row.id,
+  tenantId: row.tenant_id,
+  name: row.name,
+  prefix: row.prefix,
+  status: row.status,
+  createdAt: row.created_at,
+  revokedAt: row.revoked_at,
+  keyHash: row.key_hash,
+});
+
+const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 interface CacheEntry {
   record: KeyRecord | null;
@@ -68,6 +117,56 @@ export function createKeyStore(db: Db, options: { cacheTtlMs: number; now?: () =
       // A lookup just before may have cached this key as unknown.
       cache.delete(hashApiKey(key).toString("base64"));
       return { key, record: { keyId: row.id, tenantId, prefix: keyPrefix(key) } };
+    },
+
+    async list(tenantId) {
+      if (!uuid.test(tenantId)) return [];
+      const rows = await db.write<KeyInfoRow[]>`
+        select id, tenant_id, name, prefix, status, created_at, revoked_at, key_hash
+        from api_keys where tenant_id = ${tenantId} order by created_at desc, id`;
+      return rows.map(keyInfo);
+    },
+
+    async revoke(keyId) {
+      if (!uuid.test(keyId)) return null;
+      const [row] = await db.write<KeyInfoRow[]>`
+        update api_keys set status = 'revoked', revoked_at = coalesce(revoked_at, now())
+        where id = ${keyId}
+        returning id, tenant_id, name, prefix, status, created_at, revoked_at, key_hash`;
+      if (!row) return null;
+      cache.delete(row.key_hash.toString("base64"));
+      return keyInfo(row);
+    },
+
+    async rotate(keyId) {
+      if (!uuid.test(keyId)) return null;
+      const key = generateApiKey();
+      const done = await db.write.begin(async (tx) => {
+        const [old] = await tx<KeyInfoRow[]>`
+          update api_keys set status = 'revoked', revoked_at = now()
+          where id = ${keyId} and status = 'active'
+          returning id, tenant_id, name, prefix, status, created_at, revoked_at, key_hash`;
+        if (!old) {
+          const [exists] = await tx<{ id: string }[]>`select id from api_keys where id = ${keyId}`;
+          if (exists) throw new GatewayError("conflict", { message: "The key is revoked already; create a new key instead." });
+          return null;
+        }
+        // The new key keeps the old one's tenant, name and rate limits.
+        const [created] = await tx<{ id: string }[]>`
+          insert into api_keys (tenant_id, name, prefix, key_hash, rpm_limit, tpm_limit)
+          select tenant_id, name, ${keyPrefix(key)}, ${hashApiKey(key)}, rpm_limit, tpm_limit from api_keys where id = ${old.id}
+          returning id`;
+        if (!created) throw new Error("API key insert returned no row");
+        return { old, id: created.id };
+      });
+      if (!done) return null;
+      cache.delete(done.old.key_hash.toString("base64"));
+      cache.delete(hashApiKey(key).toString("base64"));
+      return { key, record: { keyId: done.id, tenantId: done.old.tenant_id, prefix: keyPrefix(key) }, replaced: keyInfo(done.old) };
+    },
+
+    forgetTenant(tenantId) {
+      for (const [cacheKey, entry] of cache) if (entry.record?.tenantId === tenantId) cache.delete(cacheKey);
     },
   };
 }

@@ -1,5 +1,8 @@
 import type { MiddlewareHandler } from "hono";
 import { GatewayError } from "../../shared/error.ts";
+import type { AuthFailureAuditor } from "../audit/auth-failures.ts";
+import { auditActions } from "../audit/event.ts";
+import { keyPrefix, looksLikeApiKey } from "../auth/api-key.ts";
 import type { KeyStore } from "../auth/key-store.ts";
 import type { AppEnv } from "./context.ts";
 
@@ -8,13 +11,24 @@ function presentedKey(authorization: string | undefined, apiKeyHeader: string | 
   return bearer ?? apiKeyHeader?.trim();
 }
 
-/** Requires an active API key in `Authorization: Bearer` or `x-api-key`. */
-export const apiKeyAuth = (keys: KeyStore): MiddlewareHandler<AppEnv> =>
+/**
+ * Requires an active API key in `Authorization: Bearer` or `x-api-key`. Failures go to the
+ * audit log through `failures`, which samples them.
+ */
+export const apiKeyAuth = (keys: KeyStore, failures?: AuthFailureAuditor): MiddlewareHandler<AppEnv> =>
   async function apiKeyAuth(c, next) {
     const key = presentedKey(c.req.header("authorization"), c.req.header("x-api-key"));
-    if (!key) throw new GatewayError("invalid_api_key", { message: "No API key: send it as 'Authorization: Bearer <key>'." });
+    if (!key) {
+      failures?.record(c, { actorType: "anonymous", actorId: "", action: auditActions.authFailure, reason: "missing_key" });
+      throw new GatewayError("invalid_api_key", { message: "No API key: send it as 'Authorization: Bearer <key>'." });
+    }
     const record = await keys.verify(key);
-    if (!record) throw new GatewayError("invalid_api_key", { message: "The API key is not valid." });
+    if (!record) {
+      // Only the prefix, never the rest: it names the key without revealing it.
+      const named = looksLikeApiKey(key);
+      failures?.record(c, { actorType: named ? "key" : "anonymous", actorId: named ? keyPrefix(key) : "", action: auditActions.authFailure, reason: named ? "invalid_key" : "malformed_key" });
+      throw new GatewayError("invalid_api_key", { message: "The API key is not valid." });
+    }
     c.set("auth", record);
     await next();
   };

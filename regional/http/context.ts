@@ -1,9 +1,15 @@
 import type { KeyRecord } from "../auth/key-store.ts";
+import type { AdminAuditDetail } from "./admin-audit.ts";
+import type { AdminIdentity } from "./admin-auth.ts";
 
 /** What middleware leaves on the Hono context for the handlers after it. */
 export interface AppEnv {
   Variables: {
     requestId: string;
     auth: KeyRecord;
+    /** Set by adminAuth on /admin routes. */
+    admin: AdminIdentity;
+    /** Set by adminAudit on /admin routes; handlers name their action in it. */
+    auditDetail: AdminAuditDetail;
   };
 }

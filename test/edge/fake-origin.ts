@@ -3,15 +3,21 @@
  * regional origin, so the Worker under test forwards over a real socket. Tests pick a
  * behaviour by path and hold or release its answers through `/__control/...`.
  */
+import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { TestProject } from "vitest/node";
+import type { KeyRecord } from "../../shared/contract/keys.ts";
+import { sha256Hex, signatureHeader, timestampHeader, verify, vouchedHeaders } from "../../shared/signing.ts";
+import "./provided-context.ts";
 
-declare module "vitest" {
-  interface ProvidedContext {
-    originPort: number;
-  }
-}
+
+const signingSecret = randomBytes(32).toString("base64url");
+
+/** Key records by the key's hex SHA-256, as the regional tier's `/internal/keys/:sha256` serves them. */
+const keyRecords = new Map<string, KeyRecord>();
+/** How often the edge looked each key up here, by hash. */
+const lookups = new Map<string, number>();
 
 /** A point where a request waits until the test releases it, named by an id from the test. */
 interface Gate {
@@ -53,6 +59,23 @@ function gate(id: string): Gate {
   return found;
 }
 
+async function readAll(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** Whether the request carries a valid edge signature over this body (what the regional tier checks). */
+async function signedByEdge(req: IncomingMessage, body: Buffer): Promise<boolean> {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) if (typeof value === "string") headers.set(name, value);
+  const signature = headers.get(signatureHeader);
+  const timestamp = Number(headers.get(timestampHeader));
+  if (!signature) return false;
+  const parts = { method: req.method ?? "GET", pathAndQuery: req.url ?? "/", timestampS: timestamp, bodySha256: await sha256Hex(body), headers: vouchedHeaders(headers) };
+  return await verify(signingSecret, parts, signature);
+}
+
 function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   res.writeHead(status, { "content-type": "application/json", ...headers });
   res.end(JSON.stringify(body));
@@ -80,11 +103,62 @@ const routes: Record<string, Route> = {
     json(res, 200, { open: held.open });
   },
 
-  /** Answers with what the origin received. */
+  /** Registers or replaces a key record: `{ sha256, record }`. */
+  "__control/keys": async (req, res) => {
+    const { sha256, record } = JSON.parse((await readAll(req)).toString()) as { sha256: string; record: KeyRecord | null };
+    if (record) keyRecords.set(sha256, record);
+    else keyRecords.delete(sha256);
+    json(res, 200, { ok: true });
+  },
+
+  /** How often the edge looked up the key with this hash. */
+  "__control/lookups": (_req, res, sha256) => {
+    json(res, 200, { lookups: lookups.get(sha256) ?? 0 });
+  },
+
+  /** The regional tier's key lookup: signed by the edge, or 401. */
+  "internal/keys": async (req, res, sha256) => {
+    if (!(await signedByEdge(req, await readAll(req)))) return json(res, 401, { error: { code: "invalid_signature" } });
+    lookups.set(sha256, (lookups.get(sha256) ?? 0) + 1);
+    const record = keyRecords.get(sha256);
+    if (record) json(res, 200, record);
+    else json(res, 404, { error: { code: "not_found" } });
+  },
+
+  /** Answers with what the origin received, and whether the edge's signature holds. */
   "v1/echo": async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    json(res, 200, { method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks).toString() });
+    const body = await readAll(req);
+    json(res, 200, { method: req.method, url: req.url, headers: req.headers, body: body.toString(), signed: await signedByEdge(req, body) });
+  },
+
+  /**
+   * A chat completion: JSON, or SSE when the body asks to stream, reporting the usage the
+   * test sent in `x-test-usage` (in a usage chunk only when asked for, as OpenAI does).
+   * `x-test-status` makes it fail instead; `x-test-hold: <id>` holds a stream after its
+   * first content until the test releases it or hangs up.
+   */
+  "v1/chat": async (req, res) => {
+    const body = JSON.parse((await readAll(req)).toString() || "{}") as { stream?: boolean; stream_options?: { include_usage?: boolean } };
+    const status = Number(req.headers["x-test-status"] ?? 200);
+    if (status !== 200) return json(res, status, { error: { message: "failed as asked", type: "upstream_error", code: "upstream_error", param: null, request_id: null } });
+    const total = Number(req.headers["x-test-usage"] ?? 0);
+    const usage = { prompt_tokens: Math.floor(total / 2), completion_tokens: total - Math.floor(total / 2), total_tokens: total };
+    const event = (data: unknown) => `data: ${JSON.stringify(data)}\n\n`;
+    const chunk = (delta: Record<string, unknown>) => event({ id: "c1", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta, finish_reason: null }] });
+    if (!body.stream) return json(res, 200, { id: "c1", object: "chat.completion", created: 1, model: "m", choices: [], usage, stream_options: body.stream_options ?? null });
+    res.writeHead(200, { "content-type": "text/event-stream" });
+    res.write(chunk({ role: "assistant", content: "" }));
+    res.write(chunk({ content: "twelve chars" }));
+    const hold = req.headers["x-test-hold"];
+    if (typeof hold === "string") {
+      const held = gate(hold);
+      held.open = true;
+      res.on("close", () => held.close());
+      held.arrive();
+      await held.released;
+    }
+    if (body.stream_options?.include_usage) res.write(event({ id: "c1", object: "chat.completion.chunk", created: 1, model: "m", choices: [], usage }));
+    res.end("data: [DONE]\n\n");
   },
 
   /** Echoes a request body whose first bytes it reports as arrived before the body ends. */
@@ -172,10 +246,20 @@ export default async function setup(project: TestProject): Promise<() => Promise
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   project.provide("originPort", (server.address() as AddressInfo).port);
+  project.provide("signingSecret", signingSecret);
+  project.provide("defaultApiKey", await defaultKey());
 
   return async () => {
     for (const held of gates.values()) held.release();
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   };
+}
+
+/** A key every test may use: its limits are out of reach, so tests about something else never see 429. */
+async function defaultKey(): Promise<string> {
+  const key = `bw_${randomBytes(24).toString("base64url").slice(0, 32)}`;
+  const unlimited = { rpm: 1_000_000_000, tpm: 1_000_000_000 };
+  keyRecords.set(await sha256Hex(key), { key_id: "default-key", tenant_id: "default-tenant", prefix: key.slice(0, 11), status: "active", limits: unlimited, tenant_limits: unlimited });
+  return key;
 }

@@ -1,6 +1,8 @@
 import { fileURLToPath } from "node:url";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import "../infra/provided-context.ts";
+import "./provided-context.ts";
 
 const repo = (path: string): string => fileURLToPath(new URL(`../../${path}`, import.meta.url));
 
@@ -13,6 +15,10 @@ export default defineConfig({
           // The fake origin that test/edge/fake-origin.ts starts before the tests.
           REGIONAL_ORIGIN: `http://127.0.0.1:${inject("originPort")}`,
           ORIGIN_TIMEOUT_MS: "5000",
+          EDGE_SIGNING_SECRET: inject("signingSecret"),
+          // The Upstash REST shim over a real redis-server (test/infra/edge-global-setup.ts).
+          UPSTASH_REDIS_REST_URL: inject("upstashUrl"),
+          UPSTASH_REDIS_REST_TOKEN: inject("upstashToken"),
         },
       },
     })),
@@ -21,6 +27,6 @@ export default defineConfig({
     name: "edge",
     root: repo(""),
     include: ["test/edge/**/*.test.ts"],
-    globalSetup: [repo("test/edge/fake-origin.ts")],
+    globalSetup: [repo("test/infra/edge-global-setup.ts"), repo("test/edge/fake-origin.ts")],
   },
 });

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { Redis } from "ioredis";
+import { createRequire } from "node:module";
+import type { Redis } from "ioredis";
 
 /**
  * An HTTP server speaking the Upstash Redis REST protocol (what `@upstash/redis` sends),
@@ -46,12 +47,17 @@ const BLOCKING = new Set([
   "blpop", "brpop", "brpoplpush", "blmove", "blmpop", "bzpopmin", "bzpopmax", "bzmpop", "wait", "waitaof",
 ]);
 
+// Through Node's own require: the edge project's loader (vitest-plugin) inlines packages, and
+// a CommonJS package evaluated by both it and Node in one process breaks (and has no named
+// exports there). Node's require cache keeps it to one evaluation.
+const IORedis = createRequire(import.meta.url)("ioredis") as typeof import("ioredis").Redis;
+
 class BadRequest extends Error {}
 
 export async function startUpstashShim(options: UpstashShimOptions): Promise<UpstashShim> {
   // RESP2 like Upstash's REST API; upper-case command names below keep ioredis' reply
   // transformers (HGETALL → object, ...) out of the way, so replies reach us raw.
-  const redis = new Redis(options.redisUrl, {
+  const redis = new IORedis(options.redisUrl, {
     protocol: 2,
     lazyConnect: true,
     maxRetriesPerRequest: 1,

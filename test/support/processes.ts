@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -11,6 +12,9 @@ export const quietWranglerEnv = {
   CLOUDFLARE_CF_FETCH_ENABLED: "false",
   WRANGLER_SEND_ERROR_REPORTS: "false",
 };
+
+/** What the edge signs its calls to regional with; both processes get it unless told otherwise. */
+export const edgeSigningSecret = randomBytes(32).toString("base64url");
 
 export interface RunningProcess {
   url: string;
@@ -71,7 +75,7 @@ function launch(command: string, args: string[], env: NodeJS.ProcessEnv, cleanup
 export async function startRegional(env: Record<string, string>): Promise<RunningProcess> {
   const port = await freePort();
   const dataDir = await mkdtemp(join(tmpdir(), "bw-regional-"));
-  const running = launch(process.execPath, ["--import", "tsx", "regional/main.ts"], { HOST: "127.0.0.1", PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: "warn", ...env }, () =>
+  const running = launch(process.execPath, ["--import", "tsx", "regional/main.ts"], { HOST: "127.0.0.1", PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: "warn", EDGE_SIGNING_SECRET: edgeSigningSecret, ...env }, () =>
     rm(dataDir, { recursive: true, force: true }),
   );
   const url = `http://127.0.0.1:${port}`;
@@ -88,7 +92,7 @@ export async function startRegional(env: Record<string, string>): Promise<Runnin
 export async function startEdge(vars: Record<string, string>): Promise<RunningProcess> {
   const [port, inspectorPort] = [await freePort(), await freePort()];
   const stateDir = await mkdtemp(join(tmpdir(), "bw-edge-"));
-  const varArgs = Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]);
+  const varArgs = Object.entries({ EDGE_SIGNING_SECRET: edgeSigningSecret, ...vars }).flatMap(([name, value]) => ["--var", `${name}:${value}`]);
   const args = ["node_modules/wrangler/bin/wrangler.js", "dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort), "--persist-to", stateDir, "--show-interactive-dev-session=false", ...varArgs];
   const running = launch(process.execPath, args, quietWranglerEnv, () => rm(stateDir, { recursive: true, force: true }));
   const url = `http://127.0.0.1:${port}`;

@@ -1,4 +1,9 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createApp, type AppDeps } from "../../regional/app.ts";
+import { createAuthFailureAuditor } from "../../regional/audit/auth-failures.ts";
+import { openAuditLog } from "../../regional/audit/open.ts";
 import { createKeyStore, type KeyStore } from "../../regional/auth/key-store.ts";
 import { openDb, type Db } from "../../regional/db/index.ts";
 import { migrate, readMigrations } from "../../regional/db/migrate.ts";
@@ -10,6 +15,8 @@ import { createPlanner } from "../../regional/routing/plan.ts";
 import type { RetryBudgetPolicy } from "../../regional/routing/retry-budget.ts";
 import { createRouter, type Clock } from "../../regional/routing/router.ts";
 import { parseRoutes } from "../../regional/routing/routes-file.ts";
+import { createUsageRecorder } from "../../regional/usage/recorder.ts";
+import { testCheckpointSecret } from "./audit.ts";
 import type { Provider } from "../../regional/providers/types.ts";
 import { createTestDatabase, type TestDatabase } from "./database.ts";
 
@@ -33,6 +40,10 @@ export interface TestAppOptions {
   retryBudget?: RetryBudgetPolicy;
   maxBodyBytes?: number;
   keyCacheTtlMs?: number;
+  /** ADMIN_API_KEY; unset, the admin API answers 403. */
+  adminKey?: string;
+  /** Audited auth failures per client and minute (default 10). */
+  authFailuresPerMinute?: number;
 }
 
 /** The regional app over its own migrated database on the real test Postgres. */
@@ -46,6 +57,10 @@ export async function createTestApp(serverUrl: string, options: TestAppOptions =
   if (!tenant) throw new Error("no tenant row");
   const { key } = await keys.create(tenant.id, "test");
   const logger = createLogger("silent");
+  const dataDir = await mkdtemp(join(tmpdir(), "bw-app-"));
+  const audit = await openAuditLog({ sql: db.write, region: "test", dataDir, logger, checkpointSecret: testCheckpointSecret, flushIntervalMs: 50, flushEvents: 100, checkpointIntervalMs: 60_000 });
+  const authFailures = createAuthFailureAuditor(audit, { perClientPerMinute: options.authFailuresPerMinute ?? 10 });
+  const usage = createUsageRecorder({ sql: db.write, logger, flushIntervalMs: 50, flushEvents: 100 });
   const deps: AppDeps = {
     db,
     keys,
@@ -61,6 +76,10 @@ export async function createTestApp(serverUrl: string, options: TestAppOptions =
     migrations,
     limits: { maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024 },
     lifecycle: { shuttingDown: false },
+    audit,
+    authFailures,
+    usage,
+    admin: { key: options.adminKey, checkpointSecret: testCheckpointSecret },
   };
   return {
     app: createApp(deps),
@@ -70,8 +89,12 @@ export async function createTestApp(serverUrl: string, options: TestAppOptions =
     tenantId: tenant.id,
     deps,
     async close() {
+      authFailures.stop();
+      await usage.close();
+      await audit.close();
       await db.close();
       await database.drop();
+      await rm(dataDir, { recursive: true, force: true });
     },
   };
 }

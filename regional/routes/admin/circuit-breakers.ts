@@ -2,6 +2,8 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { GatewayError } from "../../../shared/error.ts";
 import type { AppDeps } from "../../app.ts";
+import { auditActions } from "../../audit/event.ts";
+import { auditDetail } from "../../http/admin-audit.ts";
 import type { AppEnv } from "../../http/context.ts";
 import { readJson } from "../../http/json-body.ts";
 import type { BreakerView } from "../../routing/breakers.ts";
@@ -33,6 +35,7 @@ export function circuitBreakersRoute(deps: AppDeps): Hono<AppEnv> {
     .post("/circuit-breakers/:id{.+}", async (c) => {
       const id = c.req.param("id");
       const { state } = await readJson(c, forceRequest, deps.limits.maxBodyBytes);
+      Object.assign(auditDetail(c), { action: auditActions.breakerForce, resource: `breaker:${id}`, metadata: { state } });
       if (!breakers.has(id)) throw new GatewayError("not_found", { message: `No circuit breaker '${id}'.` });
       const transition = breakers.force(id, state === "auto" ? null : state);
       deps.logger.warn("circuit breaker forced", { breaker: id, state, transition, requestId: c.get("requestId") });

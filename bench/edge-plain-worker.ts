@@ -1,0 +1,42 @@
+/**
+ * The bench's baseline Worker: the edge's forwarding (body read whole, signed, streamed back)
+ * with a fixed identity instead of auth and rate limits. `bench/edge-auth.ts` runs it beside
+ * the real edge so the difference between the two is what auth and the limiter cost.
+ * Never deployed: only `wrangler dev` with a config the bench writes.
+ */
+import { Hono } from "hono";
+import { callOrigin } from "../edge/regional-client.ts";
+import { GatewayError, errorResponse } from "../shared/error.ts";
+import { requestIdFrom } from "../shared/request-id.ts";
+import { identityHeaders } from "../shared/signing.ts";
+
+interface PlainEnv {
+  REGIONAL_ORIGIN: string;
+  EDGE_SIGNING_SECRET: string;
+  BENCH_KEY_ID: string;
+  BENCH_KEY_PREFIX: string;
+  BENCH_TENANT_ID: string;
+}
+
+const app = new Hono<{ Bindings: PlainEnv }>();
+
+app.get("/health/live", (c) => c.json({ status: "ok" }));
+app.all("/v1/*", async (c) => {
+  const requestId = requestIdFrom(c.req.header("x-request-id"));
+  const body = c.req.raw.body ? new Uint8Array(await c.req.arrayBuffer()) : null;
+  const response = await callOrigin(c.req.raw, {
+    origin: c.env.REGIONAL_ORIGIN,
+    timeoutMs: 120_000,
+    requestId,
+    body,
+    signing: {
+      secret: c.env.EDGE_SIGNING_SECRET,
+      vouched: { [identityHeaders.keyId]: c.env.BENCH_KEY_ID, [identityHeaders.keyPrefix]: c.env.BENCH_KEY_PREFIX, [identityHeaders.tenantId]: c.env.BENCH_TENANT_ID },
+    },
+  });
+  response.headers.set("x-request-id", requestId);
+  return response;
+});
+app.onError((error) => errorResponse(error instanceof GatewayError ? error : new GatewayError("internal_error", { cause: error }), null));
+
+export default app;

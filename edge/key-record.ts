@@ -1,0 +1,174 @@
+import { Redis } from "@upstash/redis/cloudflare";
+import { keyRecord, type KeyRecord } from "../shared/contract/keys.ts";
+import { GatewayError } from "../shared/error.ts";
+import { keyRecordCacheKey } from "../shared/key-cache-key.ts";
+import { errorText, log } from "./log.ts";
+import { count } from "./metrics.ts";
+import { signatureHeaders } from "./origin-signature.ts";
+import { maxKeyStalenessS, negativeKeyTtlS, type Settings } from "./settings.ts";
+
+/**
+ * Key records by the key's SHA-256, looked up in four tiers:
+ *
+ * 0. this isolate's memory, for a second (a warm key costs no I/O at all);
+ * 1. this location's Cache API, for `KEY_CACHE_TTL_S` (5 s; 0 turns off this tier and the one before);
+ * 2. Upstash Redis, shared by every location;
+ * 3. the regional tier's signed `GET /internal/keys/:sha256`.
+ *
+ * Every copy carries the moment regional answered plus 60 s, past which no tier serves it,
+ * so a revoked key stops working within 60 s wherever it was cached; deleting its Upstash
+ * entry on revocation (regional does) leaves only the first two tiers' few seconds.
+ * Unknown and inactive keys are remembered for `negativeKeyTtlS`.
+ */
+
+/** A cached answer: the record, or null for a key regional does not know. */
+interface CachedKey {
+  v: 1;
+  record: KeyRecord | null;
+  /** Epoch ms after which no tier may serve this answer any more. */
+  until: number;
+}
+
+export interface LookupContext {
+  settings: Settings;
+  requestId: string;
+  waitUntil(promise: Promise<unknown>): void;
+}
+
+const lookupTimeoutMs = 5_000;
+const upstashTimeoutMs = 500;
+const memoryTtlMs = 1_000;
+const cacheBase = "https://key-records.breakwater.internal/";
+
+const memory = new Map<string, CachedKey & { expiresAt: number }>();
+
+/** The record in this isolate or location: undefined when not cached, null when cached as unknown. */
+export async function cachedKeyRecord(settings: Settings, keySha256: string): Promise<KeyRecord | null | undefined> {
+  const now = Date.now();
+  if (settings.keyCacheTtlS === 0) return undefined;
+  const remembered = memory.get(keySha256);
+  if (remembered && remembered.expiresAt > now && remembered.until > now) return remembered.record;
+  const hit = await caches.default.match(cacheBase + keySha256);
+  const cached = hit ? parseCached(await hit.text()) : null;
+  if (!cached || cached.until <= now) return undefined;
+  remember(settings, keySha256, cached);
+  return cached.record;
+}
+
+/**
+ * The record from Upstash or regional, stored back into the tiers in front of them.
+ * Concurrent misses are not merged into one lookup: a promise shared between requests
+ * would hang the others if the request that started it were cancelled.
+ */
+export async function fetchKeyRecord(context: LookupContext, keySha256: string): Promise<KeyRecord | null> {
+  const { settings } = context;
+  const redis = settings.upstash ? upstash(settings.upstash) : null;
+  if (redis) {
+    const shared = await fromUpstash(context, redis, keySha256);
+    if (shared && shared.until > Date.now()) {
+      count("breakwater_edge_key_lookups_total", { source: "upstash" });
+      remember(settings, keySha256, shared);
+      context.waitUntil(toCache(settings, keySha256, shared));
+      return shared.record;
+    }
+  }
+
+  const record = await fromRegional(context, keySha256);
+  count("breakwater_edge_key_lookups_total", { source: "regional" });
+  const lifetimeS = record?.status === "active" ? maxKeyStalenessS : negativeKeyTtlS;
+  const cached: CachedKey = { v: 1, record, until: Date.now() + lifetimeS * 1000 };
+  remember(settings, keySha256, cached);
+  context.waitUntil(toCache(settings, keySha256, cached));
+  if (redis) {
+    context.waitUntil(
+      redis.set(keyRecordCacheKey(keySha256), cached, { ex: lifetimeS }).catch((error: unknown) => {
+        log("warn", "could not store a key record in Upstash", { request_id: context.requestId, error: errorText(error) });
+      }),
+    );
+  }
+  return record;
+}
+
+function remember(settings: Settings, keySha256: string, cached: CachedKey): void {
+  if (settings.keyCacheTtlS === 0) return;
+  if (memory.size >= 10_000) memory.clear();
+  memory.set(keySha256, { ...cached, expiresAt: Date.now() + Math.min(memoryTtlMs, settings.keyCacheTtlS * 1000) });
+}
+
+async function fromUpstash(context: LookupContext, redis: Redis, keySha256: string): Promise<CachedKey | null> {
+  try {
+    const value = await redis.get<unknown>(keyRecordCacheKey(keySha256));
+    return value === null ? null : parseCached(value);
+  } catch (error) {
+    // Upstash is a cache: without it the lookup goes on to regional.
+    log("warn", "Upstash key lookup failed", { request_id: context.requestId, error: errorText(error) });
+    return null;
+  }
+}
+
+async function fromRegional(context: LookupContext, keySha256: string): Promise<KeyRecord | null> {
+  const { settings } = context;
+  const path = `/internal/keys/${keySha256}`;
+  const headers = await signatureHeaders(settings.signingSecret, { method: "GET", pathAndQuery: path, body: null, vouched: {} });
+  let response: Response;
+  try {
+    response = await fetch(`${settings.regionalOrigin}${path}`, {
+      headers: { ...headers, "x-request-id": context.requestId },
+      signal: AbortSignal.timeout(Math.min(lookupTimeoutMs, settings.originTimeoutMs)),
+    });
+  } catch (error) {
+    const timedOut = error instanceof Error && error.name === "TimeoutError";
+    throw new GatewayError(timedOut ? "upstream_timeout" : "origin_unreachable", { cause: error });
+  }
+  if (response.status === 404) {
+    await response.body?.cancel();
+    return null;
+  }
+  if (response.status !== 200) {
+    const detail = (await response.text()).slice(0, 300);
+    throw new GatewayError("unavailable", { message: "API keys cannot be checked right now.", retryAfterS: 1, cause: new Error(`key lookup answered ${response.status}: ${detail}`) });
+  }
+  const parsed = keyRecord.safeParse(await response.json());
+  if (!parsed.success) throw new GatewayError("unavailable", { message: "API keys cannot be checked right now.", cause: parsed.error });
+  return parsed.data;
+}
+
+async function toCache(settings: Settings, keySha256: string, value: CachedKey): Promise<void> {
+  const ttlS = Math.min(settings.keyCacheTtlS, Math.floor((value.until - Date.now()) / 1000));
+  if (ttlS <= 0) return;
+  const response = new Response(JSON.stringify(value), { headers: { "content-type": "application/json", "cache-control": `max-age=${ttlS}` } });
+  await caches.default.put(cacheBase + keySha256, response);
+}
+
+function parseCached(value: unknown): CachedKey | null {
+  try {
+    const data: unknown = typeof value === "string" ? JSON.parse(value) : value;
+    if (typeof data !== "object" || data === null) return null;
+    const { v, record, until } = data as { v?: unknown; record?: unknown; until?: unknown };
+    if (v !== 1 || typeof until !== "number") return null;
+    if (record === null) return { v: 1, record: null, until };
+    const parsed = keyRecord.safeParse(record);
+    return parsed.success ? { v: 1, record: parsed.data, until } : null;
+  } catch {
+    return null;
+  }
+}
+
+const clients = new Map<string, Redis>();
+
+function upstash(config: { url: string; token: string }): Redis {
+  const id = `${config.url} ${config.token}`;
+  let client = clients.get(id);
+  if (!client) {
+    client = new Redis({
+      url: config.url,
+      token: config.token,
+      retry: false,
+      enableTelemetry: false,
+      readYourWrites: false,
+      signal: () => AbortSignal.timeout(upstashTimeoutMs),
+    });
+    clients.set(id, client);
+  }
+  return client;
+}

@@ -1,0 +1,206 @@
+import type { KeyRecord } from "../shared/contract/keys.ts";
+import type { Bucket, BucketLevel, RateLimiter, TakeResult } from "./durable-objects/rate-limiter.ts";
+import type { Env } from "./env.ts";
+import { errorText, log } from "./log.ts";
+import { count } from "./metrics.ts";
+import type { Quota, QuotaLevel } from "./rate-limit-headers.ts";
+import type { LimitPolicyName, Settings } from "./settings.ts";
+
+const minuteMs = 60_000;
+/** A limiter slower than this counts as unreachable. */
+const limiterTimeoutMs = 1_000;
+
+export interface LimiterContext {
+  env: Env;
+  settings: Settings;
+  requestId: string;
+  waitUntil(promise: Promise<unknown>): void;
+}
+
+export type Reservation =
+  | {
+      outcome: "allowed";
+      quotas: Quota[];
+      levels: QuotaLevel[];
+      /** Replaces the token reservation with what the call really used. */
+      settle(actualTokens: number): Promise<void>;
+    }
+  | { outcome: "limited"; quotas: Quota[]; levels: QuotaLevel[]; retryAfterMs: number; policy: LimitPolicyName }
+  /** A limiter could not be reached and its policy fails closed. */
+  | { outcome: "unavailable"; quotas: Quota[]; levels: QuotaLevel[]; policy: LimitPolicyName };
+
+interface Scope {
+  policy: "key" | "tenant";
+  name: string;
+  buckets: (Bucket & { cost: number })[];
+}
+
+/**
+ * Takes one request and `tokens` (an estimate) from the key's and the tenant's limits
+ * together; when either refuses, what the other took is given back.
+ */
+export async function reserve(context: LimiterContext, key: KeyRecord, tokens: number): Promise<Reservation> {
+  const scopes: Scope[] = [
+    { policy: "key", name: `key:${key.key_id}`, buckets: bucketsFor(key.limits, tokens) },
+    { policy: "tenant", name: `tenant:${key.tenant_id}`, buckets: bucketsFor(key.tenant_limits, tokens) },
+  ];
+  const quotas = scopes.flatMap((scope) => scope.buckets.map((bucket) => quotaOf(scope.policy, bucket)));
+  const results = await Promise.all(
+    scopes.map((scope) => {
+      const corrections = takeCorrections(scope.name);
+      return call(context, scope.policy, scope.name, (limiter) => limiter.take(scope.buckets, corrections));
+    }),
+  );
+  const levels = scopes.flatMap((scope, i) => levelsOf(scope.policy, results[i]?.levels ?? []));
+
+  const refusedBy = scopes.findIndex((_, i) => results[i]?.allowed === false);
+  const closedBy = scopes.findIndex((scope, i) => results[i] === null && context.settings.onLimiterError[scope.policy] === "closed");
+  if (refusedBy >= 0 || closedBy >= 0) {
+    // Give back what the scopes that said yes took for a request that will not run.
+    scopes.forEach((scope, i) => {
+      if (results[i]?.allowed) context.waitUntil(adjust(context, scope, scope.buckets.map((bucket) => ({ ...bucket, delta: -bucket.cost }))));
+    });
+    if (refusedBy >= 0) {
+      const retryAfterMs = Math.max(...results.map((result) => (result && !result.allowed ? result.retryAfterMs : 0)));
+      const policy = scopes[refusedBy]!.policy;
+      count("breakwater_edge_rate_limited_total", { policy });
+      return { outcome: "limited", quotas, levels, retryAfterMs, policy };
+    }
+    return { outcome: "unavailable", quotas, levels, policy: scopes[closedBy]!.policy };
+  }
+
+  return {
+    outcome: "allowed",
+    quotas,
+    levels,
+    async settle(actualTokens) {
+      const settled = scopes.map(async (scope, i) => {
+        if (!results[i]) return; // its limiter took nothing
+        for (const bucket of scope.buckets) {
+          if (bucket.bucket === "tokens" && actualTokens !== bucket.cost) addCorrection(scope.name, { ...bucket, delta: actualTokens - bucket.cost });
+        }
+        await flushCorrectionsLater(context, scope);
+      });
+      await Promise.all(settled);
+    },
+  };
+}
+
+export interface AuthFailureCheck {
+  /** Whether the client IP is over its allowance of failed authentications. */
+  limited: boolean;
+  /** Its limiter could not be reached and AUTH_LIMIT_ON_ERROR is `closed`. */
+  unavailable: boolean;
+  retryAfterMs: number;
+  quotas: Quota[];
+  levels: QuotaLevel[];
+}
+
+/** Counts one failed authentication against the client IP. */
+export async function countAuthFailure(context: LimiterContext, ip: string): Promise<AuthFailureCheck> {
+  const bucket = authFailureBucket(context.settings);
+  const result = await call(context, "auth", `ip:${ip}`, (limiter) => limiter.take([bucket]));
+  return authCheck(bucket, result, false);
+}
+
+/** Whether the client IP may still try a key it has not used here before; counts nothing. */
+export async function mayTryKey(context: LimiterContext, ip: string): Promise<AuthFailureCheck> {
+  const bucket = authFailureBucket(context.settings);
+  const result = await call(context, "auth", `ip:${ip}`, (limiter) => limiter.peek([bucket]));
+  return authCheck(bucket, result, context.settings.onLimiterError.auth === "closed");
+}
+
+function authCheck(bucket: Bucket, result: TakeResult | null, closedWhenUnreachable: boolean): AuthFailureCheck {
+  return {
+    limited: result?.allowed === false,
+    unavailable: result === null && closedWhenUnreachable,
+    retryAfterMs: result?.retryAfterMs ?? 0,
+    quotas: [{ policy: bucket.bucket, limit: bucket.limit, periodMs: bucket.periodMs }],
+    levels: levelsOf("auth", result?.levels ?? []),
+  };
+}
+
+function authFailureBucket(settings: Settings): Bucket & { cost: number } {
+  return { bucket: "auth-failures", limit: settings.authFailuresPerMinute, periodMs: minuteMs, cost: 1 };
+}
+
+function bucketsFor(limits: KeyRecord["limits"], tokens: number): (Bucket & { cost: number })[] {
+  return [
+    { bucket: "requests", limit: limits.rpm, periodMs: minuteMs, cost: 1 },
+    // A request estimated above the whole budget may still run once the budget is whole;
+    // what it really uses is charged when it ends.
+    { bucket: "tokens", limit: limits.tpm, periodMs: minuteMs, cost: Math.min(tokens, limits.tpm) },
+  ];
+}
+
+function quotaOf(policy: string, bucket: Bucket): Quota {
+  return { policy: `${policy}-${bucket.bucket}`, limit: bucket.limit, periodMs: bucket.periodMs, ...(bucket.bucket === "tokens" ? { unit: "tokens" as const } : {}) };
+}
+
+function levelsOf(policy: LimitPolicyName, levels: BucketLevel[]): QuotaLevel[] {
+  return levels.map((level) => ({
+    policy: policy === "auth" ? level.bucket : `${policy}-${level.bucket}`,
+    remaining: level.remaining,
+    resetMs: level.resetMs,
+  }));
+}
+
+/*
+ * Settled usage rides along with the next `take` this isolate sends the same limiter, so a
+ * busy key costs one Durable Object call per request, not two; an idle one gets its
+ * corrections on their own after `correctionDelayMs`. Corrections sent with a call that
+ * fails are not sent again: whether it arrived cannot be told, and counting twice is no
+ * better than not at all.
+ */
+const correctionDelayMs = 100;
+const corrections = new Map<string, Map<string, Bucket & { delta: number }>>();
+
+function addCorrection(name: string, change: Bucket & { delta: number }): void {
+  let byBucket = corrections.get(name);
+  if (!byBucket) corrections.set(name, (byBucket = new Map()));
+  const earlier = byBucket.get(change.bucket);
+  byBucket.set(change.bucket, { ...change, delta: change.delta + (earlier?.delta ?? 0) });
+}
+
+/** The corrections waiting for this limiter, handed over (and forgotten here). */
+function takeCorrections(name: string): (Bucket & { delta: number })[] {
+  const byBucket = corrections.get(name);
+  corrections.delete(name);
+  return byBucket ? [...byBucket.values()].filter((change) => change.delta !== 0) : [];
+}
+
+async function flushCorrectionsLater(context: LimiterContext, scope: Scope): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, correctionDelayMs));
+  const changes = takeCorrections(scope.name);
+  if (changes.length > 0) await adjust(context, scope, changes);
+}
+
+async function adjust(context: LimiterContext, scope: Scope, changes: (Bucket & { delta: number })[]): Promise<void> {
+  await call(context, scope.policy, scope.name, (limiter) => limiter.adjust(changes));
+}
+
+/**
+ * One call to the named limiter, bounded in time. Null when it cannot be reached: the
+ * caller applies the policy's failure mode, and the miss is counted and logged here.
+ */
+async function call<T>(
+  context: LimiterContext,
+  policy: LimitPolicyName,
+  name: string,
+  run: (limiter: DurableObjectStub<RateLimiter>) => Promise<T>,
+): Promise<T | null> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${limiterTimeoutMs} ms`)), limiterTimeoutMs);
+    });
+    return await Promise.race([run(context.env.RATE_LIMITER.getByName(name)), timeout]);
+  } catch (error) {
+    const mode = context.settings.onLimiterError[policy];
+    count("breakwater_edge_limiter_unreachable_total", { policy, mode });
+    log("warn", "rate limiter unreachable", { request_id: context.requestId, policy, mode, error: errorText(error) });
+    return null;
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
+  }
+}

@@ -1,0 +1,79 @@
+import type { MiddlewareHandler } from "hono";
+import { GatewayError, errorResponse } from "../../shared/error.ts";
+import type { AppEnv } from "../env.ts";
+import { errorText, log } from "../log.ts";
+import { reserve, type LimiterContext } from "../limiter.ts";
+import { rateLimitHeaders } from "../rate-limit-headers.ts";
+import { settingsOf } from "../settings.ts";
+import { estimateTokens } from "../token-estimate.ts";
+import { meterUsage } from "../usage-meter.ts";
+
+/**
+ * Holds the request against its key's and tenant's requests- and tokens-per-minute limits
+ * (tokens as estimated from the body), answers 429 with Retry-After when either is spent,
+ * and once the response has ended — or the client left — replaces the token estimate with
+ * the usage the response reported. Every response carries `RateLimit-Policy`/`RateLimit`.
+ */
+export const rateLimit = (): MiddlewareHandler<AppEnv> =>
+  async function rateLimit(c, next) {
+    const settings = settingsOf(c.env);
+    const key = c.get("key");
+    const json = parseJson(c.get("body"));
+    const estimate = estimateTokens(c.req.path, json);
+    const context: LimiterContext = { env: c.env, settings, requestId: c.get("requestId"), waitUntil: (promise) => c.executionCtx.waitUntil(promise) };
+
+    const reservation = await reserve(context, key, estimate.total);
+    const headers = rateLimitHeaders(reservation.quotas, reservation.levels);
+    if (reservation.outcome !== "allowed") {
+      const error =
+        reservation.outcome === "limited"
+          ? new GatewayError("rate_limited", {
+              message: `Rate limit exceeded (${reservation.policy} limit).`,
+              retryAfterS: Math.max(1, Math.ceil(reservation.retryAfterMs / 1000)),
+            })
+          : new GatewayError("unavailable", { message: "Rate limits cannot be checked right now.", retryAfterS: 1 });
+      const response = errorResponse(error, c.get("requestId"));
+      for (const [name, value] of Object.entries(headers)) response.headers.set(name, value);
+      return response;
+    }
+
+    const dropUsageChunk = askForStreamUsage(c.req.path, json);
+    if (dropUsageChunk) c.set("body", new TextEncoder().encode(JSON.stringify(json)));
+
+    // Hono turns a failure further on into c.res (onError), so this always has a response.
+    await next();
+
+    const metered = meterUsage(c.res, { promptTokens: estimate.prompt, dropUsageChunk });
+    const status = c.res.status;
+    c.executionCtx.waitUntil(
+      metered.usage
+        .then((used) => reservation.settle(used ?? (status >= 400 ? 0 : estimate.total)))
+        .catch((error: unknown) => log("warn", "could not settle token usage", { request_id: context.requestId, error: errorText(error) })),
+    );
+    c.res = metered.response;
+    for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);
+  };
+
+function parseJson(body: Uint8Array | null): unknown {
+  if (!body || body.byteLength === 0) return undefined;
+  try {
+    return JSON.parse(new TextDecoder().decode(body));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Streams report usage only when asked (`stream_options.include_usage`): the edge asks on
+ * the client's behalf, and then leaves the usage chunk out of what the client gets.
+ * Mutates `json`; true when it did.
+ */
+function askForStreamUsage(path: string, json: unknown): boolean {
+  if (path !== "/v1/chat/completions" || typeof json !== "object" || json === null) return false;
+  const request = json as { stream?: unknown; stream_options?: unknown };
+  if (request.stream !== true) return false;
+  const options = typeof request.stream_options === "object" && request.stream_options !== null ? (request.stream_options as Record<string, unknown>) : {};
+  if (options.include_usage === true) return false;
+  request.stream_options = { ...options, include_usage: true };
+  return true;
+}

@@ -1,0 +1,86 @@
+import type { Env } from "./env.ts";
+
+export type FailureMode = "open" | "closed";
+export type LimitPolicyName = "key" | "tenant" | "auth";
+
+export interface Settings {
+  regionalOrigin: string;
+  originTimeoutMs: number;
+  signingSecret: string;
+  upstash: { url: string; token: string } | null;
+  /** Seconds a key record stays in this location's Cache API (0: not at all). */
+  keyCacheTtlS: number;
+  authFailuresPerMinute: number;
+  onLimiterError: Record<LimitPolicyName, FailureMode>;
+}
+
+/** The longest any cached copy of a key record is served after regional answered it. */
+export const maxKeyStalenessS = 60;
+/** How long an unknown or inactive key stays cached, in each tier. */
+export const negativeKeyTtlS = 5;
+
+const defaults = {
+  keyCacheTtlS: 5,
+  authFailuresPerMinute: 20,
+  // An unreachable limiter must not take the gateway down with it; every such pass is
+  // counted in /metrics and logged. AUTH_LIMIT_ON_ERROR only decides for valid keys:
+  // a bad key is refused either way.
+  onLimiterError: { key: "open", tenant: "open", auth: "open" },
+} as const;
+
+const parsed = new WeakMap<Env, Settings>();
+
+/** The edge's settings from its bindings; a bad value throws, naming it (→ 500 for the request). */
+export function settingsOf(env: Env): Settings {
+  let settings = parsed.get(env);
+  if (!settings) {
+    settings = parse(env);
+    parsed.set(env, settings);
+  }
+  return settings;
+}
+
+function parse(env: Env): Settings {
+  const secret = env.EDGE_SIGNING_SECRET ?? "";
+  if (secret.length < 32) throw new Error("EDGE_SIGNING_SECRET is not set (or shorter than 32 characters): the edge cannot sign origin calls");
+  const keyCacheTtlS = integer("KEY_CACHE_TTL_S", env.KEY_CACHE_TTL_S, defaults.keyCacheTtlS, 0, maxKeyStalenessS - 1);
+  const url = env.UPSTASH_REDIS_REST_URL;
+  const token = env.UPSTASH_REDIS_REST_TOKEN;
+  return {
+    regionalOrigin: originUrl(env.REGIONAL_ORIGIN),
+    originTimeoutMs: integer("ORIGIN_TIMEOUT_MS", env.ORIGIN_TIMEOUT_MS, undefined, 1, Number.MAX_SAFE_INTEGER),
+    signingSecret: secret,
+    upstash: url && token ? { url, token } : null,
+    keyCacheTtlS,
+    authFailuresPerMinute: integer("AUTH_FAILURES_PER_MINUTE", env.AUTH_FAILURES_PER_MINUTE, defaults.authFailuresPerMinute, 1, 1_000_000),
+    onLimiterError: {
+      key: failureMode("KEY_LIMIT_ON_ERROR", env.KEY_LIMIT_ON_ERROR, defaults.onLimiterError.key),
+      tenant: failureMode("TENANT_LIMIT_ON_ERROR", env.TENANT_LIMIT_ON_ERROR, defaults.onLimiterError.tenant),
+      auth: failureMode("AUTH_LIMIT_ON_ERROR", env.AUTH_LIMIT_ON_ERROR, defaults.onLimiterError.auth),
+    },
+  };
+}
+
+function originUrl(origin: string): string {
+  try {
+    new URL(origin);
+  } catch {
+    throw new Error(`REGIONAL_ORIGIN is not a URL: ${JSON.stringify(origin)}`);
+  }
+  return origin.replace(/\/+$/, "");
+}
+
+function integer(name: string, value: string | undefined, fallback: number | undefined, min: number, max: number): number {
+  if ((value === undefined || value === "") && fallback !== undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw new Error(`${name} is not ${min === 1 ? "a positive" : "an"} integer${max < Number.MAX_SAFE_INTEGER ? ` up to ${max}` : ""}: ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+function failureMode(name: string, value: string | undefined, fallback: FailureMode): FailureMode {
+  if (value === undefined || value === "") return fallback;
+  if (value === "open" || value === "closed") return value;
+  throw new Error(`${name} must be "open" or "closed": ${JSON.stringify(value)}`);
+}

@@ -1,0 +1,67 @@
+/**
+ * What a request will cost in tokens, guessed before it runs so the tokens-per-minute
+ * limit can hold them back; the real usage replaces the guess when the response ends.
+ * Roughly four characters make a token in the common tokenizers.
+ */
+export interface TokenEstimate {
+  /** Prompt tokens: what is counted if the response never says. */
+  prompt: number;
+  /** Prompt plus the most the completion may use. */
+  total: number;
+}
+
+/** Completion tokens assumed when the request sets no `max_tokens`. */
+export const defaultCompletionTokens = 256;
+const charsPerToken = 4;
+/** Role and framing tokens around each chat message. */
+const perMessageTokens = 4;
+
+export function estimateTokens(path: string, body: unknown): TokenEstimate {
+  if (!isObject(body)) return { prompt: 0, total: 0 };
+  if (path === "/v1/chat/completions") return chatEstimate(body);
+  if (path === "/v1/embeddings") {
+    const prompt = inputTokens(body.input);
+    return { prompt, total: prompt };
+  }
+  return { prompt: 0, total: 0 };
+}
+
+function chatEstimate(body: Record<string, unknown>): TokenEstimate {
+  const messages = Array.isArray(body.messages) ? body.messages : [];
+  let chars = 0;
+  for (const message of messages) chars += textLength(message);
+  const prompt = Math.ceil(chars / charsPerToken) + perMessageTokens * messages.length;
+  const limit = positive(body.max_completion_tokens) ?? positive(body.max_tokens) ?? defaultCompletionTokens;
+  const choices = positive(body.n) ?? 1;
+  return { prompt, total: prompt + limit * choices };
+}
+
+function inputTokens(input: unknown): number {
+  if (typeof input === "string") return Math.ceil(input.length / charsPerToken);
+  if (!Array.isArray(input)) return 0;
+  // An array of token ids is exact; an array of strings or of token arrays adds up.
+  if (input.every((item) => typeof item === "number")) return input.length;
+  return input.reduce<number>((sum, item) => sum + inputTokens(item), 0);
+}
+
+/** Characters of text in a message: its content (string or text parts), name and tool calls. */
+function textLength(value: unknown): number {
+  if (typeof value === "string") return value.length;
+  if (Array.isArray(value)) return value.reduce<number>((sum, item) => sum + textLength(item), 0);
+  if (!isObject(value)) return 0;
+  let length = 0;
+  for (const [field, item] of Object.entries(value)) {
+    if (field === "content" || field === "text" || field === "name" || field === "arguments" || field === "tool_calls" || field === "function") {
+      length += textLength(item);
+    }
+  }
+  return length;
+}
+
+function positive(value: unknown): number | undefined {
+  return typeof value === "number" && Number.isSafeInteger(value) && value > 0 ? value : undefined;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}

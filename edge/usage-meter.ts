@@ -1,0 +1,204 @@
+/**
+ * Reads the token usage out of a response while passing it through untouched and
+ * unbuffered: from `usage` in a JSON body, or from the usage chunk of an SSE stream
+ * (counting streamed content when there is none). The count is final when the body ends,
+ * fails, or the client goes away mid-stream.
+ */
+export interface MeterOptions {
+  /** Prompt tokens to count when a stream ends without a usage chunk. */
+  promptTokens: number;
+  /** Leave out the usage-only chunk: the edge asked for it, the client did not. */
+  dropUsageChunk: boolean;
+}
+
+export interface MeteredResponse {
+  response: Response;
+  /** Total tokens used, or null when the response does not say (nor can it be counted). */
+  usage: Promise<number | null>;
+}
+
+/** Largest JSON body inspected for `usage`; larger ones pass through uncounted. */
+const maxJsonBytes = 4 * 1024 * 1024;
+const charsPerToken = 4;
+
+export function meterUsage(response: Response, options: MeterOptions): MeteredResponse {
+  const type = response.headers.get("content-type") ?? "";
+  if (!response.body) return { response, usage: Promise.resolve(null) };
+  const sink = type.startsWith("text/event-stream") ? sseSink(options) : type.includes("json") ? jsonSink() : null;
+  if (!sink) return { response, usage: Promise.resolve(null) };
+  const body = passThrough(response.body, sink);
+  return { response: new Response(body, response), usage: sink.usage };
+}
+
+interface Sink {
+  /** What to pass on for these bytes (possibly nothing yet). */
+  chunk(bytes: Uint8Array): Uint8Array[];
+  /** What is left to pass on when the body ended. */
+  flush(): Uint8Array[];
+  /** The body ended (`end`), failed, or the client cancelled it. */
+  finish(how: "end" | "error" | "cancel"): void;
+  usage: Promise<number | null>;
+}
+
+function passThrough(body: ReadableStream<Uint8Array>, sink: Sink): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  let finished = false;
+  const finish = (how: "end" | "error" | "cancel") => {
+    if (finished) return;
+    finished = true;
+    sink.finish(how);
+  };
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          for (;;) {
+            const { done, value } = await reader.read();
+            if (done) {
+              for (const part of sink.flush()) controller.enqueue(part);
+              controller.close();
+              finish("end");
+              return;
+            }
+            const parts = sink.chunk(value);
+            for (const part of parts) controller.enqueue(part);
+            if (parts.length > 0) return;
+          }
+        } catch (error) {
+          finish("error");
+          controller.error(error);
+        }
+      },
+      async cancel(reason) {
+        finish("cancel");
+        await reader.cancel(reason).catch(() => {});
+      },
+    },
+    // Pull only when the client reads, so a slow client slows the origin, not the edge's memory.
+    { highWaterMark: 0 },
+  );
+}
+
+function jsonSink(): Sink {
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  const usage = deferred<number | null>();
+  return {
+    chunk(bytes) {
+      size += bytes.byteLength;
+      if (size <= maxJsonBytes) parts.push(bytes.slice());
+      return [bytes];
+    },
+    flush: () => [],
+    finish(how) {
+      if (how !== "end" || size > maxJsonBytes) return usage.resolve(null);
+      try {
+        const text = new TextDecoder().decode(concat(parts, size));
+        usage.resolve(totalTokens((JSON.parse(text) as { usage?: unknown }).usage));
+      } catch {
+        usage.resolve(null);
+      }
+    },
+    usage: usage.promise,
+  };
+}
+
+const eventEnd = /\r\n\r\n|\n\n|\r\r/;
+
+function sseSink(options: MeterOptions): Sink {
+  const decoder = new TextDecoder();
+  const encoder = new TextEncoder();
+  const usage = deferred<number | null>();
+  let buffer = "";
+  let reported: number | null = null;
+  let contentChars = 0;
+
+  /** Meters one event; false when it is to be left out. */
+  const keep = (event: string): boolean => {
+    const data = event
+      .split(/\r\n|\r|\n/)
+      .filter((line) => line.startsWith("data:"))
+      .map((line) => line.slice(line.startsWith("data: ") ? 6 : 5))
+      .join("\n");
+    if (data === "" || data === "[DONE]") return true;
+    let chunk: unknown;
+    try {
+      chunk = JSON.parse(data);
+    } catch {
+      return true;
+    }
+    if (typeof chunk !== "object" || chunk === null) return true;
+    const { usage: used, choices } = chunk as { usage?: unknown; choices?: unknown };
+    const total = totalTokens(used);
+    if (total !== null) reported = total;
+    if (Array.isArray(choices)) for (const choice of choices) contentChars += deltaLength(choice);
+    return !(options.dropUsageChunk && total !== null && Array.isArray(choices) && choices.length === 0);
+  };
+
+  const take = (final: boolean): Uint8Array[] => {
+    let out = "";
+    for (let match = eventEnd.exec(buffer); match; match = eventEnd.exec(buffer)) {
+      const end = match.index + match[0].length;
+      const event = buffer.slice(0, end);
+      buffer = buffer.slice(end);
+      if (keep(event)) out += event;
+    }
+    if (final && buffer !== "") {
+      if (keep(buffer)) out += buffer;
+      buffer = "";
+    }
+    return out === "" ? [] : [encoder.encode(out)];
+  };
+
+  return {
+    chunk(bytes) {
+      buffer += decoder.decode(bytes, { stream: true });
+      return take(false);
+    },
+    flush() {
+      buffer += decoder.decode();
+      return take(true);
+    },
+    finish() {
+      usage.resolve(reported ?? options.promptTokens + Math.ceil(contentChars / charsPerToken));
+    },
+    usage: usage.promise,
+  };
+}
+
+function totalTokens(usage: unknown): number | null {
+  if (typeof usage !== "object" || usage === null) return null;
+  const { total_tokens: total, prompt_tokens: prompt, completion_tokens: completion } = usage as Record<string, unknown>;
+  if (typeof total === "number" && Number.isFinite(total)) return Math.max(0, Math.round(total));
+  if (typeof prompt === "number" && typeof completion === "number") return Math.max(0, Math.round(prompt + completion));
+  return null;
+}
+
+function deltaLength(choice: unknown): number {
+  const delta = (choice as { delta?: { content?: unknown; tool_calls?: unknown } } | null)?.delta;
+  if (!delta) return 0;
+  let length = typeof delta.content === "string" ? delta.content.length : 0;
+  if (Array.isArray(delta.tool_calls)) {
+    for (const call of delta.tool_calls) {
+      const args = (call as { function?: { arguments?: unknown } } | null)?.function?.arguments;
+      if (typeof args === "string") length += args.length;
+    }
+  }
+  return length;
+}
+
+function concat(parts: Uint8Array[], size: number): Uint8Array {
+  const all = new Uint8Array(size);
+  let offset = 0;
+  for (const part of parts) {
+    all.set(part, offset);
+    offset += part.byteLength;
+  }
+  return all;
+}
+
+function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void } {
+  let resolve: (value: T) => void = () => {};
+  const promise = new Promise<T>((settle) => (resolve = settle));
+  return { promise, resolve };
+}

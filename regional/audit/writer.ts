@@ -1,0 +1,227 @@
+import type { Sql } from "../db/index.ts";
+import type { Logger } from "../logger.ts";
+import { checkpointHead, insertChained } from "./chain-store.ts";
+import { toRecord, type AuditInput, type AuditRecord, type RawEvent } from "./event.ts";
+import type { Journal } from "./journal.ts";
+import { uuidv7 } from "./uuidv7.ts";
+
+/** The audit log as the rest of the service sees it. */
+export interface AuditLog {
+  readonly region: string;
+  /** Queues an event and returns its id at once: the request path never waits for the log. */
+  append(input: AuditInput): string;
+  /**
+   * Queues an event and resolves with its id once it is durable: committed in Postgres, or
+   * fsynced to the local journal when Postgres cannot take it. Admin actions answer after this.
+   */
+  appendDurable(input: AuditInput): Promise<string>;
+  /** Writes everything queued so far (to Postgres, else to the journal). */
+  flush(): Promise<void>;
+  /** Moves journaled events into Postgres; false when Postgres is still unreachable. */
+  recover(): Promise<boolean>;
+  /** Flushes, signs a last checkpoint when Postgres is there, and stops the timer. */
+  close(): Promise<void>;
+}
+
+export interface AuditWriterOptions {
+  sql: Sql;
+  region: string;
+  journal: Journal;
+  logger: Logger;
+  checkpointSecret: Buffer;
+  /** A queue older than this is flushed even when small. */
+  flushIntervalMs: number;
+  /** A queue this long is flushed at once. */
+  flushEvents: number;
+  /** Most events per transaction when a backlog has built up. */
+  maxBatch?: number;
+  checkpointIntervalMs: number;
+  /** A Postgres write slower than this counts as failed; its events go to the journal. */
+  writeTimeoutMs?: number;
+  /** After a failed write, events go straight to the journal for this long before Postgres is tried again. */
+  retryAfterMs?: number;
+  now?: () => number;
+}
+
+interface Queued {
+  raw: RawEvent;
+  record?: AuditRecord;
+  durable?: { resolve: (id: string) => void; reject: (error: unknown) => void };
+}
+
+/**
+ * Buffers events and writes them in batches through the region's single chain writer
+ * (chain-store). A batch Postgres cannot take is fsynced to the journal instead; the journal
+ * is replayed into Postgres before anything newer, when Postgres answers again.
+ */
+export function createAuditWriter(options: AuditWriterOptions): AuditLog {
+  const { sql, region, journal, logger } = options;
+  const now = options.now ?? Date.now;
+  const maxBatch = options.maxBatch ?? 2_000;
+  const writeTimeoutMs = options.writeTimeoutMs ?? 3_000;
+  const retryAfterMs = options.retryAfterMs ?? 500;
+
+  let queue: Queued[] = [];
+  let draining: Promise<void> | null = null;
+  let flushSoon = false;
+  // While Postgres is believed down, batches go straight to the journal and a probe, not the
+  // drain, finds out when it is back: a write attempt against a dead server can take the
+  // whole write timeout, and acknowledgements must not wait for that.
+  let postgresUp = true;
+  let probe: NodeJS.Timeout | undefined;
+  let lastCheckpointAt = now();
+  let closed = false;
+  const timer = setInterval(() => void flush(), options.flushIntervalMs);
+  timer.unref();
+
+  function enqueue(item: Queued, urgent: boolean): void {
+    queue.push(item);
+    if ((urgent || queue.length >= options.flushEvents) && !flushSoon) {
+      flushSoon = true;
+      setImmediate(() => {
+        flushSoon = false;
+        void flush();
+      });
+    }
+  }
+
+  function flush(): Promise<void> {
+    draining ??= drain().finally(() => {
+      draining = null;
+    });
+    return draining;
+  }
+
+  async function drain(): Promise<void> {
+    while (queue.length > 0 || (journal.hasPending() && postgresUp)) {
+      // Journaled events go in first, so the chain keeps roughly the order things happened.
+      if (journal.hasPending() && postgresUp) await replay();
+      if (queue.length === 0) continue;
+      const batch = queue.length <= maxBatch ? queue : queue.slice(0, maxBatch);
+      queue = queue.length <= maxBatch ? [] : queue.slice(maxBatch);
+      await writeBatch(batch);
+    }
+  }
+
+  async function writeBatch(batch: Queued[]): Promise<void> {
+    const records = batch.map((item) => (item.record ??= toRecord(item.raw, region)));
+    if (postgresUp && !journal.hasPending()) {
+      try {
+        await toPostgres(records);
+        settle(batch);
+        return;
+      } catch (error) {
+        markDown(error);
+      }
+    }
+    try {
+      await journal.append(records);
+      settle(batch);
+    } catch (error) {
+      logger.error("audit events could not be written to Postgres nor the journal; kept in memory", { region, events: batch.length, error });
+      for (const item of batch) item.durable?.reject(error);
+      // Kept (without waiters) so they are written once either store works again.
+      queue = [...batch.map((item) => ({ raw: item.raw, record: item.record })), ...queue];
+      await new Promise((resolve) => setTimeout(resolve, retryAfterMs).unref());
+    }
+  }
+
+  async function toPostgres(records: AuditRecord[]): Promise<void> {
+    const checkpointDue = now() - lastCheckpointAt >= options.checkpointIntervalMs;
+    const checkpoint = checkpointDue ? { secret: options.checkpointSecret, now: now() } : undefined;
+    // A timed-out transaction may still commit later; the journaled copy is then skipped by event id.
+    await withTimeout(insertChained(sql, region, records, checkpoint), writeTimeoutMs);
+    if (checkpoint) lastCheckpointAt = checkpoint.now;
+  }
+
+  function markDown(error: unknown): void {
+    if (postgresUp) logger.warn("audit log cannot reach Postgres; journaling events locally", { region, journal: journal.path, error });
+    postgresUp = false;
+    scheduleProbe();
+  }
+
+  function scheduleProbe(): void {
+    if (probe || closed) return;
+    probe = setTimeout(async () => {
+      try {
+        await withTimeout(sql`select 1`, writeTimeoutMs);
+        postgresUp = true;
+        logger.info("audit log reaches Postgres again; replaying the journal", { region });
+        void flush();
+        probe = undefined;
+      } catch {
+        probe = undefined;
+        scheduleProbe();
+      }
+    }, retryAfterMs);
+    probe.unref();
+  }
+
+  async function replay(): Promise<void> {
+    try {
+      let replayed = 0;
+      for await (const records of journal.read(maxBatch)) {
+        await toPostgres(records);
+        replayed += records.length;
+      }
+      // Crashing right here replays again on the next start; event ids make that harmless.
+      await journal.clear();
+      logger.info("audit journal replayed into Postgres", { region, events: replayed });
+    } catch (error) {
+      markDown(error);
+    }
+  }
+
+  function settle(batch: Queued[]): void {
+    for (const item of batch) item.durable?.resolve(item.raw.eventId);
+  }
+
+  function raw(input: AuditInput): RawEvent {
+    const at = now();
+    return { eventId: uuidv7(at), occurredAtMs: at, input };
+  }
+
+  return {
+    region,
+    append(input) {
+      const event = raw(input);
+      enqueue({ raw: event }, false);
+      return event.eventId;
+    },
+    appendDurable(input) {
+      if (closed) return Promise.reject(new Error("the audit log is closed"));
+      const event = raw(input);
+      return new Promise<string>((resolve, reject) => enqueue({ raw: event, durable: { resolve, reject } }, true));
+    },
+    flush,
+    async recover() {
+      // Through the flush chain, so a replay never runs beside a batch write.
+      await flush();
+      postgresUp = true;
+      await flush();
+      return !journal.hasPending();
+    },
+    async close() {
+      closed = true;
+      clearInterval(timer);
+      clearTimeout(probe);
+      await flush();
+      if (!journal.hasPending() && postgresUp) {
+        await checkpointHead(sql, region, options.checkpointSecret, now()).catch((error: unknown) => logger.warn("audit: last checkpoint not written", { region, error }));
+      }
+      await journal.close();
+    },
+  };
+}
+
+async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`audit write took longer than ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,36 @@
+import type { KeyRecord } from "../../shared/contract/keys.ts";
+import type { Db } from "../db/index.ts";
+
+interface KeyRecordRow {
+  id: string;
+  tenant_id: string;
+  prefix: string;
+  status: "active" | "revoked";
+  tenant_status: "active" | "disabled";
+  rpm_limit: number;
+  tpm_limit: number;
+  tenant_rpm_limit: number;
+  tenant_tpm_limit: number;
+}
+
+/**
+ * The edge's view of a key, found by its SHA-256: tenant, status and limits. Revoked keys
+ * and keys of disabled tenants are answered too (with their status), so the edge can
+ * tell them from keys that never existed; null only for a hash no key has.
+ */
+export async function findKeyRecord(db: Db, keyHash: Uint8Array): Promise<KeyRecord | null> {
+  const [row] = await db.read()<KeyRecordRow[]>`
+    select k.id, k.tenant_id, k.prefix, k.status, t.status as tenant_status,
+           k.rpm_limit, k.tpm_limit, t.rpm_limit as tenant_rpm_limit, t.tpm_limit as tenant_tpm_limit
+    from api_keys k join tenants t on t.id = k.tenant_id
+    where k.key_hash = ${Buffer.from(keyHash)}`;
+  if (!row) return null;
+  return {
+    key_id: row.id,
+    tenant_id: row.tenant_id,
+    prefix: row.prefix,
+    status: row.status === "revoked" ? "revoked" : row.tenant_status === "disabled" ? "tenant_disabled" : "active",
+    limits: { rpm: row.rpm_limit, tpm: row.tpm_limit },
+    tenant_limits: { rpm: row.tenant_rpm_limit, tpm: row.tenant_tpm_limit },
+  };
+}

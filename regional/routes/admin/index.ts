@@ -1,0 +1,20 @@
+import { Hono } from "hono";
+import type { AppDeps } from "../../app.ts";
+import type { AppEnv } from "../../http/context.ts";
+import { createTenantStore } from "../../tenants/tenant-store.ts";
+import { auditRoute } from "./audit.ts";
+import { circuitBreakersRoute } from "./circuit-breakers.ts";
+import { keysRoute } from "./keys.ts";
+import { tenantsRoute } from "./tenants.ts";
+import { usageRoute } from "./usage.ts";
+
+/** The admin API, mounted under /admin behind adminAuth and adminAudit (see app.ts). */
+export function adminRoute(deps: AppDeps): Hono<AppEnv> {
+  const tenants = createTenantStore(deps.db);
+  return new Hono<AppEnv>()
+    .route("/", tenantsRoute(deps, tenants))
+    .route("/", keysRoute(deps, tenants))
+    .route("/", auditRoute(deps, deps.admin.checkpointSecret))
+    .route("/", usageRoute(deps))
+    .route("/", circuitBreakersRoute(deps));
+}

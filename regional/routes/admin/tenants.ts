@@ -1,0 +1,67 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import { GatewayError } from "../../../shared/error.ts";
+import { parseOrThrow } from "../../../shared/validation.ts";
+import type { AppDeps } from "../../app.ts";
+import { auditActions } from "../../audit/event.ts";
+import { auditDetail } from "../../http/admin-audit.ts";
+import type { AppEnv } from "../../http/context.ts";
+import { decodeCursor, encodeCursor } from "../../http/cursor.ts";
+import { readJson } from "../../http/json-body.ts";
+import type { TenantStore } from "../../tenants/tenant-store.ts";
+import { tenantView } from "./views.ts";
+
+export const createTenantBody = z.object({ name: z.string().trim().min(1).max(200) });
+export const listTenantsQuery = z.object({
+  status: z.enum(["active", "disabled"]).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(500).optional(),
+});
+const tenantCursor = z.object({ createdAt: z.string().max(64), id: z.uuid() });
+
+/** POST /tenants, GET /tenants, GET /tenants/:id, POST /tenants/:id/disable. */
+export function tenantsRoute(deps: AppDeps, tenants: TenantStore): Hono<AppEnv> {
+  return new Hono<AppEnv>()
+    .post("/tenants", async (c) => {
+      const audit = auditDetail(c);
+      audit.action = auditActions.tenantCreate;
+      const body = await readJson(c, createTenantBody, deps.limits.maxBodyBytes);
+      const tenant = await tenants.create(body.name);
+      Object.assign(audit, { resource: `tenant:${tenant.id}`, tenantId: tenant.id, metadata: { name: tenant.name } });
+      return c.json(tenantView(tenant), 201);
+    })
+    .get("/tenants", async (c) => {
+      auditDetail(c).action = auditActions.tenantList;
+      const query = parseOrThrow(listTenantsQuery, c.req.query());
+      const after = query.cursor ? decodeCursor(query.cursor, tenantCursor) : undefined;
+      const page = await tenants.list({ status: query.status, limit: query.limit, after });
+      return c.json({ object: "list", data: page.tenants.map(tenantView), next_cursor: page.next ? encodeCursor(page.next) : null });
+    })
+    .get("/tenants/:id", async (c) => {
+      const audit = auditDetail(c);
+      audit.action = auditActions.tenantGet;
+      const tenant = await found(tenants, c.req.param("id"));
+      Object.assign(audit, { resource: `tenant:${tenant.id}`, tenantId: tenant.id });
+      return c.json(tenantView(tenant));
+    })
+    .post("/tenants/:id/disable", async (c) => {
+      const audit = auditDetail(c);
+      Object.assign(audit, { action: auditActions.tenantDisable, resource: `tenant:${c.req.param("id")}` });
+      const tenant = await tenants.disable(c.req.param("id"));
+      if (!tenant) throw notFound(c.req.param("id"));
+      audit.tenantId = tenant.id;
+      deps.keys.forgetTenant(tenant.id);
+      if (deps.invalidateEdgeKey) for (const key of await deps.keys.list(tenant.id)) await deps.invalidateEdgeKey(key.keyHash);
+      return c.json(tenantView(tenant));
+    });
+}
+
+export async function found(tenants: TenantStore, id: string) {
+  const tenant = await tenants.get(id);
+  if (!tenant) throw notFound(id);
+  return tenant;
+}
+
+function notFound(id: string): GatewayError {
+  return new GatewayError("not_found", { message: `No tenant '${id}'.`, param: "id" });
+}

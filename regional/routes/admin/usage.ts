@@ -1,0 +1,32 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import { parseOrThrow } from "../../../shared/validation.ts";
+import type { AppDeps } from "../../app.ts";
+import { auditActions } from "../../audit/event.ts";
+import { auditDetail } from "../../http/admin-audit.ts";
+import type { AppEnv } from "../../http/context.ts";
+import { summariseUsage } from "../../usage/summary.ts";
+
+export const usageQuery = z.object({
+  tenant_id: z.uuid().optional(),
+  since: z.iso.datetime({ offset: true }).optional(),
+  until: z.iso.datetime({ offset: true }).optional(),
+});
+
+const dayMs = 24 * 60 * 60 * 1000;
+
+/** GET /usage: requests, errors, tokens and latency per tenant (and per provider/model) over a window (default: the last 24 h). */
+export function usageRoute(deps: AppDeps): Hono<AppEnv> {
+  return new Hono<AppEnv>().get("/usage", async (c) => {
+    const audit = auditDetail(c);
+    audit.action = auditActions.usageSummary;
+    const query = parseOrThrow(usageQuery, c.req.query());
+    const until = query.until ? new Date(query.until) : new Date();
+    const since = query.since ? new Date(query.since) : new Date(until.getTime() - dayMs);
+    Object.assign(audit, { tenantId: query.tenant_id ?? null, resource: query.tenant_id ? `tenant:${query.tenant_id}` : "usage" });
+    // Rows still queued in this process count too.
+    await deps.usage.flush();
+    const data = await summariseUsage(deps.db.read(query.tenant_id), { tenantId: query.tenant_id, since, until });
+    return c.json({ object: "usage.summary", since: since.toISOString(), until: until.toISOString(), data });
+  });
+}

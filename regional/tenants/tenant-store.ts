@@ -1,0 +1,74 @@
+import type { Db } from "../db/index.ts";
+
+export interface Tenant {
+  id: string;
+  name: string;
+  status: "active" | "disabled";
+  createdAt: Date;
+}
+
+export interface TenantPage {
+  tenants: Tenant[];
+  /** Pass as `after` for the next page; null on the last one. */
+  next: TenantCursor | null;
+}
+
+/** Position in the newest-first listing: creation time (as Postgres text, exact to the microsecond) and id. */
+export interface TenantCursor {
+  createdAt: string;
+  id: string;
+}
+
+export interface TenantStore {
+  create(name: string): Promise<Tenant>;
+  get(id: string): Promise<Tenant | null>;
+  list(options: { status?: Tenant["status"]; limit: number; after?: TenantCursor }): Promise<TenantPage>;
+  /** Disables a tenant (its keys stop working); null for no such tenant. Disabling twice is harmless. */
+  disable(id: string): Promise<Tenant | null>;
+}
+
+interface TenantRow {
+  id: string;
+  name: string;
+  status: Tenant["status"];
+  created_at: Date;
+  created_at_text: string;
+}
+
+const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const tenant = (row: TenantRow): Tenant => ({ id: row.id, name: row.name, status: row.status, createdAt: row.created_at });
+
+export function createTenantStore(db: Db): TenantStore {
+  return {
+    async create(name) {
+      const [row] = await db.write<TenantRow[]>`insert into tenants (name) values (${name}) returning id, name, status, created_at`;
+      if (!row) throw new Error("tenant insert returned no row");
+      return tenant(row);
+    },
+
+    async get(id) {
+      if (!uuid.test(id)) return null;
+      const [row] = await db.write<TenantRow[]>`select id, name, status, created_at from tenants where id = ${id}`;
+      return row ? tenant(row) : null;
+    },
+
+    async list({ status, limit, after }) {
+      const rows = await db.write<TenantRow[]>`
+        select id, name, status, created_at, created_at::text as created_at_text from tenants
+        where true
+          ${status ? db.write`and status = ${status}` : db.write``}
+          ${after ? db.write`and (created_at, id) < (${after.createdAt}::timestamptz, ${after.id}::uuid)` : db.write``}
+        order by created_at desc, id desc
+        limit ${limit + 1}`;
+      const page = rows.slice(0, limit);
+      const last = page.at(-1);
+      return { tenants: page.map(tenant), next: rows.length > limit && last ? { createdAt: last.created_at_text, id: last.id } : null };
+    },
+
+    async disable(id) {
+      if (!uuid.test(id)) return null;
+      const [row] = await db.write<TenantRow[]>`update tenants set status = 'disabled' where id = ${id} returning id, name, status, created_at`;
+      return row ? tenant(row) : null;
+    },
+  };
+}

@@ -1,0 +1,104 @@
+/**
+ * Edge → regional request signing: HMAC-SHA-256 with a secret both tiers share, over the
+ * method, path and query, a timestamp, the body's SHA-256 and every `x-breakwater-*`
+ * header (the identity the edge vouches for). Web Crypto only, so both runtimes run it.
+ */
+
+/** Headers only the edge may set; it strips them from what clients send. */
+export const edgeHeaderPrefix = "x-breakwater-";
+export const signatureHeader = "x-breakwater-signature";
+export const timestampHeader = "x-breakwater-timestamp";
+/** The identity the edge vouches for; the regional tier trusts these only when signed. */
+export const identityHeaders = {
+  keyId: "x-breakwater-key-id",
+  keyPrefix: "x-breakwater-key-prefix",
+  tenantId: "x-breakwater-tenant-id",
+} as const;
+
+/** How far a signature's timestamp may be from the verifier's clock, either way. */
+export const maxSignatureAgeS = 300;
+
+const scheme = "v1";
+const encoder = new TextEncoder();
+
+export interface SignedParts {
+  method: string;
+  /** Path and query exactly as sent, e.g. `/v1/chat/completions?x=1`. */
+  pathAndQuery: string;
+  /** Unix seconds. */
+  timestampS: number;
+  /** Hex SHA-256 of the body bytes (of nothing for a request without a body). */
+  bodySha256: string;
+  /** The `x-breakwater-*` headers to vouch for, except the signature itself. */
+  headers: Record<string, string>;
+}
+
+export async function sha256Hex(data: Uint8Array | string): Promise<string> {
+  // Request bodies are never views of a SharedArrayBuffer, which is all the cast rules out.
+  const bytes = typeof data === "string" ? encoder.encode(data) : (data as Uint8Array<ArrayBuffer>);
+  return toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)));
+}
+
+/** The value of the signature header for these parts. */
+export async function sign(secret: string, parts: SignedParts): Promise<string> {
+  const mac = await crypto.subtle.sign("HMAC", await hmacKey(secret), encoder.encode(canonical(parts)));
+  return `${scheme}=${toHex(new Uint8Array(mac))}`;
+}
+
+/** Whether `signature` is this secret's signature of these parts (compared in constant time). */
+export async function verify(secret: string, parts: SignedParts, signature: string): Promise<boolean> {
+  const hex = signature.startsWith(`${scheme}=`) ? signature.slice(scheme.length + 1) : "";
+  const mac = fromHex(hex);
+  if (!mac || mac.length !== 32) return false;
+  return await crypto.subtle.verify("HMAC", await hmacKey(secret), mac, encoder.encode(canonical(parts)));
+}
+
+/** Whether a timestamp is too far from `nowS` to be trusted (replayed, or a skewed clock). */
+export function isStale(timestampS: number, nowS: number): boolean {
+  return !Number.isSafeInteger(timestampS) || Math.abs(nowS - timestampS) > maxSignatureAgeS;
+}
+
+/** The headers a request vouches for: every `x-breakwater-*` one but the signature. */
+export function vouchedHeaders(headers: Headers): Record<string, string> {
+  const vouched: Record<string, string> = {};
+  headers.forEach((value, name) => {
+    if (name.startsWith(edgeHeaderPrefix) && name !== signatureHeader && name !== timestampHeader) vouched[name] = value;
+  });
+  return vouched;
+}
+
+function canonical(parts: SignedParts): string {
+  const headers = Object.entries(parts.headers)
+    .map(([name, value]) => [name.toLowerCase(), value.trim()] as const)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([name, value]) => `${name}:${value}`);
+  return ["BW1-HMAC-SHA256", parts.method.toUpperCase(), parts.pathAndQuery, String(parts.timestampS), parts.bodySha256, ...headers].join("\n");
+}
+
+type HmacKey = Awaited<ReturnType<typeof crypto.subtle.importKey>>;
+
+// Importing a key costs more than the MAC itself; a process signs with one or two secrets.
+const keys = new Map<string, Promise<HmacKey>>();
+
+function hmacKey(secret: string): Promise<HmacKey> {
+  let key = keys.get(secret);
+  if (!key) {
+    key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
+    if (keys.size > 8) keys.clear();
+    keys.set(secret, key);
+  }
+  return key;
+}
+
+function toHex(bytes: Uint8Array): string {
+  let hex = "";
+  for (const byte of bytes) hex += byte.toString(16).padStart(2, "0");
+  return hex;
+}
+
+function fromHex(hex: string): Uint8Array<ArrayBuffer> | null {
+  if (hex.length % 2 !== 0 || !/^[0-9a-f]*$/.test(hex)) return null;
+  const bytes = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = Number.parseInt(hex.slice(i * 2, i * 2 + 2), 16);
+  return bytes;
+}

@@ -1,0 +1,91 @@
+import { describe, expect, it } from "vitest";
+import { estimateTokens } from "../../edge/token-estimate.ts";
+import { meterUsage } from "../../edge/usage-meter.ts";
+
+const encoder = new TextEncoder();
+
+/** A response whose body arrives in exactly these pieces. */
+function responseOf(pieces: string[], type: string): Response {
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (const piece of pieces) controller.enqueue(encoder.encode(piece));
+      controller.close();
+    },
+  });
+  return new Response(body, { headers: { "content-type": type } });
+}
+
+const chunk = (content: string) => `data: ${JSON.stringify({ object: "chat.completion.chunk", choices: [{ index: 0, delta: { content } }] })}\n\n`;
+const usageChunk = `data: ${JSON.stringify({ object: "chat.completion.chunk", choices: [], usage: { prompt_tokens: 10, completion_tokens: 32, total_tokens: 42 } })}\n\n`;
+
+describe("usage metering", () => {
+  it("reads usage from a JSON body and passes the body on unchanged", async () => {
+    const body = JSON.stringify({ object: "chat.completion", usage: { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 } });
+    const metered = meterUsage(responseOf([body.slice(0, 10), body.slice(10)], "application/json"), { promptTokens: 0, dropUsageChunk: false });
+
+    expect(await metered.response.text()).toBe(body);
+    expect(await metered.usage).toBe(7);
+  });
+
+  it("finds the usage chunk of a stream, even split across reads", async () => {
+    const stream = `${chunk("Hel")}${chunk("lo")}${usageChunk}data: [DONE]\n\n`;
+    const pieces = [stream.slice(0, 7), stream.slice(7, 90), stream.slice(90)];
+    const metered = meterUsage(responseOf(pieces, "text/event-stream"), { promptTokens: 0, dropUsageChunk: false });
+
+    expect(await metered.response.text()).toBe(stream);
+    expect(await metered.usage).toBe(42);
+  });
+
+  it("leaves out the usage chunk it asked for on the client's behalf, and nothing else", async () => {
+    const stream = `${chunk("Hello")}${usageChunk}: keep-alive\n\ndata: [DONE]\n\n`;
+    const metered = meterUsage(responseOf([stream], "text/event-stream; charset=utf-8"), { promptTokens: 0, dropUsageChunk: true });
+
+    expect(await metered.response.text()).toBe(`${chunk("Hello")}: keep-alive\n\ndata: [DONE]\n\n`);
+    expect(await metered.usage).toBe(42);
+  });
+
+  it("understands CRLF-framed events", async () => {
+    const stream = `${usageChunk.replace("\n\n", "\r\n\r\n")}data: [DONE]\r\n\r\n`;
+    const metered = meterUsage(responseOf([stream], "text/event-stream"), { promptTokens: 0, dropUsageChunk: true });
+
+    expect(await metered.response.text()).toBe("data: [DONE]\r\n\r\n");
+    expect(await metered.usage).toBe(42);
+  });
+
+  it("counts streamed content at 4 characters a token when no usage comes, plus the prompt", async () => {
+    const metered = meterUsage(responseOf([chunk("twelve chars"), "data: not json\n\n", chunk("1234"), "data: [DONE]"], "text/event-stream"), { promptTokens: 9, dropUsageChunk: true });
+
+    expect(await metered.response.text()).toContain("data: not json\n\n");
+    expect(await metered.usage).toBe(9 + 3 + 1);
+  });
+
+  it("says nothing for bodies it cannot read usage from", async () => {
+    expect(await meterUsage(responseOf(["plain"], "text/plain"), { promptTokens: 5, dropUsageChunk: false }).usage).toBeNull();
+    expect(await meterUsage(new Response(null, { status: 204 }), { promptTokens: 5, dropUsageChunk: false }).usage).toBeNull();
+    const broken = meterUsage(responseOf(['{"usage":'], "application/json"), { promptTokens: 5, dropUsageChunk: false });
+    await broken.response.text();
+    expect(await broken.usage).toBeNull();
+  });
+});
+
+describe("token estimates", () => {
+  it("count a chat request's text at 4 characters a token, 4 per message, and its max_tokens per choice", () => {
+    const body = { messages: [{ role: "system", content: "12345678" }, { role: "user", content: [{ type: "text", text: "1234" }] }], max_tokens: 100, n: 2 };
+    expect(estimateTokens("/v1/chat/completions", body)).toEqual({ prompt: 3 + 8, total: 11 + 200 });
+  });
+
+  it("assume 256 completion tokens without max_tokens, and prefer max_completion_tokens", () => {
+    expect(estimateTokens("/v1/chat/completions", { messages: [] }).total).toBe(256);
+    expect(estimateTokens("/v1/chat/completions", { messages: [], max_tokens: 5, max_completion_tokens: 7 }).total).toBe(7);
+  });
+
+  it("count embeddings inputs, token arrays exactly", () => {
+    expect(estimateTokens("/v1/embeddings", { input: ["12345678", "1234"] }).total).toBe(3);
+    expect(estimateTokens("/v1/embeddings", { input: [1, 2, 3, 4, 5] }).total).toBe(5);
+  });
+
+  it("are zero for other paths and for bodies that are not objects", () => {
+    expect(estimateTokens("/v1/models", undefined).total).toBe(0);
+    expect(estimateTokens("/v1/chat/completions", "text").total).toBe(0);
+  });
+});
