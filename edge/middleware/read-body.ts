@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from "hono";
-import { GatewayError } from "../../shared/error.ts";
+import { readBodyLimited } from "../../shared/read-body.ts";
 import type { AppEnv } from "../env.ts";
 
 /** Largest request body the edge accepts, as the regional tier does by default. */
@@ -12,32 +12,6 @@ export const maxBodyBytes = 1024 * 1024;
  */
 export const readBody = (): MiddlewareHandler<AppEnv> =>
   async function readBody(c, next) {
-    c.set("body", await bodyBytes(c.req.raw));
+    c.set("body", await readBodyLimited(c.req.raw, maxBodyBytes));
     await next();
   };
-
-async function bodyBytes(request: Request): Promise<Uint8Array | null> {
-  const tooLarge = () => new GatewayError("payload_too_large", { message: `The request body is larger than ${maxBodyBytes} bytes.` });
-  if (Number(request.headers.get("content-length")) > maxBodyBytes) throw tooLarge();
-  if (!request.body) return null;
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  const reader = request.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBodyBytes) {
-      await reader.cancel().catch(() => {});
-      throw tooLarge();
-    }
-    parts.push(value);
-  }
-  const body = new Uint8Array(size);
-  let offset = 0;
-  for (const part of parts) {
-    body.set(part, offset);
-    offset += part.byteLength;
-  }
-  return body;
-}
