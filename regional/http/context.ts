@@ -1,6 +1,7 @@
 import type { KeyRecord } from "../auth/key-store.ts";
 import type { AdminAuditDetail } from "./admin-audit.ts";
 import type { AdminIdentity } from "./admin-auth.ts";
+import type { UsageTap } from "./usage-meter.ts";
 
 /** What middleware leaves on the Hono context for the handlers after it. */
 export interface AppEnv {
@@ -11,5 +12,7 @@ export interface AppEnv {
     admin: AdminIdentity;
     /** Set by adminAudit on /admin routes; handlers name their action in it. */
     auditDetail: AdminAuditDetail;
+    /** Set by usageMeter on inference routes; they report what they served through it. */
+    usage: UsageTap;
   };
 }

@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { chatCompletionRequest } from "../../shared/contract/chat.ts";
+import { chatCompletionRequest, type Usage } from "../../shared/contract/chat.ts";
 import type { AppDeps } from "../app.ts";
 import type { AppEnv } from "../http/context.ts";
 import { readJson } from "../http/json-body.ts";
@@ -17,21 +17,33 @@ export function chatRoute(deps: AppDeps): Hono<AppEnv> {
     if (!request.stream) {
       const served = await deps.router.run(request.model, "chat", signal, chatAttempt(request, context));
       const completion = served.result;
-      return c.json({ ...completion, model: `${served.provider}/${completion.model || served.model}` }, 200, servedBy(served));
+      const model = `${served.provider}/${completion.model || served.model}`;
+      c.get("usage")?.set({ model, usage: completion.usage });
+      return c.json({ ...completion, model }, 200, servedBy(served));
     }
 
     const served = await deps.router.run(request.model, "chat", signal, streamAttempt(request, context), true);
+    const finishUsage = c.get("usage")?.defer();
+    let usage: Usage | undefined;
+    let model = `${served.provider}/${served.model}`;
     const chunks = guardStream(served.result, {
       idleMs: served.target.policy.timeouts.idleMs,
       provider: served.provider,
       includeUsage: request.stream_options?.include_usage === true,
+      onUsage: (reported) => {
+        usage = reported;
+      },
       onEnd: (error) => {
+        finishUsage?.({ model, usage });
         if (error === undefined) return;
         deps.router.reportStreamFailure(served.target, error);
         deps.logger.warn("stream failed after it started", { requestId: context.requestId, provider: served.provider, error });
       },
     });
-    const body = chatSse(chunks, { model: (chunk) => `${served.provider}/${chunk.model || served.model}`, requestId: context.requestId });
+    const body = chatSse(chunks, {
+      model: (chunk) => (model = `${served.provider}/${chunk.model || served.model}`),
+      requestId: context.requestId,
+    });
     return c.body(body, 200, { ...servedBy(served), "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no" });
   });
 }

@@ -16,6 +16,8 @@ export function embeddingsRoute(deps: AppDeps): Hono<AppEnv> {
       scope.deadline("firstByte", firstByteMs, `${target.provider.name} sent no response within ${firstByteMs} ms`);
       return await target.provider.embeddings({ ...request, model: target.model }, callContext(target, scope, { requestId, mockFault }, () => scope.clear("firstByte")));
     });
-    return c.json({ ...served.result, model: `${served.provider}/${served.result.model || served.model}` }, 200, servedBy(served));
+    const model = `${served.provider}/${served.result.model || served.model}`;
+    c.get("usage")?.set({ model, usage: served.result.usage });
+    return c.json({ ...served.result, model }, 200, servedBy(served));
   });
 }
