@@ -11,13 +11,16 @@ import { maxKeyStalenessS, negativeKeyTtlS, type Settings } from "./settings.ts"
  * Key records by the key's SHA-256, looked up in four tiers:
  *
  * 0. this isolate's memory, for a second (a warm key costs no I/O at all);
- * 1. this location's Cache API, for `KEY_CACHE_TTL_S` (5 s; 0 turns off this tier and the one before);
+ * 1. this location's Cache API, for `KEY_CACHE_TTL_S` (5 s; 0 turns off this tier and the one
+ *    before), only where Upstash is not configured: regional cannot purge another location's
+ *    Cache API, but it deletes the Upstash entry on revocation, which then takes effect within
+ *    the memory tier's second;
  * 2. Upstash Redis, shared by every location;
  * 3. the regional tier's signed `GET /internal/keys/:sha256`.
  *
  * Every copy carries the moment regional answered plus 60 s, past which no tier serves it,
- * so a revoked key stops working within 60 s wherever it was cached; deleting its Upstash
- * entry on revocation (regional does) leaves only the first two tiers' few seconds.
+ * so a revoked key stops working within 60 s wherever it was cached; with Upstash, deleting
+ * its entry on revocation (regional does) leaves only the memory tier's second.
  * Unknown and inactive keys are remembered for `negativeKeyTtlS`.
  */
 
@@ -48,6 +51,7 @@ export async function cachedKeyRecord(settings: Settings, keySha256: string): Pr
   if (settings.keyCacheTtlS === 0) return undefined;
   const remembered = memory.get(keySha256);
   if (remembered && remembered.expiresAt > now && remembered.until > now) return remembered.record;
+  if (settings.upstash) return undefined;
   const hit = await caches.default.match(cacheBase + keySha256);
   const cached = hit ? parseCached(await hit.text()) : null;
   if (!cached || cached.until <= now) return undefined;
@@ -68,7 +72,6 @@ export async function fetchKeyRecord(context: LookupContext, keySha256: string):
     if (shared && shared.until > Date.now()) {
       count("breakwater_edge_key_lookups_total", { source: "upstash" });
       remember(settings, keySha256, shared);
-      context.waitUntil(toCache(settings, keySha256, shared));
       return shared.record;
     }
   }
@@ -78,7 +81,7 @@ export async function fetchKeyRecord(context: LookupContext, keySha256: string):
   const lifetimeS = record?.status === "active" ? maxKeyStalenessS : negativeKeyTtlS;
   const cached: CachedKey = { v: 1, record, until: Date.now() + lifetimeS * 1000 };
   remember(settings, keySha256, cached);
-  context.waitUntil(toCache(settings, keySha256, cached));
+  if (!redis) context.waitUntil(toCache(settings, keySha256, cached));
   if (redis) {
     context.waitUntil(
       redis.set(keyRecordCacheKey(keySha256), cached, { ex: lifetimeS }).catch((error: unknown) => {

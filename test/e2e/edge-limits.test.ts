@@ -110,7 +110,7 @@ describe("through wrangler dev", () => {
     expect((await chat(key, { max_tokens: 1_500 })).status).toBe(200);
   });
 
-  it("stops accepting a revoked key within the Cache API's seconds once its Upstash entry is deleted", async () => {
+  it("stops accepting a revoked key within about a second once its Upstash entry is deleted", async () => {
     const { key, id } = await createKey();
     expect((await chat(key)).status).toBe(200);
 
@@ -119,8 +119,9 @@ describe("through wrangler dev", () => {
     const revoked = Date.now();
 
     await waitUntil("the edge to refuse the revoked key", async () => (await chat(key)).status === 401, { timeoutMs: 20_000 });
-    // The caches' own lifetimes (1 s in memory, 5 s Cache API), far below the 60 s bound.
-    expect(Date.now() - revoked).toBeLessThan(15_000);
+    // With Upstash only the isolate's one-second memory tier may answer after the delete;
+    // the bound leaves room for a loaded machine and stays far below the 60 s one.
+    expect(Date.now() - revoked).toBeLessThan(5_000);
   });
 
   it("answers 401 for an unknown key at the edge", async () => {

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { Redis } from "@upstash/redis/cloudflare";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { keyRecordCacheKey } from "../../shared/key-cache-key.ts";
 import { createKey, edgeFetch, edgeFetchWith, errorBody, fakeOrigin, randomIp } from "./harness.ts";
 
@@ -110,6 +110,26 @@ describe("API keys at the edge", () => {
     await redis.del(keyRecordCacheKey(sha256));
 
     await expectRefused(await edgeFetchWith(noEdgeCache, "/v1/echo", {}, key), 401, "invalid_api_key");
+  });
+
+  it("with the location caches on, stops accepting a revoked key within a second of its Upstash entry's deletion", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      vi.setSystemTime(Date.now());
+      const { key, sha256, record } = await createKey();
+      const warm = await edgeFetchWith({}, "/v1/echo", {}, key);
+      expect(warm.status).toBe(200);
+      await warm.text();
+      await warm.settled();
+
+      await fakeOrigin.setKey(sha256, { ...record, status: "revoked" });
+      await redis.del(keyRecordCacheKey(sha256));
+      // Only this isolate's one-second memory tier may still answer; no Cache API copy outlives it.
+      vi.setSystemTime(Date.now() + 1_001);
+      await expectRefused(await edgeFetchWith({}, "/v1/echo", {}, key), 401, "invalid_api_key");
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("gives an address 20 failed attempts a minute, then 429 with Retry-After, even for a valid key it has not used", async () => {
