@@ -1,3 +1,5 @@
+import { concatBytes } from "../shared/read-body.ts";
+
 /**
  * Reads the token usage out of a response while passing it through untouched and
  * unbuffered: from `usage` in a JSON body, or from the usage chunk of an SSE stream
@@ -93,7 +95,7 @@ function jsonSink(): Sink {
     finish(how) {
       if (how !== "end" || size > maxJsonBytes) return usage.resolve(null);
       try {
-        const text = new TextDecoder().decode(concat(parts, size));
+        const text = new TextDecoder().decode(concatBytes(parts, size));
         usage.resolve(totalTokens((JSON.parse(text) as { usage?: unknown }).usage));
       } catch {
         usage.resolve(null);
@@ -185,16 +187,6 @@ function deltaLength(choice: unknown): number {
     }
   }
   return length;
-}
-
-function concat(parts: Uint8Array[], size: number): Uint8Array {
-  const all = new Uint8Array(size);
-  let offset = 0;
-  for (const part of parts) {
-    all.set(part, offset);
-    offset += part.byteLength;
-  }
-  return all;
 }
 
 function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void } {

@@ -21,11 +21,16 @@ export async function readBodyLimited(request: Request, maxBytes: number): Promi
     }
     parts.push(value);
   }
-  const body = new Uint8Array(size);
+  return concatBytes(parts, size);
+}
+
+/** The parts as one array of `size` bytes. */
+export function concatBytes(parts: Uint8Array[], size: number): Uint8Array {
+  const all = new Uint8Array(size);
   let offset = 0;
   for (const part of parts) {
-    body.set(part, offset);
+    all.set(part, offset);
     offset += part.byteLength;
   }
-  return body;
+  return all;
 }

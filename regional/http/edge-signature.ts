@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import { GatewayError } from "../../shared/error.ts";
 import { identityHeaders, isStale, sha256Hex, signatureHeader, timestampHeader, verify, vouchedHeaders } from "../../shared/signing.ts";
-import { readBodyBytes } from "./body-bytes.ts";
+import { readBodyLimited } from "../../shared/read-body.ts";
 import type { AppEnv } from "./context.ts";
 
 export interface EdgeSignatureOptions {
@@ -28,7 +28,7 @@ export const edgeSignature = (options: EdgeSignatureOptions): MiddlewareHandler<
       throw new GatewayError("invalid_signature", { message: "The edge signature is too old or from the future." });
     }
 
-    const body = await readBodyBytes(c.req.raw, options.maxBodyBytes);
+    const body = (await readBodyLimited(c.req.raw, options.maxBodyBytes)) ?? new Uint8Array(0);
     const url = new URL(c.req.url);
     const headers = vouchedHeaders(c.req.raw.headers);
     const parts = { method: c.req.method, pathAndQuery: `${url.pathname}${url.search}`, timestampS: Number(timestamp), bodySha256: await sha256Hex(body), headers };
@@ -40,7 +40,7 @@ export const edgeSignature = (options: EdgeSignatureOptions): MiddlewareHandler<
       if (!keyId || !tenantId) throw new GatewayError("invalid_signature", { message: "The edge signature names no tenant." });
       c.set("auth", { keyId, tenantId, prefix: headers[identityHeaders.keyPrefix] ?? "" });
     }
-    // The body was read to check it; the route reads these same bytes again.
-    if (c.req.method !== "GET" && c.req.method !== "HEAD") c.req.raw = new Request(c.req.raw, { body });
+    // The body was read to check it; the route parses these same bytes instead of reading again.
+    c.set("body", body);
     await next();
   };
