@@ -19,7 +19,7 @@ interface KeyRecordRow {
  * tell them from keys that never existed; null only for a hash no key has.
  */
 export async function findKeyRecord(db: Db, keyHash: Uint8Array): Promise<KeyRecord | null> {
-  const [row] = await db.read()<KeyRecordRow[]>`
+  const [row] = await (await db.read())<KeyRecordRow[]>`
     select k.id, k.tenant_id, k.prefix, k.status, t.status as tenant_status,
            k.rpm_limit, k.tpm_limit, t.rpm_limit as tenant_rpm_limit, t.tpm_limit as tenant_tpm_limit
     from api_keys k join tenants t on t.id = k.tenant_id

@@ -87,7 +87,7 @@ export function createKeyStore(db: Db, options: { cacheTtlMs: number; now?: () =
   const negativeTtlMs = Math.min(options.cacheTtlMs, 1_000);
 
   async function lookup(key: string, hash: Buffer): Promise<KeyRecord | null> {
-    const rows = await db.read()<KeyRow[]>`
+    const rows = await (await db.read())<KeyRow[]>`
       select k.id, k.tenant_id, k.prefix, k.key_hash
       from api_keys k join tenants t on t.id = k.tenant_id
       where k.prefix = ${keyPrefix(key)} and k.status = 'active' and t.status = 'active'`;

@@ -3,14 +3,19 @@ import type { Config } from "../config.ts";
 import { startEmbeddedPostgres } from "./embedded.ts";
 
 export type Sql = postgres.Sql;
+export type TransactionSql = postgres.TransactionSql;
 
 /**
- * The only way code reaches Postgres: `write` is the primary; `read(tenantId)` picks the
- * node a tenant's reads may use (the primary until replicas are configured).
+ * The only way code reaches Postgres. `write` is the primary. A tenant's writes that it
+ * must be able to read back go through `transaction(tenantId, fn)`, which remembers the
+ * commit for that tenant; `read(tenantId)` then picks a node that has replayed it.
  */
 export interface Db {
   write: Sql;
-  read(tenantId?: string): Sql;
+  /** Runs `fn` in a transaction on the primary; once committed, `tenantId`'s reads see it. */
+  transaction<T>(tenantId: string, fn: (tx: TransactionSql) => Promise<T>): Promise<T>;
+  /** The node `tenantId`'s reads may use now; without a tenant, any healthy node. */
+  read(tenantId?: string): Promise<Sql>;
   /** True when the data lives in embedded PGlite rather than a Postgres server. */
   embedded: boolean;
   close(timeoutS?: number): Promise<void>;
@@ -43,7 +48,10 @@ export async function openDb(options: DbOptions): Promise<Db> {
   });
   return {
     write,
-    read: () => write,
+    async transaction(_tenantId, fn) {
+      return (await write.begin(fn)) as Awaited<ReturnType<typeof fn>>;
+    },
+    read: async () => write,
     embedded: embedded !== undefined,
     async close(timeoutS = 5) {
       await write.end({ timeout: timeoutS });

@@ -49,7 +49,7 @@ export function auditRoute(deps: AppDeps, checkpointSecret: Buffer): Hono<AppEnv
         until: query.until ? new Date(query.until) : undefined,
       };
       audit.metadata = { filter: { ...query, cursor: undefined } };
-      const { entries, more } = await queryAudit(deps.db.read(), filter, query.limit, cursor?.seq);
+      const { entries, more } = await queryAudit(await deps.db.read(), filter, query.limit, cursor?.seq);
       const last = entries.at(-1);
       return c.json({ object: "list", data: entries, next_cursor: more && last ? encodeCursor({ region: filter.region, seq: last.seq }) : null });
     })

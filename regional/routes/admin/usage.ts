@@ -26,7 +26,7 @@ export function usageRoute(deps: AppDeps): Hono<AppEnv> {
     Object.assign(audit, { tenantId: query.tenant_id ?? null, resource: query.tenant_id ? `tenant:${query.tenant_id}` : "usage" });
     // Rows still queued in this process count too.
     await deps.usage.flush();
-    const data = await summariseUsage(deps.db.read(query.tenant_id), { tenantId: query.tenant_id, since, until });
+    const data = await summariseUsage(await deps.db.read(query.tenant_id), { tenantId: query.tenant_id, since, until });
     return c.json({ object: "usage.summary", since: since.toISOString(), until: until.toISOString(), data });
   });
 }
