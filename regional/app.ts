@@ -5,6 +5,7 @@ import type { InvalidateEdgeKey } from "./auth/edge-key-cache.ts";
 import type { KeyStore } from "./auth/key-store.ts";
 import type { Db } from "./db/index.ts";
 import type { Migration } from "./db/migrate.ts";
+import type { GpuService } from "./gpu/service.ts";
 import { adminAudit } from "./http/admin-audit.ts";
 import { adminAuth } from "./http/admin-auth.ts";
 import { apiKeyAuth } from "./http/api-key-auth.ts";
@@ -18,6 +19,7 @@ import type { Router } from "./routing/router.ts";
 import { adminRoute } from "./routes/admin/index.ts";
 import { chatRoute } from "./routes/chat.ts";
 import { embeddingsRoute } from "./routes/embeddings.ts";
+import { gpuRoute } from "./routes/gpu.ts";
 import { healthRoute } from "./routes/health.ts";
 import { internalRoute } from "./routes/internal.ts";
 import { modelsRoute } from "./routes/models.ts";
@@ -47,6 +49,8 @@ export interface AppDeps {
   edgeSigningSecret?: string;
   /** Drops the edge's shared copy of a key record; call it after revoking or changing a key. */
   invalidateEdgeKey?: InvalidateEdgeKey;
+  /** The GPU compute API (/v1/gpu/*); unset, those routes do not exist. */
+  gpu?: GpuService;
 }
 
 /** The regional HTTP app; `main.ts` gives it real dependencies, tests may give others. */
@@ -68,6 +72,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route("/v1", chatRoute(deps));
   app.route("/v1", embeddingsRoute(deps));
   app.route("/v1", modelsRoute(deps));
+  if (deps.gpu) app.route("/v1", gpuRoute(deps.gpu, deps.limits));
   // Every /admin route, whoever adds it, is behind the admin key and audited.
   app.use("/admin/*", adminAuth({ adminKey: deps.admin.key, failures: deps.authFailures }), adminAudit(deps.audit));
   app.route("/admin", adminRoute(deps));

@@ -6,6 +6,28 @@ const envSchema = z.object({
   /** Postgres server; without it the service runs embedded PGlite under DATA_DIR. */
   DATABASE_URL: z.string().url().optional(),
   DATA_DIR: z.string().default(".data"),
+  /** Streaming replicas of DATABASE_URL, comma separated; reads go to them round robin. */
+  DATABASE_REPLICA_URLS: z
+    .string()
+    .optional()
+    .transform((value) => (value ?? "").split(",").map((url) => url.trim()).filter(Boolean))
+    .pipe(z.array(z.string().url())),
+  // Database tuning; unset, `dbDefaults` in db/index.ts decides (one place for the defaults).
+  /** Connections to the primary, and to each replica. */
+  DATABASE_POOL_SIZE: z.coerce.number().int().positive().optional(),
+  DATABASE_REPLICA_POOL_SIZE: z.coerce.number().int().positive().optional(),
+  DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number().int().positive().optional(),
+  /** Idle pool connections close after this; 0 keeps them open. */
+  DATABASE_IDLE_TIMEOUT_MS: z.coerce.number().int().nonnegative().optional(),
+  /** Replicas further behind the primary than this take no reads. */
+  DATABASE_REPLICA_MAX_LAG_MS: z.coerce.number().int().positive().optional(),
+  /** How often each node's WAL position (and so replica lag) is checked, and how long a check may take. */
+  DATABASE_HEALTH_INTERVAL_MS: z.coerce.number().int().positive().optional(),
+  DATABASE_HEALTH_TIMEOUT_MS: z.coerce.number().int().positive().optional(),
+  /** How long a tenant's last commit position is remembered for read-your-writes. */
+  DATABASE_RYW_TTL_MS: z.coerce.number().int().positive().optional(),
+  /** Redis shared by the regional instances (read-your-writes positions); unset, each instance remembers its own. */
+  REDIS_URL: z.string().url().optional(),
   /** Fixes the dev tenant's API key instead of generating one on first start. */
   BREAKWATER_DEV_KEY: z.string().regex(/^bw_[A-Za-z0-9_-]{16,}$/, "must look like bw_ + at least 16 characters").optional(),
   MAX_BODY_BYTES: z.coerce.number().int().positive().default(1024 * 1024),
@@ -29,6 +51,16 @@ const envSchema = z.object({
   ANTHROPIC_BASE_URL: z.string().url().default("https://api.anthropic.com"),
   /** Models served through the `anthropic` provider, comma separated. */
   ANTHROPIC_MODELS: z.string().default("claude-sonnet-4-5,claude-haiku-4-5"),
+  /** GPU marketplaces; with neither key set, both are served by in-process mocks. */
+  VASTAI_API_KEY: z.string().min(1).optional(),
+  VASTAI_BASE_URL: z.string().url().default("https://console.vast.ai/api/v0"),
+  IONET_API_KEY: z.string().min(1).optional(),
+  IONET_BASE_URL: z.string().url().default("https://api.io.solutions/enterprise/v1/io-cloud/caas"),
+  /** Deadline of one marketplace call, and of a create (past it, the create is reconciled by label). */
+  GPU_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  GPU_CREATE_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
+  /** How often unfinished GPU instances are refreshed from their marketplace; 0 turns the poller off. */
+  GPU_POLL_INTERVAL_MS: z.coerce.number().int().nonnegative().default(15_000),
   /** JSON file of routes (model → ordered provider targets) and per-provider policies. */
   ROUTES_FILE: z.string().min(1).optional(),
   /** This service's region: the audit log keeps one hash chain and one journal per region. */

@@ -6,6 +6,10 @@ import { loadConfig } from "./config.ts";
 import { dbOptionsFrom, openDb } from "./db/index.ts";
 import { migrate, readMigrations } from "./db/migrate.ts";
 import { ensureDevKey } from "./dev-tenant.ts";
+import { configuredMarketplaces } from "./gpu/configured.ts";
+import { createGpuGuard } from "./gpu/guard.ts";
+import { startGpuPoller } from "./gpu/poller.ts";
+import { createGpuService } from "./gpu/service.ts";
 import { createLogger } from "./logger.ts";
 import { configuredProviders } from "./providers/configured.ts";
 import { createRegistry } from "./providers/registry.ts";
@@ -18,7 +22,7 @@ import { listen } from "./server.ts";
 const config = loadConfig();
 const logger = createLogger(config.LOG_LEVEL);
 const routes = config.ROUTES_FILE ? await loadRoutesFile(config.ROUTES_FILE) : parseRoutes({});
-const db = await openDb(dbOptionsFrom(config));
+const db = await openDb(dbOptionsFrom(config, logger));
 const migrations = await readMigrations();
 const applied = await migrate(db.write, migrations);
 if (applied.length > 0) logger.info("migrations applied", { versions: applied });
@@ -33,10 +37,18 @@ const edgeAccess = {
   edgeSigningSecret: config.EDGE_SIGNING_SECRET,
   invalidateEdgeKey: edgeKeyInvalidator({ url: config.UPSTASH_REDIS_REST_URL, token: config.UPSTASH_REDIS_REST_TOKEN }, logger),
 };
-const app = createApp({ db, keys, router, logger, migrations, limits: { maxBodyBytes: config.MAX_BODY_BYTES }, lifecycle, ...edgeAccess, ...auditing.deps });
+const gpu = createGpuService({
+  db,
+  logger,
+  marketplaces: configuredMarketplaces(config, logger),
+  guard: createGpuGuard({ breakers: router.breakers, timeoutMs: config.GPU_TIMEOUT_MS, attempts: 3 }),
+  createTimeoutMs: config.GPU_CREATE_TIMEOUT_MS,
+});
+const app = createApp({ db, keys, router, logger, migrations, limits: { maxBodyBytes: config.MAX_BODY_BYTES }, lifecycle, gpu, ...edgeAccess, ...auditing.deps });
 const server = await listen(app, config.HOST, config.PORT);
+const gpuPoller = config.GPU_POLL_INTERVAL_MS > 0 ? startGpuPoller(gpu, { intervalMs: config.GPU_POLL_INTERVAL_MS, batch: 100, logger }) : undefined;
 
-logger.info("regional service listening", { url: server.url, database: db.embedded ? "embedded PGlite" : "postgres", models: router.planner.models().map((model) => model.id) });
+logger.info("regional service listening", { url: server.url, database: db.embedded ? "embedded PGlite" : "postgres", replicas: db.health().replicas.length, models: router.planner.models().map((model) => model.id) });
 // The one line a newcomer needs; printed plainly so it is easy to copy.
 if (devKey) process.stdout.write(`API key: ${devKey}\n`);
 
@@ -46,6 +58,7 @@ async function shutdown(signal: string): Promise<void> {
   logger.info("shutting down", { signal, graceMs: config.SHUTDOWN_GRACE_MS });
   try {
     await server.close(config.SHUTDOWN_GRACE_MS);
+    await gpuPoller?.stop();
     await auditing.close();
     await db.close();
   } catch (error) {

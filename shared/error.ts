@@ -26,6 +26,7 @@ const defaultMessages: Record<ErrorCode, string> = {
   method_not_allowed: "Method not allowed.",
   request_timeout: "The request timed out.",
   conflict: "The request conflicts with the current state of the resource.",
+  idempotency_key_reused: "This Idempotency-Key was already used with a different request.",
   payload_too_large: "The request body is too large.",
   unsupported_media_type: "The request body must be application/json.",
   rate_limited: "Rate limit exceeded.",

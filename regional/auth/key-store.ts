@@ -95,6 +95,13 @@ export function createKeyStore(db: Db, options: { cacheTtlMs: number; now?: () =
     return match ? { keyId: match.id, tenantId: match.tenant_id, prefix: match.prefix } : null;
   }
 
+  /** The tenant a key belongs to, from the primary: a key created a moment ago may not have replayed yet. */
+  async function ownerOf(keyId: string): Promise<string | null> {
+    if (!uuid.test(keyId)) return null;
+    const [row] = await db.write<{ tenant_id: string }[]>`select tenant_id from api_keys where id = ${keyId}`;
+    return row?.tenant_id ?? null;
+  }
+
   return {
     async verify(key) {
       if (!looksLikeApiKey(key)) return null;
@@ -109,10 +116,10 @@ export function createKeyStore(db: Db, options: { cacheTtlMs: number; now?: () =
     },
 
     async create(tenantId, name = "", key = generateApiKey()) {
-      const [row] = await db.write<{ id: string }[]>`
+      const [row] = await db.transaction(tenantId, async (tx) => await tx<{ id: string }[]>`
         insert into api_keys (tenant_id, name, prefix, key_hash)
         values (${tenantId}, ${name}, ${keyPrefix(key)}, ${hashApiKey(key)})
-        returning id`;
+        returning id`);
       if (!row) throw new Error("API key insert returned no row");
       // A lookup just before may have cached this key as unknown.
       cache.delete(hashApiKey(key).toString("base64"));
@@ -121,27 +128,29 @@ export function createKeyStore(db: Db, options: { cacheTtlMs: number; now?: () =
 
     async list(tenantId) {
       if (!uuid.test(tenantId)) return [];
-      const rows = await db.write<KeyInfoRow[]>`
+      const rows = await (await db.read(tenantId))<KeyInfoRow[]>`
         select id, tenant_id, name, prefix, status, created_at, revoked_at, key_hash
         from api_keys where tenant_id = ${tenantId} order by created_at desc, id`;
       return rows.map(keyInfo);
     },
 
     async revoke(keyId) {
-      if (!uuid.test(keyId)) return null;
-      const [row] = await db.write<KeyInfoRow[]>`
+      const tenantId = await ownerOf(keyId);
+      if (!tenantId) return null;
+      const [row] = await db.transaction(tenantId, async (tx) => await tx<KeyInfoRow[]>`
         update api_keys set status = 'revoked', revoked_at = coalesce(revoked_at, now())
         where id = ${keyId}
-        returning id, tenant_id, name, prefix, status, created_at, revoked_at, key_hash`;
+        returning id, tenant_id, name, prefix, status, created_at, revoked_at, key_hash`);
       if (!row) return null;
       cache.delete(row.key_hash.toString("base64"));
       return keyInfo(row);
     },
 
     async rotate(keyId) {
-      if (!uuid.test(keyId)) return null;
+      const tenantId = await ownerOf(keyId);
+      if (!tenantId) return null;
       const key = generateApiKey();
-      const done = await db.write.begin(async (tx) => {
+      const done = await db.transaction(tenantId, async (tx) => {
         const [old] = await tx<KeyInfoRow[]>`
           update api_keys set status = 'revoked', revoked_at = now()
           where id = ${keyId} and status = 'active'

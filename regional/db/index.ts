@@ -1,7 +1,14 @@
-import postgres from "postgres";
+import type postgres from "postgres";
 import type { Config } from "../config.ts";
+import { createLogger, type Logger } from "../logger.ts";
+import { databaseUnavailable } from "./connection-errors.ts";
 import { startEmbeddedPostgres } from "./embedded.ts";
+import { parseLsn, type Lsn } from "./lsn.ts";
+import { openPool } from "./node.ts";
+import { createReplicaSet, type NodeHealth, type ReplicaHealth, type ReplicaSet } from "./replicas.ts";
+import { openTenantLsns, type TenantLsns } from "./tenant-lsns.ts";
 
+export { reconnectBackoff } from "./node.ts";
 export type Sql = postgres.Sql;
 export type TransactionSql = postgres.TransactionSql;
 
@@ -18,33 +25,167 @@ export interface Db {
   read(tenantId?: string): Promise<Sql>;
   /** True when the data lives in embedded PGlite rather than a Postgres server. */
   embedded: boolean;
+  /** What the last checks found: primary up or down, each replica's position, lag and rotation. */
+  health(): DbHealth;
+  /** Checks every node now rather than at the next tick. */
+  checkHealth(): Promise<DbHealth>;
   close(timeoutS?: number): Promise<void>;
+}
+
+export interface DbHealth {
+  mode: "embedded" | "postgres";
+  primary: NodeHealth;
+  replicas: ReplicaHealth[];
+  /** Where reads without a tenant go now. */
+  reads: "replicas" | "primary";
 }
 
 export interface DbOptions {
   databaseUrl?: string;
   dataDir: string;
+  /** Connections to the primary. */
   poolSize?: number;
+  replicaUrls?: string[];
+  /** Connections to each replica. */
+  replicaPoolSize?: number;
+  connectTimeoutMs?: number;
+  /** Idle pool connections close after this; 0 keeps them. */
+  idleTimeoutMs?: number;
+  maxReplicaLagMs?: number;
+  healthCheckIntervalMs?: number;
+  healthCheckTimeoutMs?: number;
+  /** Shares tenants' commit positions between regional instances. */
+  redisUrl?: string;
+  /** How long a tenant's commit position is remembered (at least the lag bound plus two checks). */
+  readYourWritesTtlMs?: number;
+  logger?: Logger;
+  /** The clock replica lag is measured with. */
+  now?: () => number;
 }
 
-/**
- * Seconds before a pool connection tries again after its server went away. postgres.js
- * grows its default as 3^n/100 s, counted over the whole pool and capped at 20 s, so after
- * a short primary outage under load the pool kept failing for up to 20 s once the server
- * was back; this one stays at or below 1 s (with jitter).
- */
-export function reconnectBackoff(attempt: number): number {
-  return (0.5 + Math.random() / 2) * Math.min(0.05 * 2 ** attempt, 1);
-}
+export const dbDefaults = {
+  poolSize: 10,
+  replicaPoolSize: 10,
+  connectTimeoutMs: 5_000,
+  idleTimeoutMs: 60_000,
+  maxReplicaLagMs: 2_000,
+  healthCheckIntervalMs: 500,
+  healthCheckTimeoutMs: 1_000,
+  readYourWritesTtlMs: 60_000,
+} as const;
+
+/** Past any position a replica can reach: the tenant's reads need the primary. */
+const primaryOnly: Lsn = 0xffff_ffff_ffff_ffffn;
 
 export async function openDb(options: DbOptions): Promise<Db> {
-  const embedded = options.databaseUrl ? undefined : await startEmbeddedPostgres(options.dataDir);
-  const url = options.databaseUrl ?? embedded?.url ?? "";
-  const write = postgres(url, {
-    max: embedded ? 1 : (options.poolSize ?? 10),
-    onnotice: () => {},
-    connect_timeout: 10,
-    backoff: reconnectBackoff,
+  if (!options.databaseUrl) return await openEmbedded(options.dataDir);
+  const logger = options.logger ?? createLogger("silent");
+  const settings = { ...dbDefaults, ...definedOnly(options) };
+  const pool = (max: number) => ({ max, connectTimeoutMs: settings.connectTimeoutMs, idleTimeoutMs: settings.idleTimeoutMs });
+  const nodes = createReplicaSet({
+    primaryUrl: options.databaseUrl,
+    replicaUrls: options.replicaUrls ?? [],
+    primaryPool: pool(settings.poolSize),
+    replicaPool: pool(settings.replicaPoolSize),
+    maxLagMs: settings.maxReplicaLagMs,
+    checkIntervalMs: settings.healthCheckIntervalMs,
+    checkTimeoutMs: settings.healthCheckTimeoutMs,
+    now: options.now ?? Date.now,
+    logger,
+  });
+  // A position older than the lag bound (plus a check either side) is on every replica in rotation.
+  const ttlMs = Math.max(settings.readYourWritesTtlMs, settings.maxReplicaLagMs + 2 * settings.healthCheckIntervalMs);
+  const tenantLsns = await openTenantLsns({ ttlMs, redisUrl: options.redisUrl, logger, now: options.now });
+  await nodes.check();
+  // Clients may try again once the next check could have seen the primary back; a few seconds at most.
+  const retryAfterS = Math.min(5, Math.max(1, Math.ceil(settings.healthCheckIntervalMs / 1000)));
+  return replicatedDb(nodes, tenantLsns, logger, retryAfterS);
+}
+
+function replicatedDb(nodes: ReplicaSet, tenantLsns: TenantLsns, logger: Logger, retryAfterS: number): Db {
+  const { write } = nodes;
+  const primaryDown = () => databaseUnavailable({ message: "The primary database is down; writes are refused until it is back.", retryAfterS });
+  let lastRedisWarning = 0;
+
+  /**
+   * The insert position once COMMIT returned is at or past the end of the commit record, also
+   * under synchronous_commit=off (where pg_current_wal_lsn(), the write position, may still be
+   * before it). It may include others' later WAL: that only asks a replica for a little more.
+   * When it cannot be learnt (the primary went away just after the commit), the tenant reads
+   * from the primary until the position expires: the write did commit, so it must not fail.
+   */
+  async function commitLsn(): Promise<Lsn> {
+    try {
+      const [row] = await write<{ lsn: string }[]>`select pg_current_wal_insert_lsn()::text as lsn`;
+      if (row) return parseLsn(row.lsn);
+    } catch (error) {
+      logger.warn("commit position unknown; the tenant reads from the primary for a while", { error });
+    }
+    return primaryOnly;
+  }
+
+  const health = (): DbHealth => {
+    const { primary, replicas } = nodes.health();
+    return { mode: "postgres", primary, replicas, reads: replicas.some((replica) => replica.inRotation) ? "replicas" : "primary" };
+  };
+
+  /** No replica in rotation has what the read needs: the primary, or while it is down the replica furthest along. */
+  const fallback = (required: Lsn | null): Sql => {
+    if (!nodes.primaryDown()) return write;
+    const replica = nodes.anyUp(required);
+    if (replica) return replica;
+    throw primaryDown();
+  };
+
+  return {
+    write,
+    async transaction(tenantId, fn) {
+      if (nodes.primaryDown()) throw primaryDown();
+      const result = (await write.begin(fn)) as Awaited<ReturnType<typeof fn>>;
+      await tenantLsns.remember(tenantId, await commitLsn());
+      return result;
+    },
+
+    async read(tenantId) {
+      let required: Lsn | null = null;
+      // The tenant's position matters only when a replica may answer.
+      if (tenantId !== undefined && (nodes.inRotation() || nodes.primaryDown())) {
+        try {
+          required = await tenantLsns.required(tenantId);
+        } catch (error) {
+          if (Date.now() - lastRedisWarning > 10_000) {
+            lastRedisWarning = Date.now();
+            logger.warn("tenant commit position unknown (Redis); reading from the primary", { tenantId, error });
+          }
+          if (nodes.primaryDown()) throw primaryDown();
+          return write;
+        }
+      }
+      return nodes.pick(required) ?? fallback(required);
+    },
+
+    embedded: false,
+    health,
+    async checkHealth() {
+      await nodes.check();
+      return health();
+    },
+    async close(timeoutS = 5) {
+      await nodes.close(timeoutS);
+      await tenantLsns.close();
+    },
+  };
+}
+
+/** PGlite serves one connection: no replicas, no health loop, every read on the one node. */
+async function openEmbedded(dataDir: string): Promise<Db> {
+  const embedded = await startEmbeddedPostgres(dataDir);
+  const write = openPool(embedded.url, { max: 1, connectTimeoutMs: 10_000, idleTimeoutMs: 0 });
+  const health = (): DbHealth => ({
+    mode: "embedded",
+    primary: { name: "embedded", up: true, lsn: null, checkedAt: null, error: null },
+    replicas: [],
+    reads: "primary",
   });
   return {
     write,
@@ -52,14 +193,34 @@ export async function openDb(options: DbOptions): Promise<Db> {
       return (await write.begin(fn)) as Awaited<ReturnType<typeof fn>>;
     },
     read: async () => write,
-    embedded: embedded !== undefined,
+    embedded: true,
+    health,
+    checkHealth: async () => health(),
     async close(timeoutS = 5) {
       await write.end({ timeout: timeoutS });
-      await embedded?.stop();
+      await embedded.stop();
     },
   };
 }
 
-export function dbOptionsFrom(config: Config): DbOptions {
-  return { databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR };
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, item]) => item !== undefined)) as Partial<T>;
+}
+
+export function dbOptionsFrom(config: Config, logger?: Logger): DbOptions {
+  return {
+    databaseUrl: config.DATABASE_URL,
+    dataDir: config.DATA_DIR,
+    replicaUrls: config.DATABASE_REPLICA_URLS,
+    poolSize: config.DATABASE_POOL_SIZE,
+    replicaPoolSize: config.DATABASE_REPLICA_POOL_SIZE,
+    connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
+    idleTimeoutMs: config.DATABASE_IDLE_TIMEOUT_MS,
+    maxReplicaLagMs: config.DATABASE_REPLICA_MAX_LAG_MS,
+    healthCheckIntervalMs: config.DATABASE_HEALTH_INTERVAL_MS,
+    healthCheckTimeoutMs: config.DATABASE_HEALTH_TIMEOUT_MS,
+    readYourWritesTtlMs: config.DATABASE_RYW_TTL_MS,
+    redisUrl: config.REDIS_URL,
+    logger,
+  };
 }

@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { errorHeaders, GatewayError } from "../../shared/error.ts";
+import { databaseUnavailable, isConnectionError } from "../db/connection-errors.ts";
 import type { Logger } from "../logger.ts";
 import type { AppEnv } from "./context.ts";
 
@@ -10,6 +11,8 @@ function asGatewayError(error: unknown): GatewayError {
     if (error.status === 413) return new GatewayError("payload_too_large");
     if (error.status >= 400 && error.status < 500) return new GatewayError("invalid_request", { message: error.message || undefined });
   }
+  // A database node gone (refused, reset, shutting down) is a moment's outage, not a bug: 503, try again.
+  if (isConnectionError(error)) return databaseUnavailable({ cause: error });
   return new GatewayError("internal_error", { cause: error });
 }
 

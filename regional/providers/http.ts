@@ -7,9 +7,10 @@ import { transportError } from "./upstream-error.ts";
 
 export interface UpstreamRequest {
   url: string;
-  method: "POST";
+  method: "GET" | "POST" | "PUT" | "DELETE";
   headers: Record<string, string>;
-  body: string;
+  /** Absent for GET and DELETE. */
+  body?: string;
   signal: AbortSignal;
   /** Fails the call when no connection is made in time; a reused connection is not timed. */
   connectTimeoutMs?: number;
@@ -44,7 +45,7 @@ export function nodeTransport(): Transport {
         url,
         {
           method: request.method,
-          headers: { ...request.headers, "content-length": String(Buffer.byteLength(request.body)) },
+          headers: request.body === undefined ? request.headers : { ...request.headers, "content-length": String(Buffer.byteLength(request.body)) },
           agent: secure ? agents["https:"] : agents["http:"],
           signal: request.signal,
         },

@@ -1,21 +1,64 @@
 import { Hono } from "hono";
 import type { AppDeps } from "../app.ts";
+import type { DbHealth } from "../db/index.ts";
 import { migrationsDone } from "../db/migrate.ts";
+import type { ReplicaHealth } from "../db/replicas.ts";
 import type { AppEnv } from "../http/context.ts";
 
 const readyTimeoutMs = 2_000;
 
-/** Liveness says the process serves; readiness says it should get traffic. */
+/** `ok`; `degraded` while the primary is down but replicas serve reads (writes answer 503); `down` when nothing serves. */
+function databaseStatus(health: DbHealth): "ok" | "degraded" | "down" {
+  if (health.primary.up !== false) return "ok";
+  return health.replicas.some((replica) => replica.up) ? "degraded" : "down";
+}
+
+function replicaView(replica: ReplicaHealth) {
+  return {
+    name: replica.name,
+    up: replica.up,
+    replay_lsn: replica.lsn,
+    lag_ms: replica.lagMs,
+    lag_bytes: replica.lagBytes,
+    in_rotation: replica.inRotation,
+    reason: replica.reason,
+    checked_at: replica.checkedAt,
+    error: replica.error,
+  };
+}
+
+function withTimeout<T>(work: Promise<T>): Promise<T> {
+  const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error("database check timed out")), readyTimeoutMs).unref());
+  return Promise.race([work, timeout]);
+}
+
+/** Liveness says the process serves; readiness says it should get traffic; `/health` says what the database looks like. */
 export function healthRoute(deps: AppDeps): Hono<AppEnv> {
   return new Hono<AppEnv>()
+    .get("/", (c) => {
+      const health = deps.db.health();
+      const status = databaseStatus(health);
+      const body = {
+        status,
+        database: {
+          mode: health.mode,
+          reads: health.reads,
+          primary: { name: health.primary.name, up: health.primary.up, lsn: health.primary.lsn, checked_at: health.primary.checkedAt, error: health.primary.error },
+          replicas: health.replicas.map(replicaView),
+        },
+      };
+      return c.json(body, status === "down" ? 503 : 200);
+    })
     .get("/live", (c) => c.json({ status: "ok" }))
     .get("/ready", async (c) => {
       if (deps.lifecycle.shuttingDown) return c.json({ status: "shutting_down" }, 503);
+      // With the primary down, replicas still serve reads and keys: ready, but degraded.
+      const primaryDown = deps.db.health().primary.up === false;
       try {
-        const check = migrationsDone(deps.db.write, deps.migrations);
-        const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error("database check timed out")), readyTimeoutMs).unref());
-        const migrated = await Promise.race([check, timeout]);
+        const sql = primaryDown ? await deps.db.read() : deps.db.write;
+        const migrated = await withTimeout(migrationsDone(sql, deps.migrations));
         if (!migrated) return c.json({ status: "not_ready", database: "ok", migrations: "pending" }, 503);
+        if (primaryDown) return c.json({ status: "degraded", database: "primary_down", migrations: "done" });
         return c.json({ status: "ready", database: "ok", migrations: "done" });
       } catch (error) {
         deps.logger.warn("readiness check failed", { error });

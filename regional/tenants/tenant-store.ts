@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { Db } from "../db/index.ts";
 
 export interface Tenant {
@@ -41,23 +42,27 @@ const tenant = (row: TenantRow): Tenant => ({ id: row.id, name: row.name, status
 export function createTenantStore(db: Db): TenantStore {
   return {
     async create(name) {
-      const [row] = await db.write<TenantRow[]>`insert into tenants (name) values (${name}) returning id, name, status, created_at`;
+      // The id is chosen here so that the insert counts as the new tenant's own write.
+      const id = randomUUID();
+      const [row] = await db.transaction(id, async (tx) => await tx<TenantRow[]>`insert into tenants (id, name) values (${id}, ${name}) returning id, name, status, created_at`);
       if (!row) throw new Error("tenant insert returned no row");
       return tenant(row);
     },
 
     async get(id) {
       if (!uuid.test(id)) return null;
-      const [row] = await db.write<TenantRow[]>`select id, name, status, created_at from tenants where id = ${id}`;
+      const [row] = await (await db.read(id))<TenantRow[]>`select id, name, status, created_at from tenants where id = ${id}`;
       return row ? tenant(row) : null;
     },
 
     async list({ status, limit, after }) {
-      const rows = await db.write<TenantRow[]>`
+      // Across tenants: any node in rotation, so a tenant created a moment ago may be missing for up to the lag bound.
+      const sql = await db.read();
+      const rows = await sql<TenantRow[]>`
         select id, name, status, created_at, created_at::text as created_at_text from tenants
         where true
-          ${status ? db.write`and status = ${status}` : db.write``}
-          ${after ? db.write`and (created_at, id) < (${after.createdAt}::timestamptz, ${after.id}::uuid)` : db.write``}
+          ${status ? sql`and status = ${status}` : sql``}
+          ${after ? sql`and (created_at, id) < (${after.createdAt}::timestamptz, ${after.id}::uuid)` : sql``}
         order by created_at desc, id desc
         limit ${limit + 1}`;
       const page = rows.slice(0, limit);
@@ -67,7 +72,7 @@ export function createTenantStore(db: Db): TenantStore {
 
     async disable(id) {
       if (!uuid.test(id)) return null;
-      const [row] = await db.write<TenantRow[]>`update tenants set status = 'disabled' where id = ${id} returning id, name, status, created_at`;
+      const [row] = await db.transaction(id, async (tx) => await tx<TenantRow[]>`update tenants set status = 'disabled' where id = ${id} returning id, name, status, created_at`);
       return row ? tenant(row) : null;
     },
   };

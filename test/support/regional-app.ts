@@ -5,12 +5,13 @@ import { createApp, type AppDeps } from "../../regional/app.ts";
 import { createAuthFailureAuditor } from "../../regional/audit/auth-failures.ts";
 import { openAuditLog } from "../../regional/audit/open.ts";
 import { createKeyStore, type KeyStore } from "../../regional/auth/key-store.ts";
-import { openDb, type Db } from "../../regional/db/index.ts";
+import { openDb, type Db, type DbOptions } from "../../regional/db/index.ts";
 import { migrate, readMigrations } from "../../regional/db/migrate.ts";
-import { createLogger } from "../../regional/logger.ts";
+import type { GpuService } from "../../regional/gpu/service.ts";
+import { createLogger, type Logger } from "../../regional/logger.ts";
 import { createMockProvider } from "../../regional/providers/mock/index.ts";
 import { createRegistry } from "../../regional/providers/registry.ts";
-import { createBreakers } from "../../regional/routing/breakers.ts";
+import { createBreakers, type Breakers } from "../../regional/routing/breakers.ts";
 import { createPlanner } from "../../regional/routing/plan.ts";
 import type { RetryBudgetPolicy } from "../../regional/routing/retry-budget.ts";
 import { createRouter, type Clock } from "../../regional/routing/router.ts";
@@ -19,6 +20,7 @@ import { createUsageRecorder } from "../../regional/usage/recorder.ts";
 import { testCheckpointSecret } from "./audit.ts";
 import type { Provider } from "../../regional/providers/types.ts";
 import { createTestDatabase, type TestDatabase } from "./database.ts";
+import { waitForReplay } from "../infra/postgres.ts";
 
 export interface TestApp {
   app: ReturnType<typeof createApp>;
@@ -44,18 +46,27 @@ export interface TestAppOptions {
   adminKey?: string;
   /** Audited auth failures per client and minute (default 10). */
   authFailuresPerMinute?: number;
+  /** A streaming replica of `serverUrl`: the app's db reads from it, once it has replayed the set-up. */
+  replicaServerUrl?: string;
+  /** More openDb options (check interval, lag bound, Redis ...). */
+  db?: Partial<DbOptions>;
+  /** Builds the GPU API's service (unset: no /v1/gpu routes), over the app's db and breakers. */
+  gpu?: (parts: { db: Db; logger: Logger; breakers: Breakers }) => GpuService;
 }
 
 /** The regional app over its own migrated database on the real test Postgres. */
 export async function createTestApp(serverUrl: string, options: TestAppOptions = {}): Promise<TestApp> {
   const database: TestDatabase = await createTestDatabase(serverUrl);
-  const db = await openDb({ databaseUrl: database.url, dataDir: "", poolSize: 4 });
+  const replicaUrls = options.replicaServerUrl ? [sameDatabase(options.replicaServerUrl, database.url)] : [];
+  const db = await openDb({ databaseUrl: database.url, dataDir: "", poolSize: 4, replicaUrls, ...options.db });
   const migrations = await readMigrations();
   await migrate(db.write, migrations);
   const keys = createKeyStore(db, { cacheTtlMs: options.keyCacheTtlMs ?? 0 });
   const [tenant] = await db.write<{ id: string }[]>`insert into tenants (name) values ('test') returning id`;
   if (!tenant) throw new Error("no tenant row");
   const { key } = await keys.create(tenant.id, "test");
+  for (const replicaUrl of replicaUrls) await waitForReplay(database.url, replicaUrl);
+  if (replicaUrls.length > 0) await db.checkHealth();
   const logger = createLogger("silent");
   const dataDir = await mkdtemp(join(tmpdir(), "bw-app-"));
   const audit = await openAuditLog({ sql: db.write, region: "test", dataDir, logger, checkpointSecret: testCheckpointSecret, flushIntervalMs: 50, flushEvents: 100, checkpointIntervalMs: 60_000 });
@@ -81,6 +92,7 @@ export async function createTestApp(serverUrl: string, options: TestAppOptions =
     usage,
     admin: { key: options.adminKey, checkpointSecret: testCheckpointSecret },
   };
+  if (options.gpu) deps.gpu = options.gpu({ db, logger, breakers: deps.router.breakers });
   return {
     app: createApp(deps),
     db,
@@ -97,6 +109,12 @@ export async function createTestApp(serverUrl: string, options: TestAppOptions =
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+function sameDatabase(serverUrl: string, databaseUrl: string): string {
+  const url = new URL(serverUrl);
+  url.pathname = new URL(databaseUrl).pathname;
+  return url.toString();
 }
 
 /** JSON POST with a bearer key, the way an SDK sends it. */

@@ -1,0 +1,82 @@
+import postgres from "postgres";
+import { isConnectionError } from "./connection-errors.ts";
+import { parseLsn, type Lsn } from "./lsn.ts";
+
+export interface PoolOptions {
+  max: number;
+  connectTimeoutMs: number;
+  /** 0 keeps idle connections open. */
+  idleTimeoutMs: number;
+}
+
+/**
+ * Seconds before a pool connection tries again after its server went away. postgres.js
+ * grows its default as 3^n/100 s, counted over the whole pool and capped at 20 s, so after
+ * a short primary outage under load the pool kept failing for up to 20 s once the server
+ * was back; this one stays at or below 1 s (with jitter).
+ */
+export function reconnectBackoff(attempt: number): number {
+  return (0.5 + Math.random() / 2) * Math.min(0.05 * 2 ** attempt, 1);
+}
+
+export function openPool(url: string, options: PoolOptions & { onclose?: () => void }): postgres.Sql {
+  return postgres(url, {
+    max: options.max,
+    onnotice: () => {},
+    connect_timeout: options.connectTimeoutMs / 1000,
+    ...(options.idleTimeoutMs > 0 ? { idle_timeout: options.idleTimeoutMs / 1000 } : {}),
+    backoff: reconnectBackoff,
+    ...(options.onclose ? { onclose: options.onclose } : {}),
+  });
+}
+
+/** What one look at a node found: its WAL position (current on a primary, replayed on a replica). */
+export type Probe = { up: true; lsn: Lsn } | { up: false; error: string; connection: boolean };
+
+/**
+ * Asks a node for its WAL position over a connection of its own, so the answer never
+ * queues behind reads. A node that does not answer within `timeoutMs` counts as down and
+ * its connection is replaced, so a hung server cannot hold every later probe.
+ */
+export function createProber(url: string, options: { connectTimeoutMs: number; timeoutMs: number; onclose: () => void }) {
+  let monitor: postgres.Sql | null = null;
+  const connectTimeoutMs = Math.min(options.connectTimeoutMs, options.timeoutMs);
+  const open = () => (monitor ??= openPool(url, { max: 1, connectTimeoutMs, idleTimeoutMs: 0, onclose: options.onclose }));
+
+  async function probe(): Promise<Probe> {
+    const sql = open();
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), options.timeoutMs);
+      timer.unref();
+    });
+    // Not in recovery (a replica URL that names a primary, or a promoted replica): its current position counts.
+    const query = sql<{ lsn: string | null }[]>`
+      select (case when pg_is_in_recovery() then pg_last_wal_replay_lsn() else pg_current_wal_lsn() end)::text as lsn`;
+    try {
+      const answer = await Promise.race([query, timedOut]);
+      if (answer === "timeout") {
+        query.catch(() => {});
+        monitor = null;
+        void sql.end({ timeout: 0 }).catch(() => {});
+        return { up: false, error: `no answer within ${options.timeoutMs} ms`, connection: true };
+      }
+      // Null while a replica starts and has replayed nothing yet: behind everything.
+      return { up: true, lsn: answer[0]?.lsn ? parseLsn(answer[0].lsn) : 0n };
+    } catch (error) {
+      return { up: false, error: error instanceof Error ? error.message : String(error), connection: isConnectionError(error) };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  return {
+    probe,
+    async close() {
+      await monitor?.end({ timeout: 0 });
+      monitor = null;
+    },
+  };
+}
+
+export type Prober = ReturnType<typeof createProber>;

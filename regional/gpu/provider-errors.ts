@@ -1,0 +1,23 @@
+import { GatewayError } from "../../shared/error.ts";
+
+/** The marketplace answered 404: the thing asked for does not exist (any more). */
+export function notFoundAtProvider(error: unknown): boolean {
+  return error instanceof GatewayError && error.upstreamStatus === 404;
+}
+
+/**
+ * The marketplace said no and nothing was made: a 4xx answer other than timeouts. Anything
+ * else on a create (5xx, timeout, reset) may have made the instance, so it is reconciled.
+ */
+export function definitelyRefused(error: unknown): boolean {
+  if (!(error instanceof GatewayError) || error.upstreamStatus === undefined) return false;
+  return error.upstreamStatus >= 400 && error.upstreamStatus < 500 && error.upstreamStatus !== 408;
+}
+
+/** Counts against the marketplace's breaker: it failed, rather than refusing our request. */
+export function marketplaceFault(error: unknown): boolean {
+  if (!(error instanceof GatewayError)) return true;
+  const status = error.upstreamStatus;
+  if (status === undefined) return error.code !== "invalid_request";
+  return status >= 500 || status === 408 || status === 429;
+}
