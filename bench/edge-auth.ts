@@ -132,7 +132,7 @@ function timedPost(agent: Agent, url: string, headers: Record<string, string>): 
   });
 }
 
-async function startRegional(options: EdgeAuthOptions, secret: string, apiKey: string): Promise<{ process: ManagedProcess; origin: string }> {
+export async function startRegional(options: EdgeAuthOptions, secret: string, apiKey: string): Promise<{ process: ManagedProcess; origin: string }> {
   const port = await freePort();
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -157,7 +157,7 @@ async function startRegional(options: EdgeAuthOptions, secret: string, apiKey: s
 }
 
 /** The key's record as the edge sees it, asked of regional the way the edge asks. */
-async function keyIdentity(origin: string, secret: string, apiKey: string): Promise<KeyRecord> {
+export async function keyIdentity(origin: string, secret: string, apiKey: string): Promise<KeyRecord> {
   const path = `/internal/keys/${await sha256Hex(apiKey)}`;
   const timestampS = Math.floor(Date.now() / 1000);
   const signature = await sign(secret, { method: "GET", pathAndQuery: path, timestampS, bodySha256: await sha256Hex(""), headers: {} });
@@ -166,7 +166,7 @@ async function keyIdentity(origin: string, secret: string, apiKey: string): Prom
   return keyRecord.parse(await response.json());
 }
 
-async function startWrangler(options: EdgeAuthOptions, name: string, config: string, vars: Record<string, string>): Promise<{ process: ManagedProcess; origin: string }> {
+export async function startWrangler(options: EdgeAuthOptions, name: string, config: string, vars: Record<string, string>): Promise<{ process: ManagedProcess; origin: string }> {
   const [port, inspectorPort] = [await freePort(), await freePort()];
   const persist = join(options.workDir, `wrangler-${port}`);
   mkdirSync(persist, { recursive: true });

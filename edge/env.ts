@@ -1,10 +1,13 @@
 import type { KeyRecord } from "../shared/contract/keys.ts";
+import type { OriginBreaker } from "./durable-objects/origin-breaker.ts";
 import type { RateLimiter } from "./durable-objects/rate-limiter.ts";
 
 /** The Worker's bindings: `[vars]` and the Durable Object in wrangler.toml, plus secrets. */
 export interface Env {
   /** Base URL of the regional service, e.g. `http://127.0.0.1:8788`; `/v1/*` is forwarded under it. */
-  REGIONAL_ORIGIN: string;
+  REGIONAL_ORIGIN?: string;
+  /** Several named origins in order, with continent preferences (see edge/origins.ts); wins over REGIONAL_ORIGIN. */
+  REGIONAL_ORIGINS?: string;
   /** Milliseconds to wait for the origin's response headers before answering 504. */
   ORIGIN_TIMEOUT_MS: string;
   /** Shared with the regional tier, which rejects calls not signed with it (a secret, never in wrangler.toml). */
@@ -20,7 +23,14 @@ export interface Env {
   KEY_LIMIT_ON_ERROR?: string;
   TENANT_LIMIT_ON_ERROR?: string;
   AUTH_LIMIT_ON_ERROR?: string;
+  /** Response cache: seconds each kind of answer stays fresh (0: not cached), and the stale-if-error window. */
+  CACHE_MODELS_TTL_S?: string;
+  CACHE_EMBEDDINGS_TTL_S?: string;
+  CACHE_CHAT_TTL_S?: string;
+  CACHE_GPU_OFFERS_TTL_S?: string;
+  CACHE_STALE_IF_ERROR_S?: string;
   RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
+  ORIGIN_BREAKER: DurableObjectNamespace<OriginBreaker>;
 }
 
 /** Values middleware puts on the Hono context for later handlers. */
@@ -30,6 +40,8 @@ export interface Variables {
   key: KeyRecord;
   /** The request body as read (and, for usage accounting, possibly rewritten) at the edge; null without one. */
   body: Uint8Array | null;
+  /** Set by the cache when the answer came without an origin call of this request's own: no tokens are charged. */
+  cacheServed: boolean;
 }
 
 /** The Hono environment of the edge app. */

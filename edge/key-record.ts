@@ -1,11 +1,15 @@
-import { Redis } from "@upstash/redis/cloudflare";
+import type { Redis } from "@upstash/redis/cloudflare";
 import { keyRecord, type KeyRecord } from "../shared/contract/keys.ts";
 import { GatewayError } from "../shared/error.ts";
 import { keyRecordCacheKey } from "../shared/key-cache-key.ts";
 import { errorText, log } from "./log.ts";
+import type { Env } from "./env.ts";
 import { count } from "./metrics.ts";
+import { attemptOrigin } from "./origin-attempt.ts";
+import { withFailover } from "./origin-failover.ts";
 import { signatureHeaders } from "./origin-signature.ts";
 import { maxKeyStalenessS, negativeKeyTtlS, type Settings } from "./settings.ts";
+import { upstashClient } from "./upstash.ts";
 
 /**
  * Key records by the key's SHA-256, looked up in four tiers:
@@ -33,13 +37,13 @@ interface CachedKey {
 }
 
 export interface LookupContext {
+  env: Env;
   settings: Settings;
   requestId: string;
   waitUntil(promise: Promise<unknown>): void;
 }
 
 const lookupTimeoutMs = 5_000;
-const upstashTimeoutMs = 500;
 const memoryTtlMs = 1_000;
 const cacheBase = "https://key-records.breakwater.internal/";
 
@@ -66,7 +70,7 @@ export async function cachedKeyRecord(settings: Settings, keySha256: string): Pr
  */
 export async function fetchKeyRecord(context: LookupContext, keySha256: string): Promise<KeyRecord | null> {
   const { settings } = context;
-  const redis = settings.upstash ? upstash(settings.upstash) : null;
+  const redis = settings.upstash ? upstashClient(settings.upstash) : null;
   if (redis) {
     const shared = await fromUpstash(context, redis, keySha256);
     if (shared && shared.until > Date.now()) {
@@ -113,16 +117,11 @@ async function fromRegional(context: LookupContext, keySha256: string): Promise<
   const { settings } = context;
   const path = `/internal/keys/${keySha256}`;
   const headers = await signatureHeaders(settings.signingSecret, { method: "GET", pathAndQuery: path, body: null, vouched: {} });
-  let response: Response;
-  try {
-    response = await fetch(`${settings.regionalOrigin}${path}`, {
-      headers: { ...headers, "x-request-id": context.requestId },
-      signal: AbortSignal.timeout(Math.min(lookupTimeoutMs, settings.originTimeoutMs)),
-    });
-  } catch (error) {
-    const timedOut = error instanceof Error && error.name === "TimeoutError";
-    throw new GatewayError(timedOut ? "upstream_timeout" : "origin_unreachable", { cause: error });
-  }
+  // Through the origins' breakers and failover like any forwarded call: a lost region must not lock keys out.
+  const timeoutMs = Math.min(lookupTimeoutMs, settings.originTimeoutMs);
+  const { response } = await withFailover(context, settings.origins, "GET", (origin) =>
+    attemptOrigin(`${origin.url}${path}`, { headers: { ...headers, "x-request-id": context.requestId } }, timeoutMs),
+  );
   if (response.status === 404) {
     await response.body?.cancel();
     return null;
@@ -155,23 +154,4 @@ function parseCached(value: unknown): CachedKey | null {
   } catch {
     return null;
   }
-}
-
-const clients = new Map<string, Redis>();
-
-function upstash(config: { url: string; token: string }): Redis {
-  const id = `${config.url} ${config.token}`;
-  let client = clients.get(id);
-  if (!client) {
-    client = new Redis({
-      url: config.url,
-      token: config.token,
-      retry: false,
-      enableTelemetry: false,
-      readYourWrites: false,
-      signal: () => AbortSignal.timeout(upstashTimeoutMs),
-    });
-    clients.set(id, client);
-  }
-  return client;
 }

@@ -19,11 +19,25 @@ export interface OriginCall {
 const credentialHeaders = ["authorization", "x-api-key", "cookie"];
 
 /**
- * Sends `request` to the regional origin, signed, and returns the origin's response,
+ * Sends `request` to one regional origin, signed, and returns the origin's response,
  * streamed back as it arrives. Throws `GatewayError` `upstream_timeout` when no response
  * headers arrive within `timeoutMs`, `origin_unreachable` when the origin cannot be reached.
+ * No breaker, no failover (the edge forwards through `withFailover`): the plain forwarding
+ * the bench measures the edge against.
  */
 export async function callOrigin(request: Request, call: OriginCall): Promise<Response> {
+  const outgoing = await signedRequest(request, call);
+  const result = await fetchHeaders(`${call.origin}${outgoing.pathAndQuery}`, outgoing.init, call.timeoutMs);
+  if ("error" in result) throw new GatewayError(result.timedOut ? "upstream_timeout" : "origin_unreachable", { cause: result.error });
+  return proxied(result.response);
+}
+
+/**
+ * The request as sent to an origin, signed: path and query (to append to the origin's
+ * base URL, never resolved against it, so `//other.host/` cannot change the host) and
+ * the fetch options. The signature does not cover the host, so one serves every origin.
+ */
+export async function signedRequest(request: Request, call: Omit<OriginCall, "origin">): Promise<{ pathAndQuery: string; init: RequestInit }> {
   const { pathname, search } = new URL(request.url);
   const headers = forwardedHeaders(request.headers);
   headers.set("x-request-id", call.requestId);
@@ -35,27 +49,25 @@ export async function callOrigin(request: Request, call: OriginCall): Promise<Re
   });
   for (const [name, value] of Object.entries(signed)) headers.set(name, value);
   if (call.body) headers.set("content-length", String(call.body.byteLength));
+  return { pathAndQuery: `${pathname}${search}`, init: { method: request.method, headers, body: call.body } };
+}
 
+/** Fetches `url`, waiting at most `timeoutMs` for the response headers (the body may take as long as it needs). */
+export async function fetchHeaders(url: string, init: RequestInit, timeoutMs: number): Promise<{ response: Response } | { error: unknown; timedOut: boolean }> {
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), call.timeoutMs);
-  let upstream: Response;
+  const timer = setTimeout(() => controller.abort(), timeoutMs);
   try {
-    // Concatenated rather than resolved, so a path like `//other.host/` cannot change the host.
-    upstream = await fetch(`${call.origin}${pathname}${search}`, {
-      method: request.method,
-      headers,
-      body: call.body,
-      redirect: "manual",
-      signal: controller.signal,
-    });
+    return { response: await fetch(url, { ...init, redirect: "manual", signal: controller.signal }) };
   } catch (error) {
-    if (controller.signal.aborted) throw new GatewayError("upstream_timeout", { cause: error });
-    throw new GatewayError("origin_unreachable", { cause: error });
+    return { error, timedOut: controller.signal.aborted };
   } finally {
     // Only the wait for headers is bounded: a long stream must not be cut by this timer.
     clearTimeout(timer);
   }
+}
 
+/** The origin's response as the client gets it: streamed, without hop-by-hop headers. */
+export function proxied(upstream: Response): Response {
   return new Response(upstream.body, {
     status: upstream.status,
     statusText: upstream.statusText,

@@ -1,10 +1,12 @@
 import type { Env } from "./env.ts";
+import { parseOrigins, type Origin } from "./origins.ts";
 
 export type FailureMode = "open" | "closed";
 export type LimitPolicyName = "key" | "tenant" | "auth";
 
 export interface Settings {
-  regionalOrigin: string;
+  /** The regional origins in `REGIONAL_ORIGINS` order (or the one `REGIONAL_ORIGIN`). */
+  origins: Origin[];
   originTimeoutMs: number;
   signingSecret: string;
   upstash: { url: string; token: string } | null;
@@ -12,7 +14,22 @@ export interface Settings {
   keyCacheTtlS: number;
   authFailuresPerMinute: number;
   onLimiterError: Record<LimitPolicyName, FailureMode>;
+  cache: CacheSettings;
 }
+
+/** Seconds each kind of answer stays fresh in the response cache (0: not cached at all). */
+export interface CacheSettings {
+  modelsTtlS: number;
+  embeddingsTtlS: number;
+  /** Chat answers are cached only when the client opts in, for at most this long. */
+  chatTtlS: number;
+  gpuOffersTtlS: number;
+  /** How long past its freshness an entry may still stand in for a failing origin. */
+  staleIfErrorS: number;
+}
+
+/** The longest any response-cache lifetime may be set to (a week). */
+const maxCacheS = 7 * 24 * 3600;
 
 /** The longest any cached copy of a key record is served after regional answered it. */
 export const maxKeyStalenessS = 60;
@@ -26,6 +43,7 @@ const defaults = {
   // counted in /metrics and logged. AUTH_LIMIT_ON_ERROR only decides for valid keys:
   // a bad key is refused either way.
   onLimiterError: { key: "open", tenant: "open", auth: "open" },
+  cache: { modelsTtlS: 60, embeddingsTtlS: 3600, chatTtlS: 300, gpuOffersTtlS: 5, staleIfErrorS: 600 },
 } as const;
 
 const parsed = new WeakMap<Env, Settings>();
@@ -47,7 +65,7 @@ function parse(env: Env): Settings {
   const url = env.UPSTASH_REDIS_REST_URL;
   const token = env.UPSTASH_REDIS_REST_TOKEN;
   return {
-    regionalOrigin: originUrl(env.REGIONAL_ORIGIN),
+    origins: parseOrigins(env.REGIONAL_ORIGINS, env.REGIONAL_ORIGIN),
     originTimeoutMs: integer("ORIGIN_TIMEOUT_MS", env.ORIGIN_TIMEOUT_MS, undefined, 1, Number.MAX_SAFE_INTEGER),
     signingSecret: secret,
     upstash: url && token ? { url, token } : null,
@@ -58,16 +76,14 @@ function parse(env: Env): Settings {
       tenant: failureMode("TENANT_LIMIT_ON_ERROR", env.TENANT_LIMIT_ON_ERROR, defaults.onLimiterError.tenant),
       auth: failureMode("AUTH_LIMIT_ON_ERROR", env.AUTH_LIMIT_ON_ERROR, defaults.onLimiterError.auth),
     },
+    cache: {
+      modelsTtlS: integer("CACHE_MODELS_TTL_S", env.CACHE_MODELS_TTL_S, defaults.cache.modelsTtlS, 0, maxCacheS),
+      embeddingsTtlS: integer("CACHE_EMBEDDINGS_TTL_S", env.CACHE_EMBEDDINGS_TTL_S, defaults.cache.embeddingsTtlS, 0, maxCacheS),
+      chatTtlS: integer("CACHE_CHAT_TTL_S", env.CACHE_CHAT_TTL_S, defaults.cache.chatTtlS, 0, maxCacheS),
+      gpuOffersTtlS: integer("CACHE_GPU_OFFERS_TTL_S", env.CACHE_GPU_OFFERS_TTL_S, defaults.cache.gpuOffersTtlS, 0, maxCacheS),
+      staleIfErrorS: integer("CACHE_STALE_IF_ERROR_S", env.CACHE_STALE_IF_ERROR_S, defaults.cache.staleIfErrorS, 0, maxCacheS),
+    },
   };
-}
-
-function originUrl(origin: string): string {
-  try {
-    new URL(origin);
-  } catch {
-    throw new Error(`REGIONAL_ORIGIN is not a URL: ${JSON.stringify(origin)}`);
-  }
-  return origin.replace(/\/+$/, "");
 }
 
 function integer(name: string, value: string | undefined, fallback: number | undefined, min: number, max: number): number {

@@ -33,7 +33,7 @@ export const auth = (): MiddlewareHandler<AppEnv> =>
       // A key this location has not seen costs a lookup: an IP that keeps guessing does not get one.
       const allowance = await mayTryKey(limiter, ip);
       if (allowance.limited || allowance.unavailable) return refuse(c, allowance.limited ? "limited" : "limiter_unavailable", allowance);
-      record = await fetchKeyRecord({ settings, requestId: limiter.requestId, waitUntil: limiter.waitUntil }, keySha256);
+      record = await fetchKeyRecord({ env: c.env, settings, requestId: limiter.requestId, waitUntil: limiter.waitUntil }, keySha256);
     }
     if (record?.status !== "active") return refuse(c, record ? record.status : "unknown", await countAuthFailure(limiter, ip));
 

@@ -1,22 +1,39 @@
 import type { MiddlewareHandler } from "hono";
 import { identityHeaders } from "../../shared/signing.ts";
 import type { AppEnv } from "../env.ts";
-import { callOrigin } from "../regional-client.ts";
+import { attemptOrigin } from "../origin-attempt.ts";
+import { withFailover } from "../origin-failover.ts";
+import { originsFor } from "../origins.ts";
+import { proxied, signedRequest } from "../regional-client.ts";
 import { settingsOf } from "../settings.ts";
 
-/** Answers the request with the regional origin's response, signed on the way out and streamed back. */
+/**
+ * Answers the request with a regional origin's response, signed on the way out and
+ * streamed back: the first origin for the client's continent whose breaker lets it
+ * through, the next one when it cannot be connected to (see `withFailover`). The answer
+ * names its origin in `x-breakwater-origin`.
+ */
 export const forward = (): MiddlewareHandler<AppEnv> =>
   async function forward(c) {
     const settings = settingsOf(c.env);
     const key = c.get("key");
-    return await callOrigin(c.req.raw, {
-      origin: settings.regionalOrigin,
+    const requestId = c.get("requestId");
+    const outgoing = await signedRequest(c.req.raw, {
       timeoutMs: settings.originTimeoutMs,
-      requestId: c.get("requestId"),
+      requestId,
       body: c.get("body"),
       signing: {
         secret: settings.signingSecret,
         vouched: { [identityHeaders.keyId]: key.key_id, [identityHeaders.keyPrefix]: key.prefix, [identityHeaders.tenantId]: key.tenant_id },
       },
     });
+    const continent = c.req.raw.cf?.continent;
+    const origins = originsFor(settings.origins, typeof continent === "string" ? continent : undefined);
+    const breaker = { env: c.env, requestId, waitUntil: (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise) };
+    const { response, origin } = await withFailover(breaker, origins, c.req.method, (origin) =>
+      attemptOrigin(`${origin.url}${outgoing.pathAndQuery}`, outgoing.init, settings.originTimeoutMs),
+    );
+    const answer = proxied(response);
+    answer.headers.set("x-breakwater-origin", origin.name);
+    return answer;
   };

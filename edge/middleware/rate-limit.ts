@@ -45,9 +45,11 @@ export const rateLimit = (): MiddlewareHandler<AppEnv> =>
 
     const metered = meterUsage(c.res, { promptTokens: estimate.prompt, dropUsageChunk });
     const status = c.res.status;
+    // An answer from the edge's cache cost no upstream tokens: the reservation is given back whole.
+    const fromCache = c.get("cacheServed") === true;
     c.executionCtx.waitUntil(
       metered.usage
-        .then((used) => reservation.settle(used ?? (status >= 400 ? 0 : estimate.total)))
+        .then((used) => reservation.settle(fromCache ? 0 : (used ?? (status >= 400 ? 0 : estimate.total))))
         .catch((error: unknown) => log("warn", "could not settle token usage", { request_id: context.requestId, error: errorText(error) })),
     );
     c.res = metered.response;

@@ -18,6 +18,8 @@ const signingSecret = randomBytes(32).toString("base64url");
 const keyRecords = new Map<string, KeyRecord>();
 /** How often the edge looked each key up here, by hash. */
 const lookups = new Map<string, number>();
+/** Requests that reached the origin, by the `x-test-calls` name they carried. */
+const calls = new Map<string, number>();
 
 /** A point where a request waits until the test releases it, named by an id from the test. */
 interface Gate {
@@ -116,6 +118,11 @@ const routes: Record<string, Route> = {
     json(res, 200, { lookups: lookups.get(sha256) ?? 0 });
   },
 
+  /** How many requests carrying `x-test-calls: <name>` reached the origin. */
+  "__control/calls": (_req, res, name) => {
+    json(res, 200, { calls: calls.get(name) ?? 0 });
+  },
+
   /** The regional tier's key lookup: signed by the edge, or 401. */
   "internal/keys": async (req, res, sha256) => {
     if (!(await signedByEdge(req, await readAll(req)))) return json(res, 401, { error: { code: "invalid_signature" } });
@@ -135,7 +142,8 @@ const routes: Record<string, Route> = {
    * A chat completion: JSON, or SSE when the body asks to stream, reporting the usage the
    * test sent in `x-test-usage` (in a usage chunk only when asked for, as OpenAI does).
    * `x-test-status` makes it fail instead; `x-test-hold: <id>` holds a stream after its
-   * first content until the test releases it or hangs up.
+   * first content until the test releases it or hangs up; `x-test-break` then drops the
+   * connection instead of finishing.
    */
   "v1/chat": async (req, res) => {
     const body = JSON.parse((await readAll(req)).toString() || "{}") as { stream?: boolean; stream_options?: { include_usage?: boolean } };
@@ -157,8 +165,43 @@ const routes: Record<string, Route> = {
       held.arrive();
       await held.released;
     }
+    if (req.headers["x-test-break"]) return void res.destroy();
+    res.write(event({ id: "c1", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta: {}, finish_reason: "stop" }] }));
     if (body.stream_options?.include_usage) res.write(event({ id: "c1", object: "chat.completion.chunk", created: 1, model: "m", choices: [], usage }));
     res.end("data: [DONE]\n\n");
+  },
+
+  /**
+   * Embeddings: each answer numbered (`served`), so a test tells a cached one from a new one.
+   * `x-test-hold: <id>` holds the answer until the test releases it; then `x-test-status`
+   * fails it, `x-test-reset` drops the connection.
+   */
+  "v1/embeddings": async (req, res) => {
+    const body = (await readAll(req)).toString();
+    const hold = req.headers["x-test-hold"];
+    if (typeof hold === "string") {
+      const held = gate(hold);
+      held.arrive();
+      await held.released;
+    }
+    if (req.headers["x-test-reset"]) return void req.socket.destroy();
+    const status = Number(req.headers["x-test-status"] ?? 200);
+    if (status !== 200) return json(res, status, { error: { message: "failed as asked", type: "upstream_error", code: "upstream_error", param: null, request_id: null } });
+    served += 1;
+    const usage = { prompt_tokens: 4, total_tokens: 4 };
+    json(res, 200, { object: "list", data: [{ object: "embedding", index: 0, embedding: [0.1, 0.2] }], model: "m", usage, served, request: body }, { "x-breakwater-provider": "fake" });
+  },
+
+  /** The model list, numbered like embeddings. */
+  "v1/models": (_req, res) => {
+    served += 1;
+    json(res, 200, { object: "list", data: [{ id: "mock/echo", object: "model", created: 1, owned_by: "mock" }], served });
+  },
+
+  /** GPU offers (`/v1/gpu/offers`), echoing the query, numbered like embeddings. */
+  "v1/gpu": (req, res) => {
+    served += 1;
+    json(res, 200, { object: "list", data: [], query: new URL(req.url ?? "/", "http://origin.test").search, served });
   },
 
   /** Echoes a request body whose first bytes it reports as arrived before the body ends. */
@@ -225,6 +268,11 @@ const routes: Record<string, Route> = {
     );
   },
 
+  /** Fails the way a broken regional service does (its own fault, not a provider's): 500 `internal_error`. */
+  "v1/origin-error": (_req, res) => {
+    json(res, 500, { error: { message: "Internal error.", type: "server_error", code: "internal_error", param: null, request_id: "regional" } });
+  },
+
   /** Redirects; a proxy passes redirects on rather than following them. */
   "v1/redirect": (_req, res) => {
     res.writeHead(307, { location: "/v1/echo" });
@@ -232,8 +280,13 @@ const routes: Record<string, Route> = {
   },
 };
 
+/** Answers served by the numbered routes, in order. */
+let served = 0;
+
 async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
   const { pathname } = new URL(req.url ?? "/", "http://origin.test");
+  const counted = req.headers["x-test-calls"];
+  if (typeof counted === "string") calls.set(counted, (calls.get(counted) ?? 0) + 1);
   const [, first = "", second = "", id = ""] = pathname.split("/");
   const route = routes[`${first}/${second}`];
   if (route) return await route(req, res, id);

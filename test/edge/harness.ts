@@ -103,6 +103,11 @@ export const fakeOrigin = {
     const res = await fetch(`${env.REGIONAL_ORIGIN}/__control/keys`, { method: "POST", body: JSON.stringify({ sha256, record }) });
     await res.body?.cancel();
   },
+  /** How many requests carrying `x-test-calls: <name>` reached the origin. */
+  async calls(name: string): Promise<number> {
+    const res = await fetch(`${env.REGIONAL_ORIGIN}/__control/calls/${name}`);
+    return (await res.json<{ calls: number }>()).calls;
+  },
   /** How often the edge looked up the key with this hash at the origin. */
   async lookups(sha256: string): Promise<number> {
     const res = await fetch(`${env.REGIONAL_ORIGIN}/__control/lookups/${sha256}`);

@@ -8,21 +8,22 @@ afterEach(() => {
 });
 
 describe("when the origin fails", () => {
-  it("answers 502 origin_unreachable in the error shape when nothing listens", async () => {
+  it("answers 503 unavailable with Retry-After in the error shape when nothing listens", async () => {
     const res = await edgeFetchWith({ REGIONAL_ORIGIN: "http://127.0.0.1:1" }, "/v1/models", {
-      headers: { "x-request-id": "client-req:0502" },
+      headers: { "x-request-id": "client-req:0503" },
     });
 
-    expect(res.status).toBe(502);
+    expect(res.status).toBe(503);
     expect(res.headers.get("content-type")).toBe("application/json");
-    expect(res.headers.get("x-request-id")).toBe("client-req:0502");
+    expect(res.headers.get("x-request-id")).toBe("client-req:0503");
+    expect(res.headers.get("retry-after")).toBe("1");
     expect(await errorBody(res)).toEqual({
       error: {
-        message: "The regional origin could not be reached.",
-        type: "upstream_error",
-        code: "origin_unreachable",
+        message: "No regional origin can be reached right now.",
+        type: "service_unavailable",
+        code: "unavailable",
         param: null,
-        request_id: "client-req:0502",
+        request_id: "client-req:0503",
       },
     });
   });

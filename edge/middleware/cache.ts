@@ -1,0 +1,183 @@
+import type { Context, MiddlewareHandler } from "hono";
+import { cacheKey } from "../../shared/cache-key.ts";
+import { GatewayError } from "../../shared/error.ts";
+import { capture } from "../cache/capture.ts";
+import { isFresh, isUsableStale, marked, replay, type Acceptance, type CacheEntry, type EntryMeta, type XCache } from "../cache/entry.ts";
+import { l1Get, l1Put, type L1Hit } from "../cache/l1.ts";
+import { l2Get, l2Put } from "../cache/l2.ts";
+import { cachePlan } from "../cache/rules.ts";
+import { joinFlight } from "../cache/single-flight.ts";
+import { countOutcome, countWrite } from "../cache/stats.ts";
+import type { AppEnv } from "../env.ts";
+import { errorText, log } from "../log.ts";
+import { settingsOf, type Settings } from "../settings.ts";
+
+/** Failures of the forward that a stale entry may stand in for; an origin 5xx counts too. */
+const staleableCodes = new Set(["origin_unreachable", "upstream_timeout", "circuit_open", "unavailable"]);
+
+/** What the lookup found: an L1 hit (body unread) or an L2 entry. */
+type Found = { level: "edge"; meta: EntryMeta; hit: L1Hit } | { level: "redis"; meta: EntryMeta; entry: CacheEntry };
+
+/**
+ * The two-level response cache in front of forward (rules in edge/cache/rules.ts): answers
+ * fresh entries from this location's Cache API (HIT-EDGE) or Upstash (HIT-REDIS, refilling
+ * L1 in the background), coalesces identical concurrent misses into one origin call, stores
+ * 200 answers off the response path (streams teed, kept only when complete), and when the
+ * origin fails serves an expired entry still within its stale window (STALE). Every
+ * cacheable response carries X-Cache, and Age when it came from the cache.
+ */
+export const cache = (): MiddlewareHandler<AppEnv> =>
+  async function cache(c, next) {
+    const settings = settingsOf(c.env);
+    // Parsed only for requests a rule may cache, and then once.
+    let json: { value: unknown } | undefined;
+    const body = (): unknown => (json ??= { value: parseJson(c.get("body")) }).value;
+    const plan = cachePlan({ method: c.req.method, path: c.req.path, headers: c.req.raw.headers, json: body }, settings.cache);
+    if (plan.kind === "none") return await next();
+    if (plan.kind === "bypass") {
+      await next();
+      countOutcome("bypass");
+      mark(c, "BYPASS");
+      return;
+    }
+
+    const startedAt = performance.now();
+    const requestId = c.get("requestId");
+    const query = new URL(c.req.url).search.slice(1);
+    const key = await cacheKey({ tenantId: c.get("key").tenant_id, method: c.req.method, path: c.req.path, query, body: body() });
+    const accept: Acceptance = { maxAgeS: plan.maxAgeS, staleIfErrorS: plan.staleIfErrorS };
+    const waitUntil = (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise);
+
+    let found: Found | null = null;
+    let leader: ((entry: CacheEntry | null) => void) | null = null;
+    if (plan.read) {
+      found = await lookup(settings, key, accept, requestId);
+      if (found && isFresh(found.meta, accept, Date.now())) return timed(serveFound(c, found, found.level === "edge" ? "HIT-EDGE" : "HIT-REDIS", { key, waitUntil }), startedAt);
+      const flight = joinFlight(key, settings.originTimeoutMs);
+      if (flight.role === "follower") {
+        const entry = await flight.entry;
+        if (entry) {
+          release(found);
+          countOutcome("coalesced");
+          c.set("cacheServed", true);
+          return replay(entry, "MISS", Date.now());
+        }
+      } else leader = flight.finish;
+    }
+
+    const lookupMs = performance.now() - startedAt;
+    let handedOver = false;
+    try {
+      // Hono turns a failure further on into c.res (onError) and keeps the error in c.error.
+      await next();
+      if (failed(c)) {
+        found ??= await lookup(settings, key, accept, requestId);
+        if (found && isUsableStale(found.meta, accept, Date.now())) {
+          await c.res.body?.cancel();
+          // Unset first: Hono would otherwise copy the error's headers (Retry-After...) onto the stale answer.
+          c.res = undefined;
+          c.res = serveFound(c, found, "STALE", null);
+          found = null;
+          return;
+        }
+        countOutcome("miss");
+        mark(c, "MISS");
+        return;
+      }
+      countOutcome("miss");
+      if (c.res.status === 200 && !noStore(c.res.headers.get("cache-control"))) {
+        const captured = capture(c.res, { storedAt: Date.now(), ttlS: plan.ttlS, staleS: settings.cache.staleIfErrorS });
+        c.res = captured.response;
+        const finish = leader;
+        handedOver = true;
+        waitUntil(
+          captured.entry
+            .catch(() => null)
+            .then(async (entry) => {
+              finish?.(entry);
+              if (entry) await store(settings, key, entry, requestId);
+              else countWrite("skipped");
+            }),
+        );
+      }
+      mark(c, "MISS");
+      timed(c.res, startedAt, lookupMs);
+    } finally {
+      release(found);
+      if (!handedOver) leader?.(null);
+    }
+  };
+
+/** A fresh (or, after a failure, stale) entry as the response; an L2 hit found fresh refills L1 in the background. */
+function serveFound(c: Context<AppEnv>, found: Found, xCache: XCache, refill: { key: string; waitUntil: (promise: Promise<unknown>) => void } | null): Response {
+  countOutcome(xCache === "HIT-EDGE" ? "hit-edge" : xCache === "HIT-REDIS" ? "hit-redis" : "stale");
+  c.set("cacheServed", true);
+  const now = Date.now();
+  if (found.level === "edge") return marked(found.hit.response, xCache, now - found.meta.storedAt);
+  if (refill) refill.waitUntil(l1Put(refill.key, found.entry, now).catch(() => countWrite("failed")));
+  return replay(found.entry, xCache, now);
+}
+
+/**
+ * `Server-Timing: edge-cache;dur=<ms>`: the time the cache took inside the edge (key, lookups,
+ * I/O waits included), for a hit the whole answer, for a miss its lookups before the origin call.
+ */
+function timed(response: Response, startedAt: number, durationMs = performance.now() - startedAt): Response {
+  try {
+    response.headers.append("server-timing", `edge-cache;dur=${durationMs.toFixed(2)}`);
+  } catch {
+    // Headers that cannot change keep their timing to themselves.
+  }
+  return response;
+}
+
+/** X-Cache (and Age 0 unless the origin's answer says otherwise) on the response the origin gave. */
+function mark(c: Context<AppEnv>, xCache: XCache): void {
+  const response = marked(c.res, xCache, undefined);
+  if (response === c.res) return;
+  c.res = undefined;
+  c.res = response;
+}
+
+/** L1, then (when L1 has nothing fresh) L2; the fresher of the two. */
+async function lookup(settings: Settings, key: string, accept: Acceptance, requestId: string): Promise<Found | null> {
+  const hit = await l1Get(key).catch(() => null);
+  if (hit && isFresh(hit.meta, accept, Date.now())) return { level: "edge", meta: hit.meta, hit };
+  const entry = await l2Get(settings, key, requestId);
+  if (entry && (!hit || entry.storedAt > hit.meta.storedAt)) {
+    await hit?.response.body?.cancel();
+    return { level: "redis", meta: entry, entry };
+  }
+  return hit ? { level: "edge", meta: hit.meta, hit } : null;
+}
+
+async function store(settings: Settings, key: string, entry: CacheEntry, requestId: string): Promise<void> {
+  const now = Date.now();
+  const [l1, l2] = await Promise.allSettled([l1Put(key, entry, now), l2Put(settings, key, entry, now, requestId)]);
+  if (l1.status === "rejected") log("warn", "could not store a response in the Cache API", { request_id: requestId, error: errorText(l1.reason) });
+  countWrite(l1.status === "fulfilled" && l2.status === "fulfilled" && l2.value ? "stored" : "failed");
+}
+
+/** The forward failed in a way a stale answer may cover: the origin unreachable, timing out, open, or answering 5xx. */
+function failed(c: Context<AppEnv>): boolean {
+  if (c.error) return c.error instanceof GatewayError && staleableCodes.has(c.error.code);
+  return c.res.status >= 500;
+}
+
+function noStore(cacheControl: string | null): boolean {
+  return cacheControl !== null && /(^|,)\s*no-store\s*(,|$)/i.test(cacheControl);
+}
+
+/** An unused L1 hit's body is cancelled rather than left open. */
+function release(found: Found | null): void {
+  if (found?.level === "edge") found.hit.response.body?.cancel().catch(() => {});
+}
+
+function parseJson(body: Uint8Array | null): unknown {
+  if (!body || body.byteLength === 0) return undefined;
+  try {
+    return JSON.parse(new TextDecoder().decode(body));
+  } catch {
+    return undefined;
+  }
+}

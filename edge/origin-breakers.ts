@@ -1,0 +1,146 @@
+import type { BreakerPolicy, Transition } from "../shared/circuit-breaker.ts";
+import type { BreakerAnswer, BreakerView, OriginBreaker, Outcomes } from "./durable-objects/origin-breaker.ts";
+import type { Env } from "./env.ts";
+import { errorText, log } from "./log.ts";
+import { count } from "./metrics.ts";
+import type { Origin } from "./origins.ts";
+
+/**
+ * A whole origin failing is rare and costly, so a few failures are enough: 3 within 10 s
+ * open it for 5 s; then one probe at a time, and two that succeed close it again.
+ */
+export const originBreakerPolicy: BreakerPolicy = {
+  trip: "count",
+  failureThreshold: 3,
+  failureRatio: 0.5,
+  minimumCalls: 10,
+  windowMs: 10_000,
+  coolDownMs: 5_000,
+  halfOpenMaxProbes: 1,
+  halfOpenSuccesses: 2,
+};
+
+/*
+ * Freshness trade-off. Every isolate keeps its own view of each origin's breaker, taken
+ * from the Durable Object's answers, so that a closed breaker costs no Durable Object call
+ * at all on the happy path. A closed view is used as it stands for `maxViewAgeMs`; after
+ * that it is still used, and one refresh goes out in the background. So an isolate learns
+ * that another one tripped the breaker up to about a second (plus a round trip) late; in
+ * that time its own requests still try the origin, and each failure it sees is reported at
+ * once, which also brings back the new state. A dead origin refuses connections quickly
+ * and the request moves on to the next origin, so the lag costs little; an origin that
+ * hangs costs a header timeout per request in that second. While the view says open, the
+ * origin is skipped without asking anyone until its cool-down ends; after that (and in
+ * half-open) the Durable Object decides which request may probe.
+ */
+const maxViewAgeMs = 1_000;
+/** When half-open has no free probe slot, how long this isolate leaves the origin alone before asking again. */
+const recheckMs = 250;
+/** A breaker slower than this counts as unreachable: the call goes ahead as if closed. */
+const breakerTimeoutMs = 1_000;
+
+export interface BreakerContext {
+  env: Env;
+  requestId: string;
+  waitUntil(promise: Promise<unknown>): void;
+}
+
+export type OriginAdmission = { call: true; probe: boolean } | { call: false; retryAfterMs: number };
+
+interface LocalView {
+  view: BreakerView;
+  /** When this isolate took the view (local clock). */
+  seenAt: number;
+  /** Until when this isolate skips the origin without asking (open, or half-open without a slot). */
+  skipUntil: number;
+}
+
+const views = new Map<string, LocalView>();
+const refreshing = new Map<string, Promise<LocalView>>();
+
+/** Whether a request may go to `origin` now, asking its breaker only when the local view is missing, open past its cool-down, or half-open. */
+export async function admit(context: BreakerContext, origin: Origin): Promise<OriginAdmission> {
+  const now = Date.now();
+  const local = views.get(origin.name) ?? (await refresh(context, origin));
+  if (local.view.status === "closed" && local.view.forced !== "open") {
+    if (now - local.seenAt > maxViewAgeMs) context.waitUntil(refresh(context, origin));
+    return { call: true, probe: false };
+  }
+  if (now < local.skipUntil) return { call: false, retryAfterMs: local.skipUntil - now };
+  const admission = await callBreaker(context, origin, (breaker) => breaker.acquire(originBreakerPolicy));
+  if (!admission) return { call: true, probe: false };
+  const updated = remember(origin, admission);
+  if (admission.allowed) return { call: true, probe: admission.probe };
+  return { call: false, retryAfterMs: Math.max(0, updated.skipUntil - Date.now()) };
+}
+
+/**
+ * Reports how a call went, in the background. Successes of ordinary calls are not sent
+ * (the trip rule counts failures only); probes always report, so the slot is given back.
+ */
+export function report(context: BreakerContext, origin: Origin, admission: { probe: boolean }, outcome: "success" | "failure" | "unused"): void {
+  const outcomes: Outcomes = admission.probe ? { failures: 0, probe: outcome } : { failures: outcome === "failure" ? 1 : 0 };
+  if (!admission.probe && outcomes.failures === 0) return;
+  context.waitUntil(
+    callBreaker(context, origin, (breaker) => breaker.record(originBreakerPolicy, outcomes)).then((answer) => {
+      if (answer) remember(origin, answer);
+    }),
+  );
+}
+
+/** Each origin's breaker as its Durable Object sees it (null where it cannot be reached), for the health endpoint. */
+export async function breakerViews(context: BreakerContext, origins: Origin[]): Promise<(BreakerView | null)[]> {
+  return await Promise.all(
+    origins.map(async (origin) => {
+      const answer = await callBreaker(context, origin, async (breaker) => ({ view: await breaker.view(originBreakerPolicy), transitions: [] }));
+      if (answer) remember(origin, answer);
+      return answer?.view ?? null;
+    }),
+  );
+}
+
+/** One view request per origin at a time; an unreachable breaker reads as closed. */
+async function refresh(context: BreakerContext, origin: Origin): Promise<LocalView> {
+  const running = refreshing.get(origin.name);
+  if (running) return await running;
+  const fetching = callBreaker(context, origin, async (breaker) => ({ view: await breaker.view(originBreakerPolicy), transitions: [] }))
+    .then((answer) => remember(origin, answer ?? { view: unknownView, transitions: [] }))
+    .finally(() => refreshing.delete(origin.name));
+  refreshing.set(origin.name, fetching);
+  return await fetching;
+}
+
+const unknownView: BreakerView = { status: "closed", retryAfterMs: 0, failures: 0, probesInFlight: 0, forced: null, lastTransition: null };
+
+function remember(origin: Origin, answer: BreakerAnswer): LocalView {
+  countTransitions(origin, answer.transitions);
+  const now = Date.now();
+  const { view } = answer;
+  const skipUntil = view.status === "open" ? now + view.retryAfterMs : view.status === "half_open" ? now + recheckMs : now;
+  const local = { view, seenAt: now, skipUntil };
+  views.set(origin.name, local);
+  return local;
+}
+
+function countTransitions(origin: Origin, transitions: Transition[]): void {
+  for (const transition of transitions) {
+    count("breakwater_edge_origin_breaker_transitions_total", { origin: origin.name, from: transition.from, to: transition.to });
+    log("warn", "origin breaker changed state", { origin: origin.name, from: transition.from, to: transition.to, reason: transition.reason });
+  }
+}
+
+async function callBreaker<T>(context: BreakerContext, origin: Origin, run: (breaker: DurableObjectStub<OriginBreaker>) => Promise<T>): Promise<T | null> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${breakerTimeoutMs} ms`)), breakerTimeoutMs);
+    });
+    return await Promise.race([run(context.env.ORIGIN_BREAKER.getByName(origin.name)), timeout]);
+  } catch (error) {
+    count("breakwater_edge_origin_breaker_unreachable_total", { origin: origin.name });
+    log("warn", "origin breaker unreachable", { request_id: context.requestId, origin: origin.name, error: errorText(error) });
+    return null;
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
+  }
+}

@@ -1,0 +1,52 @@
+/** A regional origin the edge forwards to: its name keys its `OriginBreaker` and shows in `x-breakwater-origin`. */
+export interface Origin {
+  name: string;
+  /** Base URL without a trailing slash; the request's path and query are appended to it. */
+  url: string;
+  /** Continent codes (`request.cf.continent`: AF, AN, AS, EU, NA, OC, SA) that prefer this origin. */
+  continents: string[];
+}
+
+const entryPattern = /^([A-Za-z0-9_.-]+)(?::([A-Z0-9]{2}(?:\+[A-Z0-9]{2})*))?=(\S+)$/;
+
+/**
+ * `REGIONAL_ORIGINS`: entries separated by spaces, commas or newlines, in order of
+ * preference, each `name=url` or `name:EU+AF=url` (preferred by requests from those
+ * continents), e.g. `us-east:NA+SA=https://us.example.com eu-west:EU+AF=https://eu.example.com`.
+ * Without it, the single `REGIONAL_ORIGIN` URL is the only origin, named after its host.
+ */
+export function parseOrigins(list: string | undefined, single: string | undefined): Origin[] {
+  if (list !== undefined && list.trim() !== "") {
+    const origins = list
+      .split(/[\s,]+/)
+      .filter((entry) => entry !== "")
+      .map((entry) => {
+        const match = entryPattern.exec(entry);
+        if (!match) throw new Error(`REGIONAL_ORIGINS has a malformed entry (want name=url or name:EU+NA=url): ${JSON.stringify(entry)}`);
+        const [, name = "", continents, url = ""] = match;
+        return { name, url: baseUrl("REGIONAL_ORIGINS", url), continents: continents ? continents.split("+") : [] };
+      });
+    const names = origins.map((origin) => origin.name);
+    const repeated = names.find((name, i) => names.indexOf(name) !== i);
+    if (repeated !== undefined) throw new Error(`REGIONAL_ORIGINS names ${JSON.stringify(repeated)} twice`);
+    return origins;
+  }
+  const url = baseUrl("REGIONAL_ORIGIN", single ?? "");
+  return [{ name: new URL(url).host, url, continents: [] }];
+}
+
+/** The origins in the order to try for a request from `continent`: those preferring it first, each group in list order. */
+export function originsFor(origins: Origin[], continent: string | undefined): Origin[] {
+  if (!continent || !origins.some((origin) => origin.continents.includes(continent))) return origins;
+  return [...origins.filter((origin) => origin.continents.includes(continent)), ...origins.filter((origin) => !origin.continents.includes(continent))];
+}
+
+function baseUrl(name: string, url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.protocol !== "http:" && parsed.protocol !== "https:") throw new Error("not http(s)");
+  } catch {
+    throw new Error(`${name} is not a URL: ${JSON.stringify(url)}`);
+  }
+  return url.replace(/\/+$/, "");
+}
