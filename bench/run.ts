@@ -9,6 +9,9 @@ import { compareMicro, formatMicro } from "./micro.ts";
 import { policyFigures } from "./policies.ts";
 import { auditFigures } from "./audit.ts";
 import { edgeAuthScenario } from "./edge-auth.ts";
+import { edgeCacheScenario, formatEdgeCache } from "./edge-cache.ts";
+import { failoverFigure, failoverScenario, formatFailover } from "./failover.ts";
+import { replicaFigures } from "./replicas.ts";
 import { checkTarget, sequentialChat, streamTtfb, type SequentialResult } from "./measure.ts";
 import { parseOptions, usage, type BenchOptions, type PathName } from "./options.ts";
 import { killAllNow, stopAll } from "./processes.ts";
@@ -64,7 +67,22 @@ async function main(): Promise<number> {
       progress("edge: auth with a warm key cache + limiters over plain forwarding (wrangler dev)");
       const edgeAuth = await edgeAuthScenario({ root, workDir: join(dir, "edge-auth"), requests: options.durationS < 2 ? 300 : 2_000 });
       micro.push({ id: "edge auth + limiter (added p50)", value: edgeAuth.addedP50Ms, unit: "ms/op", aim: { op: "≤", value: 2 } });
+      progress("edge: response cache hits and misses (wrangler dev, Upstash shim)");
+      const cache = await edgeCacheScenario({ root, workDir: join(dir, "edge-cache"), requests: options.durationS < 2 ? 200 : 1_000 });
+      progress(`edge cache:\n${formatEdgeCache(cache)}`);
+      micro.push(
+        { id: "edge cache L1 hit, in edge (p50)", value: cache.inEdge.l1Hit.p50Ms, unit: "ms/op", aim: { op: "≤", value: 1 } },
+        { id: "edge cache L1 hit, end to end (p50)", value: cache.l1Hit.p50Ms, unit: "ms/op" },
+        { id: "edge cache L2 hit, end to end (p50)", value: cache.l2Hit.p50Ms, unit: "ms/op" },
+        { id: "edge cache miss over plain forwarding (p50)", value: cache.missAddedP50Ms, unit: "ms/op", aim: { op: "≤", value: 1 } },
+      );
+      progress("edge: origin failover, one of two regional origins killed under load");
+      const failover = await failoverScenario({ root, workDir: join(dir, "failover") });
+      progress(formatFailover(failover));
+      micro.push(failoverFigure(failover));
     }
+    progress("replica routing against a real primary + streaming replica");
+    micro.push(...(await replicaFigures()));
     return report({
       schema: 1,
       timestamp: new Date().toISOString(),

@@ -3,7 +3,7 @@ import { GatewayError, errorResponse } from "../shared/error.ts";
 import type { AppEnv } from "./env.ts";
 import { metricsText } from "./metrics.ts";
 import { auth } from "./middleware/auth.ts";
-import { cache } from "./middleware/cache.ts";
+import { cache, cacheLookup } from "./middleware/cache.ts";
 import { forward } from "./middleware/forward.ts";
 import { rateLimit } from "./middleware/rate-limit.ts";
 import { readBody } from "./middleware/read-body.ts";
@@ -22,7 +22,7 @@ export function createApp(): Hono<AppEnv> {
   app.get("/health/live", (c) => c.json({ status: "ok" }));
   app.get("/health", health());
   app.get("/metrics", (c) => c.text(metricsText(), 200, { "content-type": "text/plain; version=0.0.4" }));
-  app.use("/v1/*", auth(), readBody(), rateLimit(), cache());
+  app.use("/v1/*", auth(), readBody(), cacheLookup(), rateLimit(), cache());
   app.all("/v1/*", forward());
 
   app.notFound((c) =>

@@ -1,4 +1,5 @@
 import type { KeyRecord } from "../shared/contract/keys.ts";
+import type { StartedLookup } from "./middleware/cache.ts";
 import type { OriginBreaker } from "./durable-objects/origin-breaker.ts";
 import type { RateLimiter } from "./durable-objects/rate-limiter.ts";
 
@@ -42,6 +43,8 @@ export interface Variables {
   body: Uint8Array | null;
   /** Set by the cache when the answer came without an origin call of this request's own: no tokens are charged. */
   cacheServed: boolean;
+  /** The response cache's decision and lookup, started before the rate limiter. */
+  cacheLookup: StartedLookup;
 }
 
 /** The Hono environment of the edge app. */

@@ -58,7 +58,9 @@ export function normalizedQuery(query: string): [string, string][] {
 
 /**
  * The body with top-level nulls and the endpoint's defaults dropped; `stream_options` only
- * counts for a stream. Nested values are kept as they are (canonical JSON sorts their keys).
+ * counts for a stream, and without `include_usage`: the edge asks every stream for its usage
+ * and a replay leaves the usage chunk out unless the client asked. Nested values are kept as
+ * they are (canonical JSON sorts their keys).
  */
 export function normalizedBody(path: string, body: unknown): unknown {
   if (typeof body !== "object" || body === null || Array.isArray(body)) return body;
@@ -69,8 +71,18 @@ export function normalizedBody(path: string, body: unknown): unknown {
     const value = record[name];
     if (value === null || value === undefined) continue;
     if (Object.hasOwn(dropped, name) && dropped[name] === value) continue;
-    if (name === "stream_options" && record.stream !== true) continue;
+    if (name === "stream_options") {
+      const options = streamOptionsWithoutUsage(value);
+      if (record.stream === true && options !== undefined) out[name] = options;
+      continue;
+    }
     out[name] = value;
   }
   return out;
+}
+
+function streamOptionsWithoutUsage(value: unknown): unknown {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return value;
+  const { include_usage: _usage, ...rest } = value as Record<string, unknown>;
+  return Object.keys(rest).length > 0 ? rest : undefined;
 }

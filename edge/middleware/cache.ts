@@ -5,7 +5,7 @@ import { capture } from "../cache/capture.ts";
 import { isFresh, isUsableStale, marked, replay, type Acceptance, type CacheEntry, type EntryMeta, type XCache } from "../cache/entry.ts";
 import { l1Get, l1Put, type L1Hit } from "../cache/l1.ts";
 import { l2Get, l2Put } from "../cache/l2.ts";
-import { cachePlan } from "../cache/rules.ts";
+import { cachePlan, type CachePlan } from "../cache/rules.ts";
 import { joinFlight } from "../cache/single-flight.ts";
 import { countOutcome, countWrite } from "../cache/stats.ts";
 import type { AppEnv } from "../env.ts";
@@ -18,6 +18,49 @@ const staleableCodes = new Set(["origin_unreachable", "upstream_timeout", "circu
 /** What the lookup found: an L1 hit (body unread) or an L2 entry. */
 type Found = { level: "edge"; meta: EntryMeta; hit: L1Hit } | { level: "redis"; meta: EntryMeta; entry: CacheEntry };
 
+/** What `cacheLookup` decided and started for the request, for `cache` to finish. */
+export type StartedLookup =
+  | { kind: "none"; taken: boolean }
+  | { kind: "bypass"; taken: boolean }
+  | { kind: "cache"; plan: CachePlan & { kind: "cache" }; taken: boolean; key: string; accept: Acceptance; found: Promise<Found | null> | null;
+      /** How long the key and the lookup took (it overlaps the rate limiter's check). */
+      lookupMs: number };
+
+/**
+ * The cache's first step, placed before the rate limiter: decides whether the request is
+ * cacheable, computes its key and starts the L1/L2 lookup, so the lookup's round trips run
+ * while the limiter's Durable Object answers instead of after it. A request the limiter
+ * refuses never reaches `cache`; its lookup's body is released here.
+ */
+export const cacheLookup = (): MiddlewareHandler<AppEnv> =>
+  async function cacheLookup(c, next) {
+    const settings = settingsOf(c.env);
+    // Parsed only for requests a rule may cache, and then once.
+    let json: { value: unknown } | undefined;
+    const body = (): unknown => (json ??= { value: parseJson(c.get("body")) }).value;
+    const plan = cachePlan({ method: c.req.method, path: c.req.path, headers: c.req.raw.headers, json: body }, settings.cache);
+    if (plan.kind !== "cache") {
+      c.set("cacheLookup", plan.kind === "none" ? { kind: "none", taken: false } : { kind: "bypass", taken: false });
+      return await next();
+    }
+    const startedAt = performance.now();
+    const query = new URL(c.req.url).search.slice(1);
+    const key = await cacheKey({ tenantId: c.get("key").tenant_id, method: c.req.method, path: c.req.path, query, body: body() });
+    const accept: Acceptance = { maxAgeS: plan.maxAgeS, staleIfErrorS: plan.staleIfErrorS };
+    const found = plan.read
+      ? lookup(settings, key, accept, c.get("requestId"))
+          .catch(() => null)
+          .finally(() => (started.lookupMs = performance.now() - startedAt))
+      : null;
+    const started: Extract<StartedLookup, { kind: "cache" }> = { kind: "cache", plan, taken: false, key, accept, found, lookupMs: performance.now() - startedAt };
+    c.set("cacheLookup", started);
+    try {
+      await next();
+    } finally {
+      if (!started.taken) void found?.then(release);
+    }
+  };
+
 /**
  * The two-level response cache in front of forward (rules in edge/cache/rules.ts): answers
  * fresh entries from this location's Cache API (HIT-EDGE) or Upstash (HIT-REDIS, refilling
@@ -28,31 +71,27 @@ type Found = { level: "edge"; meta: EntryMeta; hit: L1Hit } | { level: "redis"; 
  */
 export const cache = (): MiddlewareHandler<AppEnv> =>
   async function cache(c, next) {
-    const settings = settingsOf(c.env);
-    // Parsed only for requests a rule may cache, and then once.
-    let json: { value: unknown } | undefined;
-    const body = (): unknown => (json ??= { value: parseJson(c.get("body")) }).value;
-    const plan = cachePlan({ method: c.req.method, path: c.req.path, headers: c.req.raw.headers, json: body }, settings.cache);
-    if (plan.kind === "none") return await next();
-    if (plan.kind === "bypass") {
+    const started = c.get("cacheLookup");
+    if (!started) throw new Error("cache() runs after cacheLookup()");
+    started.taken = true;
+    if (started.kind === "none") return await next();
+    if (started.kind === "bypass") {
       await next();
       countOutcome("bypass");
       mark(c, "BYPASS");
       return;
     }
 
-    const startedAt = performance.now();
+    const settings = settingsOf(c.env);
+    const { plan, key, accept } = started;
     const requestId = c.get("requestId");
-    const query = new URL(c.req.url).search.slice(1);
-    const key = await cacheKey({ tenantId: c.get("key").tenant_id, method: c.req.method, path: c.req.path, query, body: body() });
-    const accept: Acceptance = { maxAgeS: plan.maxAgeS, staleIfErrorS: plan.staleIfErrorS };
     const waitUntil = (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise);
 
     let found: Found | null = null;
     let leader: ((entry: CacheEntry | null) => void) | null = null;
-    if (plan.read) {
-      found = await lookup(settings, key, accept, requestId);
-      if (found && isFresh(found.meta, accept, Date.now())) return timed(serveFound(c, found, found.level === "edge" ? "HIT-EDGE" : "HIT-REDIS", { key, waitUntil }), startedAt);
+    if (started.found) {
+      found = await started.found;
+      if (found && isFresh(found.meta, accept, Date.now())) return timed(serveFound(c, found, found.level === "edge" ? "HIT-EDGE" : "HIT-REDIS", { key, waitUntil }), started.lookupMs);
       const flight = joinFlight(key, settings.originTimeoutMs);
       if (flight.role === "follower") {
         const entry = await flight.entry;
@@ -65,7 +104,6 @@ export const cache = (): MiddlewareHandler<AppEnv> =>
       } else leader = flight.finish;
     }
 
-    const lookupMs = performance.now() - startedAt;
     let handedOver = false;
     try {
       // Hono turns a failure further on into c.res (onError) and keeps the error in c.error.
@@ -101,7 +139,7 @@ export const cache = (): MiddlewareHandler<AppEnv> =>
         );
       }
       mark(c, "MISS");
-      timed(c.res, startedAt, lookupMs);
+      timed(c.res, started.lookupMs);
     } finally {
       release(found);
       if (!handedOver) leader?.(null);
@@ -119,10 +157,10 @@ function serveFound(c: Context<AppEnv>, found: Found, xCache: XCache, refill: { 
 }
 
 /**
- * `Server-Timing: edge-cache;dur=<ms>`: the time the cache took inside the edge (key, lookups,
- * I/O waits included), for a hit the whole answer, for a miss its lookups before the origin call.
+ * `Server-Timing: edge-cache;dur=<ms>`: the time the cache's key and lookups took inside the
+ * edge (I/O waits included; they overlap the rate limiter's check).
  */
-function timed(response: Response, startedAt: number, durationMs = performance.now() - startedAt): Response {
+function timed(response: Response, durationMs: number): Response {
   try {
     response.headers.append("server-timing", `edge-cache;dur=${durationMs.toFixed(2)}`);
   } catch {
