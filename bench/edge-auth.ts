@@ -18,7 +18,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { keyRecord, type KeyRecord } from "../shared/contract/keys.ts";
 import { sha256Hex, sign, signatureHeader, timestampHeader } from "../shared/signing.ts";
 import { freePort, startProcess, waitForHttpOk, type ManagedProcess } from "./processes.ts";
-import { summarize, type LatencySummary } from "./stats.ts";
+import { latencyRow, summarize, type LatencySummary } from "./stats.ts";
 
 export interface EdgeAuthOptions {
   /** The repository root. */
@@ -188,8 +188,7 @@ export async function startWrangler(options: EdgeAuthOptions, name: string, conf
 }
 
 function format(result: EdgeAuthResult): string {
-  const row = (name: string, summary: LatencySummary) =>
-    `${name.padEnd(24)} p50 ${summary.p50Ms.toFixed(3).padStart(8)} ms   p99 ${summary.p99Ms.toFixed(3).padStart(8)} ms   mean ${summary.meanMs.toFixed(3).padStart(8)} ms   n=${summary.samples}`;
+  const row = (name: string, summary: LatencySummary) => latencyRow(name, summary, 24);
   return [
     row("forwarding only", result.plain),
     row("auth (warm) + limiter", result.guarded),

@@ -26,7 +26,7 @@ import { startUpstashShim } from "../test/infra/upstash-shim.ts";
 import { keyIdentity, startRegional, startWrangler } from "./edge-auth.ts";
 import { microsecondsPerOp } from "./micro.ts";
 import type { ManagedProcess } from "./processes.ts";
-import { summarize, type LatencySummary } from "./stats.ts";
+import { latencyRow, summarize, type LatencySummary } from "./stats.ts";
 
 export interface EdgeCacheOptions {
   /** The repository root. */
@@ -202,8 +202,7 @@ function timedRequest(agent: Agent, method: string, url: string, headers: Record
 }
 
 export function formatEdgeCache(result: EdgeCacheResult): string {
-  const row = (name: string, summary: LatencySummary) =>
-    `${name.padEnd(28)} p50 ${summary.p50Ms.toFixed(3).padStart(8)} ms   p99 ${summary.p99Ms.toFixed(3).padStart(8)} ms   mean ${summary.meanMs.toFixed(3).padStart(8)} ms   n=${summary.samples}`;
+  const row = (name: string, summary: LatencySummary) => latencyRow(name, summary, 28);
   return [
     row("L1 hit (HIT-EDGE)", result.l1Hit),
     row("L2 hit (HIT-REDIS)", result.l2Hit),

@@ -30,3 +30,9 @@ export function summarize(samplesMs: readonly number[]): LatencySummary {
     maxMs: sorted[sorted.length - 1] ?? Number.NaN,
   };
 }
+
+/** One line of a latency table: name, p50, p99, mean and the number of samples. */
+export function latencyRow(name: string, summary: LatencySummary, width: number): string {
+  const ms = (value: number) => value.toFixed(3).padStart(8);
+  return `${name.padEnd(width)} p50 ${ms(summary.p50Ms)} ms   p99 ${ms(summary.p99Ms)} ms   mean ${ms(summary.meanMs)} ms   n=${summary.samples}`;
+}

@@ -34,3 +34,13 @@ export function concatBytes(parts: Uint8Array[], size: number): Uint8Array {
   }
   return all;
 }
+
+/** A body parsed as JSON; undefined when there is none or it is not JSON (validation reports that later). */
+export function parseJsonBytes(body: Uint8Array | null): unknown {
+  if (!body || body.byteLength === 0) return undefined;
+  try {
+    return JSON.parse(new TextDecoder().decode(body));
+  } catch {
+    return undefined;
+  }
+}

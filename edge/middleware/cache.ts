@@ -11,6 +11,7 @@ import { countOutcome, countWrite } from "../cache/stats.ts";
 import type { AppEnv } from "../env.ts";
 import { errorText, log } from "../log.ts";
 import { settingsOf, type Settings } from "../settings.ts";
+import { parseJsonBytes } from "../../shared/read-body.ts";
 
 /** Failures of the forward that a stale entry may stand in for; an origin 5xx counts too. */
 const staleableCodes = new Set(["origin_unreachable", "upstream_timeout", "circuit_open", "unavailable"]);
@@ -37,7 +38,7 @@ export const cacheLookup = (): MiddlewareHandler<AppEnv> =>
     const settings = settingsOf(c.env);
     // Parsed only for requests a rule may cache, and then once.
     let json: { value: unknown } | undefined;
-    const body = (): unknown => (json ??= { value: parseJson(c.get("body")) }).value;
+    const body = (): unknown => (json ??= { value: parseJsonBytes(c.get("body")) }).value;
     const plan = cachePlan({ method: c.req.method, path: c.req.path, headers: c.req.raw.headers, json: body }, settings.cache);
     if (plan.kind !== "cache") {
       c.set("cacheLookup", plan.kind === "none" ? { kind: "none", taken: false } : { kind: "bypass", taken: false });
@@ -209,13 +210,4 @@ function noStore(cacheControl: string | null): boolean {
 /** An unused L1 hit's body is cancelled rather than left open. */
 function release(found: Found | null): void {
   if (found?.level === "edge") found.hit.response.body?.cancel().catch(() => {});
-}
-
-function parseJson(body: Uint8Array | null): unknown {
-  if (!body || body.byteLength === 0) return undefined;
-  try {
-    return JSON.parse(new TextDecoder().decode(body));
-  } catch {
-    return undefined;
-  }
 }

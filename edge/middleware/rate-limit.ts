@@ -7,6 +7,7 @@ import { rateLimitHeaders } from "../rate-limit-headers.ts";
 import { settingsOf } from "../settings.ts";
 import { estimateTokens } from "../token-estimate.ts";
 import { meterUsage } from "../usage-meter.ts";
+import { parseJsonBytes } from "../../shared/read-body.ts";
 
 /**
  * Holds the request against its key's and tenant's requests- and tokens-per-minute limits
@@ -18,7 +19,7 @@ export const rateLimit = (): MiddlewareHandler<AppEnv> =>
   async function rateLimit(c, next) {
     const settings = settingsOf(c.env);
     const key = c.get("key");
-    const json = parseJson(c.get("body"));
+    const json = parseJsonBytes(c.get("body"));
     const estimate = estimateTokens(c.req.path, json);
     const context: LimiterContext = { env: c.env, settings, requestId: c.get("requestId"), waitUntil: (promise) => c.executionCtx.waitUntil(promise) };
 
@@ -55,15 +56,6 @@ export const rateLimit = (): MiddlewareHandler<AppEnv> =>
     c.res = metered.response;
     for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);
   };
-
-function parseJson(body: Uint8Array | null): unknown {
-  if (!body || body.byteLength === 0) return undefined;
-  try {
-    return JSON.parse(new TextDecoder().decode(body));
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * Streams report usage only when asked (`stream_options.include_usage`): the edge asks on
