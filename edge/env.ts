@@ -30,6 +30,10 @@ export interface Env {
   CACHE_CHAT_TTL_S?: string;
   CACHE_GPU_OFFERS_TTL_S?: string;
   CACHE_STALE_IF_ERROR_S?: string;
+  /** Each origin's breaker: failures within the window that open it, and seconds it stays open. */
+  ORIGIN_BREAKER_FAILURES?: string;
+  ORIGIN_BREAKER_WINDOW_S?: string;
+  ORIGIN_BREAKER_OPEN_S?: string;
   RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
   ORIGIN_BREAKER: DurableObjectNamespace<OriginBreaker>;
 }

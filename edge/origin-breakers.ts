@@ -1,24 +1,10 @@
-import type { BreakerPolicy, Transition } from "../shared/circuit-breaker.ts";
+import type { Transition } from "../shared/circuit-breaker.ts";
 import type { BreakerAnswer, BreakerView, OriginBreaker, Outcomes } from "./durable-objects/origin-breaker.ts";
 import type { Env } from "./env.ts";
 import { errorText, log } from "./log.ts";
 import { count } from "./metrics.ts";
 import type { Origin } from "./origins.ts";
-
-/**
- * A whole origin failing is rare and costly, so a few failures are enough: 3 within 10 s
- * open it for 5 s; then one probe at a time, and two that succeed close it again.
- */
-export const originBreakerPolicy: BreakerPolicy = {
-  trip: "count",
-  failureThreshold: 3,
-  failureRatio: 0.5,
-  minimumCalls: 10,
-  windowMs: 10_000,
-  coolDownMs: 5_000,
-  halfOpenMaxProbes: 1,
-  halfOpenSuccesses: 2,
-};
+import { settingsOf } from "./settings.ts";
 
 /*
  * Freshness trade-off. Every isolate keeps its own view of each origin's breaker, taken
@@ -67,7 +53,7 @@ export async function admit(context: BreakerContext, origin: Origin): Promise<Or
     return { call: true, probe: false };
   }
   if (now < local.skipUntil) return { call: false, retryAfterMs: local.skipUntil - now };
-  const admission = await callBreaker(context, origin, (breaker) => breaker.acquire(originBreakerPolicy));
+  const admission = await callBreaker(context, origin, (breaker) => breaker.acquire(settingsOf(context.env).originBreaker));
   if (!admission) return { call: true, probe: false };
   const updated = remember(origin, admission);
   if (admission.allowed) return { call: true, probe: admission.probe };
@@ -82,7 +68,7 @@ export function report(context: BreakerContext, origin: Origin, admission: { pro
   const outcomes: Outcomes = admission.probe ? { failures: 0, probe: outcome } : { failures: outcome === "failure" ? 1 : 0 };
   if (!admission.probe && outcomes.failures === 0) return;
   context.waitUntil(
-    callBreaker(context, origin, (breaker) => breaker.record(originBreakerPolicy, outcomes)).then((answer) => {
+    callBreaker(context, origin, (breaker) => breaker.record(settingsOf(context.env).originBreaker, outcomes)).then((answer) => {
       if (answer) remember(origin, answer);
     }),
   );
@@ -92,7 +78,7 @@ export function report(context: BreakerContext, origin: Origin, admission: { pro
 export async function breakerViews(context: BreakerContext, origins: Origin[]): Promise<(BreakerView | null)[]> {
   return await Promise.all(
     origins.map(async (origin) => {
-      const answer = await callBreaker(context, origin, async (breaker) => ({ view: await breaker.view(originBreakerPolicy), transitions: [] }));
+      const answer = await callBreaker(context, origin, async (breaker) => ({ view: await breaker.view(settingsOf(context.env).originBreaker), transitions: [] }));
       if (answer) remember(origin, answer);
       return answer?.view ?? null;
     }),
@@ -103,7 +89,7 @@ export async function breakerViews(context: BreakerContext, origins: Origin[]): 
 async function refresh(context: BreakerContext, origin: Origin): Promise<LocalView> {
   const running = refreshing.get(origin.name);
   if (running) return await running;
-  const fetching = callBreaker(context, origin, async (breaker) => ({ view: await breaker.view(originBreakerPolicy), transitions: [] }))
+  const fetching = callBreaker(context, origin, async (breaker) => ({ view: await breaker.view(settingsOf(context.env).originBreaker), transitions: [] }))
     .then((answer) => remember(origin, answer ?? { view: unknownView, transitions: [] }))
     .finally(() => refreshing.delete(origin.name));
   refreshing.set(origin.name, fetching);

@@ -1,3 +1,4 @@
+import type { BreakerPolicy } from "../shared/circuit-breaker.ts";
 import type { Env } from "./env.ts";
 import { parseOrigins, type Origin } from "./origins.ts";
 
@@ -15,6 +16,8 @@ export interface Settings {
   authFailuresPerMinute: number;
   onLimiterError: Record<LimitPolicyName, FailureMode>;
   cache: CacheSettings;
+  /** The policy every origin's breaker runs (defaults: `originBreakerPolicy`). */
+  originBreaker: BreakerPolicy;
 }
 
 /** Seconds each kind of answer stays fresh in the response cache (0: not cached at all). */
@@ -46,6 +49,22 @@ const defaults = {
   cache: { modelsTtlS: 60, embeddingsTtlS: 3600, chatTtlS: 300, gpuOffersTtlS: 5, staleIfErrorS: 600 },
 } as const;
 
+/**
+ * A whole origin failing is rare and costly, so a few failures are enough: 3 within 10 s
+ * open it for 5 s; then one probe at a time, and two that succeed close it again. The
+ * defaults; `ORIGIN_BREAKER_*` vars change the count, window and open time.
+ */
+export const originBreakerPolicy: BreakerPolicy = {
+  trip: "count",
+  failureThreshold: 3,
+  failureRatio: 0.5,
+  minimumCalls: 10,
+  windowMs: 10_000,
+  coolDownMs: 5_000,
+  halfOpenMaxProbes: 1,
+  halfOpenSuccesses: 2,
+};
+
 const parsed = new WeakMap<Env, Settings>();
 
 /** The edge's settings from its bindings; a bad value throws, naming it (→ 500 for the request). */
@@ -75,6 +94,12 @@ function parse(env: Env): Settings {
       key: failureMode("KEY_LIMIT_ON_ERROR", env.KEY_LIMIT_ON_ERROR, defaults.onLimiterError.key),
       tenant: failureMode("TENANT_LIMIT_ON_ERROR", env.TENANT_LIMIT_ON_ERROR, defaults.onLimiterError.tenant),
       auth: failureMode("AUTH_LIMIT_ON_ERROR", env.AUTH_LIMIT_ON_ERROR, defaults.onLimiterError.auth),
+    },
+    originBreaker: {
+      ...originBreakerPolicy,
+      failureThreshold: integer("ORIGIN_BREAKER_FAILURES", env.ORIGIN_BREAKER_FAILURES, originBreakerPolicy.failureThreshold, 1, 1_000),
+      windowMs: 1_000 * integer("ORIGIN_BREAKER_WINDOW_S", env.ORIGIN_BREAKER_WINDOW_S, originBreakerPolicy.windowMs / 1_000, 1, 3_600),
+      coolDownMs: 1_000 * integer("ORIGIN_BREAKER_OPEN_S", env.ORIGIN_BREAKER_OPEN_S, originBreakerPolicy.coolDownMs / 1_000, 1, 3_600),
     },
     cache: {
       modelsTtlS: integer("CACHE_MODELS_TTL_S", env.CACHE_MODELS_TTL_S, defaults.cache.modelsTtlS, 0, maxCacheS),

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { metricsText } from "../../edge/metrics.ts";
-import { originBreakerPolicy as policy } from "../../edge/origin-breakers.ts";
+import { originBreakerPolicy as policy } from "../../edge/settings.ts";
 import type { Env } from "../../edge/env.ts";
 import type { ErrorBody } from "../../shared/contract/errors.ts";
 import { edgeFetch, edgeFetchWith, fakeOrigin } from "./harness.ts";
@@ -72,6 +72,18 @@ describe("failover between regional origins", () => {
     expect(res.headers.get("x-breakwater-origin")).toBe(b);
     expect(failovers(a, "connect")).toBe(policy.failureThreshold);
     expect(failovers(a, "open")).toBe(1);
+  });
+
+  it("opens after ORIGIN_BREAKER_FAILURES failures when the vars set fewer than the default", async () => {
+    const [a, b] = names("a", "b");
+    const vars = { REGIONAL_ORIGINS: `${a}=${dead} ${b}=${live}`, ORIGIN_BREAKER_FAILURES: "1", ORIGIN_BREAKER_OPEN_S: "30" };
+    const first = await edgeFetchWith(vars, "/v1/echo", { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    await first.text();
+    await first.settled();
+
+    const view = await breakerOf(a).view({ ...policy, failureThreshold: 1, coolDownMs: 30_000 });
+    expect(view.status).toBe("open");
+    expect(view.retryAfterMs).toBeGreaterThan(policy.coolDownMs);
   });
 
   it("skips a live origin whose breaker is open", async () => {

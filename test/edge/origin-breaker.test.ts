@@ -1,7 +1,7 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { originBreakerPolicy as policy } from "../../edge/origin-breakers.ts";
+import { originBreakerPolicy as policy } from "../../edge/settings.ts";
 
 beforeEach(() => {
   vi.useFakeTimers({ toFake: ["Date"] });
