@@ -2,9 +2,10 @@ import type { Context, MiddlewareHandler } from "hono";
 import { cacheKey } from "../../shared/cache-key.ts";
 import { GatewayError } from "../../shared/error.ts";
 import { capture } from "../cache/capture.ts";
-import { isFresh, isUsableStale, marked, replay, type Acceptance, type CacheEntry, type EntryMeta, type XCache } from "../cache/entry.ts";
+import { isFresh, isUsableStale, marked, replay, storableHeaders, type Acceptance, type CacheEntry, type EntryMeta, type XCache } from "../cache/entry.ts";
 import { l1Get, l1Put, type L1Hit } from "../cache/l1.ts";
 import { l2Get, l2Put } from "../cache/l2.ts";
+import { memoryGet, memoryPut } from "../cache/memory.ts";
 import { cachePlan, type CachePlan } from "../cache/rules.ts";
 import { joinFlight } from "../cache/single-flight.ts";
 import { countOutcome, countWrite } from "../cache/stats.ts";
@@ -17,7 +18,7 @@ import { parseJsonBytes } from "../../shared/read-body.ts";
 const staleableCodes = new Set(["origin_unreachable", "upstream_timeout", "circuit_open", "unavailable"]);
 
 /** What the lookup found: an L1 hit (body unread) or an L2 entry. */
-type Found = { level: "edge"; meta: EntryMeta; hit: L1Hit } | { level: "redis"; meta: EntryMeta; entry: CacheEntry };
+type Found = { level: "memory"; meta: EntryMeta; entry: CacheEntry } | { level: "edge"; meta: EntryMeta; hit: L1Hit } | { level: "redis"; meta: EntryMeta; entry: CacheEntry };
 
 /** What `cacheLookup` decided and started for the request, for `cache` to finish. */
 export type StartedLookup =
@@ -64,8 +65,8 @@ export const cacheLookup = (): MiddlewareHandler<AppEnv> =>
 
 /**
  * The two-level response cache in front of forward (rules in edge/cache/rules.ts): answers
- * fresh entries from this location's Cache API (HIT-EDGE) or Upstash (HIT-REDIS, refilling
- * L1 in the background), coalesces identical concurrent misses into one origin call, stores
+ * fresh entries from this isolate's memory or this location's Cache API (HIT-EDGE) or
+ * Upstash (HIT-REDIS, refilling memory and L1 in the background), coalesces identical concurrent misses into one origin call, stores
  * 200 answers off the response path (streams teed, kept only when complete), and when the
  * origin fails serves an expired entry still within its stale window (STALE). Every
  * cacheable response carries X-Cache, and Age when it came from the cache.
@@ -92,7 +93,7 @@ export const cache = (): MiddlewareHandler<AppEnv> =>
     let leader: ((entry: CacheEntry | null) => void) | null = null;
     if (started.found) {
       found = await started.found;
-      if (found && isFresh(found.meta, accept, Date.now())) return timed(serveFound(c, found, found.level === "edge" ? "HIT-EDGE" : "HIT-REDIS", { key, waitUntil }), started.lookupMs);
+      if (found && isFresh(found.meta, accept, Date.now())) return timed(serveFound(c, found, found.level === "redis" ? "HIT-REDIS" : "HIT-EDGE", { key, waitUntil }), started.lookupMs);
       const flight = joinFlight(key, settings.originTimeoutMs);
       if (flight.role === "follower") {
         const entry = await flight.entry;
@@ -147,13 +148,26 @@ export const cache = (): MiddlewareHandler<AppEnv> =>
     }
   };
 
-/** A fresh (or, after a failure, stale) entry as the response; an L2 hit found fresh refills L1 in the background. */
+/**
+ * A fresh (or, after a failure, stale) entry as the response. A fresh L1 hit is copied into
+ * this isolate's memory and a fresh L2 hit into memory and L1, in the background.
+ */
 function serveFound(c: Context<AppEnv>, found: Found, xCache: XCache, refill: { key: string; waitUntil: (promise: Promise<unknown>) => void } | null): Response {
   countOutcome(xCache === "HIT-EDGE" ? "hit-edge" : xCache === "HIT-REDIS" ? "hit-redis" : "stale");
   c.set("cacheServed", true);
   const now = Date.now();
-  if (found.level === "edge") return marked(found.hit.response, xCache, now - found.meta.storedAt);
-  if (refill) refill.waitUntil(l1Put(refill.key, found.entry, now).catch(() => countWrite("failed")));
+  if (found.level === "edge") {
+    if (refill) {
+      const copy = found.hit.response.clone();
+      const meta = found.meta;
+      refill.waitUntil(copy.text().then((body) => memoryPut(refill.key, { ...meta, headers: storableHeaders(copy.headers), body }), () => {}));
+    }
+    return marked(found.hit.response, xCache, now - found.meta.storedAt);
+  }
+  if (refill && found.level === "redis") {
+    memoryPut(refill.key, found.entry);
+    refill.waitUntil(l1Put(refill.key, found.entry, now).catch(() => countWrite("failed")));
+  }
   return replay(found.entry, xCache, now);
 }
 
@@ -178,19 +192,23 @@ function mark(c: Context<AppEnv>, xCache: XCache): void {
   c.res = response;
 }
 
-/** L1, then (when L1 has nothing fresh) L2; the fresher of the two. */
+/** This isolate's memory, then L1, then L2, each only when the one before has nothing fresh; else the freshest stale one. */
 async function lookup(settings: Settings, key: string, accept: Acceptance, requestId: string): Promise<Found | null> {
+  const inMemory = memoryGet(key, Date.now());
+  const memory: Found | null = inMemory ? { level: "memory", meta: inMemory, entry: inMemory } : null;
+  if (memory && isFresh(memory.meta, accept, Date.now())) return memory;
   const hit = await l1Get(key).catch(() => null);
-  if (hit && isFresh(hit.meta, accept, Date.now())) return { level: "edge", meta: hit.meta, hit };
+  const edge: Found | null = hit ? { level: "edge", meta: hit.meta, hit } : null;
+  if (edge && isFresh(edge.meta, accept, Date.now())) return edge;
   const entry = await l2Get(settings, key, requestId);
-  if (entry && (!hit || entry.storedAt > hit.meta.storedAt)) {
-    await hit?.response.body?.cancel();
-    return { level: "redis", meta: entry, entry };
-  }
-  return hit ? { level: "edge", meta: hit.meta, hit } : null;
+  const redis: Found | null = entry ? { level: "redis", meta: entry, entry } : null;
+  const newest = [memory, edge, redis].reduce<Found | null>((best, next) => (next && (!best || next.meta.storedAt > best.meta.storedAt) ? next : best), null);
+  if (newest !== edge) release(edge);
+  return newest;
 }
 
 async function store(settings: Settings, key: string, entry: CacheEntry, requestId: string): Promise<void> {
+  memoryPut(key, entry);
   const now = Date.now();
   const [l1, l2] = await Promise.allSettled([l1Put(key, entry, now), l2Put(settings, key, entry, now, requestId)]);
   if (l1.status === "rejected") log("warn", "could not store a response in the Cache API", { request_id: requestId, error: errorText(l1.reason) });

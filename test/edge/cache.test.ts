@@ -1,13 +1,17 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { cacheKey } from "../../shared/cache-key.ts";
+import { Redis } from "@upstash/redis/cloudflare";
+import { cacheKey, responseCacheRedisKey } from "../../shared/cache-key.ts";
 import type { KeyRecord } from "../../shared/contract/keys.ts";
 import { l1Url } from "../../edge/cache/l1.ts";
+import { clearMemoryTier } from "../../edge/cache/memory.ts";
 import { followersOf } from "../../edge/cache/single-flight.ts";
 import { cacheStats } from "../../edge/cache/stats.ts";
 import type { Env } from "../../edge/env.ts";
 import { waitUntil } from "../infra/wait-until.ts";
 import { createKey, edgeFetchWith, fakeOrigin, readToEnd } from "./harness.ts";
+
+const redis = new Redis({ url: env.UPSTASH_REDIS_REST_URL ?? "", token: env.UPSTASH_REDIS_REST_TOKEN ?? "", enableTelemetry: false });
 
 // Entry ages come from Date: frozen, every Age and every expiry is exact. The Durable
 // Objects and the Worker run in this isolate and see the same clock.
@@ -84,14 +88,33 @@ describe("edge response cache: levels and headers", () => {
     const { key, record, calls } = await fresh();
     const first = await call("/v1/embeddings", embed("b", { "x-test-calls": calls }), key);
     expect(await caches.default.delete(l1Url(await embedKey(record, "b")))).toBe(true);
+    clearMemoryTier();
 
     const fromRedis = await call("/v1/embeddings", embed("b", { "x-test-calls": calls }), key);
+    // Memory emptied again: this hit comes from the refilled Cache API.
+    clearMemoryTier();
     const fromEdge = await call("/v1/embeddings", embed("b", { "x-test-calls": calls }), key);
 
     expect(fromRedis).toMatchObject({ status: 200, xCache: "HIT-REDIS", age: "0", served: first.served });
     expect(fromRedis.text).toBe(first.text);
     expect(fromEdge).toMatchObject({ xCache: "HIT-EDGE", served: first.served });
     expect(await fakeOrigin.calls(calls)).toBe(1);
+  });
+
+  it("answers a hot entry from this isolate's memory, without the Cache API, until its stale window ends", async () => {
+    const { key, record, calls } = await fresh();
+    const first = await call("/v1/embeddings", embed("hot", { "x-test-calls": calls }), key);
+    expect(await caches.default.delete(l1Url(await embedKey(record, "hot")))).toBe(true);
+    await redis.del(responseCacheRedisKey(await embedKey(record, "hot")));
+
+    const fromMemory = await call("/v1/embeddings", embed("hot", { "x-test-calls": calls }), key);
+    vi.setSystemTime(Date.now() + (Number(env.CACHE_EMBEDDINGS_TTL_S) + Number(env.CACHE_STALE_IF_ERROR_S) + 1) * 1_000);
+    const afterItsLife = await call("/v1/embeddings", embed("hot", { "x-test-calls": calls }), key);
+
+    expect(fromMemory).toMatchObject({ status: 200, xCache: "HIT-EDGE", served: first.served });
+    expect(fromMemory.text).toBe(first.text);
+    expect(afterItsLife).toMatchObject({ status: 200, xCache: "MISS" });
+    expect(await fakeOrigin.calls(calls)).toBe(2);
   });
 
   it("replays the origin's x-breakwater-provider header as stored", async () => {
