@@ -5,6 +5,7 @@ import type { ErrorBody } from "../../shared/contract/errors.ts";
 import { createGpuGuard } from "../../regional/gpu/guard.ts";
 import { claimKey, requestHash } from "../../regional/gpu/idempotency.ts";
 import { insertPendingInstance } from "../../regional/gpu/instance-store.ts";
+import { startGpuPoller } from "../../regional/gpu/poller.ts";
 import { createGpuService } from "../../regional/gpu/service.ts";
 import { createMockMarketplaces, type MockMarketplaces } from "../../regional/providers/mock-gpu/index.ts";
 import { createTestApp, postJson, type TestApp } from "../support/regional-app.ts";
@@ -13,21 +14,44 @@ let t: TestApp;
 let mocks: MockMarketplaces;
 /** Added to the GPU service's clock, to make a pending create look abandoned. */
 let skewMs = 0;
+/** How long a duplicate waits for the first request's answer before a 409. */
+let idempotencyWaitMs = 15_000;
+/** While set, the next create at Vast.ai waits for `release` before it reaches the marketplace: a create still in flight. */
+let vastCreateHold: { entered: () => void; release: Promise<void> } | undefined;
 
 beforeAll(async () => {
   // Instances run as soon as they exist, so one status refresh shows them running.
   mocks = createMockMarketplaces({ bootMs: 0 });
+  const vastai = mocks.vastai.marketplace;
+  const heldVastai: typeof vastai = {
+    ...vastai,
+    async create(spec, context) {
+      const hold = vastCreateHold;
+      vastCreateHold = undefined;
+      if (hold) {
+        hold.entered();
+        await hold.release;
+      }
+      return await vastai.create(spec, context);
+    },
+  };
   t = await createTestApp(inject("primaryUrl"), {
     replicaServerUrl: inject("replicaUrl"),
     gpu: ({ db, logger, breakers }) =>
       createGpuService({
         db,
         logger,
-        marketplaces: [mocks.vastai.marketplace, mocks.ionet.marketplace],
+        marketplaces: [heldVastai, mocks.ionet.marketplace],
         guard: createGpuGuard({ breakers, timeoutMs: 10_000, attempts: 2, sleep: async () => {} }),
         createTimeoutMs: 1_000,
         reconcile: { lookups: 2, delayMs: 0 },
-        idempotency: { ttlMs: 3_600_000, waitMs: 15_000, pollMs: 20 },
+        idempotency: {
+          ttlMs: 3_600_000,
+          get waitMs() {
+            return idempotencyWaitMs;
+          },
+          pollMs: 20,
+        },
         stalePendingMs: 60_000,
         now: () => Date.now() + skewMs,
       }),
@@ -38,6 +62,8 @@ beforeEach(() => {
   mocks.vastai.faults.clear();
   mocks.ionet.faults.clear();
   skewMs = 0;
+  idempotencyWaitMs = 15_000;
+  vastCreateHold = undefined;
   // Each test starts with closed breakers and no failures counted.
   for (const id of ["gpu:vastai", "gpu:ionet"]) {
     t.deps.router.breakers.force(id, "open");
@@ -52,6 +78,17 @@ const create = (body: unknown, key: string | null = freshKey(), apiKey = t.apiKe
 const get = (path: string, apiKey = t.apiKey) => t.app.request(`http://regional.test${path}`, { headers: { authorization: `Bearer ${apiKey}` } });
 const remove = (path: string) => t.app.request(`http://regional.test${path}`, { method: "DELETE", headers: { authorization: `Bearer ${t.apiKey}` } });
 const live = () => mocks.vastai.instances() + mocks.ionet.instances();
+
+/** The poller's sweep reads a replica: waits until it has replayed the instance at `status`. */
+async function untilReplicaHas(id: string, status: GpuInstance["status"]): Promise<void> {
+  await vi.waitFor(
+    async () => {
+      const [row] = await (await t.db.read())<{ status: string }[]>`select status from gpu_instances where id = ${id}`;
+      expect(row?.status).toBe(status);
+    },
+    { timeout: 10_000, interval: 50 },
+  );
+}
 
 async function expectError(response: Response, status: number, code: string, param?: string): Promise<ErrorBody> {
   expect(response.status).toBe(status);
@@ -134,6 +171,35 @@ describe("POST /v1/gpu/instances", () => {
     expect(rowsAfter).toBe(rowsBefore + 1);
   });
 
+  it("answers a duplicate 409 with Retry-After while the first is still creating, then replays the first's answer", async () => {
+    const before = live();
+    const key = freshKey();
+    let entered = () => {};
+    const reached = new Promise<void>((resolve) => (entered = resolve));
+    let release = () => {};
+    vastCreateHold = { entered, release: new Promise<void>((resolve) => (release = resolve)) };
+    const first = create(rtx, key);
+    try {
+      await reached;
+      idempotencyWaitMs = 100;
+      const duplicate = await create(rtx, key);
+      await expectError(duplicate, 409, "conflict", "Idempotency-Key");
+      expect(duplicate.headers.get("retry-after")).toBe("1");
+    } finally {
+      release();
+    }
+
+    const created = await first;
+    expect(created.status).toBe(201);
+    expect(created.headers.get("idempotent-replayed")).toBeNull();
+    const instance = (await created.json()) as GpuInstance;
+    const retried = await create(rtx, key);
+    expect(retried.status).toBe(201);
+    expect(retried.headers.get("idempotent-replayed")).toBe("true");
+    expect(((await retried.json()) as GpuInstance).id).toBe(instance.id);
+    expect(live()).toBe(before + 1);
+  });
+
   it("falls back to the other marketplace when the cheaper one fails with 5xx", async () => {
     mocks.vastai.faults.inject("create", { status: 503, times: 1 });
     const vastBefore = mocks.vastai.instances();
@@ -208,6 +274,7 @@ describe("POST /v1/gpu/instances", () => {
     await mocks.vastai.marketplace.create({ offer, label: id, image: request.image, diskGb: 20, durationHours: 1, env: {} }, { signal: new AbortController().signal, requestId: "crashed" });
     const before = live();
 
+    await untilReplicaHas(id, "pending");
     skewMs = 120_000;
     await t.deps.gpu?.refreshActive(100);
     const replay = await create(rtx, key);
@@ -263,6 +330,38 @@ describe("instances", () => {
 
     const list = (await (await get("/v1/gpu/instances")).json()) as { data: GpuInstance[] };
     expect(list.data.map((item) => item.id)).toContain(created.id);
+  });
+
+  it("moves an instance along from the background poller, with nobody reading it", async () => {
+    const created = (await (await create(rtx)).json()) as GpuInstance;
+    expect(created.status).toBe("provisioning");
+    await untilReplicaHas(created.id, "provisioning");
+    const gpu = t.deps.gpu;
+    if (!gpu) throw new Error("the test app has no GPU service");
+    const gets = mocks.vastai.faults.calls("get");
+
+    // Only the poller's interval is faked: Postgres and the mock marketplace keep their real timers.
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+    try {
+      const poller = startGpuPoller(gpu, { intervalMs: 30_000, batch: 1_000, logger: t.deps.logger });
+      vi.advanceTimersByTime(30_000);
+      // Stopping waits for the round the tick started.
+      await poller.stop();
+    } finally {
+      vi.useRealTimers();
+    }
+
+    expect(mocks.vastai.faults.calls("get")).toBeGreaterThan(gets);
+    const [row] = await t.db.write<{ status: string }[]>`select status from gpu_instances where id = ${created.id}`;
+    expect(row?.status).toBe("running");
+    const events = await t.db.write<{ from_status: string | null; to_status: string; reason: string }[]>`
+      select from_status, to_status, reason from gpu_instance_events where instance_id = ${created.id} order by id`;
+    expect(events.map(({ from_status, to_status }) => [from_status, to_status])).toEqual([
+      [null, "pending"],
+      ["pending", "provisioning"],
+      ["provisioning", "running"],
+    ]);
+    expect(events.at(-1)?.reason).toBe("vastai reports running");
   });
 
   it("deletes through terminating to terminated and destroys it at the marketplace", async () => {
