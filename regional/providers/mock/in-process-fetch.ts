@@ -11,8 +11,9 @@ export function inProcessFetch(upstream: MockUpstream, fault?: string): typeof f
     const request = new Request(input, init);
     if (fault !== undefined) request.headers.set("x-mock-fault", fault);
     let reset = false;
-    const answer = Promise.resolve(upstream.app.fetch(request, { reset: () => (reset = true) }));
-    const response = await unlessAborted(answer, request.signal);
+    const signal = init?.signal ?? request.signal;
+    const answer = Promise.resolve(upstream.app.fetch(request, { reset: () => (reset = true), signal }));
+    const response = await unlessAborted(answer, signal);
     if (reset) {
       await response.body?.cancel();
       throw connectionReset();

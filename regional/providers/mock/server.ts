@@ -14,6 +14,12 @@ export interface MockBindings {
   reset(): void;
   /** Drops it in the middle of the body; without it, the body stream errors instead. */
   dropMidBody?: () => void;
+  /**
+   * The caller's own signal, when the transport has it. `request.signal` only follows it
+   * while the Request object lives (undici holds it weakly), so a stall waiting on it after
+   * the Request was collected would never learn the caller left.
+   */
+  signal?: AbortSignal;
 }
 
 type MockEnv = { Bindings: MockBindings };
@@ -64,7 +70,7 @@ export function createMockUpstream(options: MockUpstreamOptions = {}): MockUpstr
 
   /** The faults every endpoint shares: a slow answer, no answer, or an error answer. */
   async function failure(c: Context<MockEnv>, wire: MockWire, fault: Fault): Promise<Response | undefined> {
-    await wait(fault.latencyMs, c.req.raw.signal);
+    await wait(fault.latencyMs, c.env?.signal ?? c.req.raw.signal);
     if (fault.reset) {
       c.env?.reset();
       return new Response(null, { status: 502 });
@@ -89,7 +95,7 @@ export function createMockUpstream(options: MockUpstreamOptions = {}): MockUpstr
     if (kindOf(prompt.model) !== "chat") return send(wire.error(404, `mock: no chat model '${prompt.model}'`));
 
     const reply = { id: `${wire.idPrefix}${randomUUID().replaceAll("-", "")}`, created: Math.floor(now() / 1000), model: prompt.model, answer: echo(prompt), includeUsage: prompt.includeUsage };
-    const signal = c.req.raw.signal;
+    const signal = c.env?.signal ?? c.req.raw.signal;
     if (!prompt.stream) {
       // A whole answer waits for its first token too.
       await wait(fault.firstTokenDelayMs, signal);
