@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it, vi } from "vitest";
 import { randomUUID } from "node:crypto";
-import { createGpuInstanceRequest, type GpuInstance, type GpuOfferList } from "../../shared/contract/gpu.ts";
+import { createGpuInstanceRequest, type CreateGpuInstanceRequest, type GpuInstance, type GpuOfferList } from "../../shared/contract/gpu.ts";
 import type { ErrorBody } from "../../shared/contract/errors.ts";
 import { createGpuGuard } from "../../regional/gpu/guard.ts";
 import { claimKey, requestHash } from "../../regional/gpu/idempotency.ts";
@@ -96,6 +96,14 @@ async function expectError(response: Response, status: number, code: string, par
   expect(body.error).toMatchObject({ code, type: expect.any(String), message: expect.any(String), request_id: response.headers.get("x-request-id") });
   if (param !== undefined) expect(body.error.param).toBe(param);
   return body;
+}
+
+/** What a process that died between claiming a key and hearing from any marketplace leaves: the claim and the pending row. */
+async function leaveInterruptedCreate(request: CreateGpuInstanceRequest, key: string, id: string): Promise<void> {
+  await t.db.transaction(t.tenantId, async (tx) => {
+    await claimKey(tx, t.tenantId, key, requestHash("POST", "/v1/gpu/instances", request), id, 3_600_000);
+    await insertPendingInstance(tx, t.tenantId, id, request);
+  });
 }
 
 describe("GET /v1/gpu/offers", () => {
@@ -266,10 +274,7 @@ describe("POST /v1/gpu/instances", () => {
     const id = randomUUID();
     const key = freshKey();
     // What a process that died mid-create leaves: the claimed key, the pending row, and the instance at Vast.ai.
-    await t.db.transaction(t.tenantId, async (tx) => {
-      await claimKey(tx, t.tenantId, key, requestHash("POST", "/v1/gpu/instances", request), id, 3_600_000);
-      await insertPendingInstance(tx, t.tenantId, id, request);
-    });
+    await leaveInterruptedCreate(request, key, id);
     const offer = { id: "vastai:1001", provider: "vastai" as const, gpu_model: "RTX 4090", gpu_count: 1, vram_gb: 24, price_per_hour: 0.35, location: "Oslo, NO", reliability: 0.995 };
     await mocks.vastai.marketplace.create({ offer, label: id, image: request.image, diskGb: 20, durationHours: 1, env: {} }, { signal: new AbortController().signal, requestId: "crashed" });
     const before = live();
@@ -288,10 +293,7 @@ describe("POST /v1/gpu/instances", () => {
     const request = createGpuInstanceRequest.parse(rtx);
     const id = randomUUID();
     const key = freshKey();
-    await t.db.transaction(t.tenantId, async (tx) => {
-      await claimKey(tx, t.tenantId, key, requestHash("POST", "/v1/gpu/instances", request), id, 3_600_000);
-      await insertPendingInstance(tx, t.tenantId, id, request);
-    });
+    await leaveInterruptedCreate(request, key, id);
     skewMs = 120_000;
     const failed = (await (await get(`/v1/gpu/instances/${id}`)).json()) as GpuInstance;
     expect(failed).toMatchObject({ status: "failed", failure: "the create was interrupted and no marketplace has the instance" });
