@@ -32,7 +32,11 @@ function withTimeout<T>(work: Promise<T>): Promise<T> {
   return Promise.race([work, timeout]);
 }
 
-/** Liveness says the process serves; readiness says it should get traffic; `/health` says what the database looks like. */
+/**
+ * Liveness says the process serves; readiness says it should get traffic; `/health` says
+ * what the database looks like and each provider breaker's state (an open one is a
+ * provider down, not this service: it does not change the status).
+ */
 export function healthRoute(deps: AppDeps): Hono<AppEnv> {
   return new Hono<AppEnv>()
     .get("/", (c) => {
@@ -46,6 +50,7 @@ export function healthRoute(deps: AppDeps): Hono<AppEnv> {
           primary: { name: health.primary.name, up: health.primary.up, lsn: health.primary.lsn, checked_at: health.primary.checkedAt, error: health.primary.error },
           replicas: health.replicas.map(replicaView),
         },
+        breakers: deps.router.breakers.list().map(({ id, state }) => ({ id, status: state.status, forced: state.forced })),
       };
       return c.json(body, status === "down" ? 503 : 200);
     })

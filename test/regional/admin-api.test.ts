@@ -330,6 +330,9 @@ describe("circuit breakers", () => {
     expect(await json<BreakerView>(opened, 200)).toMatchObject({ id: "mock", status: "open", forced: "open" });
     expect(await eventOf(opened)).toMatchObject({ action: "breaker.force", resource: "breaker:mock", result: "success", metadata: { state: "open" } });
 
+    const health = (await (await t.app.request("/health")).json()) as { breakers: BreakerView[] };
+    expect(health.breakers.find((breaker) => breaker.id === "mock")).toEqual({ id: "mock", status: "open", forced: "open" });
+
     const refused = await chat(t.apiKey);
     expect(refused.status).toBe(503);
     expect(((await refused.json()) as ErrorBody).error.message).toContain("mock/echo: circuit open");
