@@ -26,6 +26,7 @@ const db = await openDb(dbOptionsFrom(config, logger));
 const migrations = await readMigrations();
 const applied = await migrate(db.write, migrations);
 if (applied.length > 0) logger.info("migrations applied", { versions: applied });
+await db.barrier();
 
 const keys = createKeyStore(db, { cacheTtlMs: config.KEY_CACHE_TTL_MS });
 const devKey = await ensureDevKey(db, keys, { devKey: config.BREAKWATER_DEV_KEY, dataDir: config.DATA_DIR, limits: { rpm: config.BREAKWATER_DEV_RPM, tpm: config.BREAKWATER_DEV_TPM } });

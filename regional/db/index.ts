@@ -23,6 +23,12 @@ export interface Db {
   transaction<T>(tenantId: string, fn: (tx: TransactionSql) => Promise<T>): Promise<T>;
   /** The node `tenantId`'s reads may use now; without a tenant, any healthy node. */
   read(tenantId?: string): Promise<Sql>;
+  /**
+   * From now on every read, with a tenant or without, uses only nodes that have replayed what
+   * the primary holds now. Called after migrations, so no read meets a replica without the
+   * tables this start created.
+   */
+  barrier(): Promise<void>;
   /** True when the data lives in embedded PGlite rather than a Postgres server. */
   embedded: boolean;
   /** What the last checks found: primary up or down, each replica's position, lag and rotation. */
@@ -106,6 +112,8 @@ function replicatedDb(nodes: ReplicaSet, tenantLsns: TenantLsns, logger: Logger,
   const { write } = nodes;
   const primaryDown = () => databaseUnavailable({ message: "The primary database is down; writes are refused until it is back.", retryAfterS });
   let lastRedisWarning = 0;
+  /** What every read needs, set by `barrier()`. */
+  let floor: Lsn | null = null;
 
   /**
    * The insert position once COMMIT returned is at or past the end of the commit record, also
@@ -146,12 +154,17 @@ function replicatedDb(nodes: ReplicaSet, tenantLsns: TenantLsns, logger: Logger,
       return result;
     },
 
+    async barrier() {
+      floor = await commitLsn();
+    },
+
     async read(tenantId) {
-      let required: Lsn | null = null;
+      let required: Lsn | null = floor;
       // The tenant's position matters only when a replica may answer.
       if (tenantId !== undefined && (nodes.inRotation() || nodes.primaryDown())) {
         try {
-          required = await tenantLsns.required(tenantId);
+          const tenant = await tenantLsns.required(tenantId);
+          if (tenant !== null && (required === null || tenant > required)) required = tenant;
         } catch (error) {
           if (Date.now() - lastRedisWarning > 10_000) {
             lastRedisWarning = Date.now();
@@ -193,6 +206,7 @@ async function openEmbedded(dataDir: string): Promise<Db> {
       return (await write.begin(fn)) as Awaited<ReturnType<typeof fn>>;
     },
     read: async () => write,
+    barrier: async () => {},
     embedded: true,
     health,
     checkHealth: async () => health(),

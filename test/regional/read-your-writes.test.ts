@@ -107,6 +107,27 @@ describe("read-your-writes against a real primary and replica", () => {
     }
   }, 60_000);
 
+  it("sends every read to the primary after barrier() until a replica has replayed what came before it", async () => {
+    const db = await open();
+    await cluster.pauseReplay();
+    try {
+      // What a start's migrations do: a table the replica does not have yet.
+      await db.write`create table barrier_check (id int)`;
+      await db.write`insert into barrier_check values (1)`;
+      expect(await db.read()).not.toBe(db.write);
+
+      await db.barrier();
+      const sql = await db.read();
+
+      expect(sql).toBe(db.write);
+      expect(await sql<{ id: number }[]>`select id from barrier_check`).toEqual([{ id: 1 }]);
+    } finally {
+      await cluster.resumeReplay();
+    }
+    await waitUntil("a replica past the barrier", async () => (await db.read()) !== db.write, { intervalMs: 5 });
+    expect(await (await db.read())<{ id: number }[]>`select id from barrier_check`).toEqual([{ id: 1 }]);
+  }, 60_000);
+
   it("has 0 violations over 1,000 write→read pairs with replay delayed, reading from the replica once it caught up", async () => {
     const db = await open();
     await setApplyDelay("20ms");
