@@ -9,7 +9,12 @@
  * queries hang. The patch settles such a write with CONNECTION_CLOSED instead, and resets
  * the timer and the pending bytes when the socket goes.
  *
- * Idempotent; leaves other versions alone and says so.
+ * A second fix: a new connection's array-type query (`fetch_types`) is started from the
+ * message handler and its promise dropped, so a server that resets the connection during it
+ * leaves an unhandled rejection (the connection's own error handling already fails what was
+ * queued). The patch catches it there.
+ *
+ * Idempotent, fix by fix; leaves other versions alone and says so.
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -27,14 +32,37 @@ const guard = [
 ].join("\n");
 const reset = `    clearImmediate(nextWriteTimer)\n    chunk = nextWriteTimer = null // ${marker}: nothing of a closed socket may block or precede later writes\n`;
 
+interface Fix {
+  name: string;
+  /** The code as 3.4.9 ships it, and how many times it must appear. */
+  from: string;
+  count: number;
+  to: string;
+}
+
+const fixes: Fix[] = [
+  { name: "nextWrite on a closed socket", from: "  function nextWrite(fn) {\n    const x = socket.write(chunk, fn)", count: 1, to: guard },
+  { name: "write timer reset", from: "    clearImmediate(nextWriteTimer)\n", count: 2, to: reset },
+  {
+    name: "array types query rejection",
+    from: "        return fetchArrayTypes()\n",
+    count: 1,
+    to: `        return fetchArrayTypes().catch(() => {}) // ${marker}: a reset here fails the connection, not the process\n`,
+  },
+];
+
 function patch(file: string): string {
-  const text = readFileSync(file, "utf8");
-  if (text.includes(marker)) return "already patched";
-  const unguarded = "  function nextWrite(fn) {\n    const x = socket.write(chunk, fn)";
-  const cleared = "    clearImmediate(nextWriteTimer)\n";
-  if (!text.includes(unguarded) || text.split(cleared).length !== 3) return "left alone: not the code this patch knows";
-  writeFileSync(file, text.replace(unguarded, guard).replaceAll(cleared, reset));
-  return "patched";
+  let text = readFileSync(file, "utf8");
+  const done: string[] = [];
+  for (const fix of fixes) {
+    if (text.includes(fix.to)) continue;
+    if (text.split(fix.from).length !== fix.count + 1) return `left alone: not the code this patch knows (${fix.name})`;
+    text = text.replaceAll(fix.from, fix.to);
+    done.push(fix.name);
+  }
+  if (done.length === 0) return "already patched";
+  writeFileSync(file, text);
+  return `patched: ${done.join(", ")}`;
 }
 
 const version = existsSync(join(root, "package.json")) ? (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version?: string }).version : undefined;
