@@ -5,7 +5,7 @@
  * Never deployed: only `wrangler dev` with a config the bench writes.
  */
 import { Hono } from "hono";
-import { callOrigin } from "../edge/regional-client.ts";
+import { fetchHeaders, proxied, signedRequest } from "../edge/regional-client.ts";
 import { GatewayError, errorResponse } from "../shared/error.ts";
 import { requestIdFrom } from "../shared/request-id.ts";
 import { identityHeaders } from "../shared/signing.ts";
@@ -24,9 +24,8 @@ app.get("/health/live", (c) => c.json({ status: "ok" }));
 app.all("/v1/*", async (c) => {
   const requestId = requestIdFrom(c.req.header("x-request-id"));
   const body = c.req.raw.body ? new Uint8Array(await c.req.arrayBuffer()) : null;
-  const response = await callOrigin(c.req.raw, {
-    origin: c.env.REGIONAL_ORIGIN,
-    timeoutMs: 120_000,
+  // One origin, no breaker, no failover: the plain forwarding the edge is measured against.
+  const outgoing = await signedRequest(c.req.raw, {
     requestId,
     body,
     signing: {
@@ -34,6 +33,9 @@ app.all("/v1/*", async (c) => {
       vouched: { [identityHeaders.keyId]: c.env.BENCH_KEY_ID, [identityHeaders.keyPrefix]: c.env.BENCH_KEY_PREFIX, [identityHeaders.tenantId]: c.env.BENCH_TENANT_ID },
     },
   });
+  const result = await fetchHeaders(`${c.env.REGIONAL_ORIGIN}${outgoing.pathAndQuery}`, outgoing.init, 120_000);
+  if ("error" in result) throw new GatewayError(result.timedOut ? "upstream_timeout" : "origin_unreachable", { cause: result.error });
+  const response = proxied(result.response);
   response.headers.set("x-request-id", requestId);
   return response;
 });

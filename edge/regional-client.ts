@@ -1,13 +1,9 @@
-import { GatewayError } from "../shared/error.ts";
 import { edgeHeaderPrefix } from "../shared/signing.ts";
 import { endToEndHeaders } from "./hop-by-hop.ts";
 import { signatureHeaders } from "./origin-signature.ts";
 
-export interface OriginCall {
-  /** Base URL of the origin; the request's path and query are appended to it. */
-  origin: string;
-  /** How long to wait for the response headers; the body may take as long as it needs. */
-  timeoutMs: number;
+/** What the edge signs a call to an origin with. */
+export interface SignedCall {
   requestId: string;
   /** The body as read at the edge (it is signed, so it has been read whole), or null. */
   body: Uint8Array | null;
@@ -19,25 +15,11 @@ export interface OriginCall {
 const credentialHeaders = ["authorization", "x-api-key", "cookie"];
 
 /**
- * Sends `request` to one regional origin, signed, and returns the origin's response,
- * streamed back as it arrives. Throws `GatewayError` `upstream_timeout` when no response
- * headers arrive within `timeoutMs`, `origin_unreachable` when the origin cannot be reached.
- * No breaker, no failover (the edge forwards through `withFailover`): the plain forwarding
- * the bench measures the edge against.
- */
-export async function callOrigin(request: Request, call: OriginCall): Promise<Response> {
-  const outgoing = await signedRequest(request, call);
-  const result = await fetchHeaders(`${call.origin}${outgoing.pathAndQuery}`, outgoing.init, call.timeoutMs);
-  if ("error" in result) throw new GatewayError(result.timedOut ? "upstream_timeout" : "origin_unreachable", { cause: result.error });
-  return proxied(result.response);
-}
-
-/**
  * The request as sent to an origin, signed: path and query (to append to the origin's
  * base URL, never resolved against it, so `//other.host/` cannot change the host) and
  * the fetch options. The signature does not cover the host, so one serves every origin.
  */
-export async function signedRequest(request: Request, call: Omit<OriginCall, "origin">): Promise<{ pathAndQuery: string; init: RequestInit }> {
+export async function signedRequest(request: Request, call: SignedCall): Promise<{ pathAndQuery: string; init: RequestInit }> {
   const { pathname, search } = new URL(request.url);
   const headers = forwardedHeaders(request.headers);
   headers.set("x-request-id", call.requestId);

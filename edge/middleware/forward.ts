@@ -19,7 +19,6 @@ export const forward = (): MiddlewareHandler<AppEnv> =>
     const key = c.get("key");
     const requestId = c.get("requestId");
     const outgoing = await signedRequest(c.req.raw, {
-      timeoutMs: settings.originTimeoutMs,
       requestId,
       body: c.get("body"),
       signing: {
