@@ -122,14 +122,19 @@ function replicatedDb(nodes: ReplicaSet, tenantLsns: TenantLsns, logger: Logger,
    * When it cannot be learnt (the primary went away just after the commit), the tenant reads
    * from the primary until the position expires: the write did commit, so it must not fail.
    */
+  async function insertLsn(): Promise<Lsn> {
+    const [row] = await write<{ lsn: string }[]>`select pg_current_wal_insert_lsn()::text as lsn`;
+    if (!row) throw new Error("pg_current_wal_insert_lsn() returned no row");
+    return parseLsn(row.lsn);
+  }
+
   async function commitLsn(): Promise<Lsn> {
     try {
-      const [row] = await write<{ lsn: string }[]>`select pg_current_wal_insert_lsn()::text as lsn`;
-      if (row) return parseLsn(row.lsn);
+      return await insertLsn();
     } catch (error) {
       logger.warn("commit position unknown; the tenant reads from the primary for a while", { error });
+      return primaryOnly;
     }
-    return primaryOnly;
   }
 
   const health = (): DbHealth => {
@@ -155,7 +160,8 @@ function replicatedDb(nodes: ReplicaSet, tenantLsns: TenantLsns, logger: Logger,
     },
 
     async barrier() {
-      floor = await commitLsn();
+      // Unlike a tenant's position, the floor never expires: a failure here must not pin every read to the primary.
+      floor = await insertLsn();
     },
 
     async read(tenantId) {
