@@ -73,21 +73,18 @@ export function createGpuService(options: GpuServiceOptions): GpuService {
     const pinned = request.offer_id?.split(":")[0] ?? request.provider;
     const chosen = options.marketplaces.filter((marketplace) => pinned === undefined || marketplace.name === pinned);
     const query: GpuOfferQuery = request.offer_id
-      ? { limit: 200 }
-      : { gpu_model: request.gpu_model, gpu_count: request.gpu_count, max_price_per_hour: request.max_price_per_hour, region: request.region, limit: 200 };
+      ? { limit: Number.POSITIVE_INFINITY }
+      : { gpu_model: request.gpu_model, gpu_count: request.gpu_count, max_price_per_hour: request.max_price_per_hour, region: request.region, limit: Number.POSITIVE_INFINITY };
+    if (chosen.length === 0) throw new GatewayError("unavailable", { message: `No GPU marketplace could be searched: ${pinned} is not configured.`, retryAfterS: 5 });
+    // Every chosen marketplace at once; throws 503 when none could be searched.
+    const list = await searchOffers(chosen, guard, query, requestId, detached);
+    for (const failure of list.failed_providers) notes.push(`${failure.provider} search: ${failure.message}`);
     const found: Candidate[] = [];
-    let searched = 0;
     for (const marketplace of chosen) {
-      try {
-        const list = await searchOffers([marketplace], guard, query, requestId, detached);
-        searched += 1;
-        const offer = request.offer_id ? list.data.find((candidate) => candidate.id === request.offer_id) : list.data[0];
-        if (offer) found.push({ marketplace, offer });
-      } catch (error) {
-        notes.push(`${marketplace.name} search: ${failureOf(error).message}`);
-      }
+      const offers = list.data.filter((candidate) => candidate.provider === marketplace.name);
+      const offer = request.offer_id ? offers.find((candidate) => candidate.id === request.offer_id) : offers[0];
+      if (offer) found.push({ marketplace, offer });
     }
-    if (searched === 0) throw new GatewayError("unavailable", { message: `No GPU marketplace could be searched: ${notes.join("; ")}`, retryAfterS: 5 });
     if (request.offer_id && found[0] && found[0].offer.price_per_hour > request.max_price_per_hour) {
       throw new GatewayError("invalid_request", { message: `Offer ${request.offer_id} costs ${found[0].offer.price_per_hour}/h, above max_price_per_hour.`, param: "max_price_per_hour" });
     }
