@@ -1,8 +1,18 @@
 import { GatewayError } from "../../shared/error.ts";
 
 /** The marketplace answered 404: the thing asked for does not exist (any more). */
-export function notFoundAtProvider(error: unknown): boolean {
+function notFoundAtProvider(error: unknown): boolean {
   return error instanceof GatewayError && error.upstreamStatus === 404;
+}
+
+/** The call's answer, or undefined when the marketplace says the thing is gone (404). */
+export async function unlessGone<T>(call: Promise<T>): Promise<T | undefined> {
+  try {
+    return await call;
+  } catch (error) {
+    if (notFoundAtProvider(error)) return undefined;
+    throw error;
+  }
 }
 
 /**

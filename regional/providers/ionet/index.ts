@@ -1,7 +1,7 @@
 import type { GpuOffer, GpuOfferQuery } from "../../../shared/contract/gpu.ts";
 import { displayGpuModel, gpuModelMatches, vramFromName } from "../../gpu/gpu-model.ts";
 import type { Marketplace, ProviderInstance } from "../../gpu/marketplace.ts";
-import { notFoundAtProvider } from "../../gpu/provider-errors.ts";
+import { unlessGone } from "../../gpu/provider-errors.ts";
 import { nodeTransport, type Transport } from "../http.ts";
 import { callJson } from "../json-call.ts";
 import type { CallContext } from "../types.ts";
@@ -105,20 +105,11 @@ export function createIonetMarketplace(options: IonetOptions): Marketplace {
       return found ? ionetInstance(found) : undefined;
     },
     async get(providerInstanceId, context) {
-      try {
-        const answer = await call<IonetEnvelope<IonetDeployment>>("GET", `/deployment/${encodeURIComponent(providerInstanceId)}`, context);
-        return ionetInstance(answer.data);
-      } catch (error) {
-        if (notFoundAtProvider(error)) return undefined;
-        throw error;
-      }
+      const answer = await unlessGone(call<IonetEnvelope<IonetDeployment>>("GET", `/deployment/${encodeURIComponent(providerInstanceId)}`, context));
+      return answer ? ionetInstance(answer.data) : undefined;
     },
     async destroy(providerInstanceId, context) {
-      try {
-        await call<IonetDeployResponse>("DELETE", `/deployment/${encodeURIComponent(providerInstanceId)}`, context);
-      } catch (error) {
-        if (!notFoundAtProvider(error)) throw error;
-      }
+      await unlessGone(call<IonetDeployResponse>("DELETE", `/deployment/${encodeURIComponent(providerInstanceId)}`, context));
     },
   };
 }

@@ -1,7 +1,7 @@
 import type { GpuOffer } from "../../../shared/contract/gpu.ts";
 import { displayGpuModel } from "../../gpu/gpu-model.ts";
 import type { Marketplace, ProviderInstance } from "../../gpu/marketplace.ts";
-import { notFoundAtProvider } from "../../gpu/provider-errors.ts";
+import { unlessGone } from "../../gpu/provider-errors.ts";
 import { nodeTransport, type Transport } from "../http.ts";
 import { callJson, type ErrorFields } from "../json-call.ts";
 import type { VastCreateRequest, VastCreateResponse, VastInstance, VastInstancesResponse, VastOffer, VastSearchRequest, VastSearchResponse } from "./wire.ts";
@@ -83,21 +83,12 @@ export function createVastAiMarketplace(options: VastAiOptions): Marketplace {
       return found ? vastInstance(found) : undefined;
     },
     async get(providerInstanceId, context) {
-      try {
-        const answer = await call<VastInstancesResponse>("GET", `/instances/${encodeURIComponent(providerInstanceId)}/`, context);
-        const instance = Array.isArray(answer.instances) ? answer.instances[0] : answer.instances;
-        return instance ? vastInstance(instance) : undefined;
-      } catch (error) {
-        if (notFoundAtProvider(error)) return undefined;
-        throw error;
-      }
+      const answer = await unlessGone(call<VastInstancesResponse>("GET", `/instances/${encodeURIComponent(providerInstanceId)}/`, context));
+      const instance = Array.isArray(answer?.instances) ? answer.instances[0] : answer?.instances;
+      return instance ? vastInstance(instance) : undefined;
     },
     async destroy(providerInstanceId, context) {
-      try {
-        await call<unknown>("DELETE", `/instances/${encodeURIComponent(providerInstanceId)}/`, context);
-      } catch (error) {
-        if (!notFoundAtProvider(error)) throw error;
-      }
+      await unlessGone(call<unknown>("DELETE", `/instances/${encodeURIComponent(providerInstanceId)}/`, context));
     },
   };
 }
