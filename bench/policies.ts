@@ -4,7 +4,7 @@ import { createRegistry } from "../regional/providers/registry.ts";
 import type { Provider } from "../regional/providers/types.ts";
 import { createBreakers } from "../regional/routing/breakers.ts";
 import { createPlanner } from "../regional/routing/plan.ts";
-import { createRetryBudget } from "../regional/routing/retry-budget.ts";
+import { createRetryBudget } from "../shared/resilience/retry-budget.ts";
 import { createRouter } from "../regional/routing/router.ts";
 import { parseRoutes } from "../regional/routing/routes-file.ts";
 import { microsecondsPerOp, microsecondsPerOpSync, type MicroResult } from "./micro.ts";

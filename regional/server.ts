@@ -3,6 +3,7 @@ import type { Server } from "node:http";
 import { serve } from "@hono/node-server";
 import type { Hono } from "hono";
 import type { AppEnv } from "./http/context.ts";
+import { withTimeout } from "../shared/resilience/deadline.ts";
 
 export interface RunningServer {
   url: string;
@@ -25,8 +26,8 @@ export async function listen(app: Hono<AppEnv>, host: string, port: number): Pro
       // Keep-alive connections become idle between requests; close each as soon as it is.
       const idleSweep = setInterval(() => server.closeIdleConnections(), 50);
       server.closeIdleConnections();
-      const deadline = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref());
-      await Promise.race([closed, deadline]);
+      // Past the grace period, whatever is still open is cut.
+      await withTimeout(closed, graceMs, () => new Error("grace period over")).catch(() => {});
       clearInterval(idleSweep);
       server.closeAllConnections();
       await closed;

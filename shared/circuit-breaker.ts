@@ -6,6 +6,11 @@
  * "count") or reach `failureRatio` of at least `minimumCalls` calls (trip "ratio").
  * open → half_open: after `coolDownMs`. half_open admits at most `halfOpenMaxProbes`
  * calls at once; `halfOpenSuccesses` successes close it, one failure reopens it.
+ *
+ * A half-open probe slot is a lease: `acquire` names it and gives it an expiry (the
+ * attempt's own deadline), and only the holder's result counts. A caller that never comes
+ * back (aborted, crashed, report lost) cannot keep the slot past that expiry, so a breaker
+ * is never stuck half-open with every slot held by calls that no longer exist.
  */
 export interface BreakerPolicy {
   trip: "count" | "ratio";
@@ -34,11 +39,17 @@ export type BreakerStatus = "closed" | "open" | "half_open";
 /** Rolling window in ten buckets: [bucket start ms, successes, failures]. */
 type Bucket = [start: number, successes: number, failures: number];
 
+/** A half-open probe slot: [lease id, expires at ms]. */
+type ProbeLease = [lease: number, expiresAt: number];
+
 export interface BreakerState {
   status: BreakerStatus;
   buckets: Bucket[];
   openedAt: number | null;
-  probesInFlight: number;
+  /** Probe slots held in half_open. */
+  probes: ProbeLease[];
+  /** The id the next probe lease gets. */
+  nextLease: number;
   probeSuccesses: number;
   /** Set by an operator: the breaker stays so until released with `force(state, null)`. */
   forced: "open" | "closed" | null;
@@ -55,18 +66,30 @@ export interface Admission {
   transition?: Transition;
   /** When refused: how long until the breaker will let a probe through. */
   retryAfterMs?: number;
+  /** When admitted as a half-open probe: the lease to settle or release. */
+  lease?: number;
 }
 
 const bucketCount = 10;
 
 export function createBreaker(): BreakerState {
-  return { status: "closed", buckets: [], openedAt: null, probesInFlight: 0, probeSuccesses: 0, forced: null };
+  return { status: "closed", buckets: [], openedAt: null, probes: [], nextLease: 1, probeSuccesses: 0, forced: null };
+}
+
+/** A state stored before probe leases existed (it had only a count) gets the fields it lacks. */
+export function upgradeBreaker(stored: Partial<BreakerState>): BreakerState {
+  return { ...createBreaker(), ...stored, probes: Array.isArray(stored.probes) ? stored.probes : [], nextLease: stored.nextLease ?? 1 };
+}
+
+/** Probe slots held right now (expired leases do not count). */
+export function probesInFlight(state: BreakerState, now: number): number {
+  return state.probes.filter(([, expiresAt]) => expiresAt > now).length;
 }
 
 function move(state: BreakerState, to: BreakerStatus, reason: string, now: number): Transition {
   const from = state.status;
   state.status = to;
-  state.probesInFlight = 0;
+  state.probes = [];
   state.probeSuccesses = 0;
   if (to === "open") state.openedAt = now;
   if (to === "closed") {
@@ -100,8 +123,11 @@ function shouldTrip(state: BreakerState, policy: BreakerPolicy): boolean {
   return calls >= policy.minimumCalls && failures / calls >= policy.failureRatio;
 }
 
-/** Asks to make a call. In half_open this reserves one of the probe slots. */
-export function acquire(state: BreakerState, policy: BreakerPolicy, now: number): Admission {
+/**
+ * Asks to make a call. In half_open this leases one of the probe slots for `leaseMs` (the
+ * attempt's deadline); the caller settles it with its result or releases it.
+ */
+export function acquire(state: BreakerState, policy: BreakerPolicy, now: number, leaseMs: number = policy.coolDownMs): Admission {
   if (state.forced === "open") return { allowed: false, retryAfterMs: policy.coolDownMs };
   if (state.forced === "closed" || state.status === "closed") return { allowed: true };
   let transition: Transition | undefined;
@@ -110,14 +136,32 @@ export function acquire(state: BreakerState, policy: BreakerPolicy, now: number)
     if (waited < policy.coolDownMs) return { allowed: false, retryAfterMs: policy.coolDownMs - waited };
     transition = move(state, "half_open", "cool-down elapsed", now);
   }
-  if (state.probesInFlight >= policy.halfOpenMaxProbes) return { allowed: false, transition, retryAfterMs: 0 };
-  state.probesInFlight += 1;
-  return { allowed: true, transition };
+  state.probes = state.probes.filter(([, expiresAt]) => expiresAt > now);
+  if (state.probes.length >= policy.halfOpenMaxProbes) {
+    const freed = Math.min(...state.probes.map(([, expiresAt]) => expiresAt));
+    return { allowed: false, transition, retryAfterMs: Math.max(0, freed - now) };
+  }
+  const lease = state.nextLease;
+  state.nextLease += 1;
+  state.probes.push([lease, now + Math.max(1, leaseMs)]);
+  return { allowed: true, transition, lease };
 }
 
-export function recordSuccess(state: BreakerState, policy: BreakerPolicy, now: number): Transition | undefined {
+/** Takes the lease back if it is still held; whether it was. */
+function takeLease(state: BreakerState, lease: number | undefined): boolean {
+  const index = lease === undefined ? -1 : state.probes.findIndex(([held]) => held === lease);
+  if (index < 0) return false;
+  state.probes.splice(index, 1);
+  return true;
+}
+
+/**
+ * A call succeeded. In half_open only a probe still holding its lease counts: a call let
+ * through while closed that ends late, or a probe whose lease expired, says nothing new.
+ */
+export function recordSuccess(state: BreakerState, policy: BreakerPolicy, now: number, lease?: number): Transition | undefined {
   if (state.status === "half_open") {
-    state.probesInFlight = Math.max(0, state.probesInFlight - 1);
+    if (!takeLease(state, lease)) return undefined;
     state.probeSuccesses += 1;
     if (state.probeSuccesses >= policy.halfOpenSuccesses) return move(state, "closed", `${state.probeSuccesses} probes succeeded`, now);
     return undefined;
@@ -126,8 +170,9 @@ export function recordSuccess(state: BreakerState, policy: BreakerPolicy, now: n
   return undefined;
 }
 
-export function recordFailure(state: BreakerState, policy: BreakerPolicy, now: number): Transition | undefined {
-  if (state.status === "half_open") return move(state, "open", "probe failed", now);
+/** A call failed; in half_open, as for successes, only a probe holding its lease counts. */
+export function recordFailure(state: BreakerState, policy: BreakerPolicy, now: number, lease?: number): Transition | undefined {
+  if (state.status === "half_open") return takeLease(state, lease) ? move(state, "open", "probe failed", now) : undefined;
   if (state.status !== "closed") return undefined;
   currentBucket(state, policy, now)[2] += 1;
   if (state.forced === "closed" || !shouldTrip(state, policy)) return undefined;
@@ -135,15 +180,19 @@ export function recordFailure(state: BreakerState, policy: BreakerPolicy, now: n
   return move(state, "open", reason, now);
 }
 
-/** Gives back a half-open probe slot taken by `acquire` for a call that was never made. */
-export function releaseProbe(state: BreakerState): void {
-  if (state.status === "half_open") state.probesInFlight = Math.max(0, state.probesInFlight - 1);
+/** Gives back a probe slot whose call says nothing about the upstream (never made, aborted, refused by us). */
+export function releaseProbe(state: BreakerState, lease: number | undefined): void {
+  takeLease(state, lease);
 }
 
-/** An operator's override: hold open, hold closed, or `null` to resume from closed. */
+/**
+ * An operator's override: hold open, hold closed, or `null` to resume from closed with a
+ * fresh window (failures counted while forced must not reopen it at the next failure).
+ */
 export function force(state: BreakerState, mode: "open" | "closed" | null, now: number): Transition | undefined {
   state.forced = mode;
   if (mode === "open" && state.status !== "open") return move(state, "open", "forced open", now);
   if (mode !== "open" && state.status !== "closed") return move(state, "closed", mode === "closed" ? "forced closed" : "released", now);
+  if (mode === null) state.buckets = [];
   return undefined;
 }

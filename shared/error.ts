@@ -8,6 +8,13 @@ export interface GatewayErrorOptions {
   retryAfterS?: number;
   /** The provider's HTTP status, when the error came from a provider's answer. */
   upstreamStatus?: number;
+  /**
+   * The call failed below HTTP, before any answer: connection refused or reset, TLS, no
+   * connection in time. Such faults hit every model of a provider alike.
+   */
+  transport?: boolean;
+  /** Headers the answer carries besides the error's own (e.g. `x-breakwater-attempts`). */
+  headers?: Record<string, string>;
   cause?: unknown;
 }
 
@@ -30,11 +37,14 @@ const defaultMessages: Record<ErrorCode, string> = {
   payload_too_large: "The request body is too large.",
   unsupported_media_type: "The request body must be application/json.",
   rate_limited: "Rate limit exceeded.",
+  tenant_over_share: "This tenant is over its share of the queue.",
+  budget_exceeded: "The spend budget is exhausted.",
   internal_error: "Internal error.",
   upstream_error: "The upstream provider failed.",
   origin_unreachable: "The regional origin could not be reached.",
   unavailable: "The service is temporarily unavailable.",
   circuit_open: "The upstream is temporarily disabled after repeated failures.",
+  overloaded: "The gateway is at capacity; try again shortly.",
   upstream_timeout: "The upstream provider timed out.",
 };
 
@@ -44,6 +54,9 @@ export class GatewayError extends Error {
   readonly param: string | null;
   readonly retryAfterS: number | undefined;
   readonly upstreamStatus: number | undefined;
+  readonly transport: boolean;
+  /** Added to the error response; the router notes its attempts here on the way out. */
+  readonly headers: Record<string, string>;
 
   constructor(code: ErrorCode, options: GatewayErrorOptions = {}) {
     super(options.message ?? defaultMessages[code], { cause: options.cause });
@@ -52,6 +65,8 @@ export class GatewayError extends Error {
     this.param = options.param ?? null;
     this.retryAfterS = options.retryAfterS;
     this.upstreamStatus = options.upstreamStatus;
+    this.transport = options.transport ?? false;
+    this.headers = { ...options.headers };
   }
 
   get status(): number {
@@ -73,7 +88,7 @@ export class GatewayError extends Error {
 
 /** Headers that go with an error response: JSON, and `Retry-After` when known. */
 export function errorHeaders(error: GatewayError): Record<string, string> {
-  const headers: Record<string, string> = { "content-type": "application/json" };
+  const headers: Record<string, string> = { ...error.headers, "content-type": "application/json" };
   if (error.retryAfterS !== undefined) headers["retry-after"] = String(Math.max(0, Math.ceil(error.retryAfterS)));
   return headers;
 }

@@ -4,6 +4,7 @@ import { checkpointHead, insertChained } from "./chain-store.ts";
 import { toRecord, type AuditInput, type AuditRecord, type RawEvent } from "./event.ts";
 import type { Journal } from "./journal.ts";
 import { uuidv7 } from "./uuidv7.ts";
+import { withTimeout } from "../../shared/resilience/deadline.ts";
 
 /** The audit log as the rest of the service sees it. */
 export interface AuditLog {
@@ -130,7 +131,7 @@ export function createAuditWriter(options: AuditWriterOptions): AuditLog {
     const checkpointDue = now() - lastCheckpointAt >= options.checkpointIntervalMs;
     const checkpoint = checkpointDue ? { secret: options.checkpointSecret, now: now() } : undefined;
     // A timed-out transaction may still commit later; the journaled copy is then skipped by event id.
-    await withTimeout(insertChained(sql, region, records, checkpoint), writeTimeoutMs);
+    await withTimeout(insertChained(sql, region, records, checkpoint), writeTimeoutMs, () => new Error(`audit write took longer than ${writeTimeoutMs} ms`));
     if (checkpoint) lastCheckpointAt = checkpoint.now;
   }
 
@@ -144,7 +145,7 @@ export function createAuditWriter(options: AuditWriterOptions): AuditLog {
     if (probe || closed) return;
     probe = setTimeout(async () => {
       try {
-        await withTimeout(sql`select 1`, writeTimeoutMs);
+        await withTimeout(sql`select 1`, writeTimeoutMs, () => new Error(`audit write took longer than ${writeTimeoutMs} ms`));
         postgresUp = true;
         logger.info("audit log reaches Postgres again; replaying the journal", { region });
         void flush();
@@ -212,16 +213,4 @@ export function createAuditWriter(options: AuditWriterOptions): AuditLog {
       await journal.close();
     },
   };
-}
-
-async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`audit write took longer than ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([work, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -1,6 +1,7 @@
 import postgres from "postgres";
 import { isConnectionError } from "./connection-errors.ts";
 import { parseLsn, type Lsn } from "./lsn.ts";
+import { withTimeout } from "../../shared/resilience/deadline.ts";
 
 export interface PoolOptions {
   max: number;
@@ -33,6 +34,9 @@ export function openPool(url: string, options: PoolOptions & { onclose?: () => v
 /** What one look at a node found: its WAL position (current on a primary, replayed on a replica). */
 export type Probe = { up: true; lsn: Lsn } | { up: false; error: string; connection: boolean };
 
+/** Rejection of a probe that took too long (the query is dropped with its connection). */
+const probeTimedOut = new Error("probe timed out");
+
 /**
  * Asks a node for its WAL position over a connection of its own, so the answer never
  * queues behind reads. A node that does not answer within `timeoutMs` counts as down and
@@ -45,28 +49,21 @@ export function createProber(url: string, options: { connectTimeoutMs: number; t
 
   async function probe(): Promise<Probe> {
     const sql = open();
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<"timeout">((resolve) => {
-      timer = setTimeout(() => resolve("timeout"), options.timeoutMs);
-      timer.unref();
-    });
     // Not in recovery (a replica URL that names a primary, or a promoted replica): its current position counts.
     const query = sql<{ lsn: string | null }[]>`
       select (case when pg_is_in_recovery() then pg_last_wal_replay_lsn() else pg_current_wal_lsn() end)::text as lsn`;
     try {
-      const answer = await Promise.race([query, timedOut]);
-      if (answer === "timeout") {
+      const answer = await withTimeout(query, options.timeoutMs, () => probeTimedOut);
+      // Null while a replica starts and has replayed nothing yet: behind everything.
+      return { up: true, lsn: answer[0]?.lsn ? parseLsn(answer[0].lsn) : 0n };
+    } catch (error) {
+      if (error === probeTimedOut) {
         query.catch(() => {});
         monitor = null;
         void sql.end({ timeout: 0 }).catch(() => {});
         return { up: false, error: `no answer within ${options.timeoutMs} ms`, connection: true };
       }
-      // Null while a replica starts and has replayed nothing yet: behind everything.
-      return { up: true, lsn: answer[0]?.lsn ? parseLsn(answer[0].lsn) : 0n };
-    } catch (error) {
       return { up: false, error: error instanceof Error ? error.message : String(error), connection: isConnectionError(error) };
-    } finally {
-      clearTimeout(timer);
     }
   }
 

@@ -1,12 +1,13 @@
-import { backoffDelayMs } from "../../shared/backoff.ts";
+import { defaultBackoff } from "../../shared/backoff.ts";
 import { defaultBreakerPolicy, type BreakerPolicy } from "../../shared/circuit-breaker.ts";
 import type { GpuProvider } from "../../shared/contract/gpu.ts";
 import { GatewayError } from "../../shared/error.ts";
+import { guardedAttempt, type AttemptEnd } from "../../shared/resilience/attempt.ts";
+import { sleep as sleepFor } from "../../shared/resilience/deadline.ts";
+import { withRetries } from "../../shared/resilience/retry.ts";
+import { createRetryBudget, type RetryBudget } from "../../shared/resilience/retry-budget.ts";
 import type { CallContext } from "../providers/types.ts";
-import { openAttemptScope } from "../routing/attempt-scope.ts";
 import type { Breakers } from "../routing/breakers.ts";
-import { createRetryBudget, type RetryBudget } from "../routing/retry-budget.ts";
-import { marketplaceFault } from "./provider-errors.ts";
 
 export interface GuardOptions {
   breakers: Breakers;
@@ -29,11 +30,18 @@ export interface Guard {
 
 export const breakerId = (provider: GpuProvider): string => `gpu:${provider}`;
 
-/** Breakers, deadlines and retries for marketplace calls, one breaker and budget per marketplace. */
+/** What a guarded marketplace call came to, as the caller sees it: the answer, or the error. */
+function answerOf<T>(end: AttemptEnd<T>, provider: GpuProvider): T {
+  if (end.kind === "served") return end.result;
+  if (end.kind === "refused") throw new GatewayError("circuit_open", { message: `${provider} is disabled after repeated failures.`, retryAfterS: end.retryAfterMs / 1000 });
+  throw end.error;
+}
+
+/** Breakers, deadlines and retries for marketplace calls (the shared resilience policies), one breaker and budget per marketplace. */
 export function createGpuGuard(options: GuardOptions): Guard {
   const policy = options.breakerPolicy ?? defaultBreakerPolicy;
   const now = options.now ?? Date.now;
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const pause = options.sleep;
   const budgets = new Map<GpuProvider, RetryBudget>();
   const budget = (provider: GpuProvider): RetryBudget => {
     const found = budgets.get(provider) ?? createRetryBudget();
@@ -41,39 +49,34 @@ export function createGpuGuard(options: GuardOptions): Guard {
     return found;
   };
 
-  async function once<T>(provider: GpuProvider, requestId: string, signal: AbortSignal, call: (context: CallContext) => Promise<T>, timeoutMs = options.timeoutMs): Promise<T> {
-    const id = breakerId(provider);
-    const admission = options.breakers.acquire(id, policy);
-    if (!admission.allowed) throw new GatewayError("circuit_open", { message: `${provider} is disabled after repeated failures.`, retryAfterS: (admission.retryAfterMs ?? 0) / 1000 });
-    const scope = openAttemptScope(signal);
-    scope.deadline("total", timeoutMs, `${provider} did not answer within ${timeoutMs} ms`);
-    try {
-      const result = await call({ signal: scope.signal, requestId });
-      options.breakers.success(id, policy);
-      return result;
-    } catch (error) {
-      if (signal.aborted) options.breakers.release(id);
-      else if (marketplaceFault(error)) options.breakers.failure(id, policy);
-      else options.breakers.success(id, policy);
-      throw error;
-    } finally {
-      scope.close();
-    }
-  }
+  const attempt = <T>(provider: GpuProvider, requestId: string, signal: AbortSignal, call: (context: CallContext) => Promise<T>, timeoutMs: number) =>
+    guardedAttempt({
+      admit: () => options.breakers.lease({ provider: breakerId(provider) }, policy, timeoutMs),
+      signal,
+      totalMs: timeoutMs,
+      totalMessage: `${provider} did not answer within ${timeoutMs} ms`,
+      call: (scope) => call({ signal: scope.signal, requestId }),
+    });
 
   return {
-    once,
+    async once(provider, requestId, signal, call, timeoutMs = options.timeoutMs) {
+      return answerOf(await attempt(provider, requestId, signal, call, timeoutMs), provider);
+    },
     async retried(provider, requestId, signal, call) {
-      budget(provider).recordRequest(now());
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return await once(provider, requestId, signal, call);
-        } catch (error) {
-          const retryable = marketplaceFault(error) && !(error instanceof GatewayError && error.code === "circuit_open") && !signal.aborted;
-          if (!retryable || attempt >= options.attempts || !budget(provider).tryRetry(now())) throw error;
-          await sleep(backoffDelayMs(attempt, undefined, options.random));
-        }
-      }
+      const { end } = await withRetries(
+        { ...defaultBackoff, maxAttempts: options.attempts, retryAfterCapMs: options.timeoutMs },
+        {
+          signal,
+          now,
+          random: options.random ?? Math.random,
+          sleep: pause ? (ms) => pause(ms) : sleepFor,
+          budget: budget(provider),
+          blocked: () => options.breakers.openFor({ provider: breakerId(provider) }, policy) > 0,
+        },
+        () => attempt(provider, requestId, signal, call, options.timeoutMs),
+        (failure) => failure.classified.outcome === "provider_fault" || failure.classified.outcome === "rate_limited",
+      );
+      return answerOf(end, provider);
     },
   };
 }

@@ -23,11 +23,3 @@ export function definitelyRefused(error: unknown): boolean {
   if (!(error instanceof GatewayError) || error.upstreamStatus === undefined) return false;
   return error.upstreamStatus >= 400 && error.upstreamStatus < 500 && error.upstreamStatus !== 408;
 }
-
-/** Counts against the marketplace's breaker: it failed, rather than refusing our request. */
-export function marketplaceFault(error: unknown): boolean {
-  if (!(error instanceof GatewayError)) return true;
-  const status = error.upstreamStatus;
-  if (status === undefined) return error.code !== "invalid_request";
-  return status >= 500 || status === 408 || status === 429;
-}

@@ -36,7 +36,7 @@ export function chatRoute(deps: AppDeps): Hono<AppEnv> {
       onEnd: (error) => {
         finishUsage?.({ model, usage });
         if (error === undefined) return;
-        deps.router.reportStreamFailure(served.target, error);
+        deps.router.reportStreamFailure(served.target, error, signal.aborted);
         deps.logger.warn("stream failed after it started", { requestId: context.requestId, provider: served.provider, error });
       },
     });

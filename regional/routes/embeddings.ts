@@ -11,11 +11,9 @@ export function embeddingsRoute(deps: AppDeps): Hono<AppEnv> {
     const request = await readJson(c, embeddingsRequest, deps.limits.maxBodyBytes);
     const requestId = c.get("requestId");
     const mockFault = c.req.header("x-mock-fault");
-    const served = await deps.router.run(request.model, "embeddings", c.req.raw.signal, async (target, scope) => {
-      const { firstByteMs } = target.policy.timeouts;
-      scope.deadline("firstByte", firstByteMs, `${target.provider.name} sent no response within ${firstByteMs} ms`);
-      return await target.provider.embeddings({ ...request, model: target.model }, callContext(target, scope, { requestId, mockFault }, () => scope.clear("firstByte")));
-    });
+    const served = await deps.router.run(request.model, "embeddings", c.req.raw.signal, async (target, scope) =>
+      await target.provider.embeddings({ ...request, model: target.model }, callContext(target, scope, { requestId, mockFault })),
+    );
     const model = `${served.provider}/${served.result.model || served.model}`;
     c.get("usage")?.set({ model, usage: served.result.usage });
     return c.json({ ...served.result, model }, 200, servedBy(served));

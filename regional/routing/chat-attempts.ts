@@ -1,13 +1,14 @@
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from "../../shared/contract/chat.ts";
 import type { CallContext } from "../providers/types.ts";
-import type { AttemptScope } from "./attempt-scope.ts";
-import { nextOrAbort } from "./next-or-abort.ts";
+import { untilAborted, type AttemptScope } from "../../shared/resilience/deadline.ts";
 import type { PlannedTarget } from "./plan.ts";
 import type { AttemptCall } from "./router.ts";
 
 export interface RequestContext {
   requestId: string;
   mockFault?: string;
+  /** A stream chunk the provider sent was unparseable and skipped. */
+  onMalformedChunk?: (provider: string, detail: { bytes: number }) => void;
 }
 
 /** A stream that has produced its first content: what was read so far, and the rest. */
@@ -19,16 +20,28 @@ export interface StreamStart {
   scope: AttemptScope;
 }
 
-export function callContext(target: PlannedTarget, scope: AttemptScope, request: RequestContext, onHeaders: () => void): CallContext {
-  return { signal: scope.signal, requestId: request.requestId, mockFault: request.mockFault, connectTimeoutMs: target.policy.timeouts.connectMs, onHeaders };
+/**
+ * The call's context: its signal, and the first-byte deadline, which starts only once the
+ * request was written to a connection. Time spent waiting for a free local socket or
+ * connecting is ours (bounded on its own), not the provider's. `onHeaders` runs when the
+ * provider's response headers arrive.
+ */
+export function callContext(target: PlannedTarget, scope: AttemptScope, request: RequestContext, onHeaders: () => void = () => scope.clear("firstByte")): CallContext {
+  const { firstByteMs, connectMs } = target.policy.timeouts;
+  const name = target.provider.name;
+  return {
+    signal: scope.signal,
+    requestId: request.requestId,
+    mockFault: request.mockFault,
+    connectTimeoutMs: connectMs,
+    onSent: () => scope.deadline("firstByte", firstByteMs, `${name} sent no response within ${firstByteMs} ms`),
+    onHeaders,
+    onMalformedChunk: request.onMalformedChunk === undefined ? undefined : (detail) => request.onMalformedChunk?.(name, detail),
+  };
 }
 
 export function chatAttempt(request: ChatCompletionRequest, context: RequestContext): AttemptCall<ChatCompletion> {
-  return async (target, scope) => {
-    const { firstByteMs } = target.policy.timeouts;
-    scope.deadline("firstByte", firstByteMs, `${target.provider.name} sent no response within ${firstByteMs} ms`);
-    return await target.provider.chat({ ...request, model: target.model, stream: false }, callContext(target, scope, context, () => scope.clear("firstByte")));
-  };
+  return async (target, scope) => await target.provider.chat({ ...request, model: target.model, stream: false }, callContext(target, scope, context));
 }
 
 function hasContent(chunk: ChatCompletionChunk): boolean {
@@ -42,7 +55,7 @@ function hasContent(chunk: ChatCompletionChunk): boolean {
  */
 export function streamAttempt(request: ChatCompletionRequest, context: RequestContext): AttemptCall<StreamStart> {
   return async (target: PlannedTarget, scope: AttemptScope) => {
-    const { firstByteMs, firstTokenMs } = target.policy.timeouts;
+    const { firstTokenMs } = target.policy.timeouts;
     const name = target.provider.name;
     let armed = false;
     const armFirstToken = () => {
@@ -50,7 +63,6 @@ export function streamAttempt(request: ChatCompletionRequest, context: RequestCo
       if (!armed) scope.deadline("firstToken", firstTokenMs, `${name} sent no content within ${firstTokenMs} ms`);
       armed = true;
     };
-    scope.deadline("firstByte", firstByteMs, `${name} sent no response within ${firstByteMs} ms`);
     const upstream = { ...request, model: target.model, stream: true, stream_options: { ...request.stream_options, include_usage: true } };
     const chunks = await target.provider.chatStream(upstream, callContext(target, scope, context, armFirstToken));
     armFirstToken();
@@ -58,7 +70,7 @@ export function streamAttempt(request: ChatCompletionRequest, context: RequestCo
     const head: ChatCompletionChunk[] = [];
     try {
       for (;;) {
-        const next = await nextOrAbort(rest, scope.signal);
+        const next = await untilAborted(rest.next(), scope.signal);
         if (next.done) {
           scope.clear("firstToken");
           return { head, rest, ended: true, scope };

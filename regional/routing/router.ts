@@ -1,34 +1,21 @@
-import { backoffDelayMs } from "../../shared/backoff.ts";
 import { GatewayError } from "../../shared/error.ts";
+import { guardedAttempt, type AttemptEnd, type FailedAttempt } from "../../shared/resilience/attempt.ts";
+import { createCoolDowns, type CoolDowns } from "../../shared/resilience/cool-down.ts";
+import { AttemptTimeout, sleep, type AttemptScope } from "../../shared/resilience/deadline.ts";
+import { classifyFailure } from "../../shared/resilience/outcome.ts";
+import { withRetries, retryAfterMsOf } from "../../shared/resilience/retry.ts";
+import { createRetryBudget, defaultRetryBudget, type RetryBudget, type RetryBudgetPolicy } from "../../shared/resilience/retry-budget.ts";
 import type { Logger } from "../logger.ts";
 import type { ModelKind } from "../providers/types.ts";
-import { openAttemptScope, type AttemptScope } from "./attempt-scope.ts";
-import type { Breakers } from "./breakers.ts";
-import { classify, countsAgainstProvider, isModelOverload, type FailureKind } from "./classify.ts";
-import type { PlannedTarget, Planner } from "./plan.ts";
-import { createRetryBudget, defaultRetryBudget, type RetryBudget, type RetryBudgetPolicy } from "./retry-budget.ts";
+import type { BreakerScope, Breakers } from "./breakers.ts";
+import type { Plan, PlannedTarget, Planner } from "./plan.ts";
 
 export interface Clock {
   now(): number;
   sleep(ms: number, signal: AbortSignal): Promise<void>;
 }
 
-export const realClock: Clock = {
-  now: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise((resolve, reject) => {
-      if (signal.aborted) return reject(signal.reason);
-      const timer = setTimeout(() => {
-        signal.removeEventListener("abort", onAbort);
-        resolve();
-      }, ms);
-      const onAbort = () => {
-        clearTimeout(timer);
-        reject(signal.reason);
-      };
-      signal.addEventListener("abort", onAbort, { once: true });
-    }),
-};
+export const realClock: Clock = { now: () => Date.now(), sleep };
 
 export interface AttemptRecord {
   provider: string;
@@ -63,24 +50,67 @@ export interface RouterOptions {
 
 export interface Router {
   /**
-   * Tries the plan's targets in order: each behind its breakers, with retries (full-jitter
-   * backoff, `Retry-After` honoured up to a cap, within the provider's retry budget), then
-   * falls back to the next. `keepScope` leaves the winning attempt's scope open for a stream.
+   * Tries the plan's targets in order: each behind its breakers and cool-down, with retries
+   * (full-jitter backoff, `Retry-After` honoured up to a cap, provider faults within the
+   * provider's retry budget), then falls back to the next. `keepScope` leaves the winning
+   * attempt's scope open for a stream.
    */
   run<T>(model: string, kind: ModelKind, signal: AbortSignal, call: AttemptCall<T>, keepScope?: boolean): Promise<Served<T>>;
-  /** A stream that failed after it reached the client still counts against its provider. */
-  reportStreamFailure(target: PlannedTarget, error: unknown): void;
+  /** A stream that failed after it reached the client still counts, if the provider was at fault. */
+  reportStreamFailure(target: PlannedTarget, error: unknown, clientGone: boolean): void;
   planner: Planner;
   breakers: Breakers;
+  coolDowns: CoolDowns;
 }
 
-const breakerId = (target: PlannedTarget) => target.provider.name;
-const modelBreakerId = (target: PlannedTarget) => `${target.provider.name}/${target.model}`;
+/** A target's breakers: the provider's for transport faults, the provider/model's for what the model answers. */
+export const breakerScope = (target: PlannedTarget): BreakerScope => ({ provider: target.provider.name, target: `${target.provider.name}/${target.model}` });
+
+/** What follows a failed attempt, by its outcome. */
+type Step = "retry" | "next" | "larger_context" | "return";
+
+function stepAfter(failure: FailedAttempt, plan: Plan): Step {
+  const { error, classified } = failure;
+  switch (classified.outcome) {
+    case "client_gone":
+    case "ok":
+      return "return";
+    case "local":
+      // No local connection free for this provider: another may have room. A bug is returned.
+      return error instanceof GatewayError && error.code === "overloaded" ? "next" : "return";
+    case "rate_limited":
+      return "retry";
+    case "provider_fault":
+      // Our own deadline fired: do not wait on the same silent target again.
+      return error instanceof AttemptTimeout ? "next" : "retry";
+    case "client_fault": {
+      if (!(error instanceof GatewayError)) return "return";
+      if (error.code === "context_length_exceeded") return "larger_context";
+      if (error.code === "content_policy_violation") return plan.fallbackOnContentPolicy ? "next" : "return";
+      // Our credentials, or a model this provider does not have: another target may serve it.
+      const status = error.upstreamStatus;
+      return status === 401 || status === 403 || status === 404 ? "next" : "return";
+    }
+  }
+}
+
+/** What the history (and the all-failed message) says of a failure: never an internal exception's text. */
+function described(end: FailedAttempt): string {
+  if (end.classified.outcome === "local" && !(end.error instanceof GatewayError)) return "internal error";
+  return end.error instanceof GatewayError ? end.error.message : end.classified.outcome;
+}
+
+/** The error leaving the router carries the attempts made, like every answer. */
+function noted(error: unknown, attempts: number): unknown {
+  if (error instanceof GatewayError) error.headers["x-breakwater-attempts"] = String(attempts);
+  return error;
+}
 
 export function createRouter(options: RouterOptions): Router {
   const { planner, breakers, logger } = options;
   const clock = options.clock ?? realClock;
   const random = options.random ?? Math.random;
+  const coolDowns = createCoolDowns();
   for (const { name, policy } of planner.providers()) breakers.ensure(name, policy.breaker);
   const budgets = new Map<string, RetryBudget>();
   const budgetOf = (provider: string) => {
@@ -89,45 +119,13 @@ export function createRouter(options: RouterOptions): Router {
     return budget;
   };
 
-  /** Admits a call through the model breaker (if the provider ever overloaded) and the provider's. */
-  function admit(target: PlannedTarget): { allowed: true } | { allowed: false; retryAfterMs?: number } {
-    const policy = target.policy.breaker;
-    const modelId = modelBreakerId(target);
-    const modelLevel = breakers.has(modelId);
-    if (modelLevel) {
-      const admission = breakers.acquire(modelId, policy);
-      if (!admission.allowed) return { allowed: false, retryAfterMs: admission.retryAfterMs };
-    }
-    const admission = breakers.acquire(breakerId(target), policy);
-    if (admission.allowed) return { allowed: true };
-    if (modelLevel) breakers.release(modelId);
-    return { allowed: false, retryAfterMs: admission.retryAfterMs };
-  }
-
-  function settle(target: PlannedTarget, kind: FailureKind | "ok", error?: unknown): void {
-    const policy = target.policy.breaker;
-    const modelId = modelBreakerId(target);
-    if (kind !== "ok" && countsAgainstProvider(kind)) {
-      if (isModelOverload(error)) {
-        breakers.failure(modelId, policy);
-        breakers.release(breakerId(target));
-      } else {
-        breakers.failure(breakerId(target), policy);
-        if (breakers.has(modelId)) breakers.release(modelId);
-      }
-      return;
-    }
-    // The provider answered (even if the request was at fault): it is healthy.
-    breakers.success(breakerId(target), policy);
-    if (breakers.has(modelId)) breakers.success(modelId, policy);
-  }
-
   return {
     breakers,
     planner,
-    reportStreamFailure(target, error) {
-      const kind = classify(error);
-      if (countsAgainstProvider(kind)) settle(target, kind, error);
+    coolDowns,
+    reportStreamFailure(target, error, clientGone) {
+      const classified = classifyFailure(error, clientGone);
+      if (classified.outcome === "provider_fault") breakers.failure(breakerScope(target), target.policy.breaker, classified);
     },
     async run<T>(model: string, kind: ModelKind, signal: AbortSignal, call: AttemptCall<T>, keepScope = false): Promise<Served<T>> {
       const plan = planner.plan(model, kind, random);
@@ -135,71 +133,91 @@ export function createRouter(options: RouterOptions): Router {
       let attempts = 0;
       let retryAfterMs: number | undefined;
       let contextFailure: { error: unknown; window: number } | undefined;
+      // Every target out of local connections is our capacity, not the providers': 503 overloaded.
+      let overloaded: GatewayError | undefined;
+      let otherFailures = false;
       const hint = (ms: number | undefined) => {
         if (ms !== undefined) retryAfterMs = retryAfterMs === undefined ? ms : Math.min(retryAfterMs, ms);
       };
 
       for (const target of plan.targets) {
         if (contextFailure && !((target.contextWindow ?? 0) > contextFailure.window)) continue;
-        const { retry, timeouts } = target.policy;
-        const budget = budgetOf(target.provider.name);
+        const { retry, timeouts, breaker } = target.policy;
+        const scope = breakerScope(target);
         const record = (outcome: string) => history.push({ provider: target.provider.name, model: target.model, outcome });
-        budget.recordRequest(clock.now());
+        const cooling = () => coolDowns.remaining(scope.target ?? scope.provider, clock.now());
 
-        for (let attempt = 1; attempt <= retry.maxAttempts; attempt++) {
-          const admission = admit(target);
-          if (!admission.allowed) {
-            record("circuit open");
-            hint(admission.retryAfterMs);
-            break;
-          }
-          attempts += 1;
-          const scope = openAttemptScope(signal);
-          scope.deadline("total", timeouts.totalMs, `${target.provider.name} did not finish within ${timeouts.totalMs} ms`);
-          try {
-            const result = await call(target, scope);
-            settle(target, "ok");
-            if (!keepScope) scope.close();
-            record("ok");
-            return { result, target, provider: target.provider.name, model: target.model, attempts, history };
-          } catch (error) {
-            scope.close();
-            if (signal.aborted) throw signal.reason ?? error;
-            const failure = classify(error);
-            settle(target, failure, error);
-            record(error instanceof Error ? error.message : String(error));
-            const retryAfterS = error instanceof GatewayError ? error.retryAfterS : undefined;
-            hint(retryAfterS === undefined ? undefined : retryAfterS * 1000);
-
-            if (failure === "client") throw error;
-            if (failure === "content_policy") {
-              if (!plan.fallbackOnContentPolicy) throw error;
-              break;
-            }
-            if (failure === "context_length") {
-              contextFailure = { error, window: target.contextWindow ?? Number.POSITIVE_INFINITY };
-              break;
-            }
-            if (failure !== "retry" || attempt === retry.maxAttempts) break;
-
-            const waitForServer = retryAfterS === undefined ? 0 : retryAfterS * 1000;
-            if (waitForServer > retry.retryAfterCapMs) break;
-            if (!budget.tryRetry(clock.now())) {
-              record("retry budget exhausted");
-              break;
-            }
-            const delay = Math.max(backoffDelayMs(attempt, retry, random), waitForServer);
-            await clock.sleep(delay, signal);
-          }
+        // Waiting is pointless while the breaker is open or the cool-down outlasts the cap: next target at once.
+        const openMs = breakers.openFor(scope, breaker);
+        if (openMs > 0) {
+          record("circuit open");
+          hint(openMs);
+          otherFailures = true;
+          continue;
         }
+        const coolMs = cooling();
+        if (coolMs > retry.retryAfterCapMs) {
+          record(`rate limited, cooling down for ${Math.ceil(coolMs / 1000)} s`);
+          hint(coolMs);
+          otherFailures = true;
+          continue;
+        }
+        if (coolMs > 0) await clock.sleep(coolMs, signal);
+
+        const attempt = async (): Promise<AttemptEnd<T>> => {
+          const end = await guardedAttempt({
+            admit: () => breakers.lease(scope, breaker, timeouts.totalMs),
+            signal,
+            totalMs: timeouts.totalMs,
+            totalMessage: `${target.provider.name} did not finish within ${timeouts.totalMs} ms`,
+            call: (attemptScope) => call(target, attemptScope),
+            keepScope,
+          });
+          if (end.kind === "refused") return end;
+          attempts += 1;
+          if (end.kind === "served") return end;
+          record(described(end));
+          if (end.classified.outcome === "rate_limited") {
+            const asked = retryAfterMsOf(end.error);
+            if (asked !== undefined) coolDowns.cool(scope.target ?? scope.provider, asked, clock.now());
+          }
+          return end;
+        };
+        const retried = await withRetries(
+          retry,
+          { signal, now: clock.now, sleep: clock.sleep, random, budget: budgetOf(target.provider.name), blocked: () => breakers.openFor(scope, breaker) > 0 || cooling() > retry.retryAfterCapMs },
+          attempt,
+          (failure) => stepAfter(failure, plan) === "retry",
+        );
+        const { end } = retried;
+        if (end.kind === "served") {
+          record("ok");
+          return { result: end.result, target, provider: target.provider.name, model: target.model, attempts, history };
+        }
+        if (end.kind === "refused") {
+          record("circuit open");
+          hint(end.retryAfterMs);
+          otherFailures = true;
+          continue;
+        }
+        if (retried.stopped) record(retried.stopped);
+        hint(retryAfterMsOf(end.error));
+        const step = stepAfter(end, plan);
+        if (end.classified.outcome === "client_gone") throw signal.reason ?? end.error;
+        if (step === "return") throw noted(end.error, attempts);
+        if (step === "larger_context") contextFailure = { error: end.error, window: target.contextWindow ?? Number.POSITIVE_INFINITY };
+        if (end.classified.outcome === "local" && end.error instanceof GatewayError) overloaded = end.error;
+        else otherFailures = true;
       }
 
-      if (contextFailure) throw contextFailure.error;
+      if (contextFailure) throw noted(contextFailure.error, attempts);
+      if (overloaded && !otherFailures) throw noted(overloaded, attempts);
       const summary = history.map((entry) => `${entry.provider}/${entry.model}: ${entry.outcome}`).join("; ");
       logger.warn("every target failed", { model, attempts, history });
       throw new GatewayError("unavailable", {
         message: `Every target for '${model}' failed: ${summary || "none could be tried"}.`,
         retryAfterS: retryAfterMs === undefined ? undefined : Math.max(1, Math.ceil(retryAfterMs / 1000)),
+        headers: { "x-breakwater-attempts": String(attempts) },
       });
     },
   };

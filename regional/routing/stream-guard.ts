@@ -1,7 +1,7 @@
 import type { ChatCompletionChunk, Usage } from "../../shared/contract/chat.ts";
 import { GatewayError } from "../../shared/error.ts";
 import type { StreamStart } from "./chat-attempts.ts";
-import { nextOrAbort } from "./next-or-abort.ts";
+import { untilAborted } from "../../shared/resilience/deadline.ts";
 
 export interface StreamGuardOptions {
   idleMs: number;
@@ -39,7 +39,7 @@ export async function* guardStream(start: StreamStart, options: StreamGuardOptio
     if (!start.ended) {
       for (;;) {
         scope.deadline("idle", options.idleMs, `${options.provider} went silent for ${options.idleMs} ms mid-stream`);
-        const next = await nextOrAbort(rest, scope.signal);
+        const next = await untilAborted(rest.next(), scope.signal);
         if (next.done) break;
         const out = pass(next.value);
         if (out) yield out;

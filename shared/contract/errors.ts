@@ -21,11 +21,14 @@ export const errorCodes = {
   payload_too_large: { status: 413, type: "invalid_request_error" },
   unsupported_media_type: { status: 415, type: "invalid_request_error" },
   rate_limited: { status: 429, type: "rate_limit_error" },
+  tenant_over_share: { status: 429, type: "rate_limit_error" },
+  budget_exceeded: { status: 429, type: "rate_limit_error" },
   internal_error: { status: 500, type: "server_error" },
   upstream_error: { status: 502, type: "upstream_error" },
   origin_unreachable: { status: 502, type: "upstream_error" },
   unavailable: { status: 503, type: "service_unavailable" },
   circuit_open: { status: 503, type: "service_unavailable" },
+  overloaded: { status: 503, type: "service_unavailable" },
   upstream_timeout: { status: 504, type: "timeout_error" },
 } as const;
 

@@ -13,7 +13,7 @@ import { createMockProvider } from "../../regional/providers/mock/index.ts";
 import { createRegistry } from "../../regional/providers/registry.ts";
 import { createBreakers, type Breakers } from "../../regional/routing/breakers.ts";
 import { createPlanner } from "../../regional/routing/plan.ts";
-import type { RetryBudgetPolicy } from "../../regional/routing/retry-budget.ts";
+import type { RetryBudgetPolicy } from "../../shared/resilience/retry-budget.ts";
 import { createRouter, type Clock } from "../../regional/routing/router.ts";
 import { parseRoutes } from "../../regional/routing/routes-file.ts";
 import { createUsageRecorder } from "../../regional/usage/recorder.ts";

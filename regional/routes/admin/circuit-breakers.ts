@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { z } from "zod";
+import { probesInFlight } from "../../../shared/circuit-breaker.ts";
 import { GatewayError } from "../../../shared/error.ts";
 import type { AppDeps } from "../../app.ts";
 import { auditActions } from "../../audit/event.ts";
@@ -21,7 +22,7 @@ function view(breaker: BreakerView) {
     forced: state.forced,
     opened_at: state.openedAt === null ? null : new Date(state.openedAt).toISOString(),
     window: state.buckets.reduce((sum, [, ok, failed]) => ({ successes: sum.successes + ok, failures: sum.failures + failed }), { successes: 0, failures: 0 }),
-    probes_in_flight: state.probesInFlight,
+    probes_in_flight: probesInFlight(state, Date.now()),
     transitions: breaker.transitions,
     policy: breaker.policy,
   };

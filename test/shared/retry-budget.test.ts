@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createRetryBudget } from "../../regional/routing/retry-budget.ts";
+import { createRetryBudget } from "../../shared/resilience/retry-budget.ts";
 
 describe("retry budget", () => {
   it("allows the floor plus 20 % of requests in the window", () => {
