@@ -1,6 +1,8 @@
 import { timingSafeEqual } from "node:crypto";
 import { GatewayError } from "../../shared/error.ts";
+import type { RateLimits } from "../../shared/contract/keys.ts";
 import type { Db } from "../db/index.ts";
+import { limitAssignments, type RateLimitChange } from "../tenants/rate-limits.ts";
 import { generateApiKey, hashApiKey, keyPrefix, looksLikeApiKey } from "./api-key.ts";
 
 export interface KeyRecord {
@@ -23,6 +25,8 @@ export interface KeyStore {
   revoke(keyId: string): Promise<KeyInfo | null>;
   /** A new key of the same tenant and name in one transaction with revoking the old one. Null for no such key. */
   rotate(keyId: string): Promise<{ key: string; record: KeyRecord; replaced: KeyInfo } | null>;
+  /** Changes a key's rate limits; the key before and after, or null for no such key. */
+  setLimits(keyId: string, change: RateLimitChange): Promise<{ before: KeyInfo; after: KeyInfo } | null>;
   /** Forgets cached answers for a tenant's keys, e.g. once the tenant is disabled. */
   forgetTenant(tenantId: string): void;
 }
@@ -34,6 +38,8 @@ export interface KeyInfo {
   name: string;
   prefix: string;
   status: "active" | "revoked";
+  /** What the edge allows this key alone; its tenant's limits apply on top. */
+  limits: RateLimits;
   createdAt: Date;
   revokedAt: Date | null;
   /** SHA-256 of the key: what caches (here and at the edge) know it by. Not for display. */
@@ -46,6 +52,8 @@ interface KeyInfoRow {
   name: string;
   prefix: string;
   status: "active" | "revoked";
+  rpm_limit: number;
+  tpm_limit: number;
   created_at: Date;
   revoked_at: Date | null;
   key_hash: Buffer;
@@ -57,6 +65,7 @@ const keyInfo = (row: KeyInfoRow): KeyInfo => ({
   name: row.name,
   prefix: row.prefix,
   status: row.status,
+  limits: { rpm: row.rpm_limit, tpm: row.tpm_limit },
   createdAt: row.created_at,
   revokedAt: row.revoked_at,
   keyHash: row.key_hash,
@@ -129,7 +138,7 @@ export function createKeyStore(db: Db, options: { cacheTtlMs: number; now?: () =
     async list(tenantId) {
       if (!uuid.test(tenantId)) return [];
       const rows = await (await db.read(tenantId))<KeyInfoRow[]>`
-        select id, tenant_id, name, prefix, status, created_at, revoked_at, key_hash
+        select id, tenant_id, name, prefix, status, rpm_limit, tpm_limit, created_at, revoked_at, key_hash
         from api_keys where tenant_id = ${tenantId} order by created_at desc, id`;
       return rows.map(keyInfo);
     },
@@ -140,7 +149,7 @@ export function createKeyStore(db: Db, options: { cacheTtlMs: number; now?: () =
       const [row] = await db.transaction(tenantId, async (tx) => await tx<KeyInfoRow[]>`
         update api_keys set status = 'revoked', revoked_at = coalesce(revoked_at, now())
         where id = ${keyId}
-        returning id, tenant_id, name, prefix, status, created_at, revoked_at, key_hash`);
+        returning id, tenant_id, name, prefix, status, rpm_limit, tpm_limit, created_at, revoked_at, key_hash`);
       if (!row) return null;
       cache.delete(row.key_hash.toString("base64"));
       return keyInfo(row);
@@ -154,7 +163,7 @@ export function createKeyStore(db: Db, options: { cacheTtlMs: number; now?: () =
         const [old] = await tx<KeyInfoRow[]>`
           update api_keys set status = 'revoked', revoked_at = now()
           where id = ${keyId} and status = 'active'
-          returning id, tenant_id, name, prefix, status, created_at, revoked_at, key_hash`;
+          returning id, tenant_id, name, prefix, status, rpm_limit, tpm_limit, created_at, revoked_at, key_hash`;
         if (!old) {
           const [exists] = await tx<{ id: string }[]>`select id from api_keys where id = ${keyId}`;
           if (exists) throw new GatewayError("conflict", { message: "The key is revoked already; create a new key instead." });
@@ -172,6 +181,23 @@ export function createKeyStore(db: Db, options: { cacheTtlMs: number; now?: () =
       cache.delete(done.old.key_hash.toString("base64"));
       cache.delete(hashApiKey(key).toString("base64"));
       return { key, record: { keyId: done.id, tenantId: done.old.tenant_id, prefix: keyPrefix(key) }, replaced: keyInfo(done.old) };
+    },
+
+    async setLimits(keyId, change) {
+      const tenantId = await ownerOf(keyId);
+      if (!tenantId) return null;
+      return await db.transaction(tenantId, async (tx) => {
+        // Locked, so the old values in the audit event are the ones this update replaced.
+        const [old] = await tx<KeyInfoRow[]>`
+          select id, tenant_id, name, prefix, status, rpm_limit, tpm_limit, created_at, revoked_at, key_hash
+          from api_keys where id = ${keyId} for update`;
+        if (!old) return null;
+        const [row] = await tx<KeyInfoRow[]>`
+          update api_keys set ${limitAssignments(tx, change)} where id = ${keyId}
+          returning id, tenant_id, name, prefix, status, rpm_limit, tpm_limit, created_at, revoked_at, key_hash`;
+        if (!row) throw new Error("API key update returned no row");
+        return { before: keyInfo(old), after: keyInfo(row) };
+      });
     },
 
     forgetTenant(tenantId) {

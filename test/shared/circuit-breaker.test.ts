@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { acquire, createBreaker, defaultBreakerPolicy, force, recordFailure, recordSuccess, type BreakerPolicy } from "../../shared/circuit-breaker.ts";
+import { acquire, createBreaker, defaultBreakerPolicy, force, probesInFlight, recordFailure, recordSuccess, releaseProbe, upgradeBreaker, type BreakerPolicy, type BreakerState } from "../../shared/circuit-breaker.ts";
 
 const policy = defaultBreakerPolicy;
 const fail = (state = createBreaker(), times: number, at: number, p: BreakerPolicy = policy) => {
@@ -43,15 +43,15 @@ describe("circuit breaker", () => {
 
   it("closes after 2 probe successes and reopens on a probe failure", () => {
     const state = fail(createBreaker(), 5, 0);
-    acquire(state, policy, 60_000);
-    acquire(state, policy, 60_000);
-    expect(recordSuccess(state, policy, 60_001)).toBeUndefined();
-    expect(recordSuccess(state, policy, 60_002)).toMatchObject({ from: "half_open", to: "closed" });
+    const first = acquire(state, policy, 60_000).lease;
+    const second = acquire(state, policy, 60_000).lease;
+    expect(recordSuccess(state, policy, 60_001, first)).toBeUndefined();
+    expect(recordSuccess(state, policy, 60_002, second)).toMatchObject({ from: "half_open", to: "closed" });
     expect(state.buckets).toEqual([]);
 
     fail(state, 5, 70_000);
-    acquire(state, policy, 130_000);
-    expect(recordFailure(state, policy, 130_001)).toMatchObject({ from: "half_open", to: "open" });
+    const probe = acquire(state, policy, 130_000).lease;
+    expect(recordFailure(state, policy, 130_001, probe)).toMatchObject({ from: "half_open", to: "open" });
     expect(acquire(state, policy, 130_002).allowed).toBe(false);
   });
 
@@ -71,5 +71,52 @@ describe("circuit breaker", () => {
     const copy = JSON.parse(JSON.stringify(state)) as typeof state;
     expect(acquire(copy, policy, 60_000).allowed).toBe(true);
     expect(copy.status).toBe("half_open");
+  });
+});
+
+describe("half-open probe slots are leases", () => {
+  const open = () => fail(createBreaker(), 5, 0);
+
+  it("frees a slot whose holder never reports once its lease expires", () => {
+    const state = open();
+    for (let i = 0; i < 3; i++) expect(acquire(state, policy, 60_000, 1_000).allowed).toBe(true);
+    expect(acquire(state, policy, 60_500, 1_000)).toMatchObject({ allowed: false, retryAfterMs: 500 });
+    expect(acquire(state, policy, 61_000, 1_000).allowed).toBe(true);
+    expect(probesInFlight(state, 61_000)).toBe(1);
+  });
+
+  it("gives released slots back at once", () => {
+    const state = open();
+    const leases = [0, 1, 2].map(() => acquire(state, policy, 60_000, 30_000).lease);
+    for (const lease of leases) releaseProbe(state, lease);
+    expect(acquire(state, policy, 60_001, 30_000).allowed).toBe(true);
+  });
+
+  it("counts only results of leases still held", () => {
+    const state = open();
+    const { lease } = acquire(state, policy, 60_000, 1_000);
+    // A call let through while closed that fails late says nothing about the probes.
+    expect(recordFailure(state, policy, 60_100)).toBeUndefined();
+    expect(state.status).toBe("half_open");
+    // The lease expired: its late success does not count either.
+    acquire(state, policy, 61_500, 1_000);
+    expect(recordSuccess(state, policy, 61_600, lease)).toBeUndefined();
+    expect(state.probeSuccesses).toBe(0);
+  });
+
+  it("upgrades a state stored before leases existed", () => {
+    const stored = { status: "half_open", buckets: [], openedAt: 0, probesInFlight: 3, probeSuccesses: 0, forced: null } as unknown as Partial<BreakerState>;
+    const state = upgradeBreaker(stored);
+    expect(acquire(state, policy, 60_000, 1_000).allowed).toBe(true);
+  });
+
+  it("released from a forced state, it starts a fresh window", () => {
+    const state = createBreaker();
+    fail(state, 4, 0);
+    force(state, "closed", 1);
+    fail(state, 10, 2);
+    force(state, null, 3);
+    expect(recordFailure(state, policy, 4)).toBeUndefined();
+    expect(state.status).toBe("closed");
   });
 });

@@ -8,8 +8,8 @@ import { auditDetail } from "../../http/admin-audit.ts";
 import type { AppEnv } from "../../http/context.ts";
 import { readJson } from "../../http/json-body.ts";
 import type { TenantStore } from "../../tenants/tenant-store.ts";
-import { found } from "./tenants.ts";
-import { keyView } from "./views.ts";
+import { found, setLimitsBody } from "./tenants.ts";
+import { keyView, limitsView } from "./views.ts";
 
 export const createKeyBody = z.object({ name: z.string().trim().max(200).default("") });
 
@@ -20,7 +20,7 @@ function newKeyView(key: string, record: KeyRecord, name: string, extra: Record<
   return { object: "api_key", id: record.keyId, tenant_id: record.tenantId, name, prefix: record.prefix, status: "active", key, ...extra };
 }
 
-/** POST/GET /tenants/:id/keys, POST /keys/:id/rotate, POST /keys/:id/revoke. */
+/** POST/GET /tenants/:id/keys, POST /keys/:id/rotate, POST /keys/:id/revoke, PATCH /keys/:id. */
 export function keysRoute(deps: AppDeps, tenants: TenantStore): Hono<AppEnv> {
   return new Hono<AppEnv>()
     .post("/tenants/:id/keys", async (c) => {
@@ -60,6 +60,17 @@ export function keysRoute(deps: AppDeps, tenants: TenantStore): Hono<AppEnv> {
       await deps.invalidateEdgeKey?.(revoked.keyHash);
       Object.assign(audit, { tenantId: revoked.tenantId, metadata: { prefix: revoked.prefix } });
       return c.json(keyView(revoked));
+    })
+    .patch("/keys/:id", async (c) => {
+      const audit = auditDetail(c);
+      Object.assign(audit, { action: auditActions.keyLimits, resource: `api_key:${c.req.param("id")}` });
+      const change = await readJson(c, setLimitsBody, deps.limits.maxBodyBytes);
+      const changed = await deps.keys.setLimits(c.req.param("id"), change);
+      if (!changed) throw notFound(c.req.param("id"));
+      const { before, after } = changed;
+      Object.assign(audit, { tenantId: after.tenantId, metadata: { prefix: after.prefix, before: limitsView(before.limits), after: limitsView(after.limits) } });
+      await deps.invalidateEdgeKey?.(after.keyHash);
+      return c.json(keyView(after));
     });
 }
 

@@ -8,8 +8,9 @@ import { auditDetail } from "../../http/admin-audit.ts";
 import type { AppEnv } from "../../http/context.ts";
 import { decodeCursor, encodeCursor } from "../../http/cursor.ts";
 import { readJson } from "../../http/json-body.ts";
+import type { RateLimitChange } from "../../tenants/rate-limits.ts";
 import type { TenantStore } from "../../tenants/tenant-store.ts";
-import { tenantView } from "./views.ts";
+import { limitsView, tenantView } from "./views.ts";
 
 export const createTenantBody = z.object({ name: z.string().trim().min(1).max(200) });
 export const listTenantsQuery = z.object({
@@ -19,7 +20,24 @@ export const listTenantsQuery = z.object({
 });
 const tenantCursor = z.object({ createdAt: z.string().max(64), id: z.uuid() });
 
-/** POST /tenants, GET /tenants, GET /tenants/:id, POST /tenants/:id/disable. */
+// Far above any real plan and inside the integer columns: a slipped digit is refused, not applied.
+const maxLimits = { rpm: 1_000_000, tpm: 1_000_000_000 };
+const limitField = (max: number) => z.int().min(1).max(max).nullable().optional();
+const limitFields: readonly string[] = ["rpm_limit", "tpm_limit"];
+
+/** PATCH /tenants/:id and /keys/:id: a positive integer sets a limit, null puts the default back. */
+export const setLimitsBody = z
+  .looseObject({ rpm_limit: limitField(maxLimits.rpm), tpm_limit: limitField(maxLimits.tpm) })
+  // Checked here rather than by strictObject, whose error names no field.
+  .superRefine((body, ctx) => {
+    for (const key of Object.keys(body)) {
+      if (!limitFields.includes(key)) ctx.addIssue({ code: "custom", path: [key], message: "unknown field; only rpm_limit and tpm_limit can be set" });
+    }
+    if (body.rpm_limit === undefined && body.tpm_limit === undefined) ctx.addIssue({ code: "custom", path: [], message: "set rpm_limit, tpm_limit or both" });
+  })
+  .transform((body): RateLimitChange => ({ rpm: body.rpm_limit, tpm: body.tpm_limit }));
+
+/** POST /tenants, GET /tenants, GET /tenants/:id, POST /tenants/:id/disable, PATCH /tenants/:id. */
 export function tenantsRoute(deps: AppDeps, tenants: TenantStore): Hono<AppEnv> {
   return new Hono<AppEnv>()
     .post("/tenants", async (c) => {
@@ -50,10 +68,26 @@ export function tenantsRoute(deps: AppDeps, tenants: TenantStore): Hono<AppEnv> 
       const tenant = await tenants.disable(c.req.param("id"));
       if (!tenant) throw notFound(c.req.param("id"));
       audit.tenantId = tenant.id;
-      deps.keys.forgetTenant(tenant.id);
-      if (deps.invalidateEdgeKey) for (const key of await deps.keys.list(tenant.id)) await deps.invalidateEdgeKey(key.keyHash);
+      await forgetKeysOf(deps, tenant.id);
       return c.json(tenantView(tenant));
+    })
+    .patch("/tenants/:id", async (c) => {
+      const audit = auditDetail(c);
+      Object.assign(audit, { action: auditActions.tenantLimits, resource: `tenant:${c.req.param("id")}` });
+      const change = await readJson(c, setLimitsBody, deps.limits.maxBodyBytes);
+      const changed = await tenants.setLimits(c.req.param("id"), change);
+      if (!changed) throw notFound(c.req.param("id"));
+      const { before, after } = changed;
+      Object.assign(audit, { tenantId: after.id, metadata: { before: limitsView(before.limits), after: limitsView(after.limits) } });
+      await forgetKeysOf(deps, after.id);
+      return c.json(tenantView(after));
     });
+}
+
+/** Drops the cached copies of the tenant's keys, here and at the edge: the edge's carry the tenant's status and limits. */
+async function forgetKeysOf(deps: AppDeps, tenantId: string): Promise<void> {
+  deps.keys.forgetTenant(tenantId);
+  if (deps.invalidateEdgeKey) for (const key of await deps.keys.list(tenantId)) await deps.invalidateEdgeKey(key.keyHash);
 }
 
 export async function found(tenants: TenantStore, id: string) {
