@@ -1,4 +1,6 @@
 import { acquire, createBreaker, defaultBreakerPolicy, recordSuccess } from "../shared/circuit-breaker.ts";
+import { GatewayError } from "../shared/error.ts";
+import { classifyFailure } from "../shared/resilience/outcome.ts";
 import { createLogger } from "../regional/logger.ts";
 import { createRegistry } from "../regional/providers/registry.ts";
 import type { Provider } from "../regional/providers/types.ts";
@@ -36,6 +38,17 @@ export async function policyFigures(iterations = 200_000): Promise<MicroResult[]
   });
 
   const logger = createLogger("silent");
+  // One failed attempt's accounting: classify the error, lease both breakers (provider and
+  // provider/model), settle. The failures are spread out in time so the breaker stays closed.
+  const leased = createBreakers(logger, () => now);
+  const scope = { provider: "p", target: "p/m" };
+  const failure = new GatewayError("upstream_error", { upstreamStatus: 503 });
+  const accountingUs = microsecondsPerOpSync(iterations * 5, () => {
+    now += 60_000;
+    const admission = leased.lease(scope, defaultBreakerPolicy, 30_000);
+    if (admission.admitted) admission.lease.settle(classifyFailure(failure, false));
+  });
+
   const registry = createRegistry([stubProvider("first"), stubProvider("second")]);
   const routes = parseRoutes({ routes: { chain: { targets: [{ provider: "first", model: "m" }, { provider: "second", model: "m" }] } } });
   const router = createRouter({ planner: createPlanner(registry, routes), breakers: createBreakers(logger), logger });
@@ -50,6 +63,7 @@ export async function policyFigures(iterations = 200_000): Promise<MicroResult[]
   return [
     { id: "breaker decision + bookkeeping", value: breakerUs, unit: "µs/op", aim: { op: "≤", value: 1 } },
     { id: "retry budget bookkeeping", value: budgetUs, unit: "µs/op", aim: { op: "≤", value: 1 } },
+    { id: "classification + breaker lease, per attempt", value: accountingUs, unit: "µs/op", aim: { op: "≤", value: 1 } },
     { id: "policy stack, success path (added)", value: stackUs - directUs, unit: "µs/op", aim: { op: "≤", value: 100 } },
     { id: "fallback past an open breaker (added)", value: fallbackUs - directUs, unit: "µs/op", aim: { op: "≤", value: 1000 } },
   ];

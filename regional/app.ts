@@ -31,7 +31,8 @@ export interface AppDeps {
   router: Router;
   logger: Logger;
   migrations: Migration[];
-  limits: { maxBodyBytes: number };
+  /** Request body bounds; `maxJsonDepth` unset, `readJson` applies the default depth. */
+  limits: { maxBodyBytes: number; maxJsonDepth?: number };
   /** Flipped by shutdown so readiness fails while in-flight work drains. */
   lifecycle: { shuttingDown: boolean };
   /** The hash-chained audit log; admin actions answer once their event is durable in it. */

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { defaultMaxJsonDepth, maxJsonDepthCeiling } from "../shared/json-depth.ts";
 
 const envSchema = z.object({
   HOST: z.string().default("127.0.0.1"),
@@ -31,6 +32,8 @@ const envSchema = z.object({
   /** Fixes the dev tenant's API key instead of generating one on first start. */
   BREAKWATER_DEV_KEY: z.string().regex(/^bw_[A-Za-z0-9_-]{16,}$/, "must look like bw_ + at least 16 characters").optional(),
   MAX_BODY_BYTES: z.coerce.number().int().positive().default(1024 * 1024),
+  /** Request bodies nesting arrays and objects deeper than this are refused (400) before they are parsed. */
+  MAX_JSON_DEPTH: z.coerce.number().int().positive().max(maxJsonDepthCeiling).default(defaultMaxJsonDepth),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().nonnegative().default(30_000),
   /** How long a verified API key is trusted from memory before it is read again. */
   KEY_CACHE_TTL_MS: z.coerce.number().int().nonnegative().default(5_000),
@@ -63,6 +66,11 @@ const envSchema = z.object({
   GPU_POLL_INTERVAL_MS: z.coerce.number().int().nonnegative().default(15_000),
   /** JSON file of routes (model → ordered provider targets) and per-provider policies. */
   ROUTES_FILE: z.string().min(1).optional(),
+  /**
+   * The mock providers and `x-mock-fault`; unset, on only in local mode (no DATABASE_URL),
+   * since any tenant could otherwise make them misbehave in production.
+   */
+  MOCK_PROVIDERS: z.enum(["on", "off"]).optional(),
   /** This service's region: the audit log keeps one hash chain and one journal per region. */
   REGION: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "letters, digits, - and _ only").default("local"),
   /** The admin API's credential (`Authorization: Bearer`); unset, the admin API answers 403. */

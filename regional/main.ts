@@ -22,6 +22,8 @@ import { listen } from "./server.ts";
 const config = loadConfig();
 const logger = createLogger(config.LOG_LEVEL);
 const routes = config.ROUTES_FILE ? await loadRoutesFile(config.ROUTES_FILE) : parseRoutes({});
+// Built before the database opens: a provider misconfigured stops start-up at once.
+const registry = createRegistry(configuredProviders(config, routes));
 const db = await openDb(dbOptionsFrom(config, logger));
 const migrations = await readMigrations();
 const applied = await migrate(db.write, migrations);
@@ -32,7 +34,6 @@ const keys = createKeyStore(db, { cacheTtlMs: config.KEY_CACHE_TTL_MS });
 const devKey = await ensureDevKey(db, keys, { devKey: config.BREAKWATER_DEV_KEY, dataDir: config.DATA_DIR, limits: { rpm: config.BREAKWATER_DEV_RPM, tpm: config.BREAKWATER_DEV_TPM } });
 const lifecycle = { shuttingDown: false };
 const auditing = await startAuditing(config, db, logger);
-const registry = createRegistry(configuredProviders(config));
 const router = createRouter({ planner: createPlanner(registry, routes), breakers: createBreakers(logger), logger });
 const edgeAccess = {
   edgeSigningSecret: config.EDGE_SIGNING_SECRET,
@@ -45,7 +46,7 @@ const gpu = createGpuService({
   guard: createGpuGuard({ breakers: router.breakers, timeoutMs: config.GPU_TIMEOUT_MS, attempts: 3 }),
   createTimeoutMs: config.GPU_CREATE_TIMEOUT_MS,
 });
-const app = createApp({ db, keys, router, logger, migrations, limits: { maxBodyBytes: config.MAX_BODY_BYTES }, lifecycle, gpu, ...edgeAccess, ...auditing.deps });
+const app = createApp({ db, keys, router, logger, migrations, limits: { maxBodyBytes: config.MAX_BODY_BYTES, maxJsonDepth: config.MAX_JSON_DEPTH }, lifecycle, gpu, ...edgeAccess, ...auditing.deps });
 const server = await listen(app, config.HOST, config.PORT);
 const gpuPoller = config.GPU_POLL_INTERVAL_MS > 0 ? startGpuPoller(gpu, { intervalMs: config.GPU_POLL_INTERVAL_MS, batch: 100, logger }) : undefined;
 

@@ -37,5 +37,6 @@ export async function searchOffers(marketplaces: Marketplace[], guard: Guard, qu
 
 export function failureOf(error: unknown): { code: string; message: string } {
   if (error instanceof GatewayError) return { code: error.code, message: error.message };
-  return { code: "internal_error", message: error instanceof Error ? error.message : String(error) };
+  // A bug of ours: its text stays in the logs, never in an answer.
+  return { code: "internal_error", message: "Internal error." };
 }

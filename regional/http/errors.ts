@@ -27,6 +27,11 @@ function respond(c: Context<AppEnv>, error: GatewayError): Response {
 export function errorHandler(logger: Logger) {
   return function onError(error: unknown, c: Context<AppEnv>): Response {
     const gatewayError = asGatewayError(error);
+    // The client left: its call was cancelled on purpose; nobody reads this answer.
+    if (c.req.raw.signal.aborted) {
+      logger.info("client left before the answer", { requestId: c.get("requestId"), path: c.req.path });
+      return respond(c, gatewayError);
+    }
     if (gatewayError.status >= 500) {
       logger.error("request failed", { requestId: c.get("requestId"), code: gatewayError.code, path: c.req.path, error: gatewayError.cause ?? gatewayError });
     }

@@ -11,7 +11,8 @@ export interface SseOptions {
 /**
  * Serialises chunks as OpenAI's SSE stream, pulling one chunk per read so slow clients
  * apply back-pressure upstream. A failure after the first byte ends the stream with an
- * error object and no `[DONE]`, so a cut answer never looks complete.
+ * error object and no `[DONE]`, so a cut answer never looks complete. A failure that is
+ * not a `GatewayError` is ours: the client gets the generic internal error, never its text.
  */
 export function chatSse(chunks: AsyncIterable<ChatCompletionChunk>, options: SseOptions): ReadableStream<Uint8Array> {
   const iterator = chunks[Symbol.asyncIterator]();
@@ -25,9 +26,9 @@ export function chatSse(chunks: AsyncIterable<ChatCompletionChunk>, options: Sse
             controller.close();
             return;
           }
-          controller.enqueue(sseData(JSON.stringify({ ...value, model: options.model(value) })));
+          controller.enqueue(sseData(await serialised(iterator, value, options)));
         } catch (error) {
-          const gatewayError = error instanceof GatewayError ? error : new GatewayError("upstream_error", { message: "The stream failed.", cause: error });
+          const gatewayError = error instanceof GatewayError ? error : new GatewayError("internal_error", { cause: error });
           controller.enqueue(sseData(JSON.stringify(gatewayError.toBody(options.requestId))));
           controller.close();
         }
@@ -38,4 +39,19 @@ export function chatSse(chunks: AsyncIterable<ChatCompletionChunk>, options: Sse
     },
     { highWaterMark: 0 },
   );
+}
+
+/**
+ * A chunk as JSON text. One that cannot be written (nested too deep for the stack) is
+ * thrown into the chunks' iterator, so the stream ends through the same path as any other
+ * failure there: the upstream closed, the cause logged by whoever watches that path.
+ */
+async function serialised(iterator: AsyncIterator<ChatCompletionChunk>, chunk: ChatCompletionChunk, options: SseOptions): Promise<string> {
+  try {
+    return JSON.stringify({ ...chunk, model: options.model(chunk) });
+  } catch (error) {
+    await iterator.throw?.(error).catch(() => {});
+    await iterator.return?.().catch(() => {});
+    throw error;
+  }
 }

@@ -1,36 +1,49 @@
 import type { Config } from "../config.ts";
-import { createAnthropicProvider } from "./anthropic/index.ts";
-import { createMockProvider } from "./mock/index.ts";
-import { createOpenAiProvider } from "./openai/index.ts";
+import type { RoutesFile } from "../routing/routes-file.ts";
+import { buildProviders, type ProviderSpec } from "./from-config.ts";
+import { kindByName } from "./provider-entry.ts";
+import type { Env } from "./secret-ref.ts";
 import type { Provider } from "./types.ts";
 
 const listOf = (names: string) => names.split(",").map((name) => name.trim()).filter(Boolean);
 
 /**
- * The providers this process serves: `mock` (OpenAI's wire) and `mock-anthropic`
- * (Anthropic's wire, through the real translation) always, real ones when their key is set.
+ * Mock providers (and so `x-mock-fault`) exist only in local mode: the embedded database,
+ * or `MOCK_PROVIDERS=on` for tests and benches against a real Postgres. Anywhere else any
+ * tenant could make them misbehave.
  */
-export function configuredProviders(config: Config): Provider[] {
-  const providers: Provider[] = [createMockProvider(), createMockProvider({ name: "mock-anthropic", wire: "anthropic" })];
+export function mockProvidersEnabled(config: Pick<Config, "DATABASE_URL" | "MOCK_PROVIDERS">): boolean {
+  return config.MOCK_PROVIDERS === undefined ? config.DATABASE_URL === undefined : config.MOCK_PROVIDERS === "on";
+}
+
+/** `mock` (OpenAI's wire) and `mock-anthropic` (Anthropic's, through the real translation). */
+const localMocks: Record<string, ProviderSpec> = {
+  mock: { type: "mock", wire: "openai" },
+  "mock-anthropic": { type: "mock", wire: "anthropic" },
+};
+
+/** `OPENAI_*` and `ANTHROPIC_*` expand into entries named `openai` and `anthropic`. */
+function envShorthands(config: Config): Record<string, ProviderSpec> {
+  const specs: Record<string, ProviderSpec> = {};
   if (config.OPENAI_API_KEY) {
-    providers.push(
-      createOpenAiProvider({
-        name: "openai",
-        baseUrl: config.OPENAI_BASE_URL,
-        apiKey: config.OPENAI_API_KEY,
-        models: listOf(config.OPENAI_MODELS).map((id) => ({ id, kind: /embed/i.test(id) ? "embeddings" : "chat" })),
-      }),
-    );
+    const models = listOf(config.OPENAI_MODELS).map((id) => ({ id, kind: kindByName(id) }));
+    specs.openai = { type: "openai", baseUrl: config.OPENAI_BASE_URL, apiKey: { from: "literal", value: config.OPENAI_API_KEY }, models };
   }
   if (config.ANTHROPIC_API_KEY) {
-    providers.push(
-      createAnthropicProvider({
-        name: "anthropic",
-        baseUrl: config.ANTHROPIC_BASE_URL,
-        apiKey: config.ANTHROPIC_API_KEY,
-        models: listOf(config.ANTHROPIC_MODELS).map((id) => ({ id, kind: "chat" })),
-      }),
-    );
+    const models = listOf(config.ANTHROPIC_MODELS).map((id) => ({ id, kind: "chat" as const }));
+    specs.anthropic = { type: "anthropic", baseUrl: config.ANTHROPIC_BASE_URL, apiKey: { from: "literal", value: config.ANTHROPIC_API_KEY }, models };
   }
-  return providers;
+  return specs;
+}
+
+/**
+ * The providers this process serves: the local mocks, the env shorthands, and the routes
+ * file's entries with a `type`. A file entry replaces a mock or shorthand of the same name,
+ * so `"openai": { "type": "openai", "apiKey": "env:OPENAI_API_KEY", ... }` takes over from
+ * `OPENAI_*` rather than clashing with it.
+ */
+export function configuredProviders(config: Config, routes?: RoutesFile, env: Env = process.env): Provider[] {
+  const defined = Object.fromEntries(Object.entries(routes?.providers ?? {}).flatMap(([name, entry]) => (entry.type === undefined ? [] : [[name, entry]])));
+  const mocks = mockProvidersEnabled(config);
+  return buildProviders({ ...(mocks ? localMocks : {}), ...envShorthands(config), ...defined }, { env, mocks, source: config.ROUTES_FILE });
 }

@@ -2,6 +2,8 @@ import http from "node:http";
 import https from "node:https";
 import { GatewayError } from "../../shared/error.ts";
 import { chunksOf } from "../../shared/sse.ts";
+import { poolAgents, poolSettings, type PoolAgents, type PoolSettings } from "./pool.ts";
+import { createSocketSlots, poolExhausted } from "./socket-slots.ts";
 import type { CallContext } from "./types.ts";
 import { transportError } from "./upstream-error.ts";
 
@@ -14,6 +16,8 @@ export interface UpstreamRequest {
   signal: AbortSignal;
   /** Fails the call when no connection is made in time; a reused connection is not timed. */
   connectTimeoutMs?: number;
+  /** Called once the request is written to a connected socket: the provider has it from then on. */
+  onSent?: () => void;
 }
 
 export interface UpstreamResponse {
@@ -29,40 +33,86 @@ export interface UpstreamResponse {
 export type Transport = (request: UpstreamRequest) => Promise<UpstreamResponse>;
 
 /**
- * Node's own HTTP client over keep-alive agents. It costs a third of what `fetch` does per
- * call on Node 20 (no web streams on the way), which is most of the gateway's overhead.
+ * Node's own HTTP client over one provider's pool of keep-alive connections. It costs a
+ * third of what `fetch` does per call on Node 20 (no web streams on the way), which is most
+ * of the gateway's overhead. Waiting for a free connection is bounded on its own
+ * (`overloaded`), so a full pool is never charged to the provider's deadlines.
  */
-export function nodeTransport(): Transport {
-  const agents = {
-    "http:": new http.Agent({ keepAlive: true, maxSockets: 256, scheduling: "lifo" }),
-    "https:": new https.Agent({ keepAlive: true, maxSockets: 256, scheduling: "lifo" }),
+export function nodeTransport(overrides: Partial<PoolSettings> = {}): Transport {
+  const pool = poolSettings(overrides);
+  const agents = poolAgents(pool);
+  const slots = createSocketSlots(pool);
+  return async (request) => {
+    const queueDeadline = Date.now() + pool.queueTimeoutMs;
+    const release = await slots.acquire(request.signal);
+    try {
+      return await send(request, agents, release, () => poolExhausted(pool), Math.max(1, queueDeadline - Date.now()));
+    } catch (error) {
+      release();
+      throw error;
+    }
   };
-  return (request) =>
-    new Promise<UpstreamResponse>((resolve, reject) => {
-      const url = new URL(request.url);
-      const secure = url.protocol === "https:";
-      const outgoing = (secure ? https : http).request(
-        url,
-        {
-          method: request.method,
-          headers: request.body === undefined ? request.headers : { ...request.headers, "content-length": String(Buffer.byteLength(request.body)) },
-          agent: secure ? agents["https:"] : agents["http:"],
-          signal: request.signal,
-        },
-        (incoming) => resolve(fromIncoming(incoming)),
-      );
-      outgoing.once("error", reject);
+}
+
+/**
+ * One request over the pool; the slot goes back when the request is done with its socket.
+ * `onSent` waits for both the connection and the written request, in whichever order.
+ */
+function send(request: UpstreamRequest, agents: PoolAgents, release: () => void, exhausted: () => GatewayError, queueLeftMs: number): Promise<UpstreamResponse> {
+  return new Promise<UpstreamResponse>((resolve, reject) => {
+    const url = new URL(request.url);
+    const secure = url.protocol === "https:";
+    const outgoing = (secure ? https : http).request(
+      url,
+      {
+        method: request.method,
+        headers: request.body === undefined ? request.headers : { ...request.headers, "content-length": String(Buffer.byteLength(request.body)) },
+        agent: secure ? agents["https:"] : agents["http:"],
+        signal: request.signal,
+      },
+      (incoming) => {
+        settle();
+        resolve(fromIncoming(incoming));
+      },
+    );
+    const fail = (error: unknown) => {
+      settle();
+      reject(error);
+    };
+    // A request still queued in the agent errors only once a socket frees: settle now.
+    const onAbort = () => fail(request.signal.reason);
+    // Our slot is granted, but the agent may hold the request a moment longer.
+    const queueTimer = setTimeout(() => {
+      const error = exhausted();
+      outgoing.destroy(error);
+      fail(error);
+    }, queueLeftMs);
+    function settle() {
+      clearTimeout(queueTimer);
+      request.signal.removeEventListener("abort", onAbort);
+    }
+    outgoing.once("close", release);
+    outgoing.once("error", fail);
+    request.signal.addEventListener("abort", onAbort, { once: true });
+
+    const pending = new Set(["connect", "write"]);
+    const done = (step: string) => {
+      if (pending.delete(step) && pending.size === 0) request.onSent?.();
+    };
+    outgoing.once("finish", () => done("write"));
+    outgoing.once("socket", (socket) => {
+      clearTimeout(queueTimer);
+      if (!socket.connecting) return done("connect");
       const connectMs = request.connectTimeoutMs;
-      if (connectMs !== undefined) {
-        outgoing.once("socket", (socket) => {
-          if (!socket.connecting) return;
-          const timer = setTimeout(() => outgoing.destroy(new GatewayError("upstream_timeout", { message: `no connection within ${connectMs} ms` })), connectMs);
-          socket.once(secure ? "secureConnect" : "connect", () => clearTimeout(timer));
-          socket.once("close", () => clearTimeout(timer));
-        });
-      }
-      outgoing.end(request.body);
+      const timer = connectMs === undefined ? undefined : setTimeout(() => outgoing.destroy(new GatewayError("upstream_timeout", { message: `no connection within ${connectMs} ms`, transport: true })), connectMs);
+      socket.once(secure ? "secureConnect" : "connect", () => {
+        clearTimeout(timer);
+        done("connect");
+      });
+      socket.once("close", () => clearTimeout(timer));
     });
+    outgoing.end(request.body);
+  });
 }
 
 function fromIncoming(incoming: http.IncomingMessage): UpstreamResponse {
@@ -84,6 +134,8 @@ function fromIncoming(incoming: http.IncomingMessage): UpstreamResponse {
 /** A transport over a `fetch` function: the mock's in-process upstream, or tests'. */
 export function fetchTransport(send: typeof fetch): Transport {
   return async (request) => {
+    // `fetch` tells nothing of its connection; the request counts as sent when handed over.
+    request.onSent?.();
     const response = await send(request.url, { method: request.method, headers: request.headers, body: request.body, signal: request.signal });
     return {
       status: response.status,
@@ -97,20 +149,21 @@ export function fetchTransport(send: typeof fetch): Transport {
 async function* emptyBody(): AsyncGenerator<Uint8Array> {}
 
 /**
- * Sends one call to a provider: a failure to get any answer becomes a gateway error, the
- * first-byte deadline is released once headers arrive, and a non-2xx answer is turned into
- * a gateway error by the provider's own mapping.
+ * Sends one call to a provider: a failure to get any answer becomes a gateway error,
+ * `onSent` tells when the provider has the request (its first-byte deadline may start), the
+ * deadline is released once headers arrive, and a non-2xx answer is turned into a gateway
+ * error by the provider's own mapping.
  */
 export async function callUpstream(
   provider: string,
   transport: Transport,
-  request: Omit<UpstreamRequest, "signal" | "connectTimeoutMs">,
+  request: Omit<UpstreamRequest, "signal" | "connectTimeoutMs" | "onSent">,
   context: CallContext,
   toError: (provider: string, response: UpstreamResponse) => Promise<GatewayError>,
 ): Promise<UpstreamResponse> {
   let response: UpstreamResponse;
   try {
-    response = await transport({ ...request, signal: context.signal, connectTimeoutMs: context.connectTimeoutMs });
+    response = await transport({ ...request, signal: context.signal, connectTimeoutMs: context.connectTimeoutMs, onSent: context.onSent });
   } catch (error) {
     throw transportError(provider, error, context.signal);
   }

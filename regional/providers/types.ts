@@ -15,10 +15,20 @@ export interface CallContext {
   requestId: string;
   /** How long a new connection to the provider may take to open. */
   connectTimeoutMs?: number;
+  /**
+   * Called once the request is written to a connected socket, after any wait for a free
+   * connection and the connect: from here on, time to the first byte is the provider's.
+   */
+  onSent?: () => void;
   /** Called when the provider's response headers arrive (the first-byte deadline). */
   onHeaders?: () => void;
   /** The `x-mock-fault` request header; only the mock provider honours it (tests, benches). */
   mockFault?: string;
+  /**
+   * Called for each stream chunk the provider sent that could not be read and was skipped
+   * (the stream goes on). Only its size is given: the content is user data, never logged.
+   */
+  onMalformedChunk?: (detail: { bytes: number }) => void;
 }
 
 /** A request as an adapter receives it: `model` is already the provider's own name. */

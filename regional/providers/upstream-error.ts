@@ -61,10 +61,24 @@ export async function upstreamError(provider: string, response: UpstreamResponse
   return upstreamErrorFrom(provider, response.status, fieldsOf(body), retryAfterSeconds(response.header("retry-after")));
 }
 
-/** A fetch that never got a response: aborted by us, or no connection. */
+/**
+ * A call that never got a response: aborted by us, no free connection of ours (kept as it
+ * is: not the provider's fault), or a connection that failed (refused, reset, TLS, connect
+ * timeout), flagged `transport`.
+ */
 export function transportError(provider: string, error: unknown, signal: AbortSignal): unknown {
   if (signal.aborted) return signal.reason ?? error;
-  if (error instanceof GatewayError) return new GatewayError(error.code, { message: `${provider}: ${error.message}`, cause: error });
-  const detail = error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : "";
-  return new GatewayError("upstream_error", { message: `${provider} could not be reached${detail ? `: ${detail}` : ""}`, cause: error });
+  if (error instanceof GatewayError) {
+    const { transport, retryAfterS, upstreamStatus } = error;
+    return new GatewayError(error.code, { message: `${provider}: ${error.message}`, transport, retryAfterS, upstreamStatus, cause: error });
+  }
+  // The system's error code (ECONNREFUSED, ECONNRESET...) says what happened; its message
+  // would tell clients the provider's address, which stays in the logs.
+  const detail = systemCode(error) ?? systemCode(error instanceof Error ? error.cause : undefined);
+  return new GatewayError("upstream_error", { message: `${provider} could not be reached${detail ? ` (${detail})` : ""}`, transport: true, cause: error });
+}
+
+function systemCode(error: unknown): string | undefined {
+  const code = error instanceof Error && "code" in error ? error.code : undefined;
+  return typeof code === "string" ? code : undefined;
 }

@@ -6,12 +6,22 @@ import { readJson } from "../http/json-body.ts";
 import { servedBy } from "../http/served-by.ts";
 import { chatSse } from "../http/sse.ts";
 import { chatAttempt, streamAttempt, type RequestContext } from "../routing/chat-attempts.ts";
+import { recordMalformedChunk } from "../providers/stream-stats.ts";
 import { guardStream } from "../routing/stream-guard.ts";
+import { streamedUsage } from "../usage/streamed-usage.ts";
 
 export function chatRoute(deps: AppDeps): Hono<AppEnv> {
   return new Hono<AppEnv>().post("/chat/completions", async (c) => {
-    const request = await readJson(c, chatCompletionRequest, deps.limits.maxBodyBytes);
-    const context: RequestContext = { requestId: c.get("requestId"), mockFault: c.req.header("x-mock-fault") };
+    const request = await readJson(c, chatCompletionRequest, deps.limits.maxBodyBytes, deps.limits.maxJsonDepth);
+    const requestId = c.get("requestId");
+    const context: RequestContext = {
+      requestId,
+      mockFault: c.req.header("x-mock-fault"),
+      onMalformedChunk: (provider, { bytes }) => {
+        recordMalformedChunk(provider);
+        deps.logger.warn("skipped a malformed stream chunk", { requestId, provider, bytes });
+      },
+    };
     const signal = c.req.raw.signal;
 
     if (!request.stream) {
@@ -33,16 +43,18 @@ export function chatRoute(deps: AppDeps): Hono<AppEnv> {
       onUsage: (reported) => {
         usage = reported;
       },
-      onEnd: (error) => {
-        finishUsage?.({ model, usage });
+      onEnd: (error, streamedChars) => {
+        // Cut short (a client that left, a provider that broke off) before its usage chunk: count what was streamed.
+        finishUsage?.({ model, usage: usage ?? streamedUsage(request, streamedChars) });
         if (error === undefined) return;
         deps.router.reportStreamFailure(served.target, error, signal.aborted);
-        deps.logger.warn("stream failed after it started", { requestId: context.requestId, provider: served.provider, error });
+        if (signal.aborted) deps.logger.info("client left mid-stream", { requestId, provider: served.provider });
+        else deps.logger.warn("stream failed after it started", { requestId, provider: served.provider, error });
       },
     });
     const body = chatSse(chunks, {
       model: (chunk) => (model = `${served.provider}/${chunk.model || served.model}`),
-      requestId: context.requestId,
+      requestId,
     });
     return c.body(body, 200, { ...servedBy(served), "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no" });
   });

@@ -8,7 +8,7 @@ import { callContext } from "../routing/chat-attempts.ts";
 
 export function embeddingsRoute(deps: AppDeps): Hono<AppEnv> {
   return new Hono<AppEnv>().post("/embeddings", async (c) => {
-    const request = await readJson(c, embeddingsRequest, deps.limits.maxBodyBytes);
+    const request = await readJson(c, embeddingsRequest, deps.limits.maxBodyBytes, deps.limits.maxJsonDepth);
     const requestId = c.get("requestId");
     const mockFault = c.req.header("x-mock-fault");
     const served = await deps.router.run(request.model, "embeddings", c.req.raw.signal, async (target, scope) =>

@@ -4,6 +4,7 @@ import type { DbHealth } from "../db/index.ts";
 import { migrationsDone } from "../db/migrate.ts";
 import type { ReplicaHealth } from "../db/replicas.ts";
 import type { AppEnv } from "../http/context.ts";
+import { malformedChunkCounts } from "../providers/stream-stats.ts";
 
 const readyTimeoutMs = 2_000;
 
@@ -51,6 +52,8 @@ export function healthRoute(deps: AppDeps): Hono<AppEnv> {
           replicas: health.replicas.map(replicaView),
         },
         breakers: deps.router.breakers.list().map(({ id, state }) => ({ id, status: state.status, forced: state.forced })),
+        // Stream chunks each provider sent that could not be read and were skipped, since start.
+        malformed_stream_chunks: malformedChunkCounts(),
       };
       return c.json(body, status === "down" ? 503 : 200);
     })

@@ -1,10 +1,11 @@
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
+import { definitionKeys, forwardIssues, isProviderType, providerDefinitions, providerName, providerTypes } from "../providers/provider-entry.ts";
 import type { PolicyOverrides } from "./policy.ts";
 
 const positiveMs = z.number().int().positive();
 
-const policyOverrides = z.strictObject({
+const policyShape = {
   timeouts: z.strictObject({ connectMs: positiveMs, firstByteMs: positiveMs, firstTokenMs: positiveMs, idleMs: positiveMs, totalMs: positiveMs }).partial().optional(),
   retry: z
     .strictObject({
@@ -29,6 +30,36 @@ const policyOverrides = z.strictObject({
     })
     .partial()
     .optional(),
+};
+
+const policyOverrides = z.strictObject(policyShape);
+
+/** A provider defined here: its type's fields and the policy overrides. */
+const typedEntries = {
+  openai: z.strictObject({ ...policyShape, ...providerDefinitions.openai }),
+  anthropic: z.strictObject({ ...policyShape, ...providerDefinitions.anthropic }),
+  mock: z.strictObject({ ...policyShape, ...providerDefinitions.mock }),
+};
+
+type TypedEntry = z.output<(typeof typedEntries)[keyof typeof typedEntries]>;
+export type ProviderEntry = TypedEntry | (z.output<typeof policyOverrides> & { type?: undefined });
+
+/**
+ * Picks the entry's schema by its `type`, so errors name that schema's fields (a zod union
+ * would only say "Invalid input"). Without a type, an entry only overrides the policies of
+ * a provider defined elsewhere (env shorthand, mock), as before providers could be defined here.
+ */
+const providerEntry = z.unknown().transform((input, ctx): ProviderEntry => {
+  const fields = input !== null && typeof input === "object" ? input : {};
+  const type = "type" in fields ? fields.type : undefined;
+  const given = type === undefined ? definitionKeys.filter((key) => Object.hasOwn(fields, key)) : [];
+  if (given.length > 0) {
+    ctx.addIssue({ code: "custom", path: ["type"], message: `required with ${given.join(", ")} (one of ${providerTypes.join(", ")})` });
+    return z.NEVER;
+  }
+  const schema = type === undefined ? policyOverrides : isProviderType(type) ? typedEntries[type] : z.looseObject({ type: z.enum(providerTypes) });
+  const result = schema.safeParse(input);
+  return result.success ? (result.data as ProviderEntry) : forwardIssues(result.error, ctx);
 });
 
 const target = z.strictObject({
@@ -47,14 +78,33 @@ const route = policyOverrides.extend({
   fallbackOnContentPolicy: z.boolean().default(false),
 });
 
-export const routesFile = z.strictObject({
-  routes: z.record(z.string().min(1), route).default({}),
-  providers: z.record(z.string().min(1), policyOverrides).default({}),
-});
+export const routesFile = z
+  .strictObject({
+    routes: z.record(z.string().min(1), route).default({}),
+    providers: z.record(z.string(), providerEntry).default({}),
+  })
+  .superRefine((file, ctx) => {
+    // Checked here rather than by a key schema, whose failure only says "Invalid key in record".
+    for (const name of Object.keys(file.providers)) {
+      const named = providerName.safeParse(name);
+      if (!named.success) ctx.addIssue({ code: "custom", path: ["providers", name], message: named.error.issues[0]?.message ?? "not a valid provider name" });
+    }
+  })
+  .transform((file) => ({ ...file, routes: Object.fromEntries(Object.entries(file.routes).map(([name, config]) => [name, withModelWindows(config, file.providers)])) }));
 
-export type RoutesFile = z.infer<typeof routesFile>;
-export type RouteConfig = z.infer<typeof route>;
-export type RouteTarget = z.infer<typeof target>;
+/** A target takes the context window its provider entry gives the model, unless it sets one. */
+function withModelWindows(config: RouteConfig, providers: Record<string, ProviderEntry>): RouteConfig {
+  const windowOf = (target: RouteTarget) => {
+    const entry = Object.hasOwn(providers, target.provider) ? providers[target.provider] : undefined;
+    const models = entry?.type === "openai" || entry?.type === "anthropic" ? entry.models : [];
+    return models.find((model) => model.id === target.model)?.contextWindow;
+  };
+  return { ...config, targets: config.targets.map((target) => ({ ...target, contextWindow: target.contextWindow ?? windowOf(target) })) };
+}
+
+export type RoutesFile = z.output<typeof routesFile>;
+export type RouteConfig = z.output<typeof route>;
+export type RouteTarget = z.output<typeof target>;
 export type ProviderOverrides = PolicyOverrides;
 
 /** Reads and validates the routes file; a bad file stops start-up naming the path and field. */

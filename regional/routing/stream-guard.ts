@@ -9,8 +9,11 @@ export interface StreamGuardOptions {
   /** The client asked for the usage chunk (`stream_options.include_usage`). */
   includeUsage: boolean;
   onUsage?: (usage: Usage) => void;
-  /** Called once, when the stream ends: `undefined` for a clean end. */
-  onEnd?: (error: unknown) => void;
+  /**
+   * Called once, when the stream ends: `undefined` for a clean end. `streamedChars` is the
+   * content passed on, to count tokens by when the provider never reported its usage.
+   */
+  onEnd?: (error: unknown, streamedChars: number) => void;
 }
 
 /**
@@ -23,8 +26,13 @@ export async function* guardStream(start: StreamStart, options: StreamGuardOptio
   const { scope, rest } = start;
   let finished = false;
   let failure: unknown;
+  let streamedChars = 0;
   const pass = (chunk: ChatCompletionChunk): ChatCompletionChunk | undefined => {
-    if (chunk.choices.some((choice) => choice.finish_reason)) finished = true;
+    for (const choice of chunk.choices) {
+      if (choice.finish_reason) finished = true;
+      const { content, tool_calls: toolCalls } = choice.delta;
+      streamedChars += (content?.length ?? 0) + (toolCalls === undefined ? 0 : JSON.stringify(toolCalls).length);
+    }
     if (chunk.usage) options.onUsage?.(chunk.usage);
     if (options.includeUsage || !("usage" in chunk)) return chunk;
     const { usage: _, ...withoutUsage } = chunk;
@@ -52,6 +60,6 @@ export async function* guardStream(start: StreamStart, options: StreamGuardOptio
   } finally {
     scope.close();
     await rest.return?.().catch(() => {});
-    options.onEnd?.(failure);
+    options.onEnd?.(failure, streamedChars);
   }
 }

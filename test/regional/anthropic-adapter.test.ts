@@ -320,9 +320,25 @@ describe("anthropic adapter: streams", () => {
     expect(chunks.at(-1)?.usage).toEqual({ prompt_tokens: 25, completion_tokens: 15, total_tokens: 40 });
   });
 
-  it("fails on an event that is not JSON", async () => {
+  it("skips events that cannot be read between valid ones, reports each one's size but never its content, and completes", async () => {
+    const text = await fixture("stream-text.sse");
+    const secret = "user secret text";
+    const unreadable = [`{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"${secret}`, `{"no_type":"${secret}"}`];
+    const at = text.indexOf("event: content_block_delta");
+    answer = () => sseResponse(`${text.slice(0, at)}${unreadable.map((data) => `event: content_block_delta\ndata: ${data}\n\n`).join("")}${text.slice(at)}`);
+    const reported: unknown[] = [];
+    const chunks = await collect(await anthropic.chatStream(ask({ stream: true }), { ...context(), onMalformedChunk: (detail) => void reported.push(detail) }));
+    expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? "").join("")).toBe("Hello! How can I help you today?");
+    expect(chunks.at(-2)?.choices[0]?.finish_reason).toBe("stop");
+    expect(reported).toEqual(unreadable.map((data) => ({ bytes: new TextEncoder().encode(data).byteLength })));
+    expect(JSON.stringify(reported)).not.toContain(secret);
+  });
+
+  it("still fails a stream whose only events cannot be read: it ends before its stop reason", async () => {
     answer = () => sseResponse('event: message_start\ndata: {"type":"message_st\n\n');
-    expect(await failureOf(collect(await anthropic.chatStream(ask({ stream: true }), context())))).toMatchObject({ code: "upstream_error" });
+    const error = await failureOf(collect(await anthropic.chatStream(ask({ stream: true }), context())));
+    expect(error).toMatchObject({ code: "upstream_error" });
+    expect(error.message).toMatch(/before the answer was complete/);
   });
 });
 
@@ -387,6 +403,16 @@ describe("anthropic adapter through the app", () => {
     expect(body.model).toBe("anthropic/claude-sonnet-4-5-20250929");
     expect(body.choices[0]?.message.content).toBe("Hello! How can I help you today?");
     expect(body.usage).toEqual({ prompt_tokens: 12, completion_tokens: 12, total_tokens: 24 });
+  });
+
+  it("streams past an event that cannot be read and ends with [DONE]", async () => {
+    const text = await fixture("stream-text.sse");
+    const at = text.indexOf("event: content_block_delta");
+    answer = () => sseResponse(`${text.slice(0, at)}event: content_block_delta\ndata: {"type":"content_blo\n\n${text.slice(at)}`);
+    const events = await sseDataOf(await post({ stream: true }));
+    expect(events.at(-1)).toBe("[DONE]");
+    const chunks = events.slice(0, -1).map((data) => JSON.parse(data) as ChatCompletionChunk);
+    expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? "").join("")).toBe("Hello! How can I help you today?");
   });
 
   it("streams translated chunks and ends with [DONE]", async () => {

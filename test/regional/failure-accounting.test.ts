@@ -120,6 +120,14 @@ describe("breakers blame only the provider", () => {
     expect(breaker("nowhere/m")?.status).toBe("closed");
   });
 
+  it("says a provider could not be reached without telling its address", async () => {
+    const response = await chat("nowhere/m");
+    expect(response.status).toBe(503);
+    const { message } = await errorOf(response);
+    expect(message).toContain("ECONNREFUSED");
+    expect(message).not.toContain("127.0.0.1");
+  });
+
   it("a bug of ours is answered as a generic 500 and counts against no breaker", async () => {
     const response = await t.app.request(new Request(postJson("/v1/chat/completions", { model: "buggy/m", messages: [{ role: "user", content: "hi" }] }, t.apiKey)));
     expect(response.status).toBe(500);
@@ -213,6 +221,25 @@ describe("cancellation and probe leases", () => {
     expect(failuresIn("alpha")).toBe(0);
   });
 
+  it("a client that hangs up mid-stream still has the streamed tokens recorded as usage", async () => {
+    alpha.handle((_, response) => {
+      response.writeHead(200, { "content-type": "text/event-stream" });
+      response.write(contentChunk("m", "twelve chars"));
+    });
+    const client = new AbortController();
+    const response = await chat("alpha-then-beta", { stream: true }, { signal: client.signal });
+    const reader = response.body!.getReader();
+    await reader.read();
+    client.abort();
+    await reader.cancel().catch(() => {});
+    let rows: Array<{ completion_tokens: number | null; prompt_tokens: number | null }> = [];
+    await waitFor(async () => {
+      rows = await t.db.write<Array<{ completion_tokens: number | null; prompt_tokens: number | null }>>`select completion_tokens, prompt_tokens from usage where tenant_id = ${t.tenantId}`;
+      return rows.length > 0;
+    });
+    expect(rows[0]).toEqual({ completion_tokens: 3, prompt_tokens: 5 });
+  });
+
   it("half-open probes whose clients abort give their slots back: the next call is admitted", async () => {
     alpha.handle(status(500));
     await chat("alpha-then-beta");
@@ -222,7 +249,7 @@ describe("cancellation and probe leases", () => {
     // Three probes the upstream never answers, each abandoned by its client.
     alpha.handle(() => {});
     const clients = Array.from({ length: 3 }, () => new AbortController());
-    const pending = clients.map((client) => chat("alpha/m", {}, { signal: client.signal }).catch(() => undefined));
+    const pending = clients.map((client) => Promise.resolve(chat("alpha/m", {}, { signal: client.signal })).catch(() => undefined));
     await waitFor(() => alpha.requests.length === 8);
     expect(breaker("alpha/m")?.status).toBe("half_open");
     for (const client of clients) client.abort();
@@ -247,9 +274,9 @@ describe("cancellation and probe leases", () => {
   });
 });
 
-async function waitFor(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
+async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > deadline) throw new Error("condition not met in time");
     await new Promise((resolve) => setTimeout(resolve, 10));
   }

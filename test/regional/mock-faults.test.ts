@@ -42,4 +42,18 @@ describe("mock fault specs", () => {
     expect(counter.applies("embed", "status=503;times=2", fault)).toBe(true);
     expect(counter.applies("echo", "status=503", parseFault("status=503"))).toBe(true);
   });
+
+  it("remembers at most 1,000 specs, forgetting the one used longest ago", () => {
+    const counter = createFaultCounter();
+    const once = (spec: string) => counter.applies("echo", spec, parseFault(spec));
+    expect([once("status=503;times=1"), once("status=503;times=1")]).toEqual([true, false]);
+    expect([once("status=502;times=1"), once("status=502;times=1")]).toEqual([true, false]);
+    // 998 more specs fill the memory; touching 503 again keeps it the most recent.
+    for (let latency = 1; latency <= 998; latency++) once(`latency=${latency};times=1`);
+    expect(once("status=503;times=1")).toBe(false);
+    once("latency=999;times=1");
+    // 502 was used longest ago and is forgotten: it faults afresh. 503 is still counted.
+    expect(once("status=502;times=1")).toBe(true);
+    expect(once("status=503;times=1")).toBe(false);
+  });
 });

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from "../../shared/contract/chat.ts";
-import { GatewayError } from "../../shared/error.ts";
 import { createAnthropicProvider } from "../../regional/providers/anthropic/index.ts";
 import { createMockProvider, type MockWireName } from "../../regional/providers/mock/index.ts";
 import { serveMockUpstream } from "../../regional/providers/mock/serve.ts";
@@ -155,11 +154,12 @@ describe.each(wires)("mock provider on %s's wire format", (wire) => {
     expect(causes(error).some((cause) => (cause as { code?: string }).code === "ECONNRESET")).toBe(true);
   });
 
-  it("sends a malformed chunk after the first piece of content", async () => {
-    const { content, error } = await readUntilFailure(await provider.chatStream(streamed, context("malformed-chunk")));
-    expect(content).toBe("hello ");
-    expect(error).toBeInstanceOf(GatewayError);
-    expect(error).toMatchObject({ code: "upstream_error", message: expect.stringMatching(/malformed/) });
+  it("sends a malformed chunk after the first piece of content, which the adapter skips and reports", async () => {
+    const reported: Array<{ bytes: number }> = [];
+    const chunks = await collect(await provider.chatStream(streamed, { ...context("malformed-chunk"), onMalformedChunk: (detail) => void reported.push(detail) }));
+    expect(contentOf(chunks)).toBe("hello there world");
+    expect(chunks.some((chunk) => chunk.choices[0]?.finish_reason === "stop")).toBe(true);
+    expect(reported).toEqual([{ bytes: expect.any(Number) }]);
   });
 
   it("ends a stream without its terminator; the answer is still whole", async () => {
@@ -347,6 +347,12 @@ describe("mock providers through the app", () => {
     const response = await ask(model, {}, { "x-mock-fault": "content-policy" });
     expect(response.status).toBe(400);
     expect(((await response.json()) as { error: { code: string } }).error.code).toBe("content_policy_violation");
+  });
+
+  it.each(["mock/echo", "mock-anthropic/echo"])("streams %s past a malformed chunk: the whole answer, then [DONE]", async (model) => {
+    const events = await sseDataOf(await ask(model, { stream: true }, { "x-mock-fault": "malformed-chunk" }));
+    expect(events.at(-1)).toBe("[DONE]");
+    expect(contentOf(events.slice(0, -1).map((data) => JSON.parse(data) as ChatCompletionChunk))).toBe("hello there world");
   });
 
   it("ends a stream broken mid-way with an error event and no [DONE]", async () => {

@@ -2,15 +2,17 @@ import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "v
 import type { ChatCompletionChunk } from "../../shared/contract/chat.ts";
 import { createMockProvider } from "../../regional/providers/mock/index.ts";
 import { createOpenAiProvider } from "../../regional/providers/openai/index.ts";
+import type { Provider } from "../../regional/providers/types.ts";
 import { contentChunk, sendJson, sleep, startFakeUpstream, type FakeUpstream } from "../support/fake-upstream.ts";
 import { createTestApp, postJson, sseDataOf, type TestApp } from "../support/regional-app.ts";
 
 let upstream: FakeUpstream;
 let t: TestApp;
+let openai: Provider;
 
 beforeAll(async () => {
   upstream = await startFakeUpstream();
-  const openai = createOpenAiProvider({
+  openai = createOpenAiProvider({
     name: "openai",
     baseUrl: upstream.baseUrl,
     apiKey: "sk-provider-secret",
@@ -84,14 +86,41 @@ describe("openai adapter", () => {
     expect(chunks.every((chunk) => chunk.model === "openai/gpt-test")).toBe(true);
   });
 
-  it("ends a stream whose upstream sends a malformed chunk with an error and no [DONE]", async () => {
+  it("skips a chunk that cannot be read between valid ones: the answer is whole and ends with [DONE]", async () => {
     upstream.handle((_, response) => {
       response.writeHead(200, { "content-type": "text/event-stream" });
-      response.end(`${contentChunk("gpt-test", "partial ")}data: {not json\n\n`);
+      response.end(`${contentChunk("gpt-test", "partial ")}data: {not json\n\n${contentChunk("gpt-test", "and whole", "stop")}data: [DONE]\n\n`);
+    });
+    const events = await sseDataOf(await ask({ stream: true }));
+    expect(events.at(-1)).toBe("[DONE]");
+    const chunks = events.slice(0, -1).map((data) => JSON.parse(data) as ChatCompletionChunk);
+    expect(chunks.map((chunk) => chunk.choices[0]?.delta.content).join("")).toBe("partial and whole");
+  });
+
+  it("reports each skipped chunk's size, never its content, and goes on", async () => {
+    const secret = "user secret text";
+    const unreadable = [`{"choices":[{"delta":{"content":"${secret}`, `{"id":"no choices, ${secret}"}`, `"${secret}"`];
+    upstream.handle((_, response) => {
+      response.writeHead(200, { "content-type": "text/event-stream" });
+      response.end(`${contentChunk("gpt-test", "one ")}${unreadable.map((data) => `data: ${data}\n\n`).join("")}${contentChunk("gpt-test", "two", "stop")}data: [DONE]\n\n`);
+    });
+    const reported: unknown[] = [];
+    const context = { signal: new AbortController().signal, requestId: "req-skip", onMalformedChunk: (detail: { bytes: number }) => void reported.push(detail) };
+    const chunks: ChatCompletionChunk[] = [];
+    for await (const chunk of await openai.chatStream({ model: "gpt-test", messages: [{ role: "user", content: "hi" }], stream: true }, context)) chunks.push(chunk);
+    expect(chunks.map((chunk) => chunk.choices[0]?.delta.content).join("")).toBe("one two");
+    expect(reported).toEqual(unreadable.map((data) => ({ bytes: new TextEncoder().encode(data).byteLength })));
+    expect(JSON.stringify(reported)).not.toContain(secret);
+  });
+
+  it("still fails a stream on an error the provider sends mid-stream", async () => {
+    upstream.handle((_, response) => {
+      response.writeHead(200, { "content-type": "text/event-stream" });
+      response.end(`${contentChunk("gpt-test", "partial ")}data: {"error":{"message":"overloaded"}}\n\n`);
     });
     const events = await sseDataOf(await ask({ stream: true }));
     expect(events).not.toContain("[DONE]");
-    expect(JSON.parse(events.at(-1) ?? "{}")).toMatchObject({ error: { code: "upstream_error" } });
+    expect(JSON.parse(events.at(-1) ?? "{}")).toMatchObject({ error: { code: "upstream_error", message: expect.stringContaining("failed mid-stream") } });
   });
 
   it("reports a provider 429 with its Retry-After when no target is left", async () => {
@@ -124,11 +153,13 @@ describe("openai adapter", () => {
     expect(message).not.toContain("sk-provider-secret");
   });
 
-  it("reports a provider that closes the connection without a response as unreachable", async () => {
+  it("reports a provider that closes the connection without a response as unreachable, without its address", async () => {
     upstream.handle((_, response) => response.destroy());
     const response = await ask();
     expect(response.status).toBe(503);
-    expect(((await response.json()) as { error: { message: string } }).error.message).toContain("openai could not be reached");
+    const message = ((await response.json()) as { error: { message: string } }).error.message;
+    expect(message).toContain("openai could not be reached");
+    expect(message).not.toContain("127.0.0.1");
   });
 
   it("forwards embeddings requests and names the model provider/model", async () => {

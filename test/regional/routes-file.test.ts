@@ -2,10 +2,17 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { loadConfig } from "../../regional/config.ts";
+import { configuredProviders } from "../../regional/providers/configured.ts";
 import { createMockProvider } from "../../regional/providers/mock/index.ts";
 import { createRegistry } from "../../regional/providers/registry.ts";
 import { createPlanner } from "../../regional/routing/plan.ts";
 import { loadRoutesFile, parseRoutes } from "../../regional/routing/routes-file.ts";
+
+/** Not local mode: no mock providers, no env shorthands. */
+const production = loadConfig({ DATABASE_URL: "postgres://gateway@db.internal:5432/breakwater" });
+
+const groq = { type: "openai", baseUrl: "https://api.groq.com/openai/v1", apiKey: "env:GROQ_API_KEY", models: ["llama-3.1-8b-instant"] };
 
 describe("routes file", () => {
   it("stops start-up naming the path and the field at fault", async () => {
@@ -18,9 +25,16 @@ describe("routes file", () => {
     await rm(dir, { recursive: true });
   });
 
-  it("accepts the example shipped with the README", async () => {
+  it("accepts the example shipped with the README: OpenAI, then Groq, then Anthropic", async () => {
     const file = await loadRoutesFile(new URL("../../routes.example.json", import.meta.url).pathname);
     expect(Object.keys(file.routes)).toEqual(["fast-chat", "balanced-chat"]);
+    const env = { OPENAI_API_KEY: "sk-openai", GROQ_API_KEY: "gsk-groq", ANTHROPIC_API_KEY: "sk-ant" };
+    const planner = createPlanner(createRegistry(configuredProviders(production, file, env)), file);
+    const chain = planner.plan("fast-chat", "chat").targets;
+    expect(chain.map((target) => `${target.provider.name}/${target.model}`)).toEqual(["openai/gpt-4o-mini", "groq/llama-3.3-70b-versatile", "anthropic/claude-haiku-4-5"]);
+    // Context windows come from the providers' model entries, so a too-long prompt can move on.
+    expect(chain.map((target) => target.contextWindow)).toEqual([128_000, 131_072, 200_000]);
+    expect(chain[0]?.policy.timeouts.firstByteMs).toBe(20_000);
   });
 
   it("rejects a target no provider serves, naming it", () => {
@@ -49,5 +63,56 @@ describe("routes file", () => {
     const planner = createPlanner(registry, file);
     expect(planner.plan("chat", "chat", () => 0.1).targets.map((target) => target.provider.name)).toEqual(["mock", "other"]);
     expect(planner.plan("chat", "chat", () => 0.5).targets.map((target) => target.provider.name)).toEqual(["other", "mock"]);
+  });
+});
+
+describe("providers in the routes file", () => {
+  const build = (providers: Record<string, unknown>, env: Record<string, string> = {}) => configuredProviders(production, parseRoutes({ providers }), env);
+
+  it("reads models as names or objects: a name is chat unless it says embed, Anthropic's are chat", () => {
+    const file = parseRoutes({
+      providers: {
+        groq: { ...groq, models: ["llama-3.1-8b-instant", "nomic-embed-text", { id: "big", kind: "chat", contextWindow: 8_192 }] },
+        claude: { type: "anthropic", apiKey: "env:ANTHROPIC_API_KEY", models: ["claude-haiku-4-5"] },
+      },
+    });
+    const registry = createRegistry(configuredProviders(production, file, { GROQ_API_KEY: "gsk", ANTHROPIC_API_KEY: "sk-ant" }));
+    expect(["groq/llama-3.1-8b-instant", "groq/nomic-embed-text", "groq/big", "claude/claude-haiku-4-5"].map((name) => registry.resolveAny(name).kind)).toEqual(["chat", "embeddings", "chat", "chat"]);
+  });
+
+  it("refuses a key written into the file, naming the field", () => {
+    expect(() => parseRoutes({ providers: { groq: { ...groq, apiKey: "gsk_live_123" } } })).toThrow("providers.groq.apiKey: must be a reference such as env:GROQ_API_KEY, never the secret itself");
+  });
+
+  it("stops start-up when a referenced environment variable is not set, naming the field", () => {
+    expect(() => build({ groq })).toThrow("Routes file: providers.groq.apiKey: environment variable GROQ_API_KEY is not set");
+    expect(() => build({ groq: { ...groq, headers: { "X-Team": "env:TEAM_TOKEN" } } }, { GROQ_API_KEY: "gsk" })).toThrow("providers.groq.headers.x-team: environment variable TEAM_TOKEN is not set");
+  });
+
+  it("reads secretsmanager references but refuses them at start-up until they are supported", () => {
+    const file = parseRoutes({ providers: { groq: { ...groq, apiKey: "secretsmanager:prod/groq#api_key" } } });
+    expect(file.providers.groq).toMatchObject({ apiKey: { from: "secretsmanager", name: "prod/groq", jsonKey: "api_key" } });
+    expect(() => configuredProviders(production, file, {})).toThrow("providers.groq.apiKey: secretsmanager:prod/groq cannot be read yet");
+  });
+
+  it("asks for a type when an entry defines a provider, and names an unknown one", () => {
+    expect(() => parseRoutes({ providers: { groq: { baseUrl: "https://api.groq.com/openai/v1", models: ["m"] } } })).toThrow("providers.groq.type: required with baseUrl, models");
+    expect(() => parseRoutes({ providers: { groq: { ...groq, type: "openia" } } })).toThrow("providers.groq.type: Invalid option");
+  });
+
+  it("names a model listed twice, a header the gateway sets and a provider name with a slash", () => {
+    expect(() => parseRoutes({ providers: { groq: { ...groq, models: ["a", { id: "a" }] } } })).toThrow("providers.groq.models.1: 'a' is listed twice");
+    expect(() => parseRoutes({ providers: { groq: { ...groq, headers: { "Content-Type": "text/plain" } } } })).toThrow("providers.groq.headers.Content-Type: is set by the gateway");
+    expect(() => parseRoutes({ providers: { "groq/eu": groq } })).toThrow("providers.groq/eu: letters, digits");
+  });
+
+  it("refuses a header the key already fills", () => {
+    expect(() => build({ groq: { ...groq, headers: { Authorization: "Bearer other" } } }, { GROQ_API_KEY: "gsk" })).toThrow("providers.groq.headers.authorization: apiKey already sets this header");
+  });
+
+  it("rejects a route target naming a model its provider does not list", () => {
+    const file = parseRoutes({ providers: { groq }, routes: { chat: { targets: [{ provider: "groq", model: "llama-3-typo" }] } } });
+    const registry = createRegistry(configuredProviders(production, file, { GROQ_API_KEY: "gsk" }));
+    expect(() => createPlanner(registry, file)).toThrow("routes.chat.targets.0: no provider serves 'groq/llama-3-typo'");
   });
 });

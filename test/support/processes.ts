@@ -71,11 +71,15 @@ function launch(command: string, args: string[], env: NodeJS.ProcessEnv, cleanup
   };
 }
 
-/** The regional service as `npm start` runs it, as its own process. */
+/**
+ * The regional service as `npm start` runs it, as its own process. The mock providers are
+ * on even with a `DATABASE_URL` (which alone would mean production), since tests use them.
+ */
 export async function startRegional(env: Record<string, string>): Promise<RunningProcess> {
   const port = await freePort();
   const dataDir = await mkdtemp(join(tmpdir(), "bw-regional-"));
-  const running = launch(process.execPath, ["--import", "tsx", "regional/main.ts"], { HOST: "127.0.0.1", PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: "warn", EDGE_SIGNING_SECRET: edgeSigningSecret, ...env }, () =>
+  const defaults = { HOST: "127.0.0.1", PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: "warn", EDGE_SIGNING_SECRET: edgeSigningSecret, MOCK_PROVIDERS: "on" };
+  const running = launch(process.execPath, ["--import", "tsx", "regional/main.ts"], { ...defaults, ...env }, () =>
     rm(dataDir, { recursive: true, force: true }),
   );
   const url = `http://127.0.0.1:${port}`;

@@ -1,5 +1,6 @@
 import { GatewayError } from "../../../shared/error.ts";
 import { callUpstream, jsonBody, nodeTransport, type Transport } from "../http.ts";
+import { requestBody } from "../request-body.ts";
 import type { CallContext, Provider, ProviderModel } from "../types.ts";
 import { anthropicResponseError } from "./errors.ts";
 import { toMessagesRequest } from "./request.ts";
@@ -13,6 +14,8 @@ export interface AnthropicOptions {
   /** Without `/v1`, as Anthropic's SDKs take it. */
   baseUrl?: string;
   apiKey: string;
+  /** More headers for every request (e.g. `anthropic-beta`); they cannot replace the protocol's own. */
+  headers?: Record<string, string>;
   models: ProviderModel[];
   /** How requests leave; the mock provider passes its in-process wire-format server here. */
   transport?: Transport;
@@ -33,6 +36,7 @@ export function createAnthropicProvider(options: AnthropicOptions): Provider {
   const now = options.now ?? Date.now;
   const defaults = { maxTokens: options.defaultMaxTokens ?? 4096 };
   const headers = {
+    ...options.headers,
     "x-api-key": options.apiKey,
     "anthropic-version": options.anthropicVersion ?? "2023-06-01",
     "content-type": "application/json",
@@ -40,7 +44,7 @@ export function createAnthropicProvider(options: AnthropicOptions): Provider {
   };
 
   const post = (body: unknown, context: CallContext) =>
-    callUpstream(options.name, transport, { url, method: "POST", headers, body: JSON.stringify(body) }, context, anthropicResponseError);
+    callUpstream(options.name, transport, { url, method: "POST", headers, body: requestBody(body) }, context, anthropicResponseError);
 
   const created = () => Math.floor(now() / 1000);
 
@@ -56,7 +60,7 @@ export function createAnthropicProvider(options: AnthropicOptions): Provider {
 
     async chatStream(request, context) {
       const response = await post({ ...toMessagesRequest(request, defaults), stream: true }, context);
-      return chatChunksOf(response.body, { provider: options.name, created: created(), signal: context.signal });
+      return chatChunksOf(response.body, { provider: options.name, created: created(), signal: context.signal, onMalformedChunk: context.onMalformedChunk });
     },
 
     async embeddings() {

@@ -1,6 +1,8 @@
 import type { ChatCompletionChunk } from "../../../shared/contract/chat.ts";
 import { GatewayError } from "../../../shared/error.ts";
 import { parseSse } from "../../../shared/sse.ts";
+import { reportMalformedChunk } from "../malformed-chunk.ts";
+import type { CallContext } from "../types.ts";
 import { anthropicStreamError } from "./errors.ts";
 import { finishReason, isText, isToolUse, usageOf } from "./response.ts";
 import type { AnthropicUsage, StreamEvent } from "./wire.ts";
@@ -10,21 +12,22 @@ export interface StreamOptions {
   created: number;
   /** The call's signal: once it aborted, a broken body is our doing, not the provider's. */
   signal: AbortSignal;
+  /** Told of each event skipped because it could not be read. */
+  onMalformedChunk?: CallContext["onMalformedChunk"];
 }
 
 type Delta = ChatCompletionChunk["choices"][number]["delta"];
 type ChunkBase = Omit<ChatCompletionChunk, "choices" | "usage">;
 
-function parseEvent(provider: string, data: string): StreamEvent {
+/** An event by its `type`; undefined when the data is not JSON or has no type to go by. */
+function parseEvent(data: string): StreamEvent | undefined {
   let event: unknown;
   try {
     event = JSON.parse(data);
-  } catch (error) {
-    throw new GatewayError("upstream_error", { message: `${provider} sent a malformed stream event.`, cause: error });
+  } catch {
+    return undefined;
   }
-  if (!event || typeof event !== "object" || typeof (event as { type?: unknown }).type !== "string") {
-    throw new GatewayError("upstream_error", { message: `${provider} sent a stream event without a type.` });
-  }
+  if (!event || typeof event !== "object" || typeof (event as { type?: unknown }).type !== "string") return undefined;
   return event as StreamEvent;
 }
 
@@ -42,7 +45,9 @@ function mergeUsage(usage: AnthropicUsage, update: AnthropicUsage | undefined): 
  * content and tool-call deltas, a chunk with the finish reason, then a usage chunk with no
  * choices (always; whether the client sees it is the route's call). An `error` event, a
  * broken body or an end before the stop reason fails the stream; a missing
- * `message_stop` after the stop reason does not, the answer being complete by then.
+ * `message_stop` after the stop reason does not, the answer being complete by then. An
+ * event that cannot be read is skipped and reported through `onMalformedChunk`: one bad
+ * event should not cost the client the whole answer.
  */
 export async function* chatChunksOf(body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>, options: StreamOptions): AsyncGenerator<ChatCompletionChunk> {
   const { provider } = options;
@@ -59,7 +64,11 @@ export async function* chatChunksOf(body: ReadableStream<Uint8Array> | AsyncIter
 
   try {
     for await (const sse of parseSse(body)) {
-      const event = parseEvent(provider, sse.data);
+      const event = parseEvent(sse.data);
+      if (!event) {
+        reportMalformedChunk(options, sse.data);
+        continue;
+      }
       switch (event.type) {
         case "message_start":
           base = { id: event.message.id, object: "chat.completion.chunk", created: options.created, model: event.message.model, system_fingerprint: null };

@@ -98,18 +98,26 @@ export function parseFault(spec: string): Fault {
   return fault;
 }
 
+/** Specs a counter remembers; a client sending a fresh spec per call must not grow it without end. */
+export const rememberedSpecs = 1_000;
+
 /**
  * Counts calls per model and spec so that `times=N` faults only the first N of them:
- * a retry or a later request then finds the upstream recovered.
+ * a retry or a later request then finds the upstream recovered. At most `limit` specs are
+ * remembered; the one used longest ago is forgotten first (and would fault afresh).
  */
-export function createFaultCounter(): { applies(model: string, spec: string, fault: Fault): boolean } {
+export function createFaultCounter(limit = rememberedSpecs): { applies(model: string, spec: string, fault: Fault): boolean } {
   const seen = new Map<string, number>();
   return {
     applies(model, spec, fault) {
       if (fault.times === undefined) return true;
       const key = `${model}\n${spec}`;
       const count = (seen.get(key) ?? 0) + 1;
+      // Re-inserted so the map's order runs from least to most recently used.
+      seen.delete(key);
       seen.set(key, count);
+      const [oldest] = seen.keys();
+      if (seen.size > limit && oldest !== undefined) seen.delete(oldest);
       return count <= fault.times;
     },
   };

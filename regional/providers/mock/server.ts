@@ -56,7 +56,8 @@ export function createMockUpstream(options: MockUpstreamOptions = {}): MockUpstr
 
   /** Counts the call and picks its fault; a bad header spec is the caller's 400. */
   function faultOf(c: Context<MockEnv>, wire: MockWire, model: string): Fault | Response {
-    calls.set(model, (calls.get(model) ?? 0) + 1);
+    // Only models it serves are counted, so made-up names cannot grow the map.
+    if (kindOf(model)) calls.set(model, (calls.get(model) ?? 0) + 1);
     const spec = c.req.header("x-mock-fault") ?? configured[model];
     if (!spec) return noFault;
     try {

@@ -12,7 +12,7 @@ export interface TokenEstimate {
 
 /** Completion tokens assumed when the request sets no `max_tokens`. */
 export const defaultCompletionTokens = 256;
-const charsPerToken = 4;
+export const charsPerToken = 4;
 /** Role and framing tokens around each chat message. */
 const perMessageTokens = 4;
 
