@@ -4,6 +4,7 @@ import type { DbHealth } from "../db/index.ts";
 import { migrationsDone } from "../db/migrate.ts";
 import type { ReplicaHealth } from "../db/replicas.ts";
 import type { AppEnv } from "../http/context.ts";
+import { withTimeout } from "../../shared/resilience/deadline.ts";
 import { malformedChunkCounts } from "../providers/stream-stats.ts";
 
 const readyTimeoutMs = 2_000;
@@ -28,11 +29,6 @@ function replicaView(replica: ReplicaHealth) {
   };
 }
 
-function withTimeout<T>(work: Promise<T>): Promise<T> {
-  const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error("database check timed out")), readyTimeoutMs).unref());
-  return Promise.race([work, timeout]);
-}
-
 /**
  * Liveness says the process serves; readiness says it should get traffic; `/health` says
  * what the database looks like and each provider breaker's state (an open one is a
@@ -52,6 +48,7 @@ export function healthRoute(deps: AppDeps): Hono<AppEnv> {
           replicas: health.replicas.map(replicaView),
         },
         breakers: deps.router.breakers.list().map(({ id, state }) => ({ id, status: state.status, forced: state.forced })),
+        cool_downs: deps.router.coolDowns.list(deps.router.now()).map(({ key, until }) => ({ target: key, until: new Date(until).toISOString() })),
         // Stream chunks each provider sent that could not be read and were skipped, since start.
         malformed_stream_chunks: malformedChunkCounts(),
       };
@@ -64,7 +61,7 @@ export function healthRoute(deps: AppDeps): Hono<AppEnv> {
       const primaryDown = deps.db.health().primary.up === false;
       try {
         const sql = primaryDown ? await deps.db.read() : deps.db.write;
-        const migrated = await withTimeout(migrationsDone(sql, deps.migrations));
+        const migrated = await withTimeout(migrationsDone(sql, deps.migrations), readyTimeoutMs, () => new Error("database check timed out"));
         if (!migrated) return c.json({ status: "not_ready", database: "ok", migrations: "pending" }, 503);
         if (primaryDown) return c.json({ status: "degraded", database: "primary_down", migrations: "done" });
         return c.json({ status: "ready", database: "ok", migrations: "done" });

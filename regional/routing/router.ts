@@ -61,6 +61,8 @@ export interface Router {
   planner: Planner;
   breakers: Breakers;
   coolDowns: CoolDowns;
+  /** The router's clock, which cool-downs are kept in. */
+  now(): number;
 }
 
 /** A target's breakers: the provider's for transport faults, the provider/model's for what the model answers. */
@@ -123,6 +125,7 @@ export function createRouter(options: RouterOptions): Router {
     breakers,
     planner,
     coolDowns,
+    now: clock.now,
     reportStreamFailure(target, error, clientGone) {
       const classified = classifyFailure(error, clientGone);
       if (classified.outcome === "provider_fault") breakers.failure(breakerScope(target), target.policy.breaker, classified);

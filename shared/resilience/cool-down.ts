@@ -7,6 +7,8 @@ export interface CoolDowns {
   cool(key: string, ms: number, now: number): void;
   /** Milliseconds left, 0 when not cooling. */
   remaining(key: string, now: number): number;
+  /** Ends a key's cool-down now (an operator's reset). */
+  clear(key: string): void;
   /** Every key still cooling, with its end. */
   list(now: number): Array<{ key: string; until: number }>;
 }
@@ -27,6 +29,9 @@ export function createCoolDowns(maxEntries = 10_000): CoolDowns {
       if (end > now) return end - now;
       until.delete(key);
       return 0;
+    },
+    clear(key) {
+      until.delete(key);
     },
     list(now) {
       return [...until].filter(([, end]) => end > now).map(([key, end]) => ({ key, until: end }));

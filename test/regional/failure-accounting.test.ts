@@ -196,6 +196,8 @@ describe("429 means cool down, not broken", () => {
     expect((await chat("alpha-then-beta")).headers.get("x-breakwater-provider")).toBe("beta");
     expect(alpha.requests).toHaveLength(1);
     expect(slept).toEqual([]);
+    const health = (await (await t.app.request("/health")).json()) as { cool_downs: Array<{ target: string }> };
+    expect(health.cool_downs.map((entry) => entry.target)).toEqual(["alpha/m"]);
     now += 30_000;
     expect((await chat("alpha-then-beta")).headers.get("x-breakwater-provider")).toBe("alpha");
   });

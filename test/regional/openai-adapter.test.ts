@@ -131,6 +131,8 @@ describe("openai adapter", () => {
     const body = (await response.json()) as { error: { code: string; message: string } };
     expect(body.error.code).toBe("unavailable");
     expect(body.error.message).toContain("openai is rate limiting: slow down");
+    // The target now cools down for 7 s; the next tests must not wait it out.
+    t.deps.router.coolDowns.clear("openai/gpt-test");
   });
 
   it("keeps the provider's message and param for a client fault", async () => {

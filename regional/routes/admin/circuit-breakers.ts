@@ -39,6 +39,8 @@ export function circuitBreakersRoute(deps: AppDeps): Hono<AppEnv> {
       Object.assign(auditDetail(c), { action: auditActions.breakerForce, resource: `breaker:${id}`, metadata: { state } });
       if (!breakers.has(id)) throw new GatewayError("not_found", { message: `No circuit breaker '${id}'.` });
       const transition = breakers.force(id, state === "auto" ? null : state);
+      // Handed back or held closed, the target is called again at once: its 429 cool-down ends too.
+      if (state !== "open") deps.router.coolDowns.clear(id);
       deps.logger.warn("circuit breaker forced", { breaker: id, state, transition, requestId: c.get("requestId") });
       const forced = breakers.list().find((breaker) => breaker.id === id);
       return c.json(forced ? view(forced) : { id });
