@@ -7,7 +7,7 @@ import type { RateLimiter } from "./durable-objects/rate-limiter.ts";
 export interface Env {
   /** Base URL of the regional service, e.g. `http://127.0.0.1:8788`; `/v1/*` is forwarded under it. */
   REGIONAL_ORIGIN?: string;
-  /** Several named origins in order, with continent preferences (see edge/origins.ts); wins over REGIONAL_ORIGIN. */
+  /** Several named origins in order, with continent preferences (see edge/origins/list.ts); wins over REGIONAL_ORIGIN. */
   REGIONAL_ORIGINS?: string;
   /** Milliseconds to wait for the origin's response headers before answering 504. */
   ORIGIN_TIMEOUT_MS: string;
@@ -34,6 +34,8 @@ export interface Env {
   ORIGIN_BREAKER_FAILURES?: string;
   ORIGIN_BREAKER_WINDOW_S?: string;
   ORIGIN_BREAKER_OPEN_S?: string;
+  /** How deep a request body may nest arrays and objects (400 beyond). */
+  MAX_JSON_DEPTH?: string;
   RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
   ORIGIN_BREAKER: DurableObjectNamespace<OriginBreaker>;
 }

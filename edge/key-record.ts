@@ -5,9 +5,8 @@ import { keyRecordCacheKey } from "../shared/key-cache-key.ts";
 import { errorText, log } from "./log.ts";
 import type { Env } from "./env.ts";
 import { count } from "./metrics.ts";
-import { attemptOrigin } from "./origin-attempt.ts";
-import { withFailover } from "./origin-failover.ts";
-import { signatureHeaders } from "./origin-signature.ts";
+import { withFailover } from "./origins/failover.ts";
+import { signatureHeaders } from "./origins/signature.ts";
 import { maxKeyStalenessS, negativeKeyTtlS, type Settings } from "./settings.ts";
 import { upstashClient } from "./upstash.ts";
 
@@ -118,10 +117,9 @@ async function fromRegional(context: LookupContext, keySha256: string): Promise<
   const path = `/internal/keys/${keySha256}`;
   const headers = await signatureHeaders(settings.signingSecret, { method: "GET", pathAndQuery: path, body: null, vouched: {} });
   // Through the origins' breakers and failover like any forwarded call: a lost region must not lock keys out.
+  // No client signal: a lookup that ends after its client left still fills the caches for the next.
   const timeoutMs = Math.min(lookupTimeoutMs, settings.originTimeoutMs);
-  const { response } = await withFailover(context, settings.origins, "GET", (origin) =>
-    attemptOrigin(`${origin.url}${path}`, { headers: { ...headers, "x-request-id": context.requestId } }, timeoutMs),
-  );
+  const { response } = await withFailover(context, settings.origins, { pathAndQuery: path, init: { headers: { ...headers, "x-request-id": context.requestId } }, timeoutMs });
   if (response.status === 404) {
     await response.body?.cancel();
     return null;

@@ -1,4 +1,5 @@
 import type { KeyRecord } from "../shared/contract/keys.ts";
+import { withTimeout } from "../shared/resilience/deadline.ts";
 import type { Bucket, BucketLevel, RateLimiter, TakeResult } from "./durable-objects/rate-limiter.ts";
 import type { Env } from "./env.ts";
 import { errorText, log } from "./log.ts";
@@ -189,18 +190,12 @@ async function call<T>(
   name: string,
   run: (limiter: DurableObjectStub<RateLimiter>) => Promise<T>,
 ): Promise<T | null> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${limiterTimeoutMs} ms`)), limiterTimeoutMs);
-    });
-    return await Promise.race([run(context.env.RATE_LIMITER.getByName(name)), timeout]);
+    return await withTimeout(run(context.env.RATE_LIMITER.getByName(name)), limiterTimeoutMs, () => new Error(`no answer within ${limiterTimeoutMs} ms`));
   } catch (error) {
     const mode = context.settings.onLimiterError[policy];
     count("breakwater_edge_limiter_unreachable_total", { policy, mode });
     log("warn", "rate limiter unreachable", { request_id: context.requestId, policy, mode, error: errorText(error) });
     return null;
-  } finally {
-    if (timer !== undefined) clearTimeout(timer);
   }
 }

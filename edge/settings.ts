@@ -1,6 +1,7 @@
 import type { BreakerPolicy } from "../shared/circuit-breaker.ts";
+import { defaultMaxJsonDepth, maxJsonDepthCeiling } from "../shared/json-depth.ts";
 import type { Env } from "./env.ts";
-import { parseOrigins, type Origin } from "./origins.ts";
+import { parseOrigins, type Origin } from "./origins/list.ts";
 
 export type FailureMode = "open" | "closed";
 export type LimitPolicyName = "key" | "tenant" | "auth";
@@ -18,6 +19,8 @@ export interface Settings {
   cache: CacheSettings;
   /** The policy every origin's breaker runs (defaults: `originBreakerPolicy`). */
   originBreaker: BreakerPolicy;
+  /** Request bodies nesting arrays and objects deeper than this get 400 before anything parses them. */
+  maxJsonDepth: number;
 }
 
 /** Seconds each kind of answer stays fresh in the response cache (0: not cached at all). */
@@ -101,6 +104,7 @@ function parse(env: Env): Settings {
       windowMs: 1_000 * integer("ORIGIN_BREAKER_WINDOW_S", env.ORIGIN_BREAKER_WINDOW_S, originBreakerPolicy.windowMs / 1_000, 1, 3_600),
       coolDownMs: 1_000 * integer("ORIGIN_BREAKER_OPEN_S", env.ORIGIN_BREAKER_OPEN_S, originBreakerPolicy.coolDownMs / 1_000, 1, 3_600),
     },
+    maxJsonDepth: integer("MAX_JSON_DEPTH", env.MAX_JSON_DEPTH, defaultMaxJsonDepth, 1, maxJsonDepthCeiling),
     cache: {
       modelsTtlS: integer("CACHE_MODELS_TTL_S", env.CACHE_MODELS_TTL_S, defaults.cache.modelsTtlS, 0, maxCacheS),
       embeddingsTtlS: integer("CACHE_EMBEDDINGS_TTL_S", env.CACHE_EMBEDDINGS_TTL_S, defaults.cache.embeddingsTtlS, 0, maxCacheS),

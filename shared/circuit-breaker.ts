@@ -77,8 +77,9 @@ export function createBreaker(): BreakerState {
 }
 
 /** A state stored before probe leases existed (it had only a count) gets the fields it lacks. */
-export function upgradeBreaker(stored: Partial<BreakerState>): BreakerState {
-  return { ...createBreaker(), ...stored, probes: Array.isArray(stored.probes) ? stored.probes : [], nextLease: stored.nextLease ?? 1 };
+export function upgradeBreaker(stored: Partial<BreakerState> & { probesInFlight?: number }): BreakerState {
+  const { probesInFlight: _, ...kept } = stored;
+  return { ...createBreaker(), ...kept, probes: Array.isArray(kept.probes) ? kept.probes : [], nextLease: kept.nextLease ?? 1 };
 }
 
 /** Probe slots held right now (expired leases do not count). */

@@ -15,24 +15,52 @@ export interface Captured {
 /**
  * Tees a 200 answer: one branch goes to the client as it arrives, the other is read whole
  * for the cache. A stream is kept only when it completed (a finish reason and `[DONE]`),
- * so a broken or cut stream is never replayed.
+ * so a broken or cut stream is never replayed; an answer the client hung up on is not kept.
  */
 export function capture(response: Response, life: { storedAt: number; ttlS: number; staleS: number }): Captured {
   const type = response.headers.get("content-type") ?? "";
   const sse = type.startsWith("text/event-stream");
   if (!response.body || !(sse || type.includes("json"))) return { response, entry: Promise.resolve(null) };
   const [toClient, toCache] = response.body.tee();
+  const cacheReader = toCache.getReader();
+  let clientLeft = false;
   const headers = storableHeaders(response.headers);
-  const entry = readText(toCache).then(async (body) => {
-    if (body === null || (sse && !(await completedStream(body)))) return null;
+  const entry = readText(cacheReader).then(async (body) => {
+    if (body === null || clientLeft || (sse && !(await completedStream(body)))) return null;
     return { v: 1 as const, ...life, headers, body };
   });
-  return { response: new Response(toClient, response), entry };
+  const followed = followingClient(toClient, () => {
+    clientLeft = true;
+    cacheReader.cancel().catch(() => {});
+  });
+  return { response: new Response(followed, response), entry };
+}
+
+/**
+ * The client's branch of the tee. A tee reads on while either branch does, so a client that
+ * hangs up would leave the origin generating (and billing) for the cache alone: its cancel
+ * stops the cache's branch too, and the cut answer is not stored.
+ */
+function followingClient(branch: ReadableStream<Uint8Array>, onCancel: () => void): ReadableStream<Uint8Array> {
+  const reader = branch.getReader();
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const { done, value } = await reader.read();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      },
+      async cancel(reason) {
+        onCancel();
+        await reader.cancel(reason).catch(() => {});
+      },
+    },
+    { highWaterMark: 0 },
+  );
 }
 
 /** The body as UTF-8 text, or null when it failed, was too large or is not text. */
-async function readText(body: ReadableStream<Uint8Array>): Promise<string | null> {
-  const reader = body.getReader();
+async function readText(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<string | null> {
   const parts: Uint8Array[] = [];
   let size = 0;
   try {

@@ -1,9 +1,9 @@
 import type { MiddlewareHandler } from "hono";
 import { identityHeaders } from "../../shared/signing.ts";
 import type { AppEnv } from "../env.ts";
-import { attemptOrigin } from "../origin-attempt.ts";
-import { withFailover } from "../origin-failover.ts";
-import { originsFor } from "../origins.ts";
+import { endingInErrorEvent } from "../origins/broken-stream.ts";
+import { withFailover } from "../origins/failover.ts";
+import { originsFor } from "../origins/list.ts";
 import { proxied, signedRequest } from "../regional-client.ts";
 import { settingsOf } from "../settings.ts";
 
@@ -11,7 +11,10 @@ import { settingsOf } from "../settings.ts";
  * Answers the request with a regional origin's response, signed on the way out and
  * streamed back: the first origin for the client's continent whose breaker lets it
  * through, the next one when it cannot be connected to (see `withFailover`). The answer
- * names its origin in `x-breakwater-origin`.
+ * names its origin in `x-breakwater-origin`. A client that disconnects aborts the origin
+ * call, while it waits for headers (`request.signal`, wrangler.toml's
+ * `enable_request_signal`) and mid-stream (the body's cancellation); a stream whose origin
+ * dies ends with an error event.
  */
 export const forward = (): MiddlewareHandler<AppEnv> =>
   async function forward(c) {
@@ -29,10 +32,8 @@ export const forward = (): MiddlewareHandler<AppEnv> =>
     const continent = c.req.raw.cf?.continent;
     const origins = originsFor(settings.origins, typeof continent === "string" ? continent : undefined);
     const breaker = { env: c.env, requestId, waitUntil: (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise) };
-    const { response, origin } = await withFailover(breaker, origins, c.req.method, (origin) =>
-      attemptOrigin(`${origin.url}${outgoing.pathAndQuery}`, outgoing.init, settings.originTimeoutMs),
-    );
-    const answer = proxied(response);
+    const { response, origin } = await withFailover(breaker, origins, { ...outgoing, timeoutMs: settings.originTimeoutMs, signal: c.req.raw.signal });
+    const answer = endingInErrorEvent(proxied(response), requestId);
     answer.headers.set("x-breakwater-origin", origin.name);
     return answer;
   };

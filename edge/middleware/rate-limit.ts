@@ -5,7 +5,7 @@ import { errorText, log } from "../log.ts";
 import { reserve, type LimiterContext } from "../limiter.ts";
 import { rateLimitHeaders } from "../rate-limit-headers.ts";
 import { settingsOf } from "../settings.ts";
-import { estimateTokens } from "../token-estimate.ts";
+import { estimateTokens } from "../../shared/token-estimate.ts";
 import { meterUsage } from "../usage-meter.ts";
 import { parseJsonBytes } from "../../shared/read-body.ts";
 
@@ -41,18 +41,29 @@ export const rateLimit = (): MiddlewareHandler<AppEnv> =>
     const dropUsageChunk = askForStreamUsage(c.req.path, json);
     if (dropUsageChunk) c.set("body", new TextEncoder().encode(JSON.stringify(json)));
 
-    // Hono turns a failure further on into c.res (onError), so this always has a response.
-    await next();
+    // Registered before the call: when the client disconnects, workerd cancels the request and
+    // keeps running only waitUntil work — this keeps the call going to its end, so it settles.
+    let settleWith: (tokens: Promise<number>) => void = () => {};
+    c.executionCtx.waitUntil(
+      new Promise<Promise<number>>((resolve) => (settleWith = resolve))
+        .then(async (tokens) => await reservation.settle(await tokens))
+        .catch((error: unknown) => log("warn", "could not settle token usage", { request_id: context.requestId, error: errorText(error) })),
+    );
+    try {
+      // Hono turns a failure further on into c.res (onError), so this always has a response.
+      await next();
+    } catch (error) {
+      settleWith(Promise.resolve(0));
+      throw error;
+    }
 
     const metered = meterUsage(c.res, { promptTokens: estimate.prompt, dropUsageChunk });
     const status = c.res.status;
     // An answer from the edge's cache cost no upstream tokens: the reservation is given back whole.
     const fromCache = c.get("cacheServed") === true;
-    c.executionCtx.waitUntil(
-      metered.usage
-        .then((used) => reservation.settle(fromCache ? 0 : (used ?? (status >= 400 ? 0 : estimate.total))))
-        .catch((error: unknown) => log("warn", "could not settle token usage", { request_id: context.requestId, error: errorText(error) })),
-    );
+    // A client gone before the answer never reads its body, so no usage will come from it.
+    const clientGone = c.req.raw.signal.aborted;
+    settleWith(clientGone ? Promise.resolve(0) : metered.usage.then((used) => (fromCache ? 0 : (used ?? (status >= 400 ? 0 : estimate.total)))));
     c.res = metered.response;
     for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);
   };

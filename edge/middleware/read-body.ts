@@ -1,6 +1,8 @@
 import type { MiddlewareHandler } from "hono";
+import { assertJsonDepth } from "../../shared/json-depth.ts";
 import { readBodyLimited } from "../../shared/read-body.ts";
 import type { AppEnv } from "../env.ts";
+import { settingsOf } from "../settings.ts";
 
 /** Largest request body the edge accepts, as the regional tier does by default. */
 export const maxBodyBytes = 1024 * 1024;
@@ -8,10 +10,14 @@ export const maxBodyBytes = 1024 * 1024;
 /**
  * Reads the request body whole (it is hashed into the signature and estimated for the
  * token limit) and puts it on the context as `body`. Bodies over 1 MiB get 413, by their
- * Content-Length or, without one, as soon as the bytes read pass the limit.
+ * Content-Length or, without one, as soon as the bytes read pass the limit. A body nested
+ * deeper than `MAX_JSON_DEPTH` gets 400 here, before the cache key, the token estimate or
+ * the origin parse it: their recursive JSON code would overflow the stack on it.
  */
 export const readBody = (): MiddlewareHandler<AppEnv> =>
   async function readBody(c, next) {
-    c.set("body", await readBodyLimited(c.req.raw, maxBodyBytes));
+    const body = await readBodyLimited(c.req.raw, maxBodyBytes);
+    if (body) assertJsonDepth(body, settingsOf(c.env).maxJsonDepth);
+    c.set("body", body);
     await next();
   };

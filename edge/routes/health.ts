@@ -1,7 +1,7 @@
 import type { Handler } from "hono";
 import { cacheStats } from "../cache/stats.ts";
 import type { AppEnv } from "../env.ts";
-import { breakerViews } from "../origin-breakers.ts";
+import { breakerViews } from "../origins/breakers.ts";
 import { settingsOf } from "../settings.ts";
 
 /**

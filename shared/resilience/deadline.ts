@@ -60,7 +60,7 @@ export async function withTimeout<T>(work: Promise<T>, ms: number, onTimeout: ()
   try {
     return await Promise.race([work, timeout]);
   } finally {
-    clearTimeout(timer);
+    if (timer !== undefined) clearTimeout(timer);
   }
 }
 

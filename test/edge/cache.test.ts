@@ -335,11 +335,33 @@ describe("edge response cache: what is cached", () => {
     let text = "";
     while (!text.includes("twelve chars")) text += (await reader.read()).value ?? "";
     await fakeOrigin.release(hold);
-    await expect(readToEnd(reader)).rejects.toThrow();
+    // The edge ends the cut stream with an error event and no [DONE]: not a finished answer.
+    text += await readToEnd(reader);
+    expect(text).toContain('"code":"upstream_error"');
+    expect(text).not.toContain("[DONE]");
     await broken.settled();
     const next = await call("/v1/chat/completions", post(chatBody({ stream: true }), headers), key);
 
     expect(broken.headers.get("x-cache")).toBe("MISS");
+    expect(next.xCache).toBe("MISS");
+    expect(await fakeOrigin.calls(calls)).toBe(2);
+  });
+
+  it("stops the origin when the client hangs up on a stream it asked to cache, and stores nothing", async () => {
+    const { key, calls } = await fresh();
+    const headers = { "x-breakwater-cache": "on", "x-test-calls": calls };
+
+    const hold = crypto.randomUUID();
+    const left = await edgeFetchWith({}, "/v1/chat/completions", post(chatBody({ stream: true }), { ...headers, "x-test-hold": hold }), key);
+    const reader = left.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    while (!text.includes("twelve chars")) text += (await reader.read()).value ?? "";
+    await reader.cancel();
+    // Without the client, the cache alone must not keep the origin generating.
+    await fakeOrigin.closed(hold);
+    await left.settled();
+    const next = await call("/v1/chat/completions", post(chatBody({ stream: true }), headers), key);
+
     expect(next.xCache).toBe("MISS");
     expect(await fakeOrigin.calls(calls)).toBe(2);
   });

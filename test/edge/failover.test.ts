@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { metricsText } from "../../edge/metrics.ts";
 import { originBreakerPolicy as policy } from "../../edge/settings.ts";
+import type { BreakerPolicy } from "../../shared/circuit-breaker.ts";
 import type { Env } from "../../edge/env.ts";
 import type { ErrorBody } from "../../shared/contract/errors.ts";
 import { edgeFetch, edgeFetchWith, fakeOrigin } from "./harness.ts";
@@ -171,6 +172,72 @@ describe("what does not go on to the next origin", () => {
     expect((await res.json<ErrorBody>()).error.code).toBe("upstream_timeout");
     expect(failovers(a, "timeout")).toBe(0);
     await fakeOrigin.closed(id);
+  });
+});
+
+describe("what a dropped connection does", () => {
+  it("answers a POST whose origin dropped the connection with a JSON 502, without trying the next origin", async () => {
+    const [a, b] = names("a", "b");
+
+    const res = await post(`${a}=${live} ${b}=${live}`, "/v1/reset", "{}", { "x-test-calls": a });
+
+    expect(res.status).toBe(502);
+    expect(res.headers.get("content-type")).toBe("application/json");
+    expect(res.json().error).toMatchObject({ type: "upstream_error", code: "origin_unreachable" });
+    expect(await fakeOrigin.calls(a)).toBe(1);
+    expect(failovers(a, "broken")).toBe(0);
+    // The origin took the call and failed it: that counts against its breaker.
+    expect((await breakerOf(a).view(policy)).failures).toBe(1);
+  });
+
+  it("sends a GET whose origin dropped the connection on to the next origin", async () => {
+    const [a, b] = names("a", "b");
+
+    const res = await edgeFetchWith({ REGIONAL_ORIGINS: `${a}=${live} ${b}=${live}` }, "/v1/reset", { headers: { "x-test-calls": a } });
+    await res.text();
+    await res.settled();
+
+    expect(res.status).toBe(502);
+    expect(await fakeOrigin.calls(a)).toBe(2);
+    expect(failovers(a, "broken")).toBe(1);
+  });
+});
+
+describe("a half-open origin's probe slot", () => {
+  it("is held by a probe whose report is lost only until its lease runs out: the header timeout, plus a second", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(Date.now());
+    const [a, b] = names("a", "b");
+    const timeoutMs = 5_000;
+    // Every report to a's breaker is lost on the way; asking it still works.
+    const lossy = {
+      getByName: (name: string) => {
+        const stub = env.ORIGIN_BREAKER.getByName(name);
+        if (name !== a) return stub;
+        return {
+          view: (breakerPolicy: BreakerPolicy) => stub.view(breakerPolicy),
+          acquire: (breakerPolicy: BreakerPolicy, leaseMs: number) => stub.acquire(breakerPolicy, leaseMs),
+          record: () => Promise.reject(new Error("report lost")),
+        };
+      },
+    };
+    const via = async () => {
+      const res = await edgeFetchWith({ REGIONAL_ORIGINS: `${a}=${live} ${b}=${live}`, ORIGIN_TIMEOUT_MS: String(timeoutMs), ORIGIN_BREAKER: lossy as unknown as Env["ORIGIN_BREAKER"] }, "/v1/echo");
+      await res.text();
+      await res.settled();
+      return res.headers.get("x-breakwater-origin");
+    };
+    await breakerOf(a).record(policy, { failures: policy.failureThreshold });
+    vi.setSystemTime(Date.now() + policy.coolDownMs);
+
+    const served = [await via()]; // the probe, whose success never reaches the breaker
+    vi.setSystemTime(Date.now() + timeoutMs);
+    served.push(await via()); // its lease still holds the only slot
+    vi.setSystemTime(Date.now() + 1_000);
+    served.push(await via()); // expired: the next probe goes
+
+    expect(policy.halfOpenMaxProbes).toBe(1);
+    expect(served).toEqual([a, b, a]);
   });
 });
 

@@ -143,10 +143,23 @@ const routes: Record<string, Route> = {
    * test sent in `x-test-usage` (in a usage chunk only when asked for, as OpenAI does).
    * `x-test-status` makes it fail instead; `x-test-hold: <id>` holds a stream after its
    * first content until the test releases it or hangs up; `x-test-break` then drops the
-   * connection instead of finishing.
+   * connection instead of finishing (`mid-event`: after half an event).
+   * `x-test-hold-headers: <id>` holds even the headers until released or hung up on.
    */
   "v1/chat": async (req, res) => {
     const body = JSON.parse((await readAll(req)).toString() || "{}") as { stream?: boolean; stream_options?: { include_usage?: boolean } };
+    const holdHeaders = req.headers["x-test-hold-headers"];
+    if (typeof holdHeaders === "string") {
+      const held = gate(holdHeaders);
+      held.open = true;
+      res.on("close", () => {
+        held.open = false;
+        held.close();
+      });
+      held.arrive();
+      await held.released;
+      if (!held.open) return;
+    }
     const status = Number(req.headers["x-test-status"] ?? 200);
     if (status !== 200) return json(res, status, { error: { message: "failed as asked", type: "upstream_error", code: "upstream_error", param: null, request_id: null } });
     const total = Number(req.headers["x-test-usage"] ?? 0);
@@ -165,6 +178,8 @@ const routes: Record<string, Route> = {
       held.arrive();
       await held.released;
     }
+    // Written out before the connection drops, so the edge really holds half an event.
+    if (req.headers["x-test-break"] === "mid-event") return void res.write('data: {"id":"c1","object":"chat.completion.chu', () => res.destroy());
     if (req.headers["x-test-break"]) return void res.destroy();
     res.write(event({ id: "c1", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta: {}, finish_reason: "stop" }] }));
     if (body.stream_options?.include_usage) res.write(event({ id: "c1", object: "chat.completion.chunk", created: 1, model: "m", choices: [], usage }));

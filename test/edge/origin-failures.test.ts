@@ -82,6 +82,49 @@ describe("when the origin fails", () => {
   });
 });
 
+describe("when the origin dies mid-stream", () => {
+  /** A streamed chat the fake origin holds after its first content, then breaks off as `how` says. */
+  async function brokenStream(how: string) {
+    const hold = crypto.randomUUID();
+    const res = await edgeFetchWith({}, "/v1/chat/completions", {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-test-hold": hold, "x-test-break": how, "x-request-id": `client-req:${hold}` },
+      body: JSON.stringify({ model: "m", messages: [{ role: "user", content: "hi" }], stream: true }),
+    });
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    while (!text.includes("twelve chars")) text += (await reader.read()).value ?? "";
+    await fakeOrigin.release(hold);
+    text += await readToEnd(reader);
+    await res.settled();
+    return { res, text, requestId: `client-req:${hold}` };
+  }
+
+  /** The `data:` payloads of an SSE body, in order. */
+  const dataOf = (text: string) => text.split("\n\n").filter((event) => event.startsWith("data: ")).map((event) => event.slice(6));
+
+  it("ends the client's stream with the regional tier's error event, and no [DONE]", async () => {
+    const { res, text, requestId } = await brokenStream("1");
+
+    expect(res.status).toBe(200);
+    expect(text).toContain("twelve chars");
+    expect(text).not.toContain("[DONE]");
+    expect(text.endsWith("\n\n")).toBe(true);
+    expect(JSON.parse(dataOf(text).at(-1)!)).toEqual({
+      error: { message: "The regional origin failed mid-stream.", type: "upstream_error", code: "upstream_error", param: null, request_id: requestId },
+    });
+  });
+
+  it("leaves out half an event the origin sent before dying, so every event the client gets is whole", async () => {
+    const { text } = await brokenStream("mid-event");
+
+    expect(text).not.toMatch(/chat\.completion\.chu(?!nk)/);
+    // Each parses: the half event did not swallow the error event.
+    const events = dataOf(text).map((data) => JSON.parse(data) as { error?: { code: string } });
+    expect(events.at(-1)?.error?.code).toBe("upstream_error");
+  });
+});
+
 describe("when the edge is misconfigured", () => {
   it("answers 500 internal_error in the error shape for a bad ORIGIN_TIMEOUT_MS", async () => {
     const res = await edgeFetchWith({ ORIGIN_TIMEOUT_MS: "soon" }, "/v1/models");

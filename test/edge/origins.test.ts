@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { originsFor, parseOrigins } from "../../edge/origins.ts";
+import { originsFor, parseOrigins } from "../../edge/origins/list.ts";
 
 describe("REGIONAL_ORIGINS", () => {
   it("reads named origins in order, with the continents that prefer them", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { estimateTokens } from "../../edge/token-estimate.ts";
+import { estimateTokens } from "../../shared/token-estimate.ts";
 import { meterUsage } from "../../edge/usage-meter.ts";
 
 const encoder = new TextEncoder();

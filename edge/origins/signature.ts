@@ -1,4 +1,4 @@
-import { sha256Hex, sign, signatureHeader, timestampHeader } from "../shared/signing.ts";
+import { sha256Hex, sign, signatureHeader, timestampHeader } from "../../shared/signing.ts";
 
 /**
  * The headers that prove to the regional tier that this edge sent the call: the `vouched`

@@ -1,10 +1,13 @@
-import type { Transition } from "../shared/circuit-breaker.ts";
-import type { BreakerAnswer, BreakerView, OriginBreaker, Outcomes } from "./durable-objects/origin-breaker.ts";
-import type { Env } from "./env.ts";
-import { errorText, log } from "./log.ts";
-import { count } from "./metrics.ts";
-import type { Origin } from "./origins.ts";
-import { settingsOf } from "./settings.ts";
+import type { Transition } from "../../shared/circuit-breaker.ts";
+import { withTimeout } from "../../shared/resilience/deadline.ts";
+import { onceLease, type Admission, type Lease } from "../../shared/resilience/lease.ts";
+import type { Classified } from "../../shared/resilience/outcome.ts";
+import type { BreakerAnswer, BreakerView, OriginBreaker, Outcomes, ProbeResult } from "../durable-objects/origin-breaker.ts";
+import type { Env } from "../env.ts";
+import { errorText, log } from "../log.ts";
+import { count } from "../metrics.ts";
+import { settingsOf } from "../settings.ts";
+import type { Origin } from "./list.ts";
 
 /*
  * Freshness trade-off. Every isolate keeps its own view of each origin's breaker, taken
@@ -23,15 +26,13 @@ const maxViewAgeMs = 1_000;
 /** When half-open has no free probe slot, how long this isolate leaves the origin alone before asking again. */
 const recheckMs = 250;
 /** A breaker slower than this counts as unreachable: the call goes ahead as if closed. */
-const breakerTimeoutMs = 1_000;
+export const breakerTimeoutMs = 1_000;
 
 export interface BreakerContext {
   env: Env;
   requestId: string;
   waitUntil(promise: Promise<unknown>): void;
 }
-
-export type OriginAdmission = { call: true; probe: boolean } | { call: false; retryAfterMs: number };
 
 interface LocalView {
   view: BreakerView;
@@ -44,34 +45,58 @@ interface LocalView {
 const views = new Map<string, LocalView>();
 const refreshing = new Map<string, Promise<LocalView>>();
 
-/** Whether a request may go to `origin` now, asking its breaker only when the local view is missing, open past its cool-down, or half-open. */
-export async function admit(context: BreakerContext, origin: Origin): Promise<OriginAdmission> {
+/**
+ * Whether a request may go to `origin` now, asking its breaker only when the local view is
+ * missing, open past its cool-down, or half-open. An admitted call gets a lease to settle
+ * with what it came to; a half-open probe's slot is leased for `leaseMs` by the breaker.
+ */
+export async function admit(context: BreakerContext, origin: Origin, leaseMs: number): Promise<Admission> {
   const now = Date.now();
   const local = views.get(origin.name) ?? (await refresh(context, origin));
   if (local.view.status === "closed" && local.view.forced !== "open") {
     if (now - local.seenAt > maxViewAgeMs) context.waitUntil(refresh(context, origin));
-    return { call: true, probe: false };
+    return { admitted: true, lease: reporting(context, origin, null) };
   }
-  if (now < local.skipUntil) return { call: false, retryAfterMs: local.skipUntil - now };
-  const admission = await callBreaker(context, origin, (breaker) => breaker.acquire(settingsOf(context.env).originBreaker));
-  if (!admission) return { call: true, probe: false };
-  const updated = remember(origin, admission);
-  if (admission.allowed) return { call: true, probe: admission.probe };
-  return { call: false, retryAfterMs: Math.max(0, updated.skipUntil - Date.now()) };
+  if (now < local.skipUntil) return { admitted: false, retryAfterMs: local.skipUntil - now, reason: `${origin.name}: breaker ${local.view.status}` };
+  const answer = await callBreaker(context, origin, (breaker) => breaker.acquire(settingsOf(context.env).originBreaker, leaseMs));
+  if (!answer) return { admitted: true, lease: reporting(context, origin, null) };
+  const updated = remember(origin, answer);
+  if (answer.allowed) return { admitted: true, lease: reporting(context, origin, answer.lease) };
+  return { admitted: false, retryAfterMs: Math.max(0, updated.skipUntil - Date.now()), reason: `${origin.name}: breaker ${answer.view.status}` };
+}
+
+/** What an attempt's outcome tells the origin's breaker: only the origin's own faults count against it. */
+function probeResultOf(result: Classified): ProbeResult {
+  switch (result.outcome) {
+    case "provider_fault":
+      return "failure";
+    case "ok":
+    case "client_fault":
+    case "rate_limited":
+      return "success";
+    case "client_gone":
+    case "local":
+      // Says nothing of the origin: a probe slot is given back, nothing is counted.
+      return "unused";
+  }
 }
 
 /**
- * Reports how a call went, in the background. Successes of ordinary calls are not sent
- * (the trip rule counts failures only); probes always report, so the slot is given back.
+ * The lease of one admitted call; settling it reports in the background. Successes of
+ * ordinary calls are not sent (the trip rule counts failures only); a probe always
+ * reports, so its slot is given back before its lease runs out.
  */
-export function report(context: BreakerContext, origin: Origin, admission: { probe: boolean }, outcome: "success" | "failure" | "unused"): void {
-  const outcomes: Outcomes = admission.probe ? { failures: 0, probe: outcome } : { failures: outcome === "failure" ? 1 : 0 };
-  if (!admission.probe && outcomes.failures === 0) return;
-  context.waitUntil(
-    callBreaker(context, origin, (breaker) => breaker.record(settingsOf(context.env).originBreaker, outcomes)).then((answer) => {
-      if (answer) remember(origin, answer);
-    }),
-  );
+function reporting(context: BreakerContext, origin: Origin, probe: number | null): Lease {
+  return onceLease((classified) => {
+    const result = probeResultOf(classified);
+    const outcomes: Outcomes = probe === null ? { failures: result === "failure" ? 1 : 0 } : { failures: 0, probe: { lease: probe, result } };
+    if (probe === null && outcomes.failures === 0) return;
+    context.waitUntil(
+      callBreaker(context, origin, (breaker) => breaker.record(settingsOf(context.env).originBreaker, outcomes)).then((answer) => {
+        if (answer) remember(origin, answer);
+      }),
+    );
+  });
 }
 
 /** Each origin's breaker as its Durable Object sees it (null where it cannot be reached), for the health endpoint. */
@@ -116,17 +141,11 @@ function countTransitions(origin: Origin, transitions: Transition[]): void {
 }
 
 async function callBreaker<T>(context: BreakerContext, origin: Origin, run: (breaker: DurableObjectStub<OriginBreaker>) => Promise<T>): Promise<T | null> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${breakerTimeoutMs} ms`)), breakerTimeoutMs);
-    });
-    return await Promise.race([run(context.env.ORIGIN_BREAKER.getByName(origin.name)), timeout]);
+    return await withTimeout(run(context.env.ORIGIN_BREAKER.getByName(origin.name)), breakerTimeoutMs, () => new Error(`no answer within ${breakerTimeoutMs} ms`));
   } catch (error) {
     count("breakwater_edge_origin_breaker_unreachable_total", { origin: origin.name });
     log("warn", "origin breaker unreachable", { request_id: context.requestId, origin: origin.name, error: errorText(error) });
     return null;
-  } finally {
-    if (timer !== undefined) clearTimeout(timer);
   }
 }
