@@ -15,6 +15,12 @@ export interface GatewayErrorOptions {
   transport?: boolean;
   /** Headers the answer carries besides the error's own (e.g. `x-breakwater-attempts`). */
   headers?: Record<string, string>;
+  /**
+   * The provider's own word on whether the same call may succeed if repeated (Anthropic's
+   * `x-should-retry`): false moves on to the next target at once, true allows a retry the
+   * status alone would not. Unset, the outcome class decides.
+   */
+  retry?: boolean;
   cause?: unknown;
 }
 
@@ -57,6 +63,7 @@ export class GatewayError extends Error {
   readonly transport: boolean;
   /** Added to the error response; the router notes its attempts here on the way out. */
   readonly headers: Record<string, string>;
+  readonly retry: boolean | undefined;
 
   constructor(code: ErrorCode, options: GatewayErrorOptions = {}) {
     super(options.message ?? defaultMessages[code], { cause: options.cause });
@@ -67,6 +74,7 @@ export class GatewayError extends Error {
     this.upstreamStatus = options.upstreamStatus;
     this.transport = options.transport ?? false;
     this.headers = { ...options.headers };
+    this.retry = options.retry;
   }
 
   get status(): number {

@@ -73,6 +73,12 @@ type Step = "retry" | "next" | "larger_context" | "return";
 
 function stepAfter(failure: FailedAttempt, plan: Plan): Step {
   const { error, classified } = failure;
+  const said = error instanceof GatewayError ? error.retry : undefined;
+  if (said !== undefined && (classified.outcome === "provider_fault" || classified.outcome === "rate_limited" || classified.outcome === "client_fault")) {
+    // The provider said whether repeating helps; it knows its own failure best.
+    if (said) return "retry";
+    if (classified.outcome !== "client_fault") return "next";
+  }
   switch (classified.outcome) {
     case "client_gone":
     case "ok":

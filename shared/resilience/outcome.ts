@@ -8,7 +8,8 @@ import { GatewayError } from "../error.ts";
  * - `ok`: answered as asked;
  * - `provider_fault`: the upstream failed — connection refused or reset, its own 5xx/529,
  *   its timeouts measured from when the request was written;
- * - `rate_limited`: it said 429 — cool down, do not call it broken;
+ * - `rate_limited`: it said 429, or 402 (its account cannot pay for more) — cool down, do
+ *   not call it broken;
  * - `client_fault`: it blamed the request (a 4xx), or the request could not be sent;
  * - `client_gone`: the caller disconnected, so the attempt says nothing of the upstream;
  * - `local`: ours — no connection free in time, shed, a bug.
@@ -30,7 +31,9 @@ const upstreamCodes = new Set<string>(["upstream_error", "upstream_timeout", "or
 
 /** An upstream's HTTP status as an outcome (2xx and 3xx are answers, not failures). */
 export function outcomeOfStatus(status: number): Outcome {
-  if (status === 429) return "rate_limited";
+  // 402 is the provider refusing our account (billing, credits), not the request: like a
+  // rate limit it passes with time or money, and another target may serve meanwhile.
+  if (status === 429 || status === 402) return "rate_limited";
   if (status === 408 || status >= 500) return "provider_fault";
   if (status >= 400) return "client_fault";
   return "ok";

@@ -16,6 +16,7 @@ let alpha: FakeUpstream;
 let beta: FakeUpstream;
 let t: TestApp;
 let now = 5_000_000;
+let finalCalls = 0;
 const slept: number[] = [];
 const clock: Clock = {
   now: () => now,
@@ -48,6 +49,7 @@ const routes = {
     "buggy-first": { targets: [{ provider: "buggy", model: "m" }, { provider: "beta", model: "m" }], timeouts: fast, retry },
     "crowded-first": { targets: [{ provider: "crowded", model: "m" }, { provider: "beta", model: "m" }], timeouts: fast, retry },
     "crowded-only": { targets: [{ provider: "crowded", model: "m" }], timeouts: fast, retry },
+    "final-first": { targets: [{ provider: "final", model: "m" }, { provider: "beta", model: "m" }], timeouts: fast, retry },
   },
 };
 
@@ -68,6 +70,10 @@ async function freshApp(): Promise<void> {
     openAi("nowhere", "http://127.0.0.1:1/v1", ["m"]),
     throwing("buggy", () => new RangeError("Maximum call stack size exceeded")),
     throwing("crowded", () => new GatewayError("overloaded", { message: "crowded: no connection free within 5000 ms", retryAfterS: 1 })),
+    throwing("final", () => {
+      finalCalls += 1;
+      return new GatewayError("upstream_error", { upstreamStatus: 503, retry: false });
+    }),
   ];
   t = await createTestApp(inject("primaryUrl"), { providers, routes, clock, random: () => 0.5 });
 }
@@ -151,6 +157,13 @@ describe("breakers blame only the provider", () => {
     for (let i = 0; i < 10; i++) await chat("crowded-only");
     expect(breaker("crowded")?.status).toBe("closed");
     expect(failuresIn("crowded/m")).toBe(0);
+  });
+
+  it("a provider that says not to retry (x-should-retry: false) is not retried: the next target serves at once", async () => {
+    finalCalls = 0;
+    const response = await chat("final-first");
+    expect(response.headers.get("x-breakwater-provider")).toBe("beta");
+    expect(finalCalls).toBe(1);
   });
 
   it("the all-targets-failed 503 names its attempts in x-breakwater-attempts", async () => {

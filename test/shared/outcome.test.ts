@@ -16,6 +16,8 @@ describe("outcome classification", () => {
 
   it("calls a 429 rate limited, a 4xx the client's fault", () => {
     expect(classifyFailure(new GatewayError("rate_limited", { upstreamStatus: 429, retryAfterS: 1 }), false).outcome).toBe("rate_limited");
+    // Our account cannot pay: a cool-down, not a broken provider, not the client's fault.
+    expect(classifyFailure(new GatewayError("upstream_error", { upstreamStatus: 402 }), false).outcome).toBe("rate_limited");
     expect(classifyFailure(new GatewayError("invalid_request", { upstreamStatus: 400 }), false).outcome).toBe("client_fault");
     expect(classifyFailure(new GatewayError("invalid_request", { message: "cannot be serialised" }), false).outcome).toBe("client_fault");
   });
