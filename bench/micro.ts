@@ -4,7 +4,7 @@ import { performance } from "node:perf_hooks";
 export interface MicroResult {
   id: string;
   value: number;
-  unit: "µs/op" | "ms/op" | "ops/s" | "events/s";
+  unit: "µs/op" | "ms/op" | "ops/s" | "events/s" | "streams";
   /** The issue's aim, e.g. `≤ 1`; printed beside the figure. */
   aim?: { op: "≤" | "≥"; value: number };
 }
@@ -44,7 +44,7 @@ export function compareMicro(current: MicroResult[], baseline: MicroResult[], pc
   return current.flatMap((result) => {
     const before = baseline.find((candidate) => candidate.id === result.id);
     if (!before) return [];
-    const higherIsBetter = result.unit === "ops/s" || result.unit === "events/s";
+    const higherIsBetter = result.unit === "ops/s" || result.unit === "events/s" || result.unit === "streams";
     const worse = higherIsBetter ? result.value < before.value * (1 - pct / 100) : result.value > before.value * (1 + pct / 100);
     return worse ? [`REGRESSION micro ${result.id}: ${before.value.toFixed(3)} → ${result.value.toFixed(3)} ${result.unit}`] : [];
   });

@@ -12,6 +12,7 @@ import { edgeAuthScenario } from "./edge-auth.ts";
 import { edgeCacheScenario, formatEdgeCache } from "./edge-cache.ts";
 import { failoverFigure, failoverScenario, formatFailover } from "./failover.ts";
 import { replicaFigures } from "./replicas.ts";
+import { formatManyStreams, manyStreamsFigures, manyStreamsScenario } from "./many-streams.ts";
 import { checkTarget, sequentialChat, streamTtfb, type SequentialResult } from "./measure.ts";
 import { parseOptions, usage, type BenchOptions, type PathName } from "./options.ts";
 import { killAllNow, stopAll } from "./processes.ts";
@@ -80,6 +81,12 @@ async function main(): Promise<number> {
       const failover = await failoverScenario({ root, workDir: join(dir, "failover") });
       progress(formatFailover(failover));
       micro.push(failoverFigure(failover));
+    }
+    if (paths.includes("regional")) {
+      progress("regional: 512 concurrent streams on one provider of a primary → secondary route");
+      const manyStreams = await manyStreamsScenario({ root, workDir: join(dir, "many-streams") });
+      progress(formatManyStreams(manyStreams));
+      micro.push(...manyStreamsFigures(manyStreams));
     }
     progress("replica routing against a real primary + streaming replica");
     micro.push(...(await replicaFigures()));

@@ -17,13 +17,13 @@ const upstreamModel = "bench-model";
 /** How the gateway names the upstream model: `<provider>/<model>`. */
 const gatewayModel = `openai/${upstreamModel}`;
 
-export async function startMockUpstream(root: string, latencyMs: number): Promise<Service> {
+export async function startMockUpstream(root: string, latencyMs: number, chunkIntervalMs = 0): Promise<Service> {
   const managed = startProcess({
     name: "mock upstream",
     command: process.execPath,
     args: ["--import", "tsx", join("bench", "mock-upstream.ts")],
     cwd: root,
-    env: { ...process.env, MOCK_PORT: "0", MOCK_LATENCY_MS: String(latencyMs) },
+    env: { ...process.env, MOCK_PORT: "0", MOCK_LATENCY_MS: String(latencyMs), MOCK_CHUNK_INTERVAL_MS: String(chunkIntervalMs) },
   });
   const [, port] = await managed.waitForLine(/^listening (\d+)$/, 30_000);
   return { process: managed, origin: `http://127.0.0.1:${port}`, notes: [] };
@@ -36,6 +36,8 @@ export interface RegionalOptions {
   apiKey: string;
   /** Set: the service takes only calls the edge signed with it (as in production). */
   signingSecret?: string;
+  /** More environment (a routes file, the keys it refers to). */
+  env?: Record<string, string>;
 }
 
 export async function startRegional(options: RegionalOptions): Promise<Service> {
@@ -54,6 +56,7 @@ export async function startRegional(options: RegionalOptions): Promise<Service> 
     // The bench measures overhead, not limits: the dev key must never be the bottleneck.
     BREAKWATER_DEV_RPM: "1000000000",
     BREAKWATER_DEV_TPM: "1000000000",
+    ...options.env,
   };
   delete env.EDGE_SIGNING_SECRET;
   if (options.signingSecret) env.EDGE_SIGNING_SECRET = options.signingSecret;
