@@ -9,10 +9,11 @@ import { startGatewayStack, type GatewayStack } from "../support/gateway-stack.t
  * Once as one sequence against one long-running gateway (state one fault leaves behind
  * must not fail the next), and each fault alone on a fresh gateway.
  */
-async function stackOn(database: TestDatabase): Promise<GatewayStack> {
+async function stackOn(database: TestDatabase, edge = false): Promise<GatewayStack> {
   return await startGatewayStack({
     routes: catalogueRoutes,
     regionalEnv: () => ({ DATABASE_URL: database.url, FAULT_UPSTREAM_KEY: "sk-fault", ADMIN_API_KEY: adminKey, LOG_LEVEL: "error" }),
+    edge,
   });
 }
 
@@ -44,4 +45,19 @@ describe("each fault alone on a fresh gateway", () => {
       }
     }, 120_000);
   }
+});
+
+describe("the faults that cross both tiers, through wrangler dev and the regional process", () => {
+  let database: TestDatabase;
+  let stack: GatewayStack;
+  beforeAll(async () => {
+    database = await createTestDatabase(inject("primaryUrl"));
+    stack = await stackOn(database, true);
+  }, 180_000);
+  afterAll(async () => {
+    await stack?.close();
+    await database?.drop();
+  });
+
+  for (const scenario of scenarios.filter((candidate) => candidate.throughEdge)) it(scenario.name, async () => await scenario.run(stack), 60_000);
 });
