@@ -12,6 +12,7 @@ import { edgeAuthScenario } from "./edge-auth.ts";
 import { edgeCacheScenario, formatEdgeCache } from "./edge-cache.ts";
 import { failoverFigure, failoverScenario, formatFailover } from "./failover.ts";
 import { replicaFigures } from "./replicas.ts";
+import { builtRegionalFigures } from "./built-regional.ts";
 import { formatManyStreams, manyStreamsFigures, manyStreamsScenario } from "./many-streams.ts";
 import { checkTarget, sequentialChat, streamTtfb, type SequentialResult } from "./measure.ts";
 import { parseOptions, usage, type BenchOptions, type PathName } from "./options.ts";
@@ -90,6 +91,10 @@ async function main(): Promise<number> {
     }
     progress("replica routing against a real primary + streaming replica");
     micro.push(...(await replicaFigures()));
+    if (paths.includes("regional")) {
+      progress("built regional (npm run build): start to ready, idle memory with a real Postgres, cached secret lookups");
+      micro.push(...(await builtRegionalFigures({ root })));
+    }
     return report({
       schema: 1,
       timestamp: new Date().toISOString(),

@@ -9,6 +9,7 @@ import type { GpuService } from "./gpu/service.ts";
 import { adminAudit } from "./http/admin-audit.ts";
 import { adminAuth } from "./http/admin-auth.ts";
 import { apiKeyAuth } from "./http/api-key-auth.ts";
+import { clientAddressing, edgeVouchedClient } from "./http/client-ip.ts";
 import type { AppEnv } from "./http/context.ts";
 import { edgeSignature } from "./http/edge-signature.ts";
 import { errorHandler, notFound } from "./http/errors.ts";
@@ -23,6 +24,8 @@ import { gpuRoute } from "./routes/gpu.ts";
 import { healthRoute } from "./routes/health.ts";
 import { internalRoute } from "./routes/internal.ts";
 import { modelsRoute } from "./routes/models.ts";
+import type { SigningSecrets } from "./secrets/signing-secrets.ts";
+import type { TrustedProxies } from "./http/trusted-proxies.ts";
 import type { UsageRecorder } from "./usage/recorder.ts";
 
 export interface AppDeps {
@@ -44,14 +47,16 @@ export interface AppDeps {
   /** The admin API's key (unset: the admin API answers 403) and the key checkpoints are verified with. */
   admin: { key: string | undefined; checkpointSecret: Buffer };
   /**
-   * The secret the edge signs with. Set, /v1/* takes only signed calls and the tenant they
+   * The secret the edge signs with (or its versions, while it rotates). Set, /v1/* takes only signed calls and the tenant they
    * name; unset (the regional app on its own, in tests), /v1/* checks API keys itself.
    */
-  edgeSigningSecret?: string;
+  edgeSigningSecret?: string | SigningSecrets;
   /** Drops the edge's shared copy of a key record; call it after revoking or changing a key. */
   invalidateEdgeKey?: InvalidateEdgeKey;
   /** The GPU compute API (/v1/gpu/*); unset, those routes do not exist. */
   gpu?: GpuService;
+  /** Peers whose X-Forwarded-For / cf-connecting-ip are believed (TRUSTED_PROXIES); unset, none. */
+  trustedProxies?: TrustedProxies;
 }
 
 /** The regional HTTP app; `main.ts` gives it real dependencies, tests may give others. */
@@ -60,12 +65,13 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.onError(errorHandler(deps.logger));
   app.notFound(notFound);
   app.use(requestId());
+  app.use(clientAddressing(deps.trustedProxies));
   app.route("/health", healthRoute(deps));
   if (deps.edgeSigningSecret) {
     const signed = { secret: deps.edgeSigningSecret, maxBodyBytes: deps.limits.maxBodyBytes };
     app.use("/internal/*", edgeSignature({ ...signed, identity: false }));
     app.route("/internal", internalRoute(deps));
-    app.use("/v1/*", edgeSignature({ ...signed, identity: true }));
+    app.use("/v1/*", edgeSignature({ ...signed, identity: true }), edgeVouchedClient());
   } else {
     app.use("/v1/*", apiKeyAuth(deps.keys, deps.authFailures));
   }

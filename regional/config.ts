@@ -1,7 +1,9 @@
 import { z } from "zod";
 import { defaultMaxJsonDepth, maxJsonDepthCeiling } from "../shared/json-depth.ts";
+import { cidrListSetting } from "./http/trusted-proxies.ts";
 
-const envSchema = z.object({
+/** Every setting the service reads; exported so tests can walk all of them. */
+export const envSchema = z.object({
   HOST: z.string().default("127.0.0.1"),
   PORT: z.coerce.number().int().min(0).max(65535).default(8788),
   /** Postgres server; without it the service runs embedded PGlite under DATA_DIR. */
@@ -20,6 +22,10 @@ const envSchema = z.object({
   DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number().int().positive().optional(),
   /** Idle pool connections close after this; 0 keeps them open. */
   DATABASE_IDLE_TIMEOUT_MS: z.coerce.number().int().nonnegative().optional(),
+  /** Connections are replaced after this long; unset, postgres.js' 30 to 60 minutes. */
+  DATABASE_MAX_LIFETIME_MS: z.coerce.number().int().positive().optional(),
+  /** The password for DATABASE_URL and its replicas, over any in the URLs; as a reference, read again when Postgres refuses it. */
+  DATABASE_PASSWORD: z.string().min(1).optional(),
   /** Replicas further behind the primary than this take no reads. */
   DATABASE_REPLICA_MAX_LAG_MS: z.coerce.number().int().positive().optional(),
   /** How often each node's WAL position (and so replica lag) is checked, and how long a check may take. */
@@ -64,6 +70,10 @@ const envSchema = z.object({
   GPU_CREATE_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
   /** How often unfinished GPU instances are refreshed from their marketplace; 0 turns the poller off. */
   GPU_POLL_INTERVAL_MS: z.coerce.number().int().nonnegative().default(15_000),
+  /** How often each marketplace's labelled instances are reconciled with the database (orphans destroyed or adopted); 0 turns the sweep off. */
+  GPU_SWEEP_INTERVAL_MS: z.coerce.number().int().nonnegative().default(300_000),
+  /** A GPU instance degraded or stopped this long is given up and destroyed; 0 never gives up. */
+  GPU_GIVE_UP_AFTER_MS: z.coerce.number().int().nonnegative().default(1_800_000),
   /** JSON file of routes (model → ordered provider targets) and per-provider policies. */
   ROUTES_FILE: z.string().min(1).optional(),
   /**
@@ -83,13 +93,34 @@ const envSchema = z.object({
   /** Auth failures audited per client address and minute; the rest are counted into the next one. */
   AUDIT_AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().positive().default(10),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+  /** Load balancers whose X-Forwarded-For (or cf-connecting-ip) is believed: addresses or CIDRs, comma separated; unset, none. */
+  TRUSTED_PROXIES: cidrListSetting,
+  // Secrets Manager, for settings given as `secretsmanager:NAME[#json-key]` (regional/secrets/settings.ts).
+  /** Another endpoint than AWS's (a local server, LocalStack); unset, the region's. */
+  SECRETS_MANAGER_ENDPOINT: z.string().url().optional(),
+  /** Unset, the SDK's (AWS_REGION, the ECS task's region). */
+  SECRETS_MANAGER_REGION: z.string().min(1).optional(),
+  /** How long a secret is served from memory before it is read again (plus up to 10 % jitter). */
+  SECRETS_CACHE_TTL_MS: z.coerce.number().int().positive().default(300_000),
 });
+
+/** What is needed to read secrets, before the rest of the configuration (whose secrets they are) can be checked. */
+const secretsSchema = envSchema.pick({ SECRETS_MANAGER_ENDPOINT: true, SECRETS_MANAGER_REGION: true, SECRETS_CACHE_TTL_MS: true, LOG_LEVEL: true });
+export type SecretsConfig = z.infer<typeof secretsSchema>;
 
 export type Config = z.infer<typeof envSchema>;
 
 /** Reads the configuration from the environment; a bad value stops start-up with its name. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const result = envSchema.safeParse(env);
+  return parsed(envSchema, env);
+}
+
+export function loadSecretsConfig(env: NodeJS.ProcessEnv = process.env): SecretsConfig {
+  return parsed(secretsSchema, env);
+}
+
+function parsed<T>(schema: z.ZodType<T>, env: NodeJS.ProcessEnv): T {
+  const result = schema.safeParse(env);
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
   throw new Error(`Invalid configuration: ${problems.join("; ")}`);

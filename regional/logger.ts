@@ -1,3 +1,5 @@
+import { scrubUrlCredentials } from "./redact-url.ts";
+
 const levels = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 } as const;
 export type LogLevel = keyof typeof levels;
 
@@ -14,9 +16,9 @@ const secretField = /authorization|api[-_]?key|secret|password|token/i;
 const bearer = /\b(Bearer\s+)[^\s"]+/gi;
 const gatewayKey = /\bbw_[A-Za-z0-9_-]{6,}/g;
 
-/** Replaces credentials anywhere in a log record; keys never reach a log line. */
+/** Replaces credentials anywhere in a log record; keys and connection-string passwords never reach a log line. */
 export function redact(value: unknown, depth = 0): unknown {
-  if (typeof value === "string") return value.replace(bearer, "$1[redacted]").replace(gatewayKey, "bw_[redacted]");
+  if (typeof value === "string") return scrubUrlCredentials(value.replace(bearer, "$1[redacted]").replace(gatewayKey, "bw_[redacted]"));
   if (value instanceof Error) return { name: value.name, message: redact(value.message), code: (value as { code?: unknown }).code };
   if (depth > 5 || value === null || typeof value !== "object") return value;
   if (Array.isArray(value)) return value.map((item) => redact(item, depth + 1));

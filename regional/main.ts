@@ -2,29 +2,47 @@ import { edgeKeyInvalidator } from "./auth/edge-key-cache.ts";
 import { createKeyStore } from "./auth/key-store.ts";
 import { createApp } from "./app.ts";
 import { startAuditing } from "./audit/start.ts";
-import { loadConfig } from "./config.ts";
+import { loadConfig, loadSecretsConfig } from "./config.ts";
 import { dbOptionsFrom, openDb } from "./db/index.ts";
 import { migrate, readMigrations } from "./db/migrate.ts";
 import { ensureDevKey } from "./dev-tenant.ts";
 import { configuredMarketplaces } from "./gpu/configured.ts";
 import { createGpuGuard } from "./gpu/guard.ts";
-import { startGpuPoller } from "./gpu/poller.ts";
+import { startGpuPoller, startGpuSweeper } from "./gpu/poller.ts";
 import { createGpuService } from "./gpu/service.ts";
 import { createLogger } from "./logger.ts";
 import { configuredProviders } from "./providers/configured.ts";
 import { createRegistry } from "./providers/registry.ts";
+import { secretsManagerRefsIn } from "./providers/secret-ref.ts";
 import { createBreakers } from "./routing/breakers.ts";
 import { createPlanner } from "./routing/plan.ts";
 import { createRouter } from "./routing/router.ts";
 import { loadRoutesFile, parseRoutes } from "./routing/routes-file.ts";
+import { rotatingPassword } from "./secrets/db-password.ts";
+import { openSecrets } from "./secrets/open.ts";
+import { resolveSecretSettings } from "./secrets/settings.ts";
+import { rotatingSigningSecrets } from "./secrets/signing-secrets.ts";
 import { listen } from "./server.ts";
+import { requireEdgeSigning } from "./local-mode.ts";
+import { trustedProxies } from "./http/trusted-proxies.ts";
 
-const config = loadConfig();
-const logger = createLogger(config.LOG_LEVEL);
+const secretsConfig = loadSecretsConfig();
+const logger = createLogger(secretsConfig.LOG_LEVEL);
+// Settings given as `secretsmanager:` references are read first: the configuration checks their values.
+const secrets = openSecrets(secretsConfig, logger);
+const settings = await resolveSecretSettings(process.env, secrets);
+const config = loadConfig(settings.env);
+requireEdgeSigning(config);
 const routes = config.ROUTES_FILE ? await loadRoutesFile(config.ROUTES_FILE) : parseRoutes({});
+for (const ref of secretsManagerRefsIn(routes.providers)) secrets.secret(ref, "AWSCURRENT", `routes file ${config.ROUTES_FILE ?? ""}`);
+const signingRef = settings.references.EDGE_SIGNING_SECRET;
+const edgeSigningSecret = signingRef ? rotatingSigningSecrets(secrets, signingRef) : config.EDGE_SIGNING_SECRET;
+// Every secret is read before the first request: none is ever waited for on the request path.
+await secrets.prime();
 // Built before the database opens: a provider misconfigured stops start-up at once.
-const registry = createRegistry(configuredProviders(config, routes));
-const db = await openDb(dbOptionsFrom(config, logger));
+const registry = createRegistry(configuredProviders(config, routes, process.env, secrets));
+const passwordRef = settings.references.DATABASE_PASSWORD;
+const db = await openDb({ ...dbOptionsFrom(config, logger), ...(passwordRef && { password: rotatingPassword(secrets, passwordRef, logger) }) });
 const migrations = await readMigrations();
 const applied = await migrate(db.write, migrations);
 if (applied.length > 0) logger.info("migrations applied", { versions: applied });
@@ -36,7 +54,7 @@ const lifecycle = { shuttingDown: false };
 const auditing = await startAuditing(config, db, logger);
 const router = createRouter({ planner: createPlanner(registry, routes), breakers: createBreakers(logger), logger });
 const edgeAccess = {
-  edgeSigningSecret: config.EDGE_SIGNING_SECRET,
+  edgeSigningSecret,
   invalidateEdgeKey: edgeKeyInvalidator({ url: config.UPSTASH_REDIS_REST_URL, token: config.UPSTASH_REDIS_REST_TOKEN }, logger),
 };
 const gpu = createGpuService({
@@ -45,10 +63,14 @@ const gpu = createGpuService({
   marketplaces: configuredMarketplaces(config, logger),
   guard: createGpuGuard({ breakers: router.breakers, timeoutMs: config.GPU_TIMEOUT_MS, attempts: 3 }),
   createTimeoutMs: config.GPU_CREATE_TIMEOUT_MS,
+  audit: auditing.deps.audit,
+  region: config.REGION,
+  giveUpAfterMs: config.GPU_GIVE_UP_AFTER_MS,
 });
-const app = createApp({ db, keys, router, logger, migrations, limits: { maxBodyBytes: config.MAX_BODY_BYTES, maxJsonDepth: config.MAX_JSON_DEPTH }, lifecycle, gpu, ...edgeAccess, ...auditing.deps });
+const app = createApp({ db, keys, router, logger, migrations, limits: { maxBodyBytes: config.MAX_BODY_BYTES, maxJsonDepth: config.MAX_JSON_DEPTH }, lifecycle, gpu, trustedProxies: trustedProxies(config.TRUSTED_PROXIES), ...edgeAccess, ...auditing.deps });
 const server = await listen(app, config.HOST, config.PORT);
 const gpuPoller = config.GPU_POLL_INTERVAL_MS > 0 ? startGpuPoller(gpu, { intervalMs: config.GPU_POLL_INTERVAL_MS, batch: 100, logger }) : undefined;
+const gpuSweeper = config.GPU_SWEEP_INTERVAL_MS > 0 ? startGpuSweeper(gpu, { intervalMs: config.GPU_SWEEP_INTERVAL_MS, logger }) : undefined;
 
 logger.info("regional service listening", { url: server.url, database: db.embedded ? "embedded PGlite" : "postgres", replicas: db.health().replicas.length, models: router.planner.models().map((model) => model.id) });
 // The one line a newcomer needs; printed plainly so it is easy to copy.
@@ -61,6 +83,7 @@ async function shutdown(signal: string): Promise<void> {
   try {
     await server.close(config.SHUTDOWN_GRACE_MS);
     await gpuPoller?.stop();
+    await gpuSweeper?.stop();
     await auditing.close();
     await db.close();
   } catch (error) {

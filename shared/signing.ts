@@ -15,6 +15,9 @@ export const identityHeaders = {
   tenantId: "x-breakwater-tenant-id",
 } as const;
 
+/** The client address the edge saw (`cf-connecting-ip`), vouched for like the identity: regional records it for edge calls. */
+export const clientIpHeader = "x-breakwater-client-ip";
+
 /** How far a signature's timestamp may be from the verifier's clock, either way. */
 export const maxSignatureAgeS = 300;
 

@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import { clientAddress } from "../http/client-ip.ts";
+import type { AppEnv } from "../http/context.ts";
 import { auditActions, type ActorType } from "./event.ts";
 import type { AuditLog } from "./writer.ts";
 
@@ -14,7 +15,7 @@ export interface AuthFailure {
 
 /** Records failed authentications, sampled so that an attack cannot flood the audit log. */
 export interface AuthFailureAuditor {
-  record(c: Context, failure: AuthFailure): void;
+  record(c: Context<AppEnv>, failure: AuthFailure): void;
   /** Writes the counts still held back as one summary event and stops the sweep timer. */
   stop(): void;
 }
@@ -93,7 +94,9 @@ export function createAuthFailureAuditor(audit: AuditLog, sampling: AuthFailureS
     record(c, failure) {
       const at = now();
       const address = clientAddress(c);
-      let client = address.forwarded ?? address.peer ?? "unknown";
+      // Keyed by the address trusted proxies vouch for, never by a header anyone can set:
+      // a client changing X-Forwarded-For on every try must not get a fresh allowance each time.
+      let client = address.client ?? "unknown";
       if (!clients.has(client) && clients.size >= maxClients) client = overflowClient;
       let bucket = clients.get(client);
       if (!bucket) {
@@ -117,10 +120,10 @@ export function createAuthFailureAuditor(audit: AuditLog, sampling: AuthFailureS
         result: "denied",
         resource: `${c.req.method} ${c.req.path}`,
         tenantId: failure.tenantId ?? null,
-        ip: address.forwarded ?? address.peer,
+        ip: address.client,
         userAgent: c.req.header("user-agent") ?? null,
-        requestId: (c.get("requestId") as string | undefined) ?? null,
-        metadata: { reason: failure.reason, suppressed_before: suppressed, peer: address.peer, forwarded_for: address.forwarded },
+        requestId: c.get("requestId") ?? null,
+        metadata: { reason: failure.reason, suppressed_before: suppressed, peer: address.peer, forwarded_for: address.claimed },
       });
     },
     stop() {

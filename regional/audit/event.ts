@@ -25,6 +25,10 @@ export const auditActions = {
   usageSummary: "usage.summary",
   gpuInstanceCreate: "gpu.instance.create",
   gpuInstanceTerminate: "gpu.instance.terminate",
+  // Service events of the GPU lifecycle (regional/gpu/): instances that could bill unseen.
+  gpuOrphanDestroyed: "gpu.orphan_destroyed",
+  gpuOrphanAdopted: "gpu.orphan_adopted",
+  gpuInstanceGivenUp: "gpu.instance_given_up",
   breakerForce: "breaker.force",
   configChange: "config.change",
   serviceStart: "service.start",

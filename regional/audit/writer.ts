@@ -1,6 +1,6 @@
-import type { Sql } from "../db/index.ts";
+import type { Sql, TransactionSql } from "../db/index.ts";
 import type { Logger } from "../logger.ts";
-import { checkpointHead, insertChained } from "./chain-store.ts";
+import { checkpointHead, insertChained, insertChainedIn } from "./chain-store.ts";
 import { toRecord, type AuditInput, type AuditRecord, type RawEvent } from "./event.ts";
 import type { Journal } from "./journal.ts";
 import { uuidv7 } from "./uuidv7.ts";
@@ -16,6 +16,11 @@ export interface AuditLog {
    * fsynced to the local journal when Postgres cannot take it. Admin actions answer after this.
    */
   appendDurable(input: AuditInput): Promise<string>;
+  /**
+   * Chains the event inside `tx`, the transaction of the change it records: both commit or
+   * neither does. Resolves with its id; the event counts only once `tx` has committed.
+   */
+  appendIn(tx: TransactionSql, input: AuditInput): Promise<string>;
   /** Writes everything queued so far (to Postgres, else to the journal). */
   flush(): Promise<void>;
   /** Moves journaled events into Postgres; false when Postgres is still unreachable. */
@@ -193,6 +198,11 @@ export function createAuditWriter(options: AuditWriterOptions): AuditLog {
       if (closed) return Promise.reject(new Error("the audit log is closed"));
       const event = raw(input);
       return new Promise<string>((resolve, reject) => enqueue({ raw: event, durable: { resolve, reject } }, true));
+    },
+    async appendIn(tx, input) {
+      const event = raw(input);
+      await insertChainedIn(tx, region, [toRecord(event, region)]);
+      return event.eventId;
     },
     flush,
     async recover() {

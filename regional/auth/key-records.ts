@@ -1,5 +1,6 @@
 import type { KeyRecord } from "../../shared/contract/keys.ts";
-import type { Db } from "../db/index.ts";
+import type { Db, Sql } from "../db/index.ts";
+import { authoritativeRead } from "./authoritative-read.ts";
 
 interface KeyRecordRow {
   id: string;
@@ -16,14 +17,20 @@ interface KeyRecordRow {
 /**
  * The edge's view of a key, found by its SHA-256: tenant, status and limits. Revoked keys
  * and keys of disabled tenants are answered too (with their status), so the edge can
- * tell them from keys that never existed; null only for a hash no key has.
+ * tell them from keys that never existed; null only for a hash no key has. Read where no
+ * revocation can be missed (`authoritativeRead`): the edge caches what this says.
  */
 export async function findKeyRecord(db: Db, keyHash: Uint8Array): Promise<KeyRecord | null> {
-  const [row] = await (await db.read())<KeyRecordRow[]>`
-    select k.id, k.tenant_id, k.prefix, k.status, t.status as tenant_status,
-           k.rpm_limit, k.tpm_limit, t.rpm_limit as tenant_rpm_limit, t.tpm_limit as tenant_tpm_limit
-    from api_keys k join tenants t on t.id = k.tenant_id
-    where k.key_hash = ${Buffer.from(keyHash)}`;
+  const hash = Buffer.from(keyHash);
+  const find = async (sql: Sql) => {
+    const [row] = await sql<KeyRecordRow[]>`
+      select k.id, k.tenant_id, k.prefix, k.status, t.status as tenant_status,
+             k.rpm_limit, k.tpm_limit, t.rpm_limit as tenant_rpm_limit, t.tpm_limit as tenant_tpm_limit
+      from api_keys k join tenants t on t.id = k.tenant_id
+      where k.key_hash = ${hash}`;
+    return row ?? null;
+  };
+  const row = await authoritativeRead(db, find, (found) => found?.tenant_id ?? null);
   if (!row) return null;
   return {
     key_id: row.id,

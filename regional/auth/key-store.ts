@@ -1,9 +1,11 @@
 import { timingSafeEqual } from "node:crypto";
 import { GatewayError } from "../../shared/error.ts";
 import type { RateLimits } from "../../shared/contract/keys.ts";
-import type { Db } from "../db/index.ts";
+import type { CommitHook } from "../audit/commit-hook.ts";
+import type { Db, Sql } from "../db/index.ts";
 import { limitAssignments, type RateLimitChange } from "../tenants/rate-limits.ts";
 import { generateApiKey, hashApiKey, keyPrefix, looksLikeApiKey } from "./api-key.ts";
+import { authoritativeRead } from "./authoritative-read.ts";
 
 export interface KeyRecord {
   keyId: string;
@@ -15,18 +17,18 @@ export interface KeyStore {
   /** The active key's record, or null for an unknown, revoked or disabled key. */
   verify(key: string): Promise<KeyRecord | null>;
   /** Creates a tenant-owned key and returns it; only its hash is kept. */
-  create(tenantId: string, name?: string, key?: string): Promise<{ key: string; record: KeyRecord }>;
+  create(tenantId: string, name?: string, key?: string, onCommit?: CommitHook<KeyRecord>): Promise<{ key: string; record: KeyRecord }>;
   /** A tenant's keys, newest first; the prefix is all that is left to show of each. */
   list(tenantId: string): Promise<KeyInfo[]>;
   /**
    * Revokes a key: this process stops accepting it at once, other instances when their
    * cache entry expires (KEY_CACHE_TTL_MS). Revoking twice is harmless. Null for no such key.
    */
-  revoke(keyId: string): Promise<KeyInfo | null>;
+  revoke(keyId: string, onCommit?: CommitHook<KeyInfo>): Promise<KeyInfo | null>;
   /** A new key of the same tenant and name in one transaction with revoking the old one. Null for no such key. */
-  rotate(keyId: string): Promise<{ key: string; record: KeyRecord; replaced: KeyInfo } | null>;
+  rotate(keyId: string, onCommit?: CommitHook<{ record: KeyRecord; replaced: KeyInfo }>): Promise<{ key: string; record: KeyRecord; replaced: KeyInfo } | null>;
   /** Changes a key's rate limits; the key before and after, or null for no such key. */
-  setLimits(keyId: string, change: RateLimitChange): Promise<{ before: KeyInfo; after: KeyInfo } | null>;
+  setLimits(keyId: string, change: RateLimitChange, onCommit?: CommitHook<{ before: KeyInfo; after: KeyInfo }>): Promise<{ before: KeyInfo; after: KeyInfo } | null>;
   /** Forgets cached answers for a tenant's keys, e.g. once the tenant is disabled. */
   forgetTenant(tenantId: string): void;
 }
@@ -95,12 +97,16 @@ export function createKeyStore(db: Db, options: { cacheTtlMs: number; now?: () =
   const cache = new Map<string, CacheEntry>();
   const negativeTtlMs = Math.min(options.cacheTtlMs, 1_000);
 
+  /** Where no revocation can be missed (see `authoritativeRead`): a key revoked a moment ago must not pass. */
   async function lookup(key: string, hash: Buffer): Promise<KeyRecord | null> {
-    const rows = await (await db.read())<KeyRow[]>`
-      select k.id, k.tenant_id, k.prefix, k.key_hash
-      from api_keys k join tenants t on t.id = k.tenant_id
-      where k.prefix = ${keyPrefix(key)} and k.status = 'active' and t.status = 'active'`;
-    const match = rows.find((row) => row.key_hash.length === hash.length && timingSafeEqual(row.key_hash, hash));
+    const find = async (sql: Sql) => {
+      const rows = await sql<KeyRow[]>`
+        select k.id, k.tenant_id, k.prefix, k.key_hash
+        from api_keys k join tenants t on t.id = k.tenant_id
+        where k.prefix = ${keyPrefix(key)} and k.status = 'active' and t.status = 'active'`;
+      return rows.find((row) => row.key_hash.length === hash.length && timingSafeEqual(row.key_hash, hash)) ?? null;
+    };
+    const match = await authoritativeRead(db, find, (found) => found?.tenant_id ?? null);
     return match ? { keyId: match.id, tenantId: match.tenant_id, prefix: match.prefix } : null;
   }
 
@@ -124,15 +130,20 @@ export function createKeyStore(db: Db, options: { cacheTtlMs: number; now?: () =
       return record;
     },
 
-    async create(tenantId, name = "", key = generateApiKey()) {
-      const [row] = await db.transaction(tenantId, async (tx) => await tx<{ id: string }[]>`
-        insert into api_keys (tenant_id, name, prefix, key_hash)
-        values (${tenantId}, ${name}, ${keyPrefix(key)}, ${hashApiKey(key)})
-        returning id`);
-      if (!row) throw new Error("API key insert returned no row");
+    async create(tenantId, name = "", key = generateApiKey(), onCommit) {
+      const record = await db.transaction(tenantId, async (tx) => {
+        const [row] = await tx<{ id: string }[]>`
+          insert into api_keys (tenant_id, name, prefix, key_hash)
+          values (${tenantId}, ${name}, ${keyPrefix(key)}, ${hashApiKey(key)})
+          returning id`;
+        if (!row) throw new Error("API key insert returned no row");
+        const created: KeyRecord = { keyId: row.id, tenantId, prefix: keyPrefix(key) };
+        await onCommit?.(tx, created);
+        return created;
+      });
       // A lookup just before may have cached this key as unknown.
       cache.delete(hashApiKey(key).toString("base64"));
-      return { key, record: { keyId: row.id, tenantId, prefix: keyPrefix(key) } };
+      return { key, record };
     },
 
     async list(tenantId) {
@@ -143,19 +154,24 @@ export function createKeyStore(db: Db, options: { cacheTtlMs: number; now?: () =
       return rows.map(keyInfo);
     },
 
-    async revoke(keyId) {
+    async revoke(keyId, onCommit) {
       const tenantId = await ownerOf(keyId);
       if (!tenantId) return null;
-      const [row] = await db.transaction(tenantId, async (tx) => await tx<KeyInfoRow[]>`
-        update api_keys set status = 'revoked', revoked_at = coalesce(revoked_at, now())
-        where id = ${keyId}
-        returning id, tenant_id, name, prefix, status, rpm_limit, tpm_limit, created_at, revoked_at, key_hash`);
-      if (!row) return null;
-      cache.delete(row.key_hash.toString("base64"));
-      return keyInfo(row);
+      const revoked = await db.transaction(tenantId, async (tx) => {
+        const [row] = await tx<KeyInfoRow[]>`
+          update api_keys set status = 'revoked', revoked_at = coalesce(revoked_at, now())
+          where id = ${keyId}
+          returning id, tenant_id, name, prefix, status, rpm_limit, tpm_limit, created_at, revoked_at, key_hash`;
+        if (!row) return null;
+        await onCommit?.(tx, keyInfo(row));
+        return keyInfo(row);
+      });
+      if (!revoked) return null;
+      cache.delete(revoked.keyHash.toString("base64"));
+      return revoked;
     },
 
-    async rotate(keyId) {
+    async rotate(keyId, onCommit) {
       const tenantId = await ownerOf(keyId);
       if (!tenantId) return null;
       const key = generateApiKey();
@@ -175,6 +191,7 @@ export function createKeyStore(db: Db, options: { cacheTtlMs: number; now?: () =
           select tenant_id, name, ${keyPrefix(key)}, ${hashApiKey(key)}, rpm_limit, tpm_limit from api_keys where id = ${old.id}
           returning id`;
         if (!created) throw new Error("API key insert returned no row");
+        await onCommit?.(tx, { record: { keyId: created.id, tenantId: old.tenant_id, prefix: keyPrefix(key) }, replaced: keyInfo(old) });
         return { old, id: created.id };
       });
       if (!done) return null;
@@ -183,7 +200,7 @@ export function createKeyStore(db: Db, options: { cacheTtlMs: number; now?: () =
       return { key, record: { keyId: done.id, tenantId: done.old.tenant_id, prefix: keyPrefix(key) }, replaced: keyInfo(done.old) };
     },
 
-    async setLimits(keyId, change) {
+    async setLimits(keyId, change, onCommit) {
       const tenantId = await ownerOf(keyId);
       if (!tenantId) return null;
       return await db.transaction(tenantId, async (tx) => {
@@ -196,7 +213,9 @@ export function createKeyStore(db: Db, options: { cacheTtlMs: number; now?: () =
           update api_keys set ${limitAssignments(tx, change)} where id = ${keyId}
           returning id, tenant_id, name, prefix, status, rpm_limit, tpm_limit, created_at, revoked_at, key_hash`;
         if (!row) throw new Error("API key update returned no row");
-        return { before: keyInfo(old), after: keyInfo(row) };
+        const changed = { before: keyInfo(old), after: keyInfo(row) };
+        await onCommit?.(tx, changed);
+        return changed;
       });
     },
 

@@ -2,9 +2,9 @@ import type postgres from "postgres";
 import type { Config } from "../config.ts";
 import { createLogger, type Logger } from "../logger.ts";
 import { databaseUnavailable } from "./connection-errors.ts";
-import { startEmbeddedPostgres } from "./embedded.ts";
 import { parseLsn, type Lsn } from "./lsn.ts";
-import { openPool } from "./node.ts";
+import { openPool, type PoolOptions } from "./node.ts";
+import { fixedPassword, type PasswordSource } from "./password.ts";
 import { createReplicaSet, type NodeHealth, type ReplicaHealth, type ReplicaSet } from "./replicas.ts";
 import { openTenantLsns, type TenantLsns } from "./tenant-lsns.ts";
 
@@ -57,6 +57,10 @@ export interface DbOptions {
   connectTimeoutMs?: number;
   /** Idle pool connections close after this; 0 keeps them. */
   idleTimeoutMs?: number;
+  /** Connections are replaced after this long; unset, postgres.js' 30 to 60 minutes. */
+  maxLifetimeMs?: number;
+  /** For the primary and every replica (one role on all of them), read at each login: it may rotate. Unset, the URLs'. */
+  password?: PasswordSource;
   maxReplicaLagMs?: number;
   healthCheckIntervalMs?: number;
   healthCheckTimeoutMs?: number;
@@ -87,7 +91,13 @@ export async function openDb(options: DbOptions): Promise<Db> {
   if (!options.databaseUrl) return await openEmbedded(options.dataDir);
   const logger = options.logger ?? createLogger("silent");
   const settings = { ...dbDefaults, ...definedOnly(options) };
-  const pool = (max: number) => ({ max, connectTimeoutMs: settings.connectTimeoutMs, idleTimeoutMs: settings.idleTimeoutMs });
+  const pool = (max: number): PoolOptions => ({
+    max,
+    connectTimeoutMs: settings.connectTimeoutMs,
+    idleTimeoutMs: settings.idleTimeoutMs,
+    ...(options.maxLifetimeMs !== undefined && { maxLifetimeMs: options.maxLifetimeMs }),
+    ...(options.password && { password: options.password }),
+  });
   const nodes = createReplicaSet({
     primaryUrl: options.databaseUrl,
     replicaUrls: options.replicaUrls ?? [],
@@ -198,6 +208,8 @@ function replicatedDb(nodes: ReplicaSet, tenantLsns: TenantLsns, logger: Logger,
 
 /** PGlite serves one connection: no replicas, no health loop, every read on the one node. */
 async function openEmbedded(dataDir: string): Promise<Db> {
+  // Loaded only here: PGlite costs tens of MiB that a service on a Postgres server never needs.
+  const { startEmbeddedPostgres } = await import("./embedded.ts");
   const embedded = await startEmbeddedPostgres(dataDir);
   const write = openPool(embedded.url, { max: 1, connectTimeoutMs: 10_000, idleTimeoutMs: 0 });
   const health = (): DbHealth => ({
@@ -236,6 +248,8 @@ export function dbOptionsFrom(config: Config, logger?: Logger): DbOptions {
     replicaPoolSize: config.DATABASE_REPLICA_POOL_SIZE,
     connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
     idleTimeoutMs: config.DATABASE_IDLE_TIMEOUT_MS,
+    maxLifetimeMs: config.DATABASE_MAX_LIFETIME_MS,
+    ...(config.DATABASE_PASSWORD !== undefined && { password: fixedPassword(config.DATABASE_PASSWORD) }),
     maxReplicaLagMs: config.DATABASE_REPLICA_MAX_LAG_MS,
     healthCheckIntervalMs: config.DATABASE_HEALTH_INTERVAL_MS,
     healthCheckTimeoutMs: config.DATABASE_HEALTH_TIMEOUT_MS,

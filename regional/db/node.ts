@@ -2,12 +2,17 @@ import postgres from "postgres";
 import { isConnectionError } from "./connection-errors.ts";
 import { parseLsn, type Lsn } from "./lsn.ts";
 import { withTimeout } from "../../shared/resilience/deadline.ts";
+import { retryRefusedLogins, type PasswordSource } from "./password.ts";
 
 export interface PoolOptions {
   max: number;
   connectTimeoutMs: number;
   /** 0 keeps idle connections open. */
   idleTimeoutMs: number;
+  /** Connections are replaced after this long; unset, postgres.js' 30 to 60 minutes. */
+  maxLifetimeMs?: number;
+  /** A password that may be rotated while the service runs; unset, the URL's. */
+  password?: PasswordSource;
 }
 
 /**
@@ -21,14 +26,20 @@ export function reconnectBackoff(attempt: number): number {
 }
 
 export function openPool(url: string, options: PoolOptions & { onclose?: () => void }): postgres.Sql {
-  return postgres(url, {
+  const source = options.password;
+  let given: string | undefined;
+  const sql = postgres(url, {
     max: options.max,
     onnotice: () => {},
     connect_timeout: options.connectTimeoutMs / 1000,
     ...(options.idleTimeoutMs > 0 ? { idle_timeout: options.idleTimeoutMs / 1000 } : {}),
+    ...(options.maxLifetimeMs !== undefined ? { max_lifetime: options.maxLifetimeMs / 1000 } : {}),
     backoff: reconnectBackoff,
     ...(options.onclose ? { onclose: options.onclose } : {}),
+    // Asked at every login, so a rotated password needs no restart.
+    ...(source ? { password: async () => (given = await source.get()) } : {}),
   });
+  return source ? retryRefusedLogins(sql, source, () => given) : sql;
 }
 
 /** What one look at a node found: its WAL position (current on a primary, replayed on a replica). */
@@ -42,10 +53,10 @@ const probeTimedOut = new Error("probe timed out");
  * queues behind reads. A node that does not answer within `timeoutMs` counts as down and
  * its connection is replaced, so a hung server cannot hold every later probe.
  */
-export function createProber(url: string, options: { connectTimeoutMs: number; timeoutMs: number; onclose: () => void }) {
+export function createProber(url: string, options: { connectTimeoutMs: number; timeoutMs: number; onclose: () => void; password?: PasswordSource }) {
   let monitor: postgres.Sql | null = null;
   const connectTimeoutMs = Math.min(options.connectTimeoutMs, options.timeoutMs);
-  const open = () => (monitor ??= openPool(url, { max: 1, connectTimeoutMs, idleTimeoutMs: 0, onclose: options.onclose }));
+  const open = () => (monitor ??= openPool(url, { max: 1, connectTimeoutMs, idleTimeoutMs: 0, onclose: options.onclose, ...(options.password && { password: options.password }) }));
 
   async function probe(): Promise<Probe> {
     const sql = open();

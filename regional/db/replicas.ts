@@ -86,7 +86,7 @@ export function createReplicaSet(options: ReplicaSetOptions): ReplicaSet {
       name,
       pool: openPool(url, { ...pool, onclose: () => void probeOne(self) }),
       // A probe may be answered by a server just going down; its own connection closing after is news.
-      prober: createProber(url, { connectTimeoutMs: pool.connectTimeoutMs, timeoutMs: options.checkTimeoutMs, onclose: () => void (self.up && probeOne(self)) }),
+      prober: createProber(url, { connectTimeoutMs: pool.connectTimeoutMs, timeoutMs: options.checkTimeoutMs, onclose: () => void (self.up && probeOne(self)), ...(pool.password && { password: pool.password }) }),
       up: null,
       lsn: null,
       lag: null,

@@ -7,11 +7,18 @@ export interface InstanceRow {
   status: GpuInstanceStatus;
   provider: GpuProvider | null;
   provider_instance_id: string | null;
+  provider_status: string | null;
+  /** What the instance carries at the marketplace (label.ts). */
+  label: string;
   request: CreateGpuInstanceRequest;
   offer: GpuOffer | null;
   failure: string | null;
   created_at: Date;
   updated_at: Date;
+  /** When it entered its current status. */
+  status_since: Date;
+  /** When the poller last asked its marketplace. */
+  checked_at: Date | null;
 }
 
 interface EventRow {
@@ -21,9 +28,12 @@ interface EventRow {
   at: Date;
 }
 
+/** Statuses the poller keeps asking about: anything that may still bill, or still be created. */
+export const liveStatuses: readonly GpuInstanceStatus[] = ["pending", "provisioning", "running", "degraded", "stopped", "terminating"];
+
 /** Inserts a new instance as pending, with its first event, in the caller's transaction. */
-export async function insertPendingInstance(tx: TransactionSql, tenantId: string, id: string, request: CreateGpuInstanceRequest): Promise<void> {
-  await tx`insert into gpu_instances (id, tenant_id, status, request) values (${id}, ${tenantId}, 'pending', ${JSON.stringify(request)}::text::jsonb)`;
+export async function insertPendingInstance(tx: TransactionSql, tenantId: string, id: string, label: string, request: CreateGpuInstanceRequest): Promise<void> {
+  await tx`insert into gpu_instances (id, tenant_id, status, label, request) values (${id}, ${tenantId}, 'pending', ${label}, ${JSON.stringify(request)}::text::jsonb)`;
   await tx`insert into gpu_instance_events (instance_id, tenant_id, from_status, to_status, reason) values (${id}, ${tenantId}, null, 'pending', 'requested')`;
 }
 
@@ -37,8 +47,37 @@ export async function selectInstance(sql: Sql | TransactionSql, tenantId: string
   return row;
 }
 
+/** The instance whatever its tenant: the sweep knows only the label a marketplace shows. */
+export async function selectInstanceById(sql: Sql, id: string): Promise<InstanceRow | undefined> {
+  if (!uuid.test(id)) return undefined;
+  const [row] = await sql<InstanceRow[]>`select * from gpu_instances where id = ${id}`;
+  return row;
+}
+
 export async function selectInstances(sql: Sql, tenantId: string, limit: number): Promise<InstanceRow[]> {
   return await sql<InstanceRow[]>`select * from gpu_instances where tenant_id = ${tenantId} order by created_at desc, id desc limit ${limit}`;
+}
+
+/** Live instances across tenants, the least recently checked first. */
+export async function selectLive(sql: Sql, limit: number): Promise<InstanceRow[]> {
+  return await sql<InstanceRow[]>`
+    select * from gpu_instances where status = any(${[...liveStatuses]}::text[])
+    order by checked_at nulls first, updated_at limit ${limit}`;
+}
+
+/** Records that the marketplace was asked, and what it said when its word changed without a move. */
+export async function markChecked(sql: Sql, row: InstanceRow, providerStatus?: string): Promise<void> {
+  await sql`
+    update gpu_instances set checked_at = now(), provider_status = coalesce(${providerStatus ?? null}, provider_status)
+    where id = ${row.id} and tenant_id = ${row.tenant_id} and status = ${row.status}`;
+}
+
+/** A create whose answer was lost: the row names the marketplace it went to, to be reconciled there. */
+export async function setPendingProvider(tx: TransactionSql, tenantId: string, id: string, provider: GpuProvider, offer: GpuOffer): Promise<InstanceRow | undefined> {
+  const [row] = await tx<InstanceRow[]>`
+    update gpu_instances set provider = ${provider}, offer = ${JSON.stringify(offer)}::text::jsonb, updated_at = now()
+    where id = ${id} and tenant_id = ${tenantId} returning *`;
+  return row;
 }
 
 export async function selectTransitions(sql: Sql | TransactionSql, tenantId: string, id: string): Promise<GpuInstanceTransition[]> {
@@ -54,6 +93,7 @@ export function instanceView(row: InstanceRow, transitions?: GpuInstanceTransiti
     provider: row.provider,
     provider_instance_id: row.provider_instance_id,
     status: row.status,
+    provider_status: row.provider_status,
     offer: row.offer,
     image: row.request.image,
     failure: row.failure,

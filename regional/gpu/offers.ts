@@ -1,15 +1,20 @@
-import type { GpuOffer, GpuOfferList, GpuOfferQuery, GpuProvider } from "../../shared/contract/gpu.ts";
+import type { GpuOffer, GpuOfferList, GpuProvider } from "../../shared/contract/gpu.ts";
 import { GatewayError } from "../../shared/error.ts";
 import type { Guard } from "./guard.ts";
 import { gpuModelMatches } from "./gpu-model.ts";
-import type { Marketplace } from "./marketplace.ts";
+import type { Marketplace, MarketplaceQuery } from "./marketplace.ts";
+import { regionMatches } from "./region.ts";
 
-/** The query's filters, applied the same way to every marketplace's offers. */
-export function offerMatches(offer: GpuOffer, query: Partial<GpuOfferQuery>): boolean {
+/**
+ * The query's filters, applied the same way to every marketplace's offers: the marketplaces
+ * filter server-side what they can, this catches what they cannot (a free-text region).
+ */
+export function offerMatches(offer: GpuOffer, query: Partial<MarketplaceQuery>): boolean {
+  if (query.offer_id !== undefined) return offer.id === query.offer_id;
   if (query.gpu_model !== undefined && !gpuModelMatches(offer.gpu_model, query.gpu_model)) return false;
   if (query.gpu_count !== undefined && offer.gpu_count !== query.gpu_count) return false;
   if (query.max_price_per_hour !== undefined && offer.price_per_hour > query.max_price_per_hour) return false;
-  if (query.region !== undefined && !(offer.location ?? "").toLowerCase().includes(query.region.toLowerCase())) return false;
+  if (query.region !== undefined && !regionMatches(offer.location, query.region)) return false;
   return true;
 }
 
@@ -19,9 +24,13 @@ const cheapestFirst = (a: GpuOffer, b: GpuOffer) => a.price_per_hour - b.price_p
  * Searches the marketplaces at once, each through its breaker and deadline. One that fails
  * leaves the list partial and is named in `failed_providers`; all failing is a 503.
  */
-export async function searchOffers(marketplaces: Marketplace[], guard: Guard, query: GpuOfferQuery, requestId: string, signal: AbortSignal): Promise<GpuOfferList> {
+export async function searchOffers(marketplaces: Marketplace[], guard: Guard, query: MarketplaceQuery, requestId: string, signal: AbortSignal): Promise<GpuOfferList> {
   const chosen = marketplaces.filter((marketplace) => query.provider === undefined || marketplace.name === query.provider);
-  const results = await Promise.allSettled(chosen.map((marketplace) => guard.retried(marketplace.name, requestId, signal, (context) => marketplace.searchOffers(query, context))));
+  const search = async (marketplace: Marketplace) => {
+    guard.refuseIfCooling(marketplace.name);
+    return await guard.retried(marketplace.name, requestId, signal, (context) => marketplace.searchOffers(query, context));
+  };
+  const results = await Promise.allSettled(chosen.map(search));
   const data: GpuOffer[] = [];
   const failed: GpuOfferList["failed_providers"] = [];
   results.forEach((result, index) => {
@@ -30,7 +39,8 @@ export async function searchOffers(marketplaces: Marketplace[], guard: Guard, qu
     else failed.push({ provider, ...failureOf(result.reason) });
   });
   if (chosen.length > 0 && failed.length === chosen.length) {
-    throw new GatewayError("unavailable", { message: `No GPU marketplace could be searched: ${failed.map((failure) => `${failure.provider}: ${failure.message}`).join("; ")}`, retryAfterS: 5 });
+    const soonest = Math.min(...results.map((result) => (result.status === "rejected" && result.reason instanceof GatewayError ? (result.reason.retryAfterS ?? 5) : 5)));
+    throw new GatewayError("unavailable", { message: `No GPU marketplace could be searched: ${failed.map((failure) => `${failure.provider}: ${failure.message}`).join("; ")}`, retryAfterS: Math.max(1, Math.ceil(soonest)) });
   }
   return { object: "list", data: data.sort(cheapestFirst).slice(0, query.limit), failed_providers: failed };
 }

@@ -5,20 +5,16 @@ export interface GpuPoller {
   stop(): Promise<void>;
 }
 
-/**
- * Refreshes unfinished instances from their marketplaces every `intervalMs`, so states move
- * (and lost creates are resolved) even when nobody reads them. One round at a time.
- */
-export function startGpuPoller(gpu: GpuService, options: { intervalMs: number; batch: number; logger: Logger }): GpuPoller {
+/** Runs `task` every `intervalMs`, one round at a time; stopping waits for the round under way. */
+function every(name: string, intervalMs: number, logger: Logger, task: () => Promise<unknown>): GpuPoller {
   let round: Promise<void> | undefined;
   const timer = setInterval(() => {
     if (round) return;
-    round = gpu
-      .refreshActive(options.batch)
+    round = task()
       .then(() => undefined)
-      .catch((error: unknown) => options.logger.warn("gpu status poll failed", { error }))
+      .catch((error: unknown) => logger.warn(`${name} failed`, { error }))
       .finally(() => (round = undefined));
-  }, options.intervalMs);
+  }, intervalMs);
   timer.unref();
   return {
     async stop() {
@@ -26,4 +22,17 @@ export function startGpuPoller(gpu: GpuService, options: { intervalMs: number; b
       await round;
     },
   };
+}
+
+/**
+ * Refreshes unfinished instances from their marketplaces every `intervalMs`, so states move,
+ * given-up instances are destroyed and lost creates resolved even when nobody reads them.
+ */
+export function startGpuPoller(gpu: GpuService, options: { intervalMs: number; batch: number; logger: Logger }): GpuPoller {
+  return every("gpu status poll", options.intervalMs, options.logger, () => gpu.refreshActive(options.batch));
+}
+
+/** Reconciles each marketplace's labelled instances with the database every `intervalMs` (see sweep.ts). */
+export function startGpuSweeper(gpu: GpuService, options: { intervalMs: number; logger: Logger }): GpuPoller {
+  return every("gpu sweep", options.intervalMs, options.logger, () => gpu.sweep());
 }

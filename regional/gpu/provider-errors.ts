@@ -1,4 +1,5 @@
 import { GatewayError } from "../../shared/error.ts";
+import { isNotSent } from "./not-sent.ts";
 
 /** The marketplace answered 404: the thing asked for does not exist (any more). */
 function notFoundAtProvider(error: unknown): boolean {
@@ -22,4 +23,9 @@ export async function unlessGone<T>(call: Promise<T>): Promise<T | undefined> {
 export function definitelyRefused(error: unknown): boolean {
   if (!(error instanceof GatewayError) || error.upstreamStatus === undefined) return false;
   return error.upstreamStatus >= 400 && error.upstreamStatus < 500 && error.upstreamStatus !== 408;
+}
+
+/** A create that surely made nothing: refused by the marketplace, or never sent (paced, cooling, breaker open). */
+export function nothingMade(error: unknown): boolean {
+  return isNotSent(error) || definitelyRefused(error);
 }

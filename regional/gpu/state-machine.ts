@@ -5,13 +5,18 @@ import { selectInstance, type InstanceRow } from "./instance-store.ts";
 
 /**
  * Where an instance may go from each status. pending is the gateway's own (nothing rented
- * yet); a marketplace may end an instance early, hence the direct moves to terminated.
+ * yet), and `failed` is reachable only from it: once something is rented, the only way out
+ * is through `terminating` (destroy until confirmed) or the marketplace ending it
+ * (`terminated`), so no row stops being watched while it may still bill. The live states
+ * move freely among themselves as the marketplace reports them.
  */
 export const allowedTransitions: Record<GpuInstanceStatus, readonly GpuInstanceStatus[]> = {
   pending: ["provisioning", "failed"],
-  provisioning: ["running", "terminating", "terminated", "failed"],
-  running: ["terminating", "terminated", "failed"],
-  terminating: ["terminated", "failed"],
+  provisioning: ["running", "degraded", "stopped", "terminating", "terminated"],
+  running: ["provisioning", "degraded", "stopped", "terminating", "terminated"],
+  degraded: ["provisioning", "running", "stopped", "terminating", "terminated"],
+  stopped: ["provisioning", "running", "degraded", "terminating", "terminated"],
+  terminating: ["terminated"],
   terminated: [],
   failed: [],
 };
@@ -26,6 +31,8 @@ export const isTerminal = (status: GpuInstanceStatus): boolean => allowedTransit
 export interface InstanceChanges {
   provider?: string;
   providerInstanceId?: string;
+  /** The marketplace's own word for the state. */
+  providerStatus?: string;
   offer?: unknown;
   failure?: string;
 }
@@ -46,9 +53,12 @@ export async function moveInstance(tx: TransactionSql, tenantId: string, id: str
       status = ${to},
       provider = coalesce(${changes.provider ?? null}, provider),
       provider_instance_id = coalesce(${changes.providerInstanceId ?? null}, provider_instance_id),
+      provider_status = coalesce(${changes.providerStatus ?? null}, provider_status),
       offer = coalesce(${offer}::text::jsonb, offer),
       failure = coalesce(${changes.failure ?? null}, failure),
-      updated_at = now()
+      updated_at = now(),
+      status_since = now(),
+      checked_at = now()
     where id = ${id} and tenant_id = ${tenantId}
     returning *`;
   await tx`insert into gpu_instance_events (instance_id, tenant_id, from_status, to_status, reason) values (${id}, ${tenantId}, ${current.status}, ${to}, ${reason})`;

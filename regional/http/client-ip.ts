@@ -1,21 +1,82 @@
+import { isIP } from "node:net";
 import { getConnInfo } from "@hono/node-server/conninfo";
-import type { Context } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
+import { clientIpHeader } from "../../shared/signing.ts";
+import type { AppEnv } from "./context.ts";
+import { noTrustedProxies, type TrustedProxies } from "./trusted-proxies.ts";
 
 export interface ClientAddress {
   /** The peer of the TCP connection: the edge, a load balancer or the client itself. */
   peer: string | null;
-  /** The client address a proxy in front claims (`cf-connecting-ip`, else the first `x-forwarded-for`); not verified. */
-  forwarded: string | null;
+  /**
+   * The client as far as it can be told: what trusted proxies forwarded, or what the edge
+   * vouched for in its signature, else the peer. What audit events and sampling go by.
+   */
+  client: string | null;
+  /** What the forwarded-address headers claimed, believed or not; kept beside the peer in audit events. */
+  claimed: string | null;
 }
 
-/** Where a request came from, as far as this process can tell. */
-export function clientAddress(c: Context): ClientAddress {
-  let peer: string | null = null;
+function socketPeer(c: Context): string | null {
   try {
-    peer = getConnInfo(c).remote.address ?? null;
+    return getConnInfo(c).remote.address ?? null;
   } catch {
     // Not served by @hono/node-server (tests calling app.request): no socket to ask.
+    return null;
   }
-  const forwarded = c.req.header("cf-connecting-ip")?.trim() || c.req.header("x-forwarded-for")?.split(",")[0]?.trim() || null;
-  return { peer, forwarded };
+}
+
+const ipOrNull = (text: string | undefined): string | null => {
+  const trimmed = text?.trim();
+  return trimmed && isIP(trimmed) !== 0 ? trimmed : null;
+};
+
+/**
+ * Where a request came from. Forwarded-address headers count only when the peer is a
+ * trusted proxy: `X-Forwarded-For` is read from the right, past every trusted proxy, to the
+ * first address that is not one (what clients prepend is never reached); `cf-connecting-ip`
+ * only when a trusted peer sent no `X-Forwarded-For` (Cloudflare in front, its ranges trusted).
+ * From anyone else they are kept as a claim, never believed.
+ */
+export function resolveClientAddress(c: Context, proxies: TrustedProxies): ClientAddress {
+  const peer = socketPeer(c);
+  const forwardedFor = c.req.header("x-forwarded-for");
+  const cfConnectingIp = c.req.header("cf-connecting-ip")?.trim();
+  const claimed = cfConnectingIp || forwardedFor?.trim() || null;
+  if (!proxies.trusts(peer)) return { peer, client: peer, claimed };
+  if (forwardedFor === undefined) return { peer, client: ipOrNull(cfConnectingIp) ?? peer, claimed };
+  let client = peer;
+  const hops = forwardedFor.split(",");
+  for (let i = hops.length - 1; i >= 0; i--) {
+    const hop = ipOrNull(hops[i]);
+    // Garbage in the chain: the last address a trusted proxy gave is all that is known.
+    if (!hop) break;
+    client = hop;
+    if (!proxies.trusts(hop)) break;
+  }
+  return { peer, client, claimed };
+}
+
+/** Works out the client address once per request and leaves it on the context as `client`. */
+export const clientAddressing = (proxies: TrustedProxies = noTrustedProxies): MiddlewareHandler<AppEnv> =>
+  async function clientAddressing(c, next) {
+    c.set("client", resolveClientAddress(c, proxies));
+    await next();
+  };
+
+/**
+ * For routes behind `edgeSignature` only (it has verified every `x-breakwater-*` header by
+ * then): the edge is trusted by its signature, not by its address, and the client address
+ * it vouches for replaces what the peer alone would say.
+ */
+export const edgeVouchedClient = (): MiddlewareHandler<AppEnv> =>
+  async function edgeVouchedClient(c, next) {
+    const vouched = ipOrNull(c.req.header(clientIpHeader));
+    if (vouched) c.set("client", { ...clientAddress(c), client: vouched });
+    await next();
+  };
+
+/** The request's client address as `clientAddressing` found it (no proxy trusted when it did not run). */
+export function clientAddress(c: Context<AppEnv>): ClientAddress {
+  return c.get("client") ?? resolveClientAddress(c, noTrustedProxies);
 }

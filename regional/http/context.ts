@@ -1,12 +1,15 @@
 import type { KeyRecord } from "../auth/key-store.ts";
 import type { AdminAuditDetail } from "./admin-audit.ts";
 import type { AdminIdentity } from "./admin-auth.ts";
+import type { ClientAddress } from "./client-ip.ts";
 import type { UsageTap } from "./usage-meter.ts";
 
 /** What middleware leaves on the Hono context for the handlers after it. */
 export interface AppEnv {
   Variables: {
     requestId: string;
+    /** Where the request came from (peer, and the client as far as trusted proxies or the edge say). */
+    client: ClientAddress;
     auth: KeyRecord;
     /** Set by adminAuth on /admin routes. */
     admin: AdminIdentity;

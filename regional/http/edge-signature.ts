@@ -1,12 +1,13 @@
 import type { MiddlewareHandler } from "hono";
 import { GatewayError } from "../../shared/error.ts";
-import { identityHeaders, isStale, sha256Hex, signatureHeader, timestampHeader, verify, vouchedHeaders } from "../../shared/signing.ts";
+import { identityHeaders, isStale, sha256Hex, signatureHeader, timestampHeader, verify, vouchedHeaders, type SignedParts } from "../../shared/signing.ts";
 import { readBodyLimited } from "../../shared/read-body.ts";
+import { fixedSigningSecrets, type SigningSecrets } from "../secrets/signing-secrets.ts";
 import type { AppEnv } from "./context.ts";
 
 export interface EdgeSignatureOptions {
-  /** The secret the edge signs with (EDGE_SIGNING_SECRET). */
-  secret: string;
+  /** The secret the edge signs with (EDGE_SIGNING_SECRET), or while it rotates the versions it may sign with. */
+  secret: string | SigningSecrets;
   maxBodyBytes: number;
   /** Whether the request must name a tenant and key (for /v1/*), which become `c.get("auth")`. */
   identity: boolean;
@@ -18,8 +19,9 @@ export interface EdgeSignatureOptions {
  * they were signed with; anything else is 401 `invalid_signature`. The tenant and key
  * come from the signed headers and nowhere else.
  */
-export const edgeSignature = (options: EdgeSignatureOptions): MiddlewareHandler<AppEnv> =>
-  async function edgeSignature(c, next) {
+export const edgeSignature = (options: EdgeSignatureOptions): MiddlewareHandler<AppEnv> => {
+  const secrets = typeof options.secret === "string" ? fixedSigningSecrets(options.secret) : options.secret;
+  return async function edgeSignature(c, next) {
     const now = options.now ?? Date.now;
     const signature = c.req.header(signatureHeader);
     const timestamp = c.req.header(timestampHeader);
@@ -32,7 +34,12 @@ export const edgeSignature = (options: EdgeSignatureOptions): MiddlewareHandler<
     const url = new URL(c.req.url);
     const headers = vouchedHeaders(c.req.raw.headers);
     const parts = { method: c.req.method, pathAndQuery: `${url.pathname}${url.search}`, timestampS: Number(timestamp), bodySha256: await sha256Hex(body), headers };
-    if (!(await verify(options.secret, parts, signature))) throw new GatewayError("invalid_signature");
+    const tried = secrets.accepted();
+    if (!(await verifiedByAny(tried, parts, signature))) {
+      // The edge may sign with a version this instance has not read yet: read again, try what is new.
+      const fresh = (await secrets.refreshed()).filter((secret) => !tried.includes(secret));
+      if (!(await verifiedByAny(fresh, parts, signature))) throw new GatewayError("invalid_signature");
+    }
 
     if (options.identity) {
       const keyId = headers[identityHeaders.keyId];
@@ -44,3 +51,9 @@ export const edgeSignature = (options: EdgeSignatureOptions): MiddlewareHandler<
     c.set("body", body);
     await next();
   };
+};
+
+async function verifiedByAny(secrets: readonly string[], parts: SignedParts, signature: string): Promise<boolean> {
+  for (const secret of secrets) if (await verify(secret, parts, signature)) return true;
+  return false;
+}

@@ -2,7 +2,8 @@ import type { Config } from "../config.ts";
 import type { RoutesFile } from "../routing/routes-file.ts";
 import { buildProviders, type ProviderSpec } from "./from-config.ts";
 import { kindByName } from "./provider-entry.ts";
-import type { Env } from "./secret-ref.ts";
+import type { Secrets } from "../secrets/secrets.ts";
+import { settingSource, type Env, type ValueSource } from "./secret-ref.ts";
 import type { Provider } from "./types.ts";
 
 const listOf = (names: string) => names.split(",").map((name) => name.trim()).filter(Boolean);
@@ -22,16 +23,23 @@ const localMocks: Record<string, ProviderSpec> = {
   "mock-anthropic": { type: "mock", wire: "anthropic" },
 };
 
+/** A shorthand's key: the value, or a Secrets Manager reference its provider reads on every call. */
+function settingKey(setting: string, text: string): ValueSource {
+  const source = settingSource(text);
+  if ("problem" in source) throw new Error(`Invalid configuration: ${setting}: ${source.problem}`);
+  return source;
+}
+
 /** `OPENAI_*` and `ANTHROPIC_*` expand into entries named `openai` and `anthropic`. */
 function envShorthands(config: Config): Record<string, ProviderSpec> {
   const specs: Record<string, ProviderSpec> = {};
   if (config.OPENAI_API_KEY) {
     const models = listOf(config.OPENAI_MODELS).map((id) => ({ id, kind: kindByName(id) }));
-    specs.openai = { type: "openai", baseUrl: config.OPENAI_BASE_URL, apiKey: { from: "literal", value: config.OPENAI_API_KEY }, models };
+    specs.openai = { type: "openai", baseUrl: config.OPENAI_BASE_URL, apiKey: settingKey("OPENAI_API_KEY", config.OPENAI_API_KEY), models };
   }
   if (config.ANTHROPIC_API_KEY) {
     const models = listOf(config.ANTHROPIC_MODELS).map((id) => ({ id, kind: "chat" as const }));
-    specs.anthropic = { type: "anthropic", baseUrl: config.ANTHROPIC_BASE_URL, apiKey: { from: "literal", value: config.ANTHROPIC_API_KEY }, models };
+    specs.anthropic = { type: "anthropic", baseUrl: config.ANTHROPIC_BASE_URL, apiKey: settingKey("ANTHROPIC_API_KEY", config.ANTHROPIC_API_KEY), models };
   }
   return specs;
 }
@@ -42,8 +50,8 @@ function envShorthands(config: Config): Record<string, ProviderSpec> {
  * so `"openai": { "type": "openai", "apiKey": "env:OPENAI_API_KEY", ... }` takes over from
  * `OPENAI_*` rather than clashing with it.
  */
-export function configuredProviders(config: Config, routes?: RoutesFile, env: Env = process.env): Provider[] {
+export function configuredProviders(config: Config, routes?: RoutesFile, env: Env = process.env, secrets?: Secrets): Provider[] {
   const defined = Object.fromEntries(Object.entries(routes?.providers ?? {}).flatMap(([name, entry]) => (entry.type === undefined ? [] : [[name, entry]])));
   const mocks = mockProvidersEnabled(config);
-  return buildProviders({ ...(mocks ? localMocks : {}), ...envShorthands(config), ...defined }, { env, mocks, source: config.ROUTES_FILE });
+  return buildProviders({ ...(mocks ? localMocks : {}), ...envShorthands(config), ...defined }, { env, mocks, source: config.ROUTES_FILE, ...(secrets && { secrets }) });
 }

@@ -3,6 +3,9 @@ import { nodeTransport } from "./http.ts";
 import { createMockProvider } from "./mock/index.ts";
 import { createOpenAiProvider } from "./openai/index.ts";
 import type { AnthropicDefinition, MockDefinition, OpenAiDefinition } from "./provider-entry.ts";
+import type { LiveSecret } from "../secrets/live-secret.ts";
+import { refreshKeyOnRefusal } from "../secrets/provider-key.ts";
+import type { Secrets } from "../secrets/secrets.ts";
 import { resolveValue, type Env, type ValueSource } from "./secret-ref.ts";
 import type { Provider } from "./types.ts";
 
@@ -21,6 +24,8 @@ export interface BuildOptions {
   mocks: boolean;
   /** The routes file's path, for the error message. */
   source?: string;
+  /** Where `secretsmanager:` references are read; without it they are refused. Read (primed) before this is called. */
+  secrets?: Secrets;
 }
 
 /** What differs between the HTTP providers: the header the key goes in, and the adapter. */
@@ -39,11 +44,28 @@ export function buildProviders(specs: Record<string, ProviderSpec>, options: Bui
   const providers: Provider[] = [];
   for (const [name, spec] of Object.entries(specs)) {
     const at = `providers.${name}`;
-    const resolve = (field: string, source: ValueSource): string => {
-      const resolved = resolveValue(source, options.env);
+    const resolveLive = (field: string, source: ValueSource): string | LiveSecret => {
+      const resolved = resolveValue(source, options.env, options.secrets);
       if ("value" in resolved) return resolved.value;
+      if ("secret" in resolved) return resolved.secret;
       problems.push(`${at}.${field}: ${resolved.problem}`);
       return "";
+    };
+    // Headers are sent as they were at start; only the key is read again on every call.
+    const resolve = (field: string, source: ValueSource): string => {
+      const resolved = resolveLive(field, source);
+      if (typeof resolved === "string") return resolved;
+      try {
+        return resolved.current() ?? "";
+      } catch (error) {
+        problems.push(`${at}.${field}: ${error instanceof Error ? error.message : String(error)}`);
+        return "";
+      }
+    };
+    /** The key as the adapter reads it on each call: fixed, or the secret's current value. */
+    const keyOf = (source: ValueSource): { apiKey: string | (() => string); secret?: LiveSecret } => {
+      const resolved = resolveLive("apiKey", source);
+      return typeof resolved === "string" ? { apiKey: resolved } : { apiKey: () => resolved.current() ?? "", secret: resolved };
     };
 
     if (spec.type === "mock") {
@@ -57,13 +79,14 @@ export function buildProviders(specs: Record<string, ProviderSpec>, options: Bui
       problems.push(`${at}.headers.${authHeader}: apiKey already sets this header; give one of them`);
     }
     const headers = Object.fromEntries(Object.entries(spec.headers ?? {}).map(([header, source]) => [header, resolve(`headers.${header}`, source)]));
-    const connection = { name, headers, models: spec.models, transport: nodeTransport(spec.pool) };
-    if (spec.type === "openai") {
-      const apiKey = spec.apiKey === undefined ? undefined : resolve("apiKey", spec.apiKey);
-      providers.push(httpTypes.openai.create({ ...connection, baseUrl: spec.baseUrl, ...(apiKey !== undefined && { apiKey }) }));
-    } else {
-      providers.push(httpTypes.anthropic.create({ ...connection, apiKey: resolve("apiKey", spec.apiKey), ...(spec.baseUrl !== undefined && { baseUrl: spec.baseUrl }) }));
-    }
+    const connection = { name, headers, models: spec.models, transport: nodeTransport(spec.pool), ...(spec.capabilities !== undefined && { capabilities: spec.capabilities }) };
+    const key = spec.apiKey === undefined ? undefined : keyOf(spec.apiKey);
+    const provider =
+      spec.type === "openai"
+        ? httpTypes.openai.create({ ...connection, baseUrl: spec.baseUrl, ...(key !== undefined && { apiKey: key.apiKey }) })
+        : httpTypes.anthropic.create({ ...connection, apiKey: key?.apiKey ?? "", ...(spec.baseUrl !== undefined && { baseUrl: spec.baseUrl }) });
+    // A key from Secrets Manager that the provider refuses may have been rotated: read it again.
+    providers.push(key?.secret ? refreshKeyOnRefusal(provider, key.secret) : provider);
   }
   if (problems.length > 0) throw new Error(`Routes file${options.source ? ` ${options.source}` : ""}: ${problems.join("; ")}`);
   return providers;

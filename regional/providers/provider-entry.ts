@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { FaultSpecError, parseFault } from "./mock/faults.ts";
 import { parseSecretRef, parseValueSource, type ValueSource } from "./secret-ref.ts";
-import type { ModelKind } from "./types.ts";
+import type { CapabilityOverrides, ModelKind, StructuredFormat } from "./types.ts";
 
 /**
  * How a provider is written down in the routes file's `providers` section: which API it
@@ -54,16 +54,32 @@ export function forwardIssues(error: z.ZodError, ctx: { addIssue(issue: { code: 
 
 const contextWindow = z.number().int().positive();
 
-/** A model as a string, or with its kind and context window; `kindOf` decides a string's kind. */
-function modelList(kindOf: (id: string) => ModelKind, kind: z.ZodType<ModelKind>) {
-  const detailed = z.strictObject({ id: z.string().min(1), kind: kind.optional(), contextWindow: contextWindow.optional() });
-  const named = z.string().min(1).transform((id) => ({ id, kind: undefined, contextWindow: undefined }));
+/**
+ * What a backend or model accepts (see `ModelCapabilities`); every field optional, over the
+ * type's defaults. Each type lists the fields that mean something for its API, so a field
+ * that cannot apply (Anthropic has no `stream_options`) is named as unknown.
+ */
+function capabilityShape<F extends StructuredFormat>(formats: z.ZodType<F>, streamOptions: boolean) {
+  const flags = { temperatureWithTopP: z.boolean(), prefill: z.boolean(), tools: z.boolean(), responseFormat: z.array(formats).transform((list) => [...new Set(list)]) };
+  return z.strictObject(streamOptions ? { streamOptions: z.boolean(), ...flags } : flags).partial();
+}
+
+const openAiCapabilities = capabilityShape(z.enum(["json_object", "json_schema"]), true);
+const anthropicCapabilities = capabilityShape(
+  z.literal("json_schema", { error: "Anthropic models honour json_schema only: json_object has no equivalent in the Messages API" }),
+  false,
+);
+
+/** A model as a string, or with its kind, context window and capabilities; `kindOf` decides a string's kind. */
+function modelList(kindOf: (id: string) => ModelKind, kind: z.ZodType<ModelKind>, capabilities: z.ZodType<CapabilityOverrides>) {
+  const detailed = z.strictObject({ id: z.string().min(1), kind: kind.optional(), contextWindow: contextWindow.optional(), capabilities: capabilities.optional() });
+  const named = z.string().min(1).transform((id) => ({ id, kind: undefined, contextWindow: undefined, capabilities: undefined }));
   // Chosen by shape, so a bad object gets that object's errors rather than a union's "Invalid input".
   const model = z.unknown().transform((input, ctx): ProviderModelEntry => {
     const result = (typeof input === "string" ? named : detailed).safeParse(input);
     if (!result.success) return forwardIssues(result.error, ctx);
-    const { id, kind: given, contextWindow: window } = result.data;
-    return { id, kind: given ?? kindOf(id), ...(window !== undefined && { contextWindow: window }) };
+    const { id, kind: given, contextWindow: window, capabilities: own } = result.data;
+    return { id, kind: given ?? kindOf(id), ...(window !== undefined && { contextWindow: window }), ...(own !== undefined && { capabilities: own }) };
   });
   return z
     .array(model)
@@ -82,6 +98,8 @@ export interface ProviderModelEntry {
   kind: ModelKind;
   /** Tokens the model accepts; route targets naming it take this unless they set their own. */
   contextWindow?: number;
+  /** Over the provider entry's `capabilities`. */
+  capabilities?: CapabilityOverrides;
 }
 
 /** As with the `OPENAI_MODELS` shorthand: a model whose name says embed serves embeddings. */
@@ -112,7 +130,9 @@ export const providerDefinitions = {
     /** Optional: a local server (vLLM, Ollama) may take none. */
     apiKey: secretRef.optional(),
     headers: headers.optional(),
-    models: modelList(kindByName, z.enum(["chat", "embeddings"])),
+    models: modelList(kindByName, z.enum(["chat", "embeddings"]), openAiCapabilities),
+    /** For every model of the entry; defaults in `openai/index.ts`. */
+    capabilities: openAiCapabilities.optional(),
     pool: poolShape.optional(),
   },
   anthropic: {
@@ -120,7 +140,9 @@ export const providerDefinitions = {
     baseUrl: httpUrl.optional(),
     apiKey: secretRef,
     headers: headers.optional(),
-    models: modelList(() => "chat", z.literal("chat", { error: "Anthropic has no embeddings API: chat models only" })),
+    models: modelList(() => "chat", z.literal("chat", { error: "Anthropic has no embeddings API: chat models only" }), anthropicCapabilities),
+    /** For every model of the entry; defaults per model in `anthropic/models.ts`. */
+    capabilities: anthropicCapabilities.optional(),
     pool: poolShape.optional(),
   },
   mock: {

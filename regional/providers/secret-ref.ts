@@ -1,3 +1,6 @@
+import type { LiveSecret } from "../secrets/live-secret.ts";
+import type { Secrets } from "../secrets/secrets.ts";
+
 /**
  * Where a secret comes from, written in configuration as `env:NAME` (an environment
  * variable) or `secretsmanager:NAME` / `secretsmanager:NAME#json-key` (AWS Secrets Manager,
@@ -11,7 +14,7 @@ export type ValueSource = SecretRef | { from: "literal"; value: string };
 
 const envName = /^[A-Za-z_][A-Za-z0-9_]*$/;
 // A secret's name or ARN (ARNs hold colons); an optional `#key` picks one field of a JSON secret.
-const secretsManagerRef = /^([A-Za-z0-9/_+=.@:-]{1,2048})(?:#(.+))?$/;
+const secretsManagerRef = /^([A-Za-z0-9/_+=.@:!-]{1,2048})(?:#(.+))?$/;
 const schemes = ["env:", "secretsmanager:"] as const;
 
 /** Reads a reference, or says what is wrong with it; anything else is taken for a literal secret and refused. */
@@ -36,10 +39,11 @@ export function parseValueSource(text: string): ValueSource | { problem: string 
 export type Env = Record<string, string | undefined>;
 
 /**
- * The value a source stands for, or why there is none. Secrets Manager is refused for now;
- * when it comes, this is the one place that learns to read it.
+ * The value a source stands for, or why there is none. An environment variable is read once;
+ * a Secrets Manager reference becomes a handle on the secret (read before the first request,
+ * kept fresh after), so its holder reads the current value each time it needs it.
  */
-export function resolveValue(source: ValueSource, env: Env): { value: string } | { problem: string } {
+export function resolveValue(source: ValueSource, env: Env, secrets?: Secrets): { value: string } | { secret: LiveSecret } | { problem: string } {
   switch (source.from) {
     case "literal":
       return { value: source.value };
@@ -48,6 +52,27 @@ export function resolveValue(source: ValueSource, env: Env): { value: string } |
       return value ? { value } : { problem: `environment variable ${source.name} is not set` };
     }
     case "secretsmanager":
-      return { problem: `secretsmanager:${source.name} cannot be read yet (AWS Secrets Manager references are not supported); use env:NAME` };
+      if (!secrets) return { problem: `secretsmanager:${source.name} cannot be read here (no Secrets Manager configured); use env:NAME` };
+      return { secret: secrets.secret(source) };
   }
+}
+
+/**
+ * A setting that holds a secret (OPENAI_API_KEY...): a `secretsmanager:` reference, or else
+ * the value itself, as settings always were.
+ */
+export function settingSource(text: string): ValueSource | { problem: string } {
+  return text.startsWith("secretsmanager:") ? parseSecretRef(text) : { from: "literal", value: text };
+}
+
+/** Every Secrets Manager reference in a parsed configuration (a routes file's providers), wherever it sits. */
+export function secretsManagerRefsIn(value: unknown, found: Extract<SecretRef, { from: "secretsmanager" }>[] = [], depth = 0): Extract<SecretRef, { from: "secretsmanager" }>[] {
+  if (value === null || typeof value !== "object" || depth > 8) return found;
+  const candidate = value as { from?: unknown; name?: unknown; jsonKey?: unknown };
+  if (candidate.from === "secretsmanager" && typeof candidate.name === "string") {
+    found.push({ from: "secretsmanager", name: candidate.name, ...(typeof candidate.jsonKey === "string" && { jsonKey: candidate.jsonKey }) });
+    return found;
+  }
+  for (const item of Object.values(value)) secretsManagerRefsIn(item, found, depth + 1);
+  return found;
 }

@@ -7,7 +7,33 @@ export interface ProviderModel {
   /** The provider's own name for the model, without the `provider/` prefix. */
   id: string;
   kind: ModelKind;
+  /** The model entry's own capabilities, over its provider's (see `ModelCapabilities`). */
+  capabilities?: CapabilityOverrides;
 }
+
+/** `response_format` types a model may honour besides the default `text`. */
+export type StructuredFormat = "json_object" | "json_schema";
+
+/**
+ * What a chat model takes of an OpenAI-shaped request: its provider type's defaults, then
+ * the provider entry's `capabilities`, then the model entry's. Adapters leave out what a
+ * model does not take when that changes nothing, and refuse it (400 naming the param) when
+ * it would.
+ */
+export interface ModelCapabilities {
+  /** Takes `stream_options` on a stream; without it, usage is what the stream reports, or counted. */
+  streamOptions: boolean;
+  /** Takes `temperature` and `top_p` in one request. */
+  temperatureWithTopP: boolean;
+  /** Continues a final assistant message (prefill) rather than answering after it or refusing it. */
+  prefill: boolean;
+  /** Takes `tools` and `tool_choice`. */
+  tools: boolean;
+  /** The `response_format` types it honours besides `text`; empty: it takes no `response_format` at all. */
+  responseFormat: StructuredFormat[];
+}
+
+export type CapabilityOverrides = Partial<ModelCapabilities>;
 
 export interface CallContext {
   /** Aborts the upstream call: client gone, timeout or shutdown. */
@@ -42,6 +68,11 @@ export type ProviderEmbeddingsRequest = EmbeddingsRequest;
 export interface Provider {
   name: string;
   models(): ProviderModel[];
+  /**
+   * What `model` (the provider's own name) takes, resolved from configuration. Optional so
+   * hand-written test providers need not say; `capabilitiesOf` reads it with a fallback.
+   */
+  capabilities?(model: string): ModelCapabilities;
   chat(request: ProviderChatRequest, context: CallContext): Promise<ChatCompletion>;
   /** Chunks in OpenAI's shape; the iterator ends after the last chunk (no `[DONE]` marker). */
   chatStream(request: ProviderChatRequest, context: CallContext): Promise<AsyncIterable<ChatCompletionChunk>>;

@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { chatCompletionRequest, type Usage } from "../../shared/contract/chat.ts";
+import { chatCompletionRequest } from "../../shared/contract/chat.ts";
 import type { AppDeps } from "../app.ts";
 import type { AppEnv } from "../http/context.ts";
 import { readJson } from "../http/json-body.ts";
@@ -7,8 +7,7 @@ import { servedBy } from "../http/served-by.ts";
 import { chatSse } from "../http/sse.ts";
 import { chatAttempt, streamAttempt, type RequestContext } from "../routing/chat-attempts.ts";
 import { recordMalformedChunk } from "../providers/stream-stats.ts";
-import { guardStream } from "../routing/stream-guard.ts";
-import { streamedUsage } from "../usage/streamed-usage.ts";
+import { continuedStream, usageOf } from "../routing/continued-stream.ts";
 
 export function chatRoute(deps: AppDeps): Hono<AppEnv> {
   return new Hono<AppEnv>().post("/chat/completions", async (c) => {
@@ -32,30 +31,25 @@ export function chatRoute(deps: AppDeps): Hono<AppEnv> {
       return c.json({ ...completion, model }, 200, servedBy(served));
     }
 
-    const served = await deps.router.run(request.model, "chat", signal, streamAttempt(request, context), true);
+    const started = Date.now();
+    const served = await deps.router.run(request.model, "chat", signal, streamAttempt(request, context), { keepScope: true });
     const finishUsage = c.get("usage")?.defer();
-    let usage: Usage | undefined;
-    let model = `${served.provider}/${served.model}`;
-    const chunks = guardStream(served.result, {
-      idleMs: served.target.policy.timeouts.idleMs,
-      provider: served.provider,
-      includeUsage: request.stream_options?.include_usage === true,
-      onUsage: (reported) => {
-        usage = reported;
-      },
-      onEnd: (error, streamedChars) => {
-        // Cut short (a client that left, a provider that broke off) before its usage chunk: count what was streamed.
-        finishUsage?.({ model, usage: usage ?? streamedUsage(request, streamedChars) });
+    const chunks = continuedStream(served, {
+      request,
+      context,
+      router: deps.router,
+      logger: deps.logger,
+      signal,
+      deadlineAt: started + served.target.policy.timeouts.totalMs,
+      onEnd: (parts, error) => {
+        // Parts cut short before their usage chunk count what was streamed.
+        finishUsage?.({ model: parts[0]?.model ?? `${served.provider}/${served.model}`, usage: usageOf(parts) });
         if (error === undefined) return;
-        deps.router.reportStreamFailure(served.target, error, signal.aborted);
         if (signal.aborted) deps.logger.info("client left mid-stream", { requestId, provider: served.provider });
-        else deps.logger.warn("stream failed after it started", { requestId, provider: served.provider, error });
+        else deps.logger.warn("stream failed after it started", { requestId, provider: served.provider, parts: parts.length, error });
       },
     });
-    const body = chatSse(chunks, {
-      model: (chunk) => (model = `${served.provider}/${chunk.model || served.model}`),
-      requestId,
-    });
+    const body = chatSse(chunks, { model: (chunk) => chunk.model, requestId });
     return c.body(body, 200, { ...servedBy(served), "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no" });
   });
 }

@@ -51,6 +51,8 @@ export function healthRoute(deps: AppDeps): Hono<AppEnv> {
         cool_downs: deps.router.coolDowns.list(deps.router.now()).map(({ key, until }) => ({ target: key, until: new Date(until).toISOString() })),
         // Stream chunks each provider sent that could not be read and were skipped, since start.
         malformed_stream_chunks: malformedChunkCounts(),
+        // GPU lifecycle since start: orphans destroyed or adopted, instances given up, destroys, sweeps.
+        ...(deps.gpu ? { gpu: deps.gpu.health() } : {}),
       };
       return c.json(body, status === "down" ? 503 : 200);
     })

@@ -16,6 +16,8 @@ export interface PlannedTarget {
 export interface Plan {
   targets: PlannedTarget[];
   fallbackOnContentPolicy: boolean;
+  /** A stream that breaks after content reached the client may be continued on another target. */
+  continueOnBreak: boolean;
 }
 
 export interface Planner {
@@ -55,13 +57,13 @@ export function createPlanner(registry: Registry, file: RoutesFile, created = Ma
       const route = routes.get(model);
       if (!route) {
         const { provider, model: providerModel } = registry.resolve(model, kind);
-        return { targets: [{ provider, model: providerModel, weight: 1, policy: providerPolicy(provider.name) }], fallbackOnContentPolicy: false };
+        return { targets: [{ provider, model: providerModel, weight: 1, policy: providerPolicy(provider.name) }], fallbackOnContentPolicy: false, continueOnBreak: false };
       }
       if (route.kind !== kind) {
         throw new GatewayError("invalid_request", { message: `The model '${model}' does not support ${kind === "chat" ? "chat completions" : "embeddings"}.`, param: "model" });
       }
       const targets = route.config.strategy === "weighted" ? weightedFirst(route.targets, random) : route.targets;
-      return { targets, fallbackOnContentPolicy: route.config.fallbackOnContentPolicy };
+      return { targets, fallbackOnContentPolicy: route.config.fallbackOnContentPolicy, continueOnBreak: route.config.continueOnBreak };
     },
 
     providers: () => registry.providers().map((provider) => ({ name: provider.name, policy: providerPolicy(provider.name) })),

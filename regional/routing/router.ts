@@ -31,6 +31,15 @@ export interface Served<T> {
   /** Upstream calls made, retries and fallbacks included. */
   attempts: number;
   history: AttemptRecord[];
+  /** The plan the target was chosen from (a stream continues on another of its targets). */
+  plan: Plan;
+}
+
+export interface RunOptions {
+  /** Leaves the winning attempt's scope open for a stream. */
+  keepScope?: boolean;
+  /** Narrows the plan's targets (a continuation tries only those that can continue). */
+  targets?: (plan: Plan) => PlannedTarget[];
 }
 
 /**
@@ -52,10 +61,9 @@ export interface Router {
   /**
    * Tries the plan's targets in order: each behind its breakers and cool-down, with retries
    * (full-jitter backoff, `Retry-After` honoured up to a cap, provider faults within the
-   * provider's retry budget), then falls back to the next. `keepScope` leaves the winning
-   * attempt's scope open for a stream.
+   * provider's retry budget), then falls back to the next.
    */
-  run<T>(model: string, kind: ModelKind, signal: AbortSignal, call: AttemptCall<T>, keepScope?: boolean): Promise<Served<T>>;
+  run<T>(model: string, kind: ModelKind, signal: AbortSignal, call: AttemptCall<T>, options?: RunOptions): Promise<Served<T>>;
   /** A stream that failed after it reached the client still counts, if the provider was at fault. */
   reportStreamFailure(target: PlannedTarget, error: unknown, clientGone: boolean): void;
   planner: Planner;
@@ -136,8 +144,10 @@ export function createRouter(options: RouterOptions): Router {
       const classified = classifyFailure(error, clientGone);
       if (classified.outcome === "provider_fault") breakers.failure(breakerScope(target), target.policy.breaker, classified);
     },
-    async run<T>(model: string, kind: ModelKind, signal: AbortSignal, call: AttemptCall<T>, keepScope = false): Promise<Served<T>> {
+    async run<T>(model: string, kind: ModelKind, signal: AbortSignal, call: AttemptCall<T>, options: RunOptions = {}): Promise<Served<T>> {
       const plan = planner.plan(model, kind, random);
+      const keepScope = options.keepScope ?? false;
+      const targets = options.targets ? options.targets(plan) : plan.targets;
       const history: AttemptRecord[] = [];
       let attempts = 0;
       let retryAfterMs: number | undefined;
@@ -149,7 +159,7 @@ export function createRouter(options: RouterOptions): Router {
         if (ms !== undefined) retryAfterMs = retryAfterMs === undefined ? ms : Math.min(retryAfterMs, ms);
       };
 
-      for (const target of plan.targets) {
+      for (const target of targets) {
         if (contextFailure && !((target.contextWindow ?? 0) > contextFailure.window)) continue;
         const { retry, timeouts, breaker } = target.policy;
         const scope = breakerScope(target);
@@ -201,7 +211,7 @@ export function createRouter(options: RouterOptions): Router {
         const { end } = retried;
         if (end.kind === "served") {
           record("ok");
-          return { result: end.result, target, provider: target.provider.name, model: target.model, attempts, history };
+          return { result: end.result, target, provider: target.provider.name, model: target.model, attempts, history, plan };
         }
         if (end.kind === "refused") {
           record("circuit open");

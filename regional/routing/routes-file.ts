@@ -76,6 +76,11 @@ const route = policyOverrides.extend({
   strategy: z.enum(["ordered", "weighted"]).default("ordered"),
   /** Send a content-policy rejection to the next target instead of returning it. */
   fallbackOnContentPolicy: z.boolean().default(false),
+  /**
+   * A chat stream that breaks or stalls after content reached the client is continued on
+   * another target that accepts an assistant prefill (see README, "Stream continuation").
+   */
+  continueOnBreak: z.boolean().default(true),
 });
 
 export const routesFile = z

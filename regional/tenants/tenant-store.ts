@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { RateLimits } from "../../shared/contract/keys.ts";
+import type { CommitHook } from "../audit/commit-hook.ts";
 import type { Db } from "../db/index.ts";
 import { limitAssignments, type RateLimitChange } from "./rate-limits.ts";
 
@@ -24,14 +25,18 @@ export interface TenantCursor {
   id: string;
 }
 
+/**
+ * Changes take a `CommitHook`, run in their transaction once they are done (and only when
+ * they changed something): what it writes commits with the change or not at all.
+ */
 export interface TenantStore {
-  create(name: string): Promise<Tenant>;
+  create(name: string, onCommit?: CommitHook<Tenant>): Promise<Tenant>;
   get(id: string): Promise<Tenant | null>;
   list(options: { status?: Tenant["status"]; limit: number; after?: TenantCursor }): Promise<TenantPage>;
   /** Disables a tenant (its keys stop working); null for no such tenant. Disabling twice is harmless. */
-  disable(id: string): Promise<Tenant | null>;
+  disable(id: string, onCommit?: CommitHook<Tenant>): Promise<Tenant | null>;
   /** Changes the tenant's rate limits; the tenant before and after, or null for no such tenant. */
-  setLimits(id: string, change: RateLimitChange): Promise<{ before: Tenant; after: Tenant } | null>;
+  setLimits(id: string, change: RateLimitChange, onCommit?: CommitHook<{ before: Tenant; after: Tenant }>): Promise<{ before: Tenant; after: Tenant } | null>;
 }
 
 interface TenantRow {
@@ -49,12 +54,15 @@ const tenant = (row: TenantRow): Tenant => ({ id: row.id, name: row.name, status
 
 export function createTenantStore(db: Db): TenantStore {
   return {
-    async create(name) {
+    async create(name, onCommit) {
       // The id is chosen here so that the insert counts as the new tenant's own write.
       const id = randomUUID();
-      const [row] = await db.transaction(id, async (tx) => await tx<TenantRow[]>`insert into tenants (id, name) values (${id}, ${name}) returning id, name, status, rpm_limit, tpm_limit, created_at`);
-      if (!row) throw new Error("tenant insert returned no row");
-      return tenant(row);
+      return await db.transaction(id, async (tx) => {
+        const [row] = await tx<TenantRow[]>`insert into tenants (id, name) values (${id}, ${name}) returning id, name, status, rpm_limit, tpm_limit, created_at`;
+        if (!row) throw new Error("tenant insert returned no row");
+        await onCommit?.(tx, tenant(row));
+        return tenant(row);
+      });
     },
 
     async get(id) {
@@ -78,13 +86,17 @@ export function createTenantStore(db: Db): TenantStore {
       return { tenants: page.map(tenant), next: rows.length > limit && last ? { createdAt: last.created_at_text, id: last.id } : null };
     },
 
-    async disable(id) {
+    async disable(id, onCommit) {
       if (!uuid.test(id)) return null;
-      const [row] = await db.transaction(id, async (tx) => await tx<TenantRow[]>`update tenants set status = 'disabled' where id = ${id} returning id, name, status, rpm_limit, tpm_limit, created_at`);
-      return row ? tenant(row) : null;
+      return await db.transaction(id, async (tx) => {
+        const [row] = await tx<TenantRow[]>`update tenants set status = 'disabled' where id = ${id} returning id, name, status, rpm_limit, tpm_limit, created_at`;
+        if (!row) return null;
+        await onCommit?.(tx, tenant(row));
+        return tenant(row);
+      });
     },
 
-    async setLimits(id, change) {
+    async setLimits(id, change, onCommit) {
       if (!uuid.test(id)) return null;
       return await db.transaction(id, async (tx) => {
         // Locked, so the old values in the audit event are the ones this update replaced.
@@ -94,7 +106,9 @@ export function createTenantStore(db: Db): TenantStore {
           update tenants set ${limitAssignments(tx, change)} where id = ${id}
           returning id, name, status, rpm_limit, tpm_limit, created_at`;
         if (!row) throw new Error("tenant update returned no row");
-        return { before: tenant(old), after: tenant(row) };
+        const changed = { before: tenant(old), after: tenant(row) };
+        await onCommit?.(tx, changed);
+        return changed;
       });
     },
   };

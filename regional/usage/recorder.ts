@@ -1,4 +1,5 @@
 import type { Sql } from "../db/index.ts";
+import { isConnectionError } from "../db/connection-errors.ts";
 import type { Logger } from "../logger.ts";
 
 /** One inference request, as billed and summarised per tenant. */
@@ -22,6 +23,16 @@ export interface UsageRecorder {
   record(event: UsageEvent): void;
   flush(): Promise<void>;
   close(): Promise<void>;
+  /** Rows waiting, dropped for want of room, and set aside as unwritable since start. */
+  stats(): UsageRecorderStats;
+}
+
+export interface UsageRecorderStats {
+  queued: number;
+  /** Dropped because Postgres was away longer than `maxQueued` rows. */
+  dropped: number;
+  /** Refused by Postgres `maxTries` times (a value it cannot store): logged and left out. */
+  setAside: number;
 }
 
 export interface UsageRecorderOptions {
@@ -31,40 +42,106 @@ export interface UsageRecorderOptions {
   flushEvents: number;
   /** Rows kept while Postgres is away; beyond it the oldest are dropped (and counted in the log). */
   maxQueued?: number;
+  /** Times Postgres may refuse a row (not for being unreachable) before it is set aside. */
+  maxTries?: number;
+}
+
+interface Queued {
+  event: UsageEvent;
+  /** Times Postgres refused this row for what it holds. */
+  refusals: number;
+}
+
+/**
+ * Postgres refused the row for what it holds (SQLSTATE class 22, data exception, or 23,
+ * integrity constraint): it will refuse it again. Anything else (unreachable, timeouts,
+ * locks) says nothing about the row.
+ */
+function refusedForContent(error: unknown): boolean {
+  if (isConnectionError(error)) return false;
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && /^2[23][0-9A-Z]{3}$/.test(code);
 }
 
 const int = (value: number | null): string | null => (value === null || !Number.isFinite(value) ? null : String(Math.round(value)));
 
 /**
  * Usage rows written in batches off the request path. Unlike the audit log this is
- * best-effort: rows wait in memory while Postgres is away, up to `maxQueued`.
+ * best-effort: rows wait in memory while Postgres is away, up to `maxQueued`. A batch
+ * Postgres refuses for its content (not for being away) is written row by row, so one row
+ * it can never store (a token count past int4, an id that is no uuid) holds up no other:
+ * after `maxTries` refusals that row is logged, counted and set aside.
  */
 export function createUsageRecorder(options: UsageRecorderOptions): UsageRecorder {
   const { sql, logger } = options;
   const maxQueued = options.maxQueued ?? 100_000;
-  let queue: UsageEvent[] = [];
+  const maxTries = options.maxTries ?? 3;
+  let queue: Queued[] = [];
   let writing: Promise<void> | null = null;
   let dropped = 0;
+  let setAside = 0;
   const timer = setInterval(() => void flush(), options.flushIntervalMs);
   timer.unref();
 
-  async function write(): Promise<void> {
-    while (queue.length > 0) {
-      const batch = queue.slice(0, 1_000);
+  async function insert(batch: UsageEvent[]): Promise<void> {
+    await sql`
+      insert into usage (tenant_id, key_id, request_id, kind, provider, model, status, prompt_tokens, completion_tokens, total_tokens, latency_ms, created_at)
+      select * from unnest(
+        ${batch.map((u) => u.tenantId)}::uuid[], ${batch.map((u) => u.keyId)}::uuid[], ${batch.map((u) => u.requestId)}::text[],
+        ${batch.map((u) => u.kind)}::text[], ${batch.map((u) => u.provider)}::text[], ${batch.map((u) => u.model)}::text[],
+        ${batch.map((u) => String(u.status))}::int[], ${batch.map((u) => int(u.promptTokens))}::int[],
+        ${batch.map((u) => int(u.completionTokens))}::int[], ${batch.map((u) => int(u.totalTokens))}::int[],
+        ${batch.map((u) => int(u.latencyMs) ?? "0")}::int[], ${batch.map((u) => u.at.toISOString())}::timestamptz[])`;
+  }
+
+  /**
+   * Writes the batch one row at a time. A row refused for its content is kept in `refused`
+   * for the next flush, or set aside after `maxTries` refusals. False when Postgres went away
+   * (what is left of the batch is queued again).
+   */
+  async function oneByOne(batch: Queued[], refused: Queued[]): Promise<boolean> {
+    for (const [i, item] of batch.entries()) {
       try {
-        await sql`
-          insert into usage (tenant_id, key_id, request_id, kind, provider, model, status, prompt_tokens, completion_tokens, total_tokens, latency_ms, created_at)
-          select * from unnest(
-            ${batch.map((u) => u.tenantId)}::uuid[], ${batch.map((u) => u.keyId)}::uuid[], ${batch.map((u) => u.requestId)}::text[],
-            ${batch.map((u) => u.kind)}::text[], ${batch.map((u) => u.provider)}::text[], ${batch.map((u) => u.model)}::text[],
-            ${batch.map((u) => String(u.status))}::int[], ${batch.map((u) => int(u.promptTokens))}::int[],
-            ${batch.map((u) => int(u.completionTokens))}::int[], ${batch.map((u) => int(u.totalTokens))}::int[],
-            ${batch.map((u) => int(u.latencyMs) ?? "0")}::int[], ${batch.map((u) => u.at.toISOString())}::timestamptz[])`;
-        queue = queue.slice(batch.length);
+        await insert([item.event]);
       } catch (error) {
-        logger.warn("usage rows not written yet", { queued: queue.length, error });
-        return;
+        if (!refusedForContent(error)) {
+          queue = [...batch.slice(i), ...queue];
+          logger.warn("usage rows not written yet", { queued: queue.length, error });
+          return false;
+        }
+        item.refusals += 1;
+        if (item.refusals < maxTries) {
+          refused.push(item);
+          continue;
+        }
+        setAside += 1;
+        const { event } = item;
+        logger.error("usage row set aside: Postgres refuses it", { setAside, tries: item.refusals, tenantId: event.tenantId, requestId: event.requestId, error });
       }
+    }
+    return true;
+  }
+
+  async function write(): Promise<void> {
+    // Tried again at the next flush, not in this one: at once they would meet the same refusal.
+    const refused: Queued[] = [];
+    try {
+      while (queue.length > 0) {
+        const batch = queue.slice(0, 1_000);
+        queue = queue.slice(batch.length);
+        try {
+          await insert(batch.map((item) => item.event));
+        } catch (error) {
+          if (!refusedForContent(error)) {
+            queue = [...batch, ...queue];
+            logger.warn("usage rows not written yet", { queued: queue.length, error });
+            return;
+          }
+          if (!(await oneByOne(batch, refused))) return;
+        }
+      }
+    } finally {
+      queue = [...refused, ...queue];
     }
   }
 
@@ -77,7 +154,7 @@ export function createUsageRecorder(options: UsageRecorderOptions): UsageRecorde
 
   return {
     record(event) {
-      queue.push(event);
+      queue.push({ event, refusals: 0 });
       if (queue.length > maxQueued) {
         queue.shift();
         if (dropped++ % 1_000 === 0) logger.warn("usage rows dropped: Postgres is not taking them", { dropped });
@@ -89,5 +166,6 @@ export function createUsageRecorder(options: UsageRecorderOptions): UsageRecorde
       clearInterval(timer);
       await flush();
     },
+    stats: () => ({ queued: queue.length, dropped, setAside }),
   };
 }

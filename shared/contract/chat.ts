@@ -42,6 +42,14 @@ export interface Usage {
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;
+  /**
+   * Parts of `prompt_tokens`, as OpenAI reports them: `cached_tokens` were read from the
+   * provider's prompt cache (billed at a discount). `cache_write_tokens` were written to it,
+   * where the provider bills writing apart (Anthropic, at a premium).
+   */
+  prompt_tokens_details?: { cached_tokens?: number; cache_write_tokens?: number; audio_tokens?: number };
+  /** Parts of `completion_tokens`, as OpenAI reports them (reasoning, audio, predictions). */
+  completion_tokens_details?: { reasoning_tokens?: number; audio_tokens?: number; accepted_prediction_tokens?: number; rejected_prediction_tokens?: number };
 }
 
 export interface ChatCompletion {

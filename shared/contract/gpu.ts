@@ -25,6 +25,10 @@ export type GpuOffer = z.infer<typeof gpuOffer>;
 
 const positiveNumber = z.coerce.number().positive();
 
+/** Vast.ai refuses a disk under 8 GB (create instance, `disk` min 8.0); io.net takes no disk size. */
+export const gpuMinDiskGb = 8;
+const diskGb = z.int().min(gpuMinDiskGb, `must be at least ${gpuMinDiskGb} GB (Vast.ai's minimum disk)`).max(10_000);
+
 /** `GET /v1/gpu/offers` query; every filter is optional. */
 export const gpuOfferQuery = z.object({
   gpu_model: z.string().min(1).max(100).optional(),
@@ -33,6 +37,8 @@ export const gpuOfferQuery = z.object({
   /** Matches the offer's location, case-insensitively, anywhere in it (`US`, `Oslo`). */
   region: z.string().min(1).max(100).optional(),
   provider: gpuProvider.optional(),
+  /** Disk the price is quoted for: Vast.ai's hourly price includes the storage asked for. */
+  disk_gb: z.coerce.number().pipe(diskGb).default(20),
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });
 export type GpuOfferQuery = z.infer<typeof gpuOfferQuery>;
@@ -52,7 +58,9 @@ export const createGpuInstanceRequest = z.strictObject({
   max_price_per_hour: z.number().positive(),
   /** Container image, e.g. `pytorch/pytorch:latest`. */
   image: z.string().min(1).max(500),
-  disk_gb: z.int().min(1).max(10_000).default(20),
+  disk_gb: diskGb.default(20),
+  /** The container's one HTTP port: io.net requires it (health checks), Vast.ai exposes it. Default 8000. */
+  http_port: z.int().min(1).max(65_535).optional(),
   region: z.string().min(1).max(100).optional(),
   /** Rent only from this marketplace: no fallback to the other. */
   provider: gpuProvider.optional(),
@@ -64,7 +72,13 @@ export const createGpuInstanceRequest = z.strictObject({
 });
 export type CreateGpuInstanceRequest = z.infer<typeof createGpuInstanceRequest>;
 
-export const gpuInstanceStatuses = ["pending", "provisioning", "running", "terminating", "terminated", "failed"] as const;
+/**
+ * pending: nothing rented yet; provisioning → running while it boots and serves; degraded
+ * (the marketplace lost touch, it reboots) and stopped (not running, still billed for disk
+ * or GPU) are polled like any live state; terminating until the marketplace confirms the
+ * destroy; terminated; failed only when nothing was rented.
+ */
+export const gpuInstanceStatuses = ["pending", "provisioning", "running", "degraded", "stopped", "terminating", "terminated", "failed"] as const;
 export type GpuInstanceStatus = (typeof gpuInstanceStatuses)[number];
 
 export interface GpuInstanceTransition {
@@ -80,9 +94,11 @@ export interface GpuInstance {
   provider: GpuProvider | null;
   provider_instance_id: string | null;
   status: GpuInstanceStatus;
+  /** The marketplace's own word for the instance's state (Vast.ai `actual_status`, io.net `status`), as last seen. */
+  provider_status: string | null;
   offer: GpuOffer | null;
   image: string;
-  /** Why the instance failed, when it did. */
+  /** Why the instance failed or was given up, when it was. */
   failure: string | null;
   created_at: string;
   updated_at: string;

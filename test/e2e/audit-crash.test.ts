@@ -16,7 +16,9 @@ import { startRegional, type RunningProcess } from "../support/processes.ts";
  * once after the regional process is killed with SIGKILL under load and Postgres is shut
  * down immediately (a crash, WAL recovery on restart), in both orders, and also with
  * Postgres coming back while the process still runs. Each run ends with a restart of both,
- * and the restarted process is the next run's victim.
+ * and the restarted process is the next run's victim. And an admin change and its event are
+ * durable together: wherever the crash fell, every tenant and key created or revoked has its
+ * event, and every such event its change — answered or not.
  */
 
 /** 20 in `npm test`; AUDIT_CRASH_RUNS=100 for a longer soak. */
@@ -52,9 +54,28 @@ async function startService(): Promise<RunningProcess> {
  * others send invalid requests, which are refused without Postgres but audited all the same,
  * so acknowledgements keep coming while Postgres is away.
  */
-function drive(url: string, acked: string[]): { stop(): Promise<void> } {
+function drive(url: string, acked: string[], keyTenant: string): { stop(): Promise<void> } {
   let stopping = false;
   let sequence = 0;
+  const headers = { authorization: `Bearer ${adminKey}`, "content-type": "application/json" };
+  // Creates a key, then revokes it: two changes, each with its event.
+  const keyLifecycle = async () => {
+    while (!stopping) {
+      try {
+        const created = await fetch(`${url}/admin/tenants/${keyTenant}/keys`, { method: "POST", headers, body: "{}", signal: AbortSignal.timeout(20_000) });
+        const body = (await created.json()) as { id?: string };
+        const id = created.headers.get("x-breakwater-audit-id");
+        if (id) acked.push(id);
+        if (created.status !== 201 || !body.id) continue;
+        const revoked = await fetch(`${url}/admin/keys/${body.id}/revoke`, { method: "POST", headers, signal: AbortSignal.timeout(20_000) });
+        await revoked.arrayBuffer();
+        const revokeId = revoked.headers.get("x-breakwater-audit-id");
+        if (revokeId) acked.push(revokeId);
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    }
+  };
   const requests = [
     () => ({ path: "/admin/tenants", init: { method: "POST", body: JSON.stringify({ name: `crash-${sequence++}` }) } }),
     () => ({ path: "/admin/tenants?limit=1", init: { method: "GET" } }),
@@ -64,7 +85,7 @@ function drive(url: string, acked: string[]): { stop(): Promise<void> } {
     while (!stopping) {
       const { path, init } = next();
       try {
-        const response = await fetch(`${url}${path}`, { ...init, headers: { authorization: `Bearer ${adminKey}`, "content-type": "application/json" }, signal: AbortSignal.timeout(20_000) });
+        const response = await fetch(`${url}${path}`, { ...init, headers, signal: AbortSignal.timeout(20_000) });
         await response.arrayBuffer();
         const id = response.headers.get("x-breakwater-audit-id");
         if (id) acked.push(id);
@@ -74,7 +95,7 @@ function drive(url: string, acked: string[]): { stop(): Promise<void> } {
       }
     }
   };
-  const running = [requests[0], requests[0], requests[1], requests[2], requests[2]].map((next) => worker(next!));
+  const running = [...[requests[0], requests[0], requests[1], requests[2], requests[2]].map((next) => worker(next!)), keyLifecycle(), keyLifecycle()];
   return {
     async stop() {
       stopping = true;
@@ -91,6 +112,33 @@ async function moreAcks(acked: string[], count: number, what: string, victim: Ru
     const state = victim.child.exitCode ?? victim.child.signalCode ?? "running";
     throw new Error(`${(error as Error).message} (process: ${state}; ${acked.length} acknowledged)\n${victim.output().slice(-3_000)}`);
   }
+}
+
+/**
+ * Changes without their event and events without their change, over everything the drivers
+ * did: tenants created, keys created, keys revoked. Empty when every change and its event
+ * were made durable together.
+ */
+async function unmatchedChanges(keyTenant: string): Promise<{ kind: string; id: string }[]> {
+  return await sql<{ kind: string; id: string }[]>`
+    with events as (select action, resource from audit_log where region = ${region} and result = 'success')
+    select 'tenant without tenant.create' as kind, t.id::text as id from tenants t
+      where t.name like 'crash-%' and not exists (select 1 from events e where e.action = 'tenant.create' and e.resource = 'tenant:' || t.id::text)
+    union all
+    select 'tenant.create without tenant', e.resource from events e
+      where e.action = 'tenant.create' and not exists (select 1 from tenants t where e.resource = 'tenant:' || t.id::text)
+    union all
+    select 'key without key.create', k.id::text from api_keys k
+      where k.tenant_id = ${keyTenant} and not exists (select 1 from events e where e.action = 'key.create' and e.resource = 'api_key:' || k.id::text)
+    union all
+    select 'key.create without key', e.resource from events e
+      where e.action = 'key.create' and not exists (select 1 from api_keys k where e.resource = 'api_key:' || k.id::text)
+    union all
+    select 'revoked key without key.revoke', k.id::text from api_keys k
+      where k.tenant_id = ${keyTenant} and k.status = 'revoked' and not exists (select 1 from events e where e.action = 'key.revoke' and e.resource = 'api_key:' || k.id::text)
+    union all
+    select 'key.revoke without revoked key', e.resource from events e
+      where e.action = 'key.revoke' and not exists (select 1 from api_keys k where e.resource = 'api_key:' || k.id::text and k.status = 'revoked')`;
 }
 
 beforeAll(async () => {
@@ -117,12 +165,15 @@ describe("audit events under crashes", () => {
     let replayedLive = 0;
     const journal = journalPath(join(dataDir, "audit"), region);
     regional = await startService();
+    const keyTenantResponse = await fetch(`${regional.url}/admin/tenants`, { method: "POST", headers: { authorization: `Bearer ${adminKey}`, "content-type": "application/json" }, body: JSON.stringify({ name: "crash-keys" }) });
+    const keyTenant = ((await keyTenantResponse.json()) as { id: string }).id;
+    let changesChecked = 0;
 
     for (let run = 0; run < runs; run++) {
       const mode = modes[run % modes.length] as Mode;
       const victim: RunningProcess = regional;
       const acked: string[] = [];
-      const load = drive(victim.url, acked);
+      const load = drive(victim.url, acked, keyTenant);
       await moreAcks(acked, 10, `run ${run}: acknowledged admin actions`, victim);
 
       if (mode === "process-first") {
@@ -162,14 +213,18 @@ describe("audit events under crashes", () => {
       expect(await readFile(journal, "utf8")).toBe("");
       const verified = await verifyChain(sql, region, secret);
       expect(verified.broken).toBeUndefined();
+      expect({ run, mode, unmatched: await unmatchedChanges(keyTenant) }).toEqual({ run, mode, unmatched: [] });
+      const [changes] = await sql<{ n: number }[]>`select count(*)::int as n from api_keys where tenant_id = ${keyTenant}`;
+      changesChecked = changes?.n ?? 0;
     }
 
     const response = await fetch(`${regional.url}/admin/audit/verify`, { headers: { authorization: `Bearer ${adminKey}` } });
     expect(await response.json()).toMatchObject({ ok: true, region });
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     expect(whilePostgresDown).toBeGreaterThan(0);
+    expect(changesChecked).toBeGreaterThan(0);
     process.stdout.write(
-      `audit crash test: ${runs} runs, ${allAcked.length} acknowledged events (${whilePostgresDown} while Postgres was down, ${replayedLive} journals replayed by the live process), 0 lost, 0 duplicated, ${seconds} s\n`,
+      `audit crash test: ${runs} runs, ${allAcked.length} acknowledged events (${whilePostgresDown} while Postgres was down, ${replayedLive} journals replayed by the live process), 0 lost, 0 duplicated, ${changesChecked} keys each with its events, ${seconds} s\n`,
     );
   }, 300_000);
 });

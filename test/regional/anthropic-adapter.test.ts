@@ -4,7 +4,11 @@ import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from 
 import { GatewayError } from "../../shared/error.ts";
 import { createAnthropicProvider } from "../../regional/providers/anthropic/index.ts";
 import { fetchTransport } from "../../regional/providers/http.ts";
+import { createMockProvider } from "../../regional/providers/mock/index.ts";
+import { anthropicCapabilities } from "../../regional/providers/anthropic/models.ts";
 import { toMessagesRequest } from "../../regional/providers/anthropic/request.ts";
+import { fromMessage } from "../../regional/providers/anthropic/response.ts";
+import type { Message } from "../../regional/providers/anthropic/wire.ts";
 import type { CallContext } from "../../regional/providers/types.ts";
 import { createTestApp, postJson, sseDataOf, type TestApp } from "../support/regional-app.ts";
 
@@ -102,7 +106,6 @@ describe("anthropic adapter: request translation", () => {
           { role: "user", content: "And tomorrow?" },
         ],
         temperature: 1.6,
-        top_p: 0.9,
         stop: "END",
         user: "user-42",
         presence_penalty: 0.5,
@@ -136,7 +139,6 @@ describe("anthropic adapter: request translation", () => {
       ],
       stop_sequences: ["END"],
       temperature: 1,
-      top_p: 0.9,
       tools: [{ name: "get_weather", description: "Weather for a place", input_schema: weather }],
       tool_choice: { type: "any" },
       metadata: { user_id: "user-42" },
@@ -201,6 +203,115 @@ describe("anthropic adapter: request translation", () => {
   });
 });
 
+describe("anthropic adapter: what each model accepts", () => {
+  /** The GatewayError a translation throws, or undefined. */
+  const refusal = (extra: Partial<ChatCompletionRequest>, model = "claude-sonnet-4-5"): unknown => {
+    try {
+      toMessagesRequest(ask({ model, ...extra }), { maxTokens: 1 });
+    } catch (error) {
+      return error;
+    }
+    return undefined;
+  };
+
+  // platform.claude.com, Messages API: "You should either alter temperature or top_p, but not
+  // both"; Opus 4.1 and the 4.5 generation answer 400 "`temperature` and `top_p` cannot both be
+  // specified for this model. Please use only one."
+  it("refuses temperature with top_p before sending, naming top_p", async () => {
+    expect(refusal({ temperature: 0.3, top_p: 0.9 })).toMatchObject({ code: "invalid_request", param: "top_p", message: expect.stringContaining("set only one") });
+    expect(await failureOf(anthropic.chat(ask({ temperature: 0.3, top_p: 0.9 }), context()))).toMatchObject({ code: "invalid_request", param: "top_p" });
+    expect(sent).toHaveLength(0);
+  });
+
+  it("leaves out a neutral top_p or temperature of 1 sent beside the other: the answer is the same", () => {
+    const withTopP1 = toMessagesRequest(ask({ temperature: 0.3, top_p: 1 }), { maxTokens: 1 });
+    expect(withTopP1).toMatchObject({ temperature: 0.3 });
+    expect(withTopP1).not.toHaveProperty("top_p");
+    const withTemperature1 = toMessagesRequest(ask({ temperature: 1, top_p: 0.5 }), { maxTokens: 1 });
+    expect(withTemperature1).toMatchObject({ top_p: 0.5 });
+    expect(withTemperature1).not.toHaveProperty("temperature");
+  });
+
+  it("sends both when the model entry says the model takes them", () => {
+    const capabilities = { ...anthropicCapabilities("claude-3-5-sonnet-20241022"), temperatureWithTopP: true };
+    expect(toMessagesRequest(ask({ model: "claude-3-5-sonnet-20241022", temperature: 0.3, top_p: 0.9 }), { maxTokens: 1, capabilities })).toMatchObject({ temperature: 0.3, top_p: 0.9 });
+  });
+
+  // Anthropic: 400 "stop_sequences: each stop sequence must contain non-whitespace" (BerriAI/litellm#3286).
+  it.each([
+    ["\n", "stop"],
+    [" ", "stop"],
+    ["", "stop"],
+    [["END", "\n\n"], "stop[1]"],
+  ])("refuses the stop sequence %j, which Anthropic rejects, naming %s", (stop, param) => {
+    expect(refusal({ stop })).toMatchObject({ code: "invalid_request", param, message: expect.stringContaining("whitespace") });
+  });
+
+  it.each([
+    ["claude-3-5-sonnet-20241022", true, []],
+    ["claude-sonnet-4-20250514", true, []],
+    ["claude-opus-4-1", true, []],
+    ["claude-haiku-4-5", true, ["json_schema"]],
+    ["claude-sonnet-4-5-20250929", true, ["json_schema"]],
+    ["claude-opus-4-6", false, ["json_schema"]],
+    ["claude-sonnet-4-6", false, ["json_schema"]],
+    ["claude-opus-5", false, ["json_schema"]],
+  ])("knows from Anthropic's docs what %s accepts: prefill %s, response formats %j", (model, prefill, formats) => {
+    expect(anthropicCapabilities(model)).toEqual({ streamOptions: false, temperatureWithTopP: false, prefill, tools: true, responseFormat: formats });
+  });
+
+  const prefilled = (model: string) => ask({ model, messages: [{ role: "user", content: "What is your favorite color?" }, { role: "assistant", content: "As an AI assistant, I" }] });
+
+  // platform.claude.com, prefill-claudes-response: the answer continues from the final assistant message.
+  it("sends a final assistant message to a model that continues it", () => {
+    expect(toMessagesRequest(prefilled("claude-sonnet-4-5"), { maxTokens: 1 }).messages.at(-1)).toEqual({ role: "assistant", content: [{ type: "text", text: "As an AI assistant, I" }] });
+  });
+
+  // platform.claude.com, What's new in Claude 4.6: "Prefilling assistant messages returns a 400 error on Claude 4.6 models."
+  it("refuses a final assistant message for a model that does not continue one, naming the message", async () => {
+    const error = await failureOf(anthropic.chat(prefilled("claude-opus-4-6"), context()));
+    expect(error).toMatchObject({ code: "invalid_request", param: "messages[1]", message: expect.stringContaining("anthropic/claude-opus-4-6 does not continue") });
+    expect(sent).toHaveLength(0);
+  });
+
+  // anthropics/anthropic-sdk-typescript src/resources/messages/messages.ts: OutputConfig.format is
+  // JSONOutputFormat { type: "json_schema"; schema }.
+  it("sends a json_schema response format as output_config.format, its description inside the schema", () => {
+    const schema = { type: "object", properties: { answer: { type: "string" } }, required: ["answer"], additionalProperties: false };
+    const body = toMessagesRequest(ask({ response_format: { type: "json_schema", json_schema: { name: "reply", description: "The reply", schema, strict: true } } }), { maxTokens: 1 });
+    expect(body.output_config).toEqual({ format: { type: "json_schema", schema: { ...schema, description: "The reply" } } });
+  });
+
+  it("sends nothing for the text response format, Anthropic's default", () => {
+    expect(toMessagesRequest(ask({ response_format: { type: "text" } }), { maxTokens: 1 })).not.toHaveProperty("output_config");
+  });
+
+  it.each([
+    [{ response_format: { type: "json_object" } }, "claude-sonnet-4-5", "response_format"],
+    [{ response_format: { type: "json_schema", json_schema: { name: "reply" } } }, "claude-sonnet-4-5", "response_format.json_schema.schema"],
+    [{ response_format: { type: "json_schema", json_schema: { name: "reply", schema: { type: "object" } } } }, "claude-3-5-haiku-20241022", "response_format"],
+  ])("refuses a response format it cannot honour (%j on %s) rather than dropping it, naming %s", (extra, model, param) => {
+    expect(refusal(extra as Partial<ChatCompletionRequest>, model)).toMatchObject({ code: "invalid_request", param });
+  });
+
+  it("refuses tools for a model its entry says takes none", () => {
+    const capabilities = { ...anthropicCapabilities("claude-sonnet-4-5"), tools: false };
+    const tools = [{ type: "function", function: { name: "get_weather" } }];
+    expect(() => toMessagesRequest(ask({ tools }), { maxTokens: 1, capabilities })).toThrow(expect.objectContaining({ code: "invalid_request", param: "tools" }));
+  });
+
+  it("says what each of its models accepts, entry settings over Anthropic's defaults", () => {
+    const configured = createAnthropicProvider({
+      name: "claude",
+      apiKey: "k",
+      models: [{ id: "claude-opus-4-6", kind: "chat" }, { id: "claude-sonnet-4-5", kind: "chat", capabilities: { temperatureWithTopP: true } }],
+      capabilities: { tools: false },
+    });
+    expect(configured.capabilities?.("claude-opus-4-6")).toEqual({ streamOptions: false, temperatureWithTopP: false, prefill: false, tools: false, responseFormat: ["json_schema"] });
+    expect(configured.capabilities?.("claude-sonnet-4-5")).toEqual({ streamOptions: false, temperatureWithTopP: true, prefill: true, tools: false, responseFormat: ["json_schema"] });
+  });
+});
+
 describe("anthropic adapter: answers", () => {
   it("turns a message into an OpenAI chat completion with usage", async () => {
     answer = async () => jsonResponse(await fixture("message-text.json"));
@@ -211,7 +322,7 @@ describe("anthropic adapter: answers", () => {
       created,
       model: "claude-sonnet-4-5-20250929",
       choices: [{ index: 0, message: { role: "assistant", content: "Hello! How can I help you today?", refusal: null }, finish_reason: "stop", logprobs: null }],
-      usage: { prompt_tokens: 12, completion_tokens: 12, total_tokens: 24 },
+      usage: { prompt_tokens: 12, completion_tokens: 12, total_tokens: 24, prompt_tokens_details: { cached_tokens: 0 } },
       system_fingerprint: null,
     });
   });
@@ -232,7 +343,8 @@ describe("anthropic adapter: answers", () => {
         logprobs: null,
       },
     ]);
-    expect(completion.usage).toEqual({ prompt_tokens: 484, completion_tokens: 73, total_tokens: 557 });
+    // 384 uncached + 100 read from the cache: OpenAI's prompt_tokens counts both and says how many were cached.
+    expect(completion.usage).toEqual({ prompt_tokens: 484, completion_tokens: 73, total_tokens: 557, prompt_tokens_details: { cached_tokens: 100 } });
   });
 
   it.each([
@@ -267,7 +379,7 @@ describe("anthropic adapter: streams", () => {
       { ...base, choices: choice({ content: "! How can I" }) },
       { ...base, choices: choice({ content: " help you today?" }) },
       { ...base, choices: choice({}, "stop") },
-      { ...base, choices: [], usage: { prompt_tokens: 25, completion_tokens: 15, total_tokens: 40 } },
+      { ...base, choices: [], usage: { prompt_tokens: 25, completion_tokens: 15, total_tokens: 40, prompt_tokens_details: { cached_tokens: 0 } } },
     ]);
   });
 
@@ -289,6 +401,28 @@ describe("anthropic adapter: streams", () => {
       { ...toolBase, choices: choice({}, "tool_calls") },
       { ...toolBase, choices: [], usage: { prompt_tokens: 472, completion_tokens: 89, total_tokens: 561 } },
     ]);
+  });
+
+  // anthropics/anthropic-sdk-typescript src/internal/message-stream-utils.ts: an empty input buffer reads as {}.
+  it("gives a tool call streamed without arguments the same '{}' the non-streamed answer has", async () => {
+    answer = async () => sseResponse(await fixture("stream-tool-no-arguments.sse"));
+    const chunks = await collect(await anthropic.chatStream(ask({ stream: true }), context()));
+    const calls = chunks.flatMap((chunk) => (chunk.choices[0]?.delta.tool_calls as Array<{ index: number; function: { arguments: string } }> | undefined) ?? []);
+    const streamed = calls.map((call) => call.function.arguments).join("");
+    const message: Message = {
+      id: "msg_019Q1hrJbZG26Fb9BQhrkHEr",
+      type: "message",
+      role: "assistant",
+      model: "claude-opus-4-8",
+      content: [{ type: "tool_use", id: "toolu_01NRLabsLyVHZPKxbKvkfSMn", name: "get_weather", input: {} }],
+      stop_reason: "tool_use",
+      stop_sequence: null,
+      usage: { input_tokens: 377, output_tokens: 65 },
+    };
+    const whole = fromMessage(message, created).choices[0]?.message.tool_calls as Array<{ function: { arguments: string } }>;
+    expect(streamed).toBe("{}");
+    expect(streamed).toBe(whole[0]?.function.arguments);
+    expect(chunks.at(-2)?.choices[0]?.finish_reason).toBe("tool_calls");
   });
 
   it("fails with a retryable 529 upstream_error on an overloaded_error event mid-stream", async () => {
@@ -317,7 +451,7 @@ describe("anthropic adapter: streams", () => {
     answer = () => sseResponse(text.slice(0, text.indexOf("event: message_stop")));
     const chunks = await collect(await anthropic.chatStream(ask({ stream: true }), context()));
     expect(chunks.at(-2)?.choices[0]?.finish_reason).toBe("stop");
-    expect(chunks.at(-1)?.usage).toEqual({ prompt_tokens: 25, completion_tokens: 15, total_tokens: 40 });
+    expect(chunks.at(-1)?.usage).toEqual({ prompt_tokens: 25, completion_tokens: 15, total_tokens: 40, prompt_tokens_details: { cached_tokens: 0 } });
   });
 
   it("skips events that cannot be read between valid ones, reports each one's size but never its content, and completes", async () => {
@@ -370,6 +504,41 @@ describe("anthropic adapter: errors", () => {
     if (status === 401) expect(error.message).not.toContain("x-api-key");
   });
 
+  // Our account cannot pay: cool the target down long and move on, never retry (README, outcome classes).
+  it.each([
+    ["error-billing.json", 402],
+    ["error-spend-limit.json", 429],
+    ["error-own-spend-limit.json", 402],
+  ])("maps %s as 'this provider cannot serve now': upstream status %i, a long cool-down, no retry", async (name, upstreamStatus) => {
+    const { status, body } = JSON.parse(await fixture(name)) as { status: number; body: unknown };
+    answer = () => jsonResponse(body, status);
+    const error = await failureOf(anthropic.chat(ask(), context()));
+    expect(error).toMatchObject({ code: "upstream_error", upstreamStatus, retry: false, retryAfterS: 300 });
+    expect(error.message).toContain("anthropic cannot serve now");
+  });
+
+  it("keeps an ordinary rate limit a rate limit: retried after its Retry-After", async () => {
+    answer = async () => jsonResponse(await fixture("error-rate-limit.json"), 429, { "retry-after": "30" });
+    const error = await failureOf(anthropic.chat(ask(), context()));
+    expect(error).toMatchObject({ code: "rate_limited", upstreamStatus: 429, retryAfterS: 30 });
+    expect(error.retry).toBeUndefined();
+  });
+
+  // anthropics/anthropic-sdk-typescript src/client.ts shouldRetry: "If the server explicitly says whether or not to retry, obey."
+  it.each([
+    ["false", 529, false],
+    ["true", 400, true],
+  ])("carries x-should-retry: %s on a %i as the provider's own retry hint", async (header, status, retry) => {
+    answer = async () => jsonResponse(body(status === 529 ? "overloaded_error" : "invalid_request_error", "x"), status, { "x-should-retry": header });
+    expect(await failureOf(anthropic.chat(ask(), context()))).toMatchObject({ upstreamStatus: status, retry });
+  });
+
+  // The official SDKs read retry-after-ms before retry-after.
+  it("prefers retry-after-ms to Retry-After", async () => {
+    answer = async () => jsonResponse(await fixture("error-rate-limit.json"), 429, { "retry-after-ms": "1500", "retry-after": "30" });
+    expect(await failureOf(anthropic.chat(ask(), context()))).toMatchObject({ retryAfterS: 1.5 });
+  });
+
   it("maps a refused connection to a retryable upstream_error", async () => {
     answer = () => {
       throw new TypeError("fetch failed", { cause: Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }) });
@@ -402,7 +571,7 @@ describe("anthropic adapter through the app", () => {
     const body = (await response.json()) as ChatCompletion;
     expect(body.model).toBe("anthropic/claude-sonnet-4-5-20250929");
     expect(body.choices[0]?.message.content).toBe("Hello! How can I help you today?");
-    expect(body.usage).toEqual({ prompt_tokens: 12, completion_tokens: 12, total_tokens: 24 });
+    expect(body.usage).toEqual({ prompt_tokens: 12, completion_tokens: 12, total_tokens: 24, prompt_tokens_details: { cached_tokens: 0 } });
   });
 
   it("streams past an event that cannot be read and ends with [DONE]", async () => {
@@ -430,5 +599,42 @@ describe("anthropic adapter through the app", () => {
     const response = await post({});
     expect(response.status).toBe(400);
     expect(((await response.json()) as { error: { code: string } }).error.code).toBe("context_length_exceeded");
+  });
+});
+
+describe("anthropic adapter in a route", () => {
+  let t: TestApp;
+  const target = "anthropic/claude-sonnet-4-5";
+  beforeAll(async () => {
+    const routes = { routes: { chat: { targets: [{ provider: "anthropic", model: "claude-sonnet-4-5" }, { provider: "mock", model: "echo" }] } } };
+    t = await createTestApp(inject("primaryUrl"), { providers: [anthropic, createMockProvider()], routes });
+  });
+  afterAll(async () => t?.close());
+
+  const post = (body: Record<string, unknown> = {}) => t.app.request(postJson("/v1/chat/completions", { model: "chat", messages: [{ role: "user", content: "Hello" }], ...body }, t.apiKey));
+
+  it.each(["error-billing.json", "error-spend-limit.json", "error-own-spend-limit.json"])(
+    "moves on at once from %s, and skips the provider while it cools down",
+    async (name) => {
+      t.deps.router.coolDowns.clear(target);
+      const { status, body } = JSON.parse(await fixture(name)) as { status: number; body: unknown };
+      answer = () => jsonResponse(body, status);
+      const first = await post();
+      expect(first.status).toBe(200);
+      expect(first.headers.get("x-breakwater-provider")).toBe("mock");
+      expect(first.headers.get("x-breakwater-attempts")).toBe("2");
+      expect(sent).toHaveLength(1);
+      const second = await post();
+      expect(second.headers.get("x-breakwater-provider")).toBe("mock");
+      expect(sent).toHaveLength(1);
+      t.deps.router.coolDowns.clear(target);
+    },
+  );
+
+  it("answers a request the model cannot take with 400 invalid_request naming the param, sending nothing", async () => {
+    const response = await post({ model: target, temperature: 0.2, top_p: 0.5 });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: unknown }).error).toMatchObject({ code: "invalid_request", param: "top_p" });
+    expect(sent).toHaveLength(0);
   });
 });

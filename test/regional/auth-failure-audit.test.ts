@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createAuthFailureAuditor, type AuthFailureAuditor } from "../../regional/audit/auth-failures.ts";
 import type { AuditInput } from "../../regional/audit/event.ts";
 import type { AuditLog } from "../../regional/audit/writer.ts";
+import type { AppEnv } from "../../regional/http/context.ts";
 import { createTestApp, postJson, type TestApp } from "../support/regional-app.ts";
 
 /** An audit log that only remembers what it was given. */
@@ -19,20 +20,33 @@ function recordingLog(): AuditLog & { events: AuditInput[] } {
       events.push(input);
       return "id";
     },
+    appendIn: async (_tx, input) => {
+      events.push(input);
+      return "id";
+    },
     flush: async () => {},
     recover: async () => true,
     close: async () => {},
   };
 }
 
-function failingApp(auditor: AuthFailureAuditor): Hono {
-  return new Hono().get("/x", (c) => {
-    auditor.record(c, { actorType: "key", actorId: "bw_abcdefgh", action: "auth.failure", reason: "invalid_key" });
-    return c.text("no", 401);
-  });
+/**
+ * The client address is what `clientAddressing` decides in the app (trusted proxies, the
+ * edge's signature); here each request names it in `x-test-client`.
+ */
+function failingApp(auditor: AuthFailureAuditor): Hono<AppEnv> {
+  return new Hono<AppEnv>()
+    .use(async (c, next) => {
+      c.set("client", { peer: "192.0.2.10", client: c.req.header("x-test-client") ?? null, claimed: null });
+      await next();
+    })
+    .get("/x", (c) => {
+      auditor.record(c, { actorType: "key", actorId: "bw_abcdefgh", action: "auth.failure", reason: "invalid_key" });
+      return c.text("no", 401);
+    });
 }
 
-const from = (ip: string) => ({ headers: { "x-forwarded-for": ip } });
+const from = (ip: string) => ({ headers: { "x-test-client": ip } });
 
 describe("sampled auth-failure auditing", () => {
   it("audits a client's first failures, then one per interval carrying how many were suppressed", async () => {

@@ -5,9 +5,10 @@ import type { ErrorBody } from "../../shared/contract/errors.ts";
 import { createGpuGuard } from "../../regional/gpu/guard.ts";
 import { claimKey, requestHash } from "../../regional/gpu/idempotency.ts";
 import { insertPendingInstance } from "../../regional/gpu/instance-store.ts";
+import { labelFor } from "../../regional/gpu/label.ts";
 import { startGpuPoller } from "../../regional/gpu/poller.ts";
 import { createGpuService } from "../../regional/gpu/service.ts";
-import { createMockMarketplaces, type MockMarketplaces } from "../../regional/providers/mock-gpu/index.ts";
+import { createMockMarketplaces, type MockMarketplaces } from "../../regional/gpu/marketplaces/mock/index.ts";
 import { createTestApp, postJson, type TestApp } from "../support/regional-app.ts";
 
 let t: TestApp;
@@ -79,7 +80,7 @@ const get = (path: string, apiKey = t.apiKey) => t.app.request(`http://regional.
 const remove = (path: string) => t.app.request(`http://regional.test${path}`, { method: "DELETE", headers: { authorization: `Bearer ${t.apiKey}` } });
 const live = () => mocks.vastai.instances() + mocks.ionet.instances();
 
-/** The poller's sweep reads a replica: waits until it has replayed the instance at `status`. */
+/** The API reads a replica: waits until it has replayed the instance at `status`. */
 async function untilReplicaHas(id: string, status: GpuInstance["status"]): Promise<void> {
   await vi.waitFor(
     async () => {
@@ -102,7 +103,7 @@ async function expectError(response: Response, status: number, code: string, par
 async function leaveInterruptedCreate(request: CreateGpuInstanceRequest, key: string, id: string): Promise<void> {
   await t.db.transaction(t.tenantId, async (tx) => {
     await claimKey(tx, t.tenantId, key, requestHash("POST", "/v1/gpu/instances", request), id, 3_600_000);
-    await insertPendingInstance(tx, t.tenantId, id, request);
+    await insertPendingInstance(tx, t.tenantId, id, labelFor("local", id), request);
   });
 }
 
@@ -276,7 +277,7 @@ describe("POST /v1/gpu/instances", () => {
     // What a process that died mid-create leaves: the claimed key, the pending row, and the instance at Vast.ai.
     await leaveInterruptedCreate(request, key, id);
     const offer = { id: "vastai:1001", provider: "vastai" as const, gpu_model: "RTX 4090", gpu_count: 1, vram_gb: 24, price_per_hour: 0.35, location: "Oslo, NO", reliability: 0.995 };
-    await mocks.vastai.marketplace.create({ offer, label: id, image: request.image, diskGb: 20, durationHours: 1, env: {} }, { signal: new AbortController().signal, requestId: "crashed" });
+    await mocks.vastai.marketplace.create({ offer, label: labelFor("local", id), image: request.image, diskGb: 20, durationHours: 1, httpPort: 8000, env: {} }, { signal: new AbortController().signal, requestId: "crashed" });
     const before = live();
 
     await untilReplicaHas(id, "pending");

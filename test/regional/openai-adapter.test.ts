@@ -1,5 +1,7 @@
+import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
 import type { ChatCompletionChunk } from "../../shared/contract/chat.ts";
+import { GatewayError } from "../../shared/error.ts";
 import { createMockProvider } from "../../regional/providers/mock/index.ts";
 import { createOpenAiProvider } from "../../regional/providers/openai/index.ts";
 import type { Provider } from "../../regional/providers/types.ts";
@@ -9,6 +11,10 @@ import { createTestApp, postJson, sseDataOf, type TestApp } from "../support/reg
 let upstream: FakeUpstream;
 let t: TestApp;
 let openai: Provider;
+/** An OpenAI-compatible server on the same upstream whose entry says it takes no `stream_options`. */
+let plain: Provider;
+
+const fixture = async (name: string) => JSON.parse(await readFile(new URL(`../fixtures/openai/${name}`, import.meta.url), "utf8")) as { source: string; status: number; headers: Record<string, string>; body: unknown };
 
 beforeAll(async () => {
   upstream = await startFakeUpstream();
@@ -21,9 +27,11 @@ beforeAll(async () => {
       { id: "text-embedding-test", kind: "embeddings" },
     ],
   });
+  plain = createOpenAiProvider({ name: "plain", baseUrl: upstream.baseUrl, models: [{ id: "m", kind: "chat" }], capabilities: { streamOptions: false } });
   // One attempt and a breaker that never trips: these tests pin translation, not routing.
-  const routes = { providers: { openai: { retry: { maxAttempts: 1 }, breaker: { failureThreshold: 1_000 } } } };
-  t = await createTestApp(inject("primaryUrl"), { providers: [createMockProvider(), openai], routes });
+  const once = { retry: { maxAttempts: 1 }, breaker: { failureThreshold: 1_000 } };
+  const routes = { providers: { openai: once, plain: once } };
+  t = await createTestApp(inject("primaryUrl"), { providers: [createMockProvider(), openai, plain], routes });
 });
 afterAll(async () => {
   await t?.close();
@@ -164,6 +172,97 @@ describe("openai adapter", () => {
     expect(message).not.toContain("127.0.0.1");
   });
 
+  // openai/openai-openapi openapi.yaml, ChatCompletionStreamOptions: "Only set this when you set `stream: true`."
+  it("never sends a client's stream_options on a call that is not streamed", async () => {
+    upstream.handle((_, response) => sendJson(response, 200, completion("gpt-test")));
+    expect((await ask({ stream_options: { include_usage: true } })).status).toBe(200);
+    const sent = JSON.parse(upstream.requests[0]?.body ?? "{}") as Record<string, unknown>;
+    expect(sent.stream).toBe(false);
+    expect(sent).not.toHaveProperty("stream_options");
+  });
+
+  it("asks a stream for its usage through stream_options where the backend takes them", async () => {
+    upstream.handle((_, response) => {
+      response.writeHead(200, { "content-type": "text/event-stream" });
+      response.end(`${contentChunk("gpt-test", "hi", "stop")}data: [DONE]\n\n`);
+    });
+    await sseDataOf(await ask({ stream: true }));
+    expect(JSON.parse(upstream.requests[0]?.body ?? "{}")).toMatchObject({ stream: true, stream_options: { include_usage: true } });
+  });
+
+  it("leaves stream_options out for a backend that does not take them, and counts the usage it then does not report", async () => {
+    upstream.handle((_, response) => {
+      response.writeHead(200, { "content-type": "text/event-stream" });
+      response.end(`${contentChunk("m", "twelve chars", "stop")}data: [DONE]\n\n`);
+    });
+    const events = await sseDataOf(await ask({ model: "plain/m", stream: true, stream_options: { include_usage: true } }));
+    const sent = JSON.parse(upstream.requests[0]?.body ?? "{}") as Record<string, unknown>;
+    expect(sent.stream).toBe(true);
+    expect(sent).not.toHaveProperty("stream_options");
+    expect(events.at(-1)).toBe("[DONE]");
+    const last = JSON.parse(events.at(-2) ?? "{}") as ChatCompletionChunk;
+    // "twelve chars" is 12 characters: 3 tokens at four characters a token.
+    expect(last).toMatchObject({ choices: [], usage: { completion_tokens: 3 } });
+  });
+
+  it("counts no usage for a stream that did not ask for it", async () => {
+    upstream.handle((_, response) => {
+      response.writeHead(200, { "content-type": "text/event-stream" });
+      response.end(`${contentChunk("m", "hi", "stop")}data: [DONE]\n\n`);
+    });
+    const chunks: ChatCompletionChunk[] = [];
+    for await (const chunk of await plain.chatStream({ model: "m", messages: [{ role: "user", content: "hi" }], stream: true }, { signal: new AbortController().signal, requestId: "r" })) chunks.push(chunk);
+    expect(chunks).toHaveLength(1);
+    expect(chunks[0]?.usage).toBeUndefined();
+  });
+
+  it("passes on the usage a backend without stream_options reports by itself, counting nothing", async () => {
+    const usage = { prompt_tokens: 5, completion_tokens: 1, total_tokens: 6 };
+    upstream.handle((_, response) => {
+      response.writeHead(200, { "content-type": "text/event-stream" });
+      const usageChunk = `data: ${JSON.stringify({ id: "c", object: "chat.completion.chunk", created: 1, model: "m", choices: [], usage })}\n\n`;
+      response.end(`${contentChunk("m", "hi", "stop")}${usageChunk}data: [DONE]\n\n`);
+    });
+    const events = await sseDataOf(await ask({ model: "plain/m", stream: true, stream_options: { include_usage: true } }));
+    const usages = events.slice(0, -1).flatMap((data) => ((JSON.parse(data) as ChatCompletionChunk).usage ? [(JSON.parse(data) as ChatCompletionChunk).usage] : []));
+    expect(usages).toEqual([usage]);
+  });
+
+  // https://platform.openai.com/docs/guides/rate-limits#rate-limits-in-headers: reset durations such as 6m0s.
+  it("reads how long a 429 asks to wait from x-ratelimit-reset-* when it sends no Retry-After", async () => {
+    const { status, headers, body } = await fixture("error-rate-limit.json");
+    upstream.handle((_, response) => sendJson(response, status, body, headers));
+    const error = await openai.chat({ model: "gpt-test", messages: [{ role: "user", content: "hi" }] }, { signal: new AbortController().signal, requestId: "r" }).catch((reason: unknown) => reason);
+    // The tokens are exhausted (remaining 0): their reset, 6m0s, not the requests' 1s.
+    expect(error).toMatchObject({ code: "rate_limited", upstreamStatus: 429, retryAfterS: 360 });
+  });
+
+  // https://platform.openai.com/docs/guides/error-codes#api-errors: 429 insufficient_quota, "check your plan and billing details".
+  it("takes a 429 insufficient_quota for an account that cannot pay: a long cool-down and no retry", async () => {
+    const { status, body } = await fixture("error-insufficient-quota.json");
+    upstream.handle((_, response) => sendJson(response, status, body));
+    const error = await openai.chat({ model: "gpt-test", messages: [{ role: "user", content: "hi" }] }, { signal: new AbortController().signal, requestId: "r" }).catch((reason: unknown) => reason);
+    expect(error).toBeInstanceOf(GatewayError);
+    expect(error).toMatchObject({ code: "upstream_error", upstreamStatus: 429, retry: false, retryAfterS: 300 });
+    expect((error as GatewayError).message).toContain("openai cannot serve now");
+  });
+
+  // openai/openai-node src/client.ts shouldRetry: x-should-retry "true"/"false" is obeyed first.
+  it("carries x-should-retry as the provider's own retry hint", async () => {
+    upstream.handle((_, response) => sendJson(response, 500, { error: { message: "exploded" } }, { "x-should-retry": "false" }));
+    const error = await openai.chat({ model: "gpt-test", messages: [{ role: "user", content: "hi" }] }, { signal: new AbortController().signal, requestId: "r" }).catch((reason: unknown) => reason);
+    expect(error).toMatchObject({ upstreamStatus: 500, retry: false });
+  });
+
+  it("refuses tools for a backend whose entry says it takes none, naming the param, sending nothing", async () => {
+    const toolless = createOpenAiProvider({ name: "toolless", baseUrl: upstream.baseUrl, models: [{ id: "m", kind: "chat", capabilities: { tools: false } }] });
+    const error = await toolless
+      .chat({ model: "m", messages: [{ role: "user", content: "hi" }], tools: [{ type: "function", function: { name: "f" } }] }, { signal: new AbortController().signal, requestId: "r" })
+      .catch((reason: unknown) => reason);
+    expect(error).toMatchObject({ code: "invalid_request", param: "tools", message: "toolless/m does not take tools." });
+    expect(upstream.requests).toHaveLength(0);
+  });
+
   it("forwards embeddings requests and names the model provider/model", async () => {
     upstream.handle((_, response) =>
       sendJson(response, 200, { object: "list", data: [{ object: "embedding", index: 0, embedding: [0.1, 0.2] }], model: "text-embedding-test", usage: { prompt_tokens: 1, total_tokens: 1 } }),
@@ -172,5 +271,26 @@ describe("openai adapter", () => {
     expect(response.status).toBe(200);
     expect(JSON.parse(upstream.requests[0]?.body ?? "{}")).toEqual({ model: "text-embedding-test", input: "hi", dimensions: 2 });
     expect(((await response.json()) as { model: string }).model).toBe("openai/text-embedding-test");
+  });
+});
+
+describe("openai adapter in a route", () => {
+  let routed: TestApp;
+  beforeAll(async () => {
+    const routes = { routes: { chat: { targets: [{ provider: "openai", model: "gpt-test" }, { provider: "mock", model: "echo" }] } } };
+    routed = await createTestApp(inject("primaryUrl"), { providers: [openai, createMockProvider()], routes });
+  });
+  afterAll(async () => routed?.close());
+
+  it("moves on at once from a 429 insufficient_quota and skips the provider while it cools down", async () => {
+    const { status, body } = await fixture("error-insufficient-quota.json");
+    upstream.handle((_, response) => sendJson(response, status, body));
+    const post = () => routed.app.request(postJson("/v1/chat/completions", { model: "chat", messages: [{ role: "user", content: "hi" }] }, routed.apiKey));
+    const first = await post();
+    expect(first.status).toBe(200);
+    expect(first.headers.get("x-breakwater-provider")).toBe("mock");
+    expect(upstream.requests).toHaveLength(1);
+    expect((await post()).headers.get("x-breakwater-provider")).toBe("mock");
+    expect(upstream.requests).toHaveLength(1);
   });
 });

@@ -95,4 +95,15 @@ describe("providers built from configuration", () => {
     sendJson(held[0] as ServerResponse, 200, completion("m"));
     await expect(hanging).resolves.toMatchObject({ id: "chatcmpl-1" });
   });
+  it("fits requests to the capabilities its entry gives: a neutral top_p left out, a meaningful one refused", async () => {
+    const file = parseRoutes({ providers: { strict: { type: "openai", baseUrl: first.baseUrl, capabilities: { temperatureWithTopP: false }, models: ["m"] } } });
+    const strict = byName(configuredProviders(loadConfig(production), file, {}), "strict");
+    if (!strict) throw new Error("no such provider");
+    await strict.chat({ model: "m", messages: [{ role: "user", content: "hi" }], temperature: 0.2, top_p: 1 }, context());
+    const sent = JSON.parse(first.requests[0]?.body ?? "{}") as Record<string, unknown>;
+    expect(sent.temperature).toBe(0.2);
+    expect(sent).not.toHaveProperty("top_p");
+    await expect(strict.chat({ model: "m", messages: [{ role: "user", content: "hi" }], temperature: 0.2, top_p: 0.5 }, context())).rejects.toMatchObject({ code: "invalid_request", param: "top_p" });
+    expect(first.requests).toHaveLength(1);
+  });
 });

@@ -89,10 +89,10 @@ describe("providers in the routes file", () => {
     expect(() => build({ groq: { ...groq, headers: { "X-Team": "env:TEAM_TOKEN" } } }, { GROQ_API_KEY: "gsk" })).toThrow("providers.groq.headers.x-team: environment variable TEAM_TOKEN is not set");
   });
 
-  it("reads secretsmanager references but refuses them at start-up until they are supported", () => {
+  it("reads secretsmanager references, and refuses them at start-up where no Secrets Manager is given", () => {
     const file = parseRoutes({ providers: { groq: { ...groq, apiKey: "secretsmanager:prod/groq#api_key" } } });
     expect(file.providers.groq).toMatchObject({ apiKey: { from: "secretsmanager", name: "prod/groq", jsonKey: "api_key" } });
-    expect(() => configuredProviders(production, file, {})).toThrow("providers.groq.apiKey: secretsmanager:prod/groq cannot be read yet");
+    expect(() => configuredProviders(production, file, {})).toThrow("providers.groq.apiKey: secretsmanager:prod/groq cannot be read here (no Secrets Manager configured)");
   });
 
   it("asks for a type when an entry defines a provider, and names an unknown one", () => {
@@ -114,5 +114,30 @@ describe("providers in the routes file", () => {
     const file = parseRoutes({ providers: { groq }, routes: { chat: { targets: [{ provider: "groq", model: "llama-3-typo" }] } } });
     const registry = createRegistry(configuredProviders(production, file, { GROQ_API_KEY: "gsk" }));
     expect(() => createPlanner(registry, file)).toThrow("routes.chat.targets.0: no provider serves 'groq/llama-3-typo'");
+  });
+  it("reads capabilities for a provider and for each model, defaults per type", () => {
+    const file = parseRoutes({
+      providers: {
+        vllm: { type: "openai", baseUrl: "http://vllm.internal:8000/v1", capabilities: { streamOptions: false }, models: ["llama", { id: "qwen", capabilities: { prefill: true, responseFormat: ["json_schema"] } }] },
+        claude: { type: "anthropic", apiKey: "env:ANTHROPIC_API_KEY", models: ["claude-opus-4-6", { id: "claude-3-5-sonnet-20241022", capabilities: { temperatureWithTopP: true } }] },
+      },
+    });
+    const providers = configuredProviders(production, file, { ANTHROPIC_API_KEY: "sk-ant" });
+    const of = (name: string, model: string) => providers.find((provider) => provider.name === name)?.capabilities?.(model);
+    expect(of("vllm", "llama")).toEqual({ streamOptions: false, temperatureWithTopP: true, prefill: false, tools: true, responseFormat: ["json_object", "json_schema"] });
+    expect(of("vllm", "qwen")).toEqual({ streamOptions: false, temperatureWithTopP: true, prefill: true, tools: true, responseFormat: ["json_schema"] });
+    expect(of("claude", "claude-opus-4-6")).toEqual({ streamOptions: false, temperatureWithTopP: false, prefill: false, tools: true, responseFormat: ["json_schema"] });
+    expect(of("claude", "claude-3-5-sonnet-20241022")).toEqual({ streamOptions: false, temperatureWithTopP: true, prefill: true, tools: true, responseFormat: [] });
+  });
+
+  it("names a capability that is unknown, mistyped or impossible for the provider's API", () => {
+    expect(() => parseRoutes({ providers: { groq: { ...groq, capabilities: { streamOption: false } } } })).toThrow('providers.groq.capabilities: Unrecognized key: "streamOption"');
+    expect(() => parseRoutes({ providers: { groq: { ...groq, models: [{ id: "m", capabilities: { prefill: "yes" } }] } } })).toThrow("providers.groq.models.0.capabilities.prefill: Invalid input: expected boolean");
+    expect(() => parseRoutes({ providers: { groq: { ...groq, capabilities: { responseFormat: ["yaml"] } } } })).toThrow("providers.groq.capabilities.responseFormat.0: Invalid option");
+    const claude = { type: "anthropic", apiKey: "env:ANTHROPIC_API_KEY", models: ["claude-haiku-4-5"] };
+    expect(() => parseRoutes({ providers: { claude: { ...claude, capabilities: { streamOptions: true } } } })).toThrow('providers.claude.capabilities: Unrecognized key: "streamOptions"');
+    expect(() => parseRoutes({ providers: { claude: { ...claude, capabilities: { responseFormat: ["json_object"] } } } })).toThrow(
+      "providers.claude.capabilities.responseFormat.0: Anthropic models honour json_schema only",
+    );
   });
 });

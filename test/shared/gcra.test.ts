@@ -90,6 +90,22 @@ describe("GCRA", () => {
     expect(gcraConsume(gcraAdjust(corrected.state, policy, -10_000, t0).state, policy, 1_001, t0).allowed).toBe(false);
   });
 
+  it("leaves a bucket exactly full, never fuller, after a refund larger than the charge", () => {
+    const policy = perMinute(1_000);
+    const charged = gcraConsume(undefined, policy, 100, t0).state;
+    const refunded = gcraAdjust(charged, policy, -5_000, t0 + 1_000);
+    // The stored state is that of a bucket nobody touched: no credit is kept for later.
+    const full = gcraAdjust(undefined, policy, 0, t0 + 1_000).state;
+    expect(refunded.state).toEqual(full);
+    expect(refunded.state.tat).toBe(BigInt(t0 + 1_000) * 1_000n);
+    expect(refunded).toMatchObject({ remaining: 1_000, resetMs: 0 });
+    // A second refund on top adds nothing either; the whole quota, and not one unit more, is there.
+    const twice = gcraAdjust(refunded.state, policy, -5_000, t0 + 1_000).state;
+    expect(twice).toEqual(full);
+    expect(gcraConsume(twice, policy, 1_000, t0 + 1_000).allowed).toBe(true);
+    expect(burst(twice, policy, 1_001, t0 + 1_000).allowed).toBe(1_000);
+  });
+
   it("keeps the time the bucket is whole again when the limit changes", () => {
     const state = gcraConsume(undefined, perMinute(100), 50, t0).state; // whole at t0 + 30 s
     const doubled = gcraConsume(state, perMinute(200), 0, t0);

@@ -5,6 +5,7 @@ import { createApp, type AppDeps } from "../../regional/app.ts";
 import { createAuthFailureAuditor } from "../../regional/audit/auth-failures.ts";
 import { openAuditLog } from "../../regional/audit/open.ts";
 import { createKeyStore, type KeyStore } from "../../regional/auth/key-store.ts";
+import { trustedProxies } from "../../regional/http/trusted-proxies.ts";
 import { openDb, type Db, type DbOptions } from "../../regional/db/index.ts";
 import { migrate, readMigrations } from "../../regional/db/migrate.ts";
 import type { GpuService } from "../../regional/gpu/service.ts";
@@ -50,6 +51,8 @@ export interface TestAppOptions {
   replicaServerUrl?: string;
   /** More openDb options (check interval, lag bound, Redis ...). */
   db?: Partial<DbOptions>;
+  /** TRUSTED_PROXIES: addresses or CIDRs whose forwarded-address headers are believed. */
+  trustedProxies?: string[];
   /** Builds the GPU API's service (unset: no /v1/gpu routes), over the app's db and breakers. */
   gpu?: (parts: { db: Db; logger: Logger; breakers: Breakers }) => GpuService;
 }
@@ -91,6 +94,7 @@ export async function createTestApp(serverUrl: string, options: TestAppOptions =
     authFailures,
     usage,
     admin: { key: options.adminKey, checkpointSecret: testCheckpointSecret },
+    trustedProxies: trustedProxies(options.trustedProxies ?? []),
   };
   if (options.gpu) deps.gpu = options.gpu({ db, logger, breakers: deps.router.breakers });
   return {

@@ -1,8 +1,11 @@
+import type { ChatCompletionRequest } from "../../../shared/contract/chat.ts";
 import { GatewayError } from "../../../shared/error.ts";
+import { capabilityResolver } from "../capabilities.ts";
 import { callUpstream, jsonBody, nodeTransport, type Transport } from "../http.ts";
 import { requestBody } from "../request-body.ts";
-import type { CallContext, Provider, ProviderModel } from "../types.ts";
+import type { CallContext, CapabilityOverrides, Provider, ProviderModel } from "../types.ts";
 import { anthropicResponseError } from "./errors.ts";
+import { anthropicCapabilities } from "./models.ts";
 import { toMessagesRequest } from "./request.ts";
 import { fromMessage } from "./response.ts";
 import { chatChunksOf } from "./stream.ts";
@@ -13,10 +16,13 @@ export interface AnthropicOptions {
   name: string;
   /** Without `/v1`, as Anthropic's SDKs take it. */
   baseUrl?: string;
-  apiKey: string;
+  /** A function is read on every call (a rotating secret). */
+  apiKey: string | (() => string);
   /** More headers for every request (e.g. `anthropic-beta`); they cannot replace the protocol's own. */
   headers?: Record<string, string>;
   models: ProviderModel[];
+  /** For every model, over what Anthropic documents per model (`models.ts`); each model entry may override them again. */
+  capabilities?: CapabilityOverrides;
   /** How requests leave; the mock provider passes its in-process wire-format server here. */
   transport?: Transport;
   /** Sent as `max_tokens` when the client set none; Anthropic requires one. */
@@ -34,32 +40,37 @@ export function createAnthropicProvider(options: AnthropicOptions): Provider {
   const url = `${(options.baseUrl ?? "https://api.anthropic.com").replace(/\/+$/, "")}/v1/messages`;
   const transport = options.transport ?? nodeTransport();
   const now = options.now ?? Date.now;
-  const defaults = { maxTokens: options.defaultMaxTokens ?? 4096 };
+  const maxTokens = options.defaultMaxTokens ?? 4096;
+  const capabilities = capabilityResolver(anthropicCapabilities, options.capabilities, options.models);
+  const translate = (request: ChatCompletionRequest) =>
+    toMessagesRequest(request, { maxTokens, capabilities: capabilities(request.model), label: `${options.name}/${request.model}` });
+  const key = options.apiKey;
+  const apiKey = typeof key === "function" ? key : () => key;
   const headers = {
     ...options.headers,
-    "x-api-key": options.apiKey,
     "anthropic-version": options.anthropicVersion ?? "2023-06-01",
     "content-type": "application/json",
     accept: "application/json",
   };
 
   const post = (body: unknown, context: CallContext) =>
-    callUpstream(options.name, transport, { url, method: "POST", headers, body: requestBody(body) }, context, anthropicResponseError);
+    callUpstream(options.name, transport, { url, method: "POST", headers: { ...headers, "x-api-key": apiKey() }, body: requestBody(body) }, context, anthropicResponseError);
 
   const created = () => Math.floor(now() / 1000);
 
   return {
     name: options.name,
     models: () => options.models,
+    capabilities,
 
     async chat(request, context) {
-      const message = await jsonBody<Message>(options.name, await post(toMessagesRequest(request, defaults), context), context);
+      const message = await jsonBody<Message>(options.name, await post(translate({ ...request, stream: false }), context), context);
       if (!Array.isArray(message?.content)) throw new GatewayError("upstream_error", { message: `${options.name} answered without content.` });
       return fromMessage(message, created());
     },
 
     async chatStream(request, context) {
-      const response = await post({ ...toMessagesRequest(request, defaults), stream: true }, context);
+      const response = await post({ ...translate({ ...request, stream: true }), stream: true }, context);
       return chatChunksOf(response.body, { provider: options.name, created: created(), signal: context.signal, onMalformedChunk: context.onMalformedChunk });
     },
 

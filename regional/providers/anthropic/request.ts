@@ -1,10 +1,17 @@
 import type { ChatCompletionRequest, ChatMessage } from "../../../shared/contract/chat.ts";
 import { GatewayError } from "../../../shared/error.ts";
-import type { ImageBlock, MessageParam, MessagesRequest, RequestBlock, TextBlock, Tool, ToolChoice, ToolResultBlock, ToolUseBlock } from "./wire.ts";
+import { fitToCapabilities } from "../capabilities.ts";
+import type { ModelCapabilities } from "../types.ts";
+import { anthropicCapabilities } from "./models.ts";
+import type { ImageBlock, MessageParam, MessagesRequest, OutputConfig, RequestBlock, TextBlock, Tool, ToolChoice, ToolResultBlock, ToolUseBlock } from "./wire.ts";
 
-export interface RequestDefaults {
+export interface RequestOptions {
   /** Anthropic requires `max_tokens`; this is sent when the client gave none. */
   maxTokens: number;
+  /** What the model accepts; by default what Anthropic documents for it. */
+  capabilities?: ModelCapabilities;
+  /** The model as clients name it (`provider/model`), for messages. */
+  label?: string;
 }
 
 /** Anthropic's sampling temperature ends at 1 where OpenAI's ends at 2. */
@@ -13,10 +20,18 @@ const maxTemperature = 1;
 /**
  * An OpenAI chat request as a Messages API body. Only fields Anthropic knows are sent (it
  * rejects unknown ones); sampling hints it has no equivalent for (penalties, seed,
- * logit_bias) are dropped, while what would change the answer's shape (`n` > 1) is refused.
+ * logit_bias) are dropped, while what would change the answer (`n` > 1, a response format
+ * or stop sequence it cannot honour, a prefill the model refuses) is refused naming the param.
  */
-export function toMessagesRequest(request: ChatCompletionRequest, defaults: RequestDefaults): MessagesRequest {
+export function toMessagesRequest(given: ChatCompletionRequest, options: RequestOptions): MessagesRequest {
+  const label = options.label ?? given.model;
+  const capabilities = options.capabilities ?? anthropicCapabilities(given.model);
+  const request = fitToCapabilities(given, capabilities, label);
   if (typeof request.n === "number" && request.n > 1) throw invalid("n", "Anthropic models return one choice; n must be 1.");
+  const last = request.messages.length - 1;
+  if (request.messages[last]?.role === "assistant" && !capabilities.prefill) {
+    throw invalid(`messages[${last}]`, `${label} does not continue a final assistant message (prefill); end the conversation with a user or tool message.`);
+  }
   const system: string[] = [];
   const messages: MessageParam[] = [];
   request.messages.forEach((message, i) => {
@@ -30,8 +45,9 @@ export function toMessagesRequest(request: ChatCompletionRequest, defaults: Requ
 
   const tools = request.tools?.map(toTool);
   const toolChoice = toToolChoice(request.tool_choice, request.parallel_tool_calls, tools !== undefined);
-  const stop = typeof request.stop === "string" ? [request.stop] : request.stop;
-  const maxTokens = request.max_completion_tokens ?? request.max_tokens ?? defaults.maxTokens;
+  const stop = stopSequences(request.stop);
+  const outputConfig = toOutputConfig(request.response_format);
+  const maxTokens = request.max_completion_tokens ?? request.max_tokens ?? options.maxTokens;
 
   return {
     model: request.model,
@@ -43,8 +59,40 @@ export function toMessagesRequest(request: ChatCompletionRequest, defaults: Requ
     ...(typeof request.top_p === "number" && { top_p: request.top_p }),
     ...(tools && { tools }),
     ...(toolChoice && { tool_choice: toolChoice }),
+    ...(outputConfig && { output_config: outputConfig }),
     ...(request.user && { metadata: { user_id: request.user } }),
   };
+}
+
+/**
+ * Stop sequences as given. Anthropic refuses an empty or whitespace-only one ("stop_sequences:
+ * each stop sequence must contain non-whitespace"); leaving it out would let the answer run
+ * past where the client asked it to stop, so it is refused here, naming it.
+ */
+function stopSequences(stop: ChatCompletionRequest["stop"]): string[] | undefined {
+  if (stop === null || stop === undefined) return undefined;
+  const list = typeof stop === "string" ? [stop] : stop;
+  list.forEach((sequence, i) => {
+    if (sequence.trim() === "") {
+      throw invalid(typeof stop === "string" ? "stop" : `stop[${i}]`, `Anthropic models do not accept a stop sequence that is empty or only whitespace (${JSON.stringify(sequence)}).`);
+    }
+  });
+  return list;
+}
+
+/**
+ * OpenAI's `response_format` as Anthropic's structured outputs: a `json_schema` becomes
+ * `output_config.format`, its description going into the schema (where the model reads it);
+ * `text` is Anthropic's default. Any other type is refused rather than dropped.
+ */
+function toOutputConfig(format: ChatCompletionRequest["response_format"]): OutputConfig | undefined {
+  if (format === undefined || format.type === "text") return undefined;
+  if (format.type !== "json_schema") throw invalid("response_format", `Anthropic models do not honour response_format '${format.type}'; use json_schema.`);
+  const spec = objectOf(format.json_schema);
+  const schema = objectOf(spec?.schema);
+  if (!schema) throw invalid("response_format.json_schema.schema", "A json_schema response format needs its schema for Anthropic models.");
+  const description = stringOf(spec?.description);
+  return { format: { type: "json_schema", schema: description && schema.description === undefined ? { ...schema, description } : schema } };
 }
 
 function invalid(param: string, message: string): GatewayError {

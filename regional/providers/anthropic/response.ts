@@ -17,13 +17,24 @@ export function finishReason(reason: StopReason | null): string | null {
 }
 
 /**
- * Anthropic counts cached prompt tokens apart from `input_tokens`; OpenAI's
- * `prompt_tokens` includes them, so they are added back.
+ * Anthropic counts prompt tokens read from and written to its cache apart from
+ * `input_tokens`; OpenAI's `prompt_tokens` includes them and says in
+ * `prompt_tokens_details.cached_tokens` how many were read (billed at a discount). Tokens
+ * written to the cache, billed at a premium, are `cache_write_tokens` when there are any.
+ * The details come when Anthropic reports its cache counts (the Messages API always does).
  */
 export function usageOf(usage: AnthropicUsage): Usage {
-  const prompt = (usage.input_tokens ?? 0) + (usage.cache_creation_input_tokens ?? 0) + (usage.cache_read_input_tokens ?? 0);
+  const read = usage.cache_read_input_tokens;
+  const written = usage.cache_creation_input_tokens;
+  const prompt = (usage.input_tokens ?? 0) + (written ?? 0) + (read ?? 0);
   const completion = usage.output_tokens ?? 0;
-  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+  const reported = typeof read === "number" || typeof written === "number";
+  return {
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    total_tokens: prompt + completion,
+    ...(reported && { prompt_tokens_details: { cached_tokens: read ?? 0, ...(written && { cache_write_tokens: written }) } }),
+  };
 }
 
 export interface ToolCall {

@@ -54,13 +54,26 @@ export async function* chatChunksOf(body: ReadableStream<Uint8Array> | AsyncIter
   let base: ChunkBase | undefined;
   let usage: AnthropicUsage = {};
   let finished = false;
-  /** Anthropic numbers content blocks; OpenAI numbers tool calls. */
-  const toolIndex = new Map<number, number>();
+  /** Tool-use blocks by Anthropic's content block index: OpenAI numbers tool calls apart. */
+  const tools = new Map<number, { index: number; input: unknown; hasArguments: boolean }>();
 
   const chunk = (delta: Delta, finish: string | null = null): ChatCompletionChunk => {
     if (!base) throw new GatewayError("upstream_error", { message: `${provider} sent content before message_start.` });
     return { ...base, choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }] };
   };
+
+  /**
+   * A tool call that streamed no arguments gets them whole, as the non-streamed answer has
+   * them: its start block's input, `{}` (Anthropic's SDK reads an empty JSON buffer as `{}`).
+   */
+  function* wholeArguments(blocks: number[]): Generator<ChatCompletionChunk> {
+    for (const block of blocks) {
+      const tool = tools.get(block);
+      if (!tool || tool.hasArguments) continue;
+      tool.hasArguments = true;
+      yield chunk({ tool_calls: [{ index: tool.index, function: { arguments: JSON.stringify(tool.input ?? {}) } }] });
+    }
+  }
 
   try {
     for await (const sse of parseSse(body)) {
@@ -78,8 +91,8 @@ export async function* chatChunksOf(body: ReadableStream<Uint8Array> | AsyncIter
         case "content_block_start": {
           const block = event.content_block;
           if (isToolUse(block)) {
-            const index = toolIndex.size;
-            toolIndex.set(event.index, index);
+            const index = tools.size;
+            tools.set(event.index, { index, input: block.input, hasArguments: false });
             yield chunk({ tool_calls: [{ index, id: block.id, type: "function", function: { name: block.name, arguments: "" } }] });
           } else if (isText(block) && block.text) {
             yield chunk({ content: block.text });
@@ -90,13 +103,20 @@ export async function* chatChunksOf(body: ReadableStream<Uint8Array> | AsyncIter
           const { delta } = event;
           const text = delta.type === "text_delta" && "text" in delta ? delta.text : undefined;
           const json = delta.type === "input_json_delta" && "partial_json" in delta ? delta.partial_json : undefined;
-          const index = toolIndex.get(event.index);
+          const tool = tools.get(event.index);
           if (typeof text === "string") yield chunk({ content: text });
           // Thinking and citation deltas have no OpenAI counterpart and are left out.
-          if (typeof json === "string" && json && index !== undefined) yield chunk({ tool_calls: [{ index, function: { arguments: json } }] });
+          if (typeof json === "string" && json && tool) {
+            tool.hasArguments = true;
+            yield chunk({ tool_calls: [{ index: tool.index, function: { arguments: json } }] });
+          }
           break;
         }
+        case "content_block_stop":
+          yield* wholeArguments([event.index]);
+          break;
         case "message_delta":
+          yield* wholeArguments([...tools.keys()]);
           usage = mergeUsage(usage, event.usage);
           finished = true;
           yield chunk({}, finishReason(event.delta.stop_reason));
@@ -107,7 +127,7 @@ export async function* chatChunksOf(body: ReadableStream<Uint8Array> | AsyncIter
         case "error":
           throw anthropicStreamError(provider, event.error ?? {});
         default:
-        // `ping`, `content_block_stop` and event types Anthropic adds later carry nothing to pass on.
+        // `ping` and event types Anthropic adds later carry nothing to pass on.
       }
     }
   } catch (error) {

@@ -45,6 +45,11 @@ export type ToolChoice =
   | { type: "tool"; name: string; disable_parallel_tool_use?: boolean }
   | { type: "none" };
 
+/** Structured outputs: the answer's text follows this JSON schema. */
+export interface OutputConfig {
+  format: { type: "json_schema"; schema: Record<string, unknown> };
+}
+
 /** The body of `POST /v1/messages`. */
 export interface MessagesRequest {
   model: string;
@@ -57,6 +62,7 @@ export interface MessagesRequest {
   tools?: Tool[];
   tool_choice?: ToolChoice;
   metadata?: { user_id: string };
+  output_config?: OutputConfig;
   stream?: boolean;
 }
 
@@ -87,6 +93,8 @@ export interface Message {
 export interface ErrorDetail {
   type: string;
   message: string;
+  /** A finer cause, e.g. `{"error_code": "enforced_spend_limit_reached"}` on a 429. */
+  details?: { error_code?: string } | null;
 }
 
 /** The events of a streamed call, by their `type`; unknown types are skipped. */

@@ -1,3 +1,5 @@
+import { untilAborted } from "../../../shared/resilience/deadline.ts";
+
 /**
  * How the mock's connection misbehaves, in the shapes Node's fetch (undici) uses, so the
  * adapters meet the same errors as with a real provider.
@@ -17,30 +19,7 @@ export function bodyTerminated(): TypeError {
   return new TypeError("terminated", { cause: econnreset() });
 }
 
-/** Resolves after `ms`, or rejects with the signal's reason as soon as it aborts. */
-export function wait(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  if (ms <= 0) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
-}
-
-/** Rejects with the signal's reason once it aborts; until then, nothing. */
-export function untilAborted(signal: AbortSignal): Promise<never> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason), { once: true }));
-}
-
-/** The promise's outcome, or the signal's reason if it aborts first, as `fetch` does. */
-export async function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  return await Promise.race([promise, untilAborted(signal)]);
+/** Rejects with the signal's reason once it aborts; until then, nothing (a silent connection). */
+export function whenAborted(signal: AbortSignal): Promise<never> {
+  return untilAborted(new Promise<never>(() => {}), signal);
 }

@@ -1,4 +1,5 @@
-import { connectionReset, unlessAborted } from "./connection.ts";
+import { untilAborted as unlessAborted } from "../../../shared/resilience/deadline.ts";
+import { connectionReset } from "./connection.ts";
 import type { MockUpstream } from "./server.ts";
 
 /**

@@ -37,7 +37,9 @@ const wires: Record<MockWireName, WireSetup> = {
   },
   anthropic: {
     models: [{ id: "echo", kind: "chat" }],
-    adapter: (name, transport, now) => createAnthropicProvider({ name, baseUrl: "http://mock.invalid/anthropic", apiKey: "mock-key", models: wires.anthropic.models, transport, now }),
+    // Echo stands for a Claude model that continues a prefill (before 4.6), whatever its id says.
+    adapter: (name, transport, now) =>
+      createAnthropicProvider({ name, baseUrl: "http://mock.invalid/anthropic", apiKey: "mock-key", models: wires.anthropic.models, capabilities: { prefill: true }, transport, now }),
   },
 };
 
@@ -52,10 +54,12 @@ export function createMockProvider(options: MockProviderOptions = {}): MockProvi
   const setup = wires[options.wire ?? "openai"];
   const upstream = createMockUpstream({ faults: options.faults, now: options.now });
   const adapter = (fault: string | undefined) => setup.adapter(name, fetchTransport(inProcessFetch(upstream, fault)), options.now);
+  const capabilities = adapter(undefined).capabilities;
 
   return {
     name,
     models: () => setup.models,
+    ...(capabilities && { capabilities }),
     chat: (request, context) => adapter(context.mockFault).chat(request, context),
     chatStream: (request, context) => adapter(context.mockFault).chatStream(request, context),
     embeddings: (request, context) => adapter(context.mockFault).embeddings(request, context),

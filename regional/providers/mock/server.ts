@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { Hono, type Context } from "hono";
-import { wait } from "./connection.ts";
+import { sleep as wait } from "../../../shared/resilience/deadline.ts";
 import { countWords, echo, embed, encodeEmbedding, kindOf } from "./echo.ts";
 import { createFaultCounter, FaultSpecError, noFault, parseFault, type Fault } from "./faults.ts";
 import { sseBody, streamSteps } from "./sse-body.ts";

@@ -1,4 +1,5 @@
-import { bodyTerminated, untilAborted, wait } from "./connection.ts";
+import { sleep as wait } from "../../../shared/resilience/deadline.ts";
+import { bodyTerminated, whenAborted } from "./connection.ts";
 import type { Fault } from "./faults.ts";
 import type { StreamFrames } from "./wires/mock-wire.ts";
 
@@ -32,14 +33,14 @@ export function sseBody(steps: Step[], firstDelayMs: number, signal: AbortSignal
           if (next === 0) await wait(firstDelayMs, over);
           const step = steps[next++];
           if (step === undefined) controller.close();
-          else if (step === stall) await untilAborted(over);
+          else if (step === stall) await whenAborted(over);
           else if (step !== broken) controller.enqueue(encoder.encode(step));
           else {
             // On a real socket, what was sent goes out first (Node flushes writes a tick later).
             await new Promise((resolve) => setImmediate(resolve));
             if (!drop) return controller.error(bodyTerminated());
             drop();
-            await untilAborted(over);
+            await whenAborted(over);
           }
         } catch (error) {
           controller.error(error);

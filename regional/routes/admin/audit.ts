@@ -6,12 +6,15 @@ import { auditActions } from "../../audit/event.ts";
 import { queryAudit } from "../../audit/query.ts";
 import { verifyChain } from "../../audit/verify.ts";
 import { auditDetail } from "../../http/admin-audit.ts";
+import { isoDateTimeParam } from "../../http/pg-timestamp.ts";
 import type { AppEnv } from "../../http/context.ts";
 import { decodeCursor, encodeCursor } from "../../http/cursor.ts";
 
 const text = z.string().min(1).max(500);
+/** A region name as REGION allows it. */
+const regionName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "letters, digits, - and _ only");
 export const auditQuery = z.object({
-  region: z.string().max(64).optional(),
+  region: regionName.optional(),
   actor_type: z.enum(["admin", "tenant", "key", "anonymous", "system"]).optional(),
   actor_id: text.optional(),
   action: text.optional(),
@@ -19,12 +22,13 @@ export const auditQuery = z.object({
   result: z.enum(["success", "failure", "denied"]).optional(),
   tenant_id: text.optional(),
   request_id: text.optional(),
-  since: z.iso.datetime({ offset: true }).optional(),
-  until: z.iso.datetime({ offset: true }).optional(),
+  since: isoDateTimeParam.optional(),
+  until: isoDateTimeParam.optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
   cursor: z.string().max(200).optional(),
 });
-const auditCursor = z.object({ region: z.string(), seq: z.number().int().positive() });
+// A region name and a seq inside bigint: a cursor holding anything else is a 400, never a query.
+const auditCursor = z.strictObject({ region: regionName, seq: z.number().int().positive().max(Number.MAX_SAFE_INTEGER) });
 export const verifyQuery = z.object({ region: z.string().min(1).max(64).optional() });
 
 /** GET /audit (filtered, newest first, cursor-paginated) and GET /audit/verify. */

@@ -4,7 +4,7 @@ import { GatewayError } from "../../../shared/error.ts";
 import type { AppDeps } from "../../app.ts";
 import { auditActions } from "../../audit/event.ts";
 import type { KeyRecord } from "../../auth/key-store.ts";
-import { auditDetail } from "../../http/admin-audit.ts";
+import { auditDetail, auditedCommit } from "../../http/admin-audit.ts";
 import type { AppEnv } from "../../http/context.ts";
 import { readJson } from "../../http/json-body.ts";
 import type { TenantStore } from "../../tenants/tenant-store.ts";
@@ -30,8 +30,7 @@ export function keysRoute(deps: AppDeps, tenants: TenantStore): Hono<AppEnv> {
       const tenant = await found(tenants, c.req.param("id"));
       audit.tenantId = tenant.id;
       if (tenant.status !== "active") throw new GatewayError("conflict", { message: `Tenant '${tenant.id}' is disabled; its keys would not work.` });
-      const { key, record } = await deps.keys.create(tenant.id, body.name);
-      Object.assign(audit, { resource: `api_key:${record.keyId}`, metadata: { prefix: record.prefix, name: body.name } });
+      const { key, record } = await deps.keys.create(tenant.id, body.name, undefined, auditedCommit(c, deps.audit, 201, (created) => ({ resource: `api_key:${created.keyId}`, metadata: { prefix: created.prefix, name: body.name } })));
       return c.json(newKeyView(key, record, body.name), 201, shownOnce);
     })
     .get("/tenants/:id/keys", async (c) => {
@@ -45,32 +44,35 @@ export function keysRoute(deps: AppDeps, tenants: TenantStore): Hono<AppEnv> {
     .post("/keys/:id/rotate", async (c) => {
       const audit = auditDetail(c);
       Object.assign(audit, { action: auditActions.keyRotate, resource: `api_key:${c.req.param("id")}` });
-      const rotated = await deps.keys.rotate(c.req.param("id"));
+      const rotated = await deps.keys.rotate(
+        c.req.param("id"),
+        auditedCommit(c, deps.audit, 201, ({ record, replaced }) => ({ tenantId: record.tenantId, metadata: { replaced: replaced.id, replaced_prefix: replaced.prefix, new_key: record.keyId, prefix: record.prefix } })),
+      );
       if (!rotated) throw notFound(c.req.param("id"));
       const { key, record, replaced } = rotated;
       await deps.invalidateEdgeKey?.(replaced.keyHash);
-      Object.assign(audit, { tenantId: record.tenantId, metadata: { replaced: replaced.id, replaced_prefix: replaced.prefix, new_key: record.keyId, prefix: record.prefix } });
       return c.json(newKeyView(key, record, replaced.name, { replaces: replaced.id }), 201, shownOnce);
     })
     .post("/keys/:id/revoke", async (c) => {
       const audit = auditDetail(c);
       Object.assign(audit, { action: auditActions.keyRevoke, resource: `api_key:${c.req.param("id")}` });
-      const revoked = await deps.keys.revoke(c.req.param("id"));
+      const revoked = await deps.keys.revoke(c.req.param("id"), auditedCommit(c, deps.audit, 200, (key) => ({ tenantId: key.tenantId, metadata: { prefix: key.prefix } })));
       if (!revoked) throw notFound(c.req.param("id"));
       await deps.invalidateEdgeKey?.(revoked.keyHash);
-      Object.assign(audit, { tenantId: revoked.tenantId, metadata: { prefix: revoked.prefix } });
       return c.json(keyView(revoked));
     })
     .patch("/keys/:id", async (c) => {
       const audit = auditDetail(c);
       Object.assign(audit, { action: auditActions.keyLimits, resource: `api_key:${c.req.param("id")}` });
       const change = await readJson(c, setLimitsBody, deps.limits.maxBodyBytes);
-      const changed = await deps.keys.setLimits(c.req.param("id"), change);
+      const changed = await deps.keys.setLimits(
+        c.req.param("id"),
+        change,
+        auditedCommit(c, deps.audit, 200, ({ before, after }) => ({ tenantId: after.tenantId, metadata: { prefix: after.prefix, before: limitsView(before.limits), after: limitsView(after.limits) } })),
+      );
       if (!changed) throw notFound(c.req.param("id"));
-      const { before, after } = changed;
-      Object.assign(audit, { tenantId: after.tenantId, metadata: { prefix: after.prefix, before: limitsView(before.limits), after: limitsView(after.limits) } });
-      await deps.invalidateEdgeKey?.(after.keyHash);
-      return c.json(keyView(after));
+      await deps.invalidateEdgeKey?.(changed.after.keyHash);
+      return c.json(keyView(changed.after));
     });
 }
 

@@ -4,10 +4,11 @@ import { GatewayError } from "../../../shared/error.ts";
 import { parseOrThrow } from "../../../shared/validation.ts";
 import type { AppDeps } from "../../app.ts";
 import { auditActions } from "../../audit/event.ts";
-import { auditDetail } from "../../http/admin-audit.ts";
+import { auditDetail, auditedCommit } from "../../http/admin-audit.ts";
 import type { AppEnv } from "../../http/context.ts";
 import { decodeCursor, encodeCursor } from "../../http/cursor.ts";
 import { readJson } from "../../http/json-body.ts";
+import { pgTimestampText } from "../../http/pg-timestamp.ts";
 import type { RateLimitChange } from "../../tenants/rate-limits.ts";
 import type { TenantStore } from "../../tenants/tenant-store.ts";
 import { limitsView, tenantView } from "./views.ts";
@@ -18,7 +19,8 @@ export const listTenantsQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().max(500).optional(),
 });
-const tenantCursor = z.object({ createdAt: z.string().max(64), id: z.uuid() });
+// Checked field by field: a cursor that decodes but holds garbage must be a 400, never reach SQL.
+const tenantCursor = z.strictObject({ createdAt: pgTimestampText, id: z.uuid() });
 
 // Far above any real plan and inside the integer columns: a slipped digit is refused, not applied.
 const maxLimits = { rpm: 1_000_000, tpm: 1_000_000_000 };
@@ -44,8 +46,7 @@ export function tenantsRoute(deps: AppDeps, tenants: TenantStore): Hono<AppEnv> 
       const audit = auditDetail(c);
       audit.action = auditActions.tenantCreate;
       const body = await readJson(c, createTenantBody, deps.limits.maxBodyBytes);
-      const tenant = await tenants.create(body.name);
-      Object.assign(audit, { resource: `tenant:${tenant.id}`, tenantId: tenant.id, metadata: { name: tenant.name } });
+      const tenant = await tenants.create(body.name, auditedCommit(c, deps.audit, 201, (created) => ({ resource: `tenant:${created.id}`, tenantId: created.id, metadata: { name: created.name } })));
       return c.json(tenantView(tenant), 201);
     })
     .get("/tenants", async (c) => {
@@ -65,9 +66,8 @@ export function tenantsRoute(deps: AppDeps, tenants: TenantStore): Hono<AppEnv> 
     .post("/tenants/:id/disable", async (c) => {
       const audit = auditDetail(c);
       Object.assign(audit, { action: auditActions.tenantDisable, resource: `tenant:${c.req.param("id")}` });
-      const tenant = await tenants.disable(c.req.param("id"));
+      const tenant = await tenants.disable(c.req.param("id"), auditedCommit(c, deps.audit, 200, (disabled) => ({ tenantId: disabled.id })));
       if (!tenant) throw notFound(c.req.param("id"));
-      audit.tenantId = tenant.id;
       await forgetKeysOf(deps, tenant.id);
       return c.json(tenantView(tenant));
     })
@@ -75,12 +75,14 @@ export function tenantsRoute(deps: AppDeps, tenants: TenantStore): Hono<AppEnv> 
       const audit = auditDetail(c);
       Object.assign(audit, { action: auditActions.tenantLimits, resource: `tenant:${c.req.param("id")}` });
       const change = await readJson(c, setLimitsBody, deps.limits.maxBodyBytes);
-      const changed = await tenants.setLimits(c.req.param("id"), change);
+      const changed = await tenants.setLimits(
+        c.req.param("id"),
+        change,
+        auditedCommit(c, deps.audit, 200, ({ before, after }) => ({ tenantId: after.id, metadata: { before: limitsView(before.limits), after: limitsView(after.limits) } })),
+      );
       if (!changed) throw notFound(c.req.param("id"));
-      const { before, after } = changed;
-      Object.assign(audit, { tenantId: after.id, metadata: { before: limitsView(before.limits), after: limitsView(after.limits) } });
-      await forgetKeysOf(deps, after.id);
-      return c.json(tenantView(after));
+      await forgetKeysOf(deps, changed.after.id);
+      return c.json(tenantView(changed.after));
     });
 }
 

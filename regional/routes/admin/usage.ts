@@ -4,13 +4,14 @@ import { parseOrThrow } from "../../../shared/validation.ts";
 import type { AppDeps } from "../../app.ts";
 import { auditActions } from "../../audit/event.ts";
 import { auditDetail } from "../../http/admin-audit.ts";
+import { isoDateTimeParam } from "../../http/pg-timestamp.ts";
 import type { AppEnv } from "../../http/context.ts";
 import { summariseUsage } from "../../usage/summary.ts";
 
 export const usageQuery = z.object({
   tenant_id: z.uuid().optional(),
-  since: z.iso.datetime({ offset: true }).optional(),
-  until: z.iso.datetime({ offset: true }).optional(),
+  since: isoDateTimeParam.optional(),
+  until: isoDateTimeParam.optional(),
 });
 
 const dayMs = 24 * 60 * 60 * 1000;

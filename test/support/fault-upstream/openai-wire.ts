@@ -11,6 +11,8 @@ export interface ChatRequest {
   /** Every message's text: the prompt's token count. */
   texts: string[];
   lastUser: string;
+  /** The final message's text when it is the assistant's: the start of the answer to continue. */
+  prefill?: string;
 }
 
 export interface Answer {
@@ -58,6 +60,7 @@ export function readChat(body: unknown): ChatRequest | string {
     ...(typeof maxTokens === "number" && maxTokens > 0 && { maxTokens }),
     texts: messages.map((message) => textOf(message.content)),
     lastUser: textOf(messages.findLast((message) => message.role === "user")?.content),
+    ...(messages.at(-1)?.role === "assistant" && { prefill: textOf(messages.at(-1)?.content) }),
   };
 }
 
@@ -65,8 +68,11 @@ export function readChat(body: unknown): ChatRequest | string {
  * The answer names who gave it: `"<provider>/<model>: <last user message>"`, one piece per
  * word. `tokens` cuts it short or pads it with `" +<n>"` pieces; `max_tokens` cuts it too.
  */
-export function answer(provider: string, request: ChatRequest, id: string, created: number, tokens?: number): Answer {
-  const words = `${provider}/${request.model}: ${request.lastUser}`.split(/(?<=\s)/).filter(Boolean);
+export function answer(provider: string, request: ChatRequest, id: string, created: number, tokens?: number, text?: string): Answer {
+  const whole = text ?? `${provider}/${request.model}: ${request.lastUser}`;
+  // Prefilled: the rest of the answer after what the caller already has (as a model that continues it).
+  const rest = request.prefill !== undefined && whole.startsWith(request.prefill) ? whole.slice(request.prefill.length) : whole;
+  const words = rest.split(/(?<=\s)/).filter(Boolean);
   const wanted = tokens ?? words.length;
   const pieces = Array.from({ length: Math.min(wanted, request.maxTokens ?? wanted) }, (_, index) => pieceAt(words, index));
   return {

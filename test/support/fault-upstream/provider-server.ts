@@ -81,7 +81,10 @@ async function handle(options: ProviderOptions, request: IncomingMessage, respon
   }
   const chat = readChat(json);
   if (typeof chat === "string") return send(response, record, 400, errorBody(400, { message: chat }), now);
-  const reply = answer(options.name, chat, `chatcmpl-${randomUUID().replaceAll("-", "")}`, Math.floor(now() / 1000), rule.tokens);
+  if (rule.rejectPrefill && chat.prefill !== undefined) {
+    return send(response, record, 400, errorBody(400, { message: "This model does not support assistant message prefill. The conversation must end with a user message." }), now);
+  }
+  const reply = answer(options.name, chat, `chatcmpl-${randomUUID().replaceAll("-", "")}`, Math.floor(now() / 1000), rule.tokens, rule.text);
   if (!chat.stream) return sendLater(response, record, completion(reply), rule.firstTokenDelayMs ?? 0, signal, now);
   await streamAnswer(response, record, rule, reply, chat.includeUsage, signal, now);
 }

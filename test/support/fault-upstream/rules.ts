@@ -41,6 +41,15 @@ export interface FaultRule {
   malformedAfter?: number;
   /** Keep streaming chunks every `intervalMs` (default 100) until the client disconnects. */
   holdStream?: true;
+  /**
+   * The whole answer, the same from every provider (one piece per word), instead of the
+   * echo that names who gave it: so a continuation on another provider can be checked
+   * against it. A request ending in an assistant message (a prefill) is answered with the
+   * rest of this text after that prefix.
+   */
+  text?: string;
+  /** Refuse a request that ends in an assistant message with 400, as models without prefill do. */
+  rejectPrefill?: true;
 }
 
 const count = z.number().int().nonnegative();
@@ -64,6 +73,8 @@ const ruleSchema = z
     stallAfter: count.optional(),
     malformedAfter: count.optional(),
     holdStream: z.literal(true).optional(),
+    text: z.string().min(1).optional(),
+    rejectPrefill: z.literal(true).optional(),
   })
   .superRefine((rule, context) => {
     // A combination that would silently ignore a field is a typo in a test, not a healthy upstream.
@@ -74,7 +85,7 @@ const ruleSchema = z
 const outcomes = ["ok", "status", "reset", "hang"] as const;
 const streamEndings = ["cutAfter", "stallAfter", "holdStream"] as const;
 const errorFields = ["retryAfter", "message", "type", "code"] as const;
-const answerFields = ["firstTokenDelayMs", "tokens", "intervalMs", "cutAfter", "stallAfter", "malformedAfter", "holdStream"] as const;
+const answerFields = ["firstTokenDelayMs", "tokens", "intervalMs", "cutAfter", "stallAfter", "malformedAfter", "holdStream", "text"] as const;
 
 function conflictIn(rule: FaultRule): string | undefined {
   const chosen = outcomes.filter((field) => rule[field] !== undefined);

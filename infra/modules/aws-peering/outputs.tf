@@ -1,0 +1,3 @@
+output "peering_connection_id" {
+  value = aws_vpc_peering_connection_accepter.this.id
+}

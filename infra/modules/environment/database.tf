@@ -1,0 +1,40 @@
+# The primary and a replica in the primary region; a cross-region replica in the secondary,
+# which is what gets promoted if the primary region is lost (docs/deploy.md).
+module "database" {
+  source              = "../aws-database"
+  identifier          = local.name
+  vpc_id              = module.network_primary.vpc_id
+  subnet_ids          = module.network_primary.private_subnet_ids
+  client_cidrs        = local.vpc_cidrs
+  instance_class      = var.sizes.database_instance_class
+  multi_az            = var.sizes.database_multi_az
+  deletion_protection = var.deletion_protection
+}
+
+module "replica_primary" {
+  source                 = "../aws-database-replica"
+  identifier             = "${local.name}-replica-${var.regions.primary.origin_name}"
+  source_db              = module.database.identifier
+  cross_region           = false
+  vpc_id                 = module.network_primary.vpc_id
+  subnet_ids             = module.network_primary.private_subnet_ids
+  client_cidrs           = local.vpc_cidrs
+  instance_class         = var.sizes.replica_instance_class
+  parameter_group_family = module.database.parameter_group_family
+  deletion_protection    = var.deletion_protection
+}
+
+module "replica_secondary" {
+  source                 = "../aws-database-replica"
+  providers              = { aws = aws.secondary }
+  identifier             = "${local.name}-replica-${var.regions.secondary.origin_name}"
+  source_db              = module.database.arn
+  cross_region           = true
+  vpc_id                 = module.network_secondary.vpc_id
+  subnet_ids             = module.network_secondary.private_subnet_ids
+  client_cidrs           = local.vpc_cidrs
+  instance_class         = var.sizes.replica_instance_class
+  parameter_group_family = module.database.parameter_group_family
+  deletion_protection    = var.deletion_protection
+  depends_on             = [module.peering]
+}
