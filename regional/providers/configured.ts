@@ -1,4 +1,5 @@
 import type { Config } from "../config.ts";
+import { mockProvidersEnabled } from "../mock-mode.ts";
 import type { RoutesFile } from "../routing/routes-file.ts";
 import { buildProviders, type ProviderSpec } from "./from-config.ts";
 import { kindByName } from "./provider-entry.ts";
@@ -7,15 +8,6 @@ import { settingSource, type Env, type ValueSource } from "./secret-ref.ts";
 import type { Provider } from "./types.ts";
 
 const listOf = (names: string) => names.split(",").map((name) => name.trim()).filter(Boolean);
-
-/**
- * Mock providers (and so `x-mock-fault`) exist only in local mode: the embedded database,
- * or `MOCK_PROVIDERS=on` for tests and benches against a real Postgres. Anywhere else any
- * tenant could make them misbehave.
- */
-export function mockProvidersEnabled(config: Pick<Config, "DATABASE_URL" | "MOCK_PROVIDERS">): boolean {
-  return config.MOCK_PROVIDERS === undefined ? config.DATABASE_URL === undefined : config.MOCK_PROVIDERS === "on";
-}
 
 /** `mock` (OpenAI's wire) and `mock-anthropic` (Anthropic's, through the real translation). */
 const localMocks: Record<string, ProviderSpec> = {

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { loadConfig } from "../../regional/config.ts";
+import { configuredMarketplaces } from "../../regional/gpu/configured.ts";
+import { createLogger } from "../../regional/logger.ts";
 import { configuredProviders } from "../../regional/providers/configured.ts";
 import { serveMockUpstream, type ServedMockUpstream } from "../../regional/providers/mock/serve.ts";
 import { createRegistry } from "../../regional/providers/registry.ts";
@@ -21,6 +23,12 @@ describe("mock providers only in local mode", () => {
     expect(modelsOf({ DATABASE_URL: databaseUrl, MOCK_PROVIDERS: "on" })).toEqual(mocks);
     expect(modelsOf({})).toEqual(mocks);
     expect(modelsOf({ MOCK_PROVIDERS: "off" })).toEqual([]);
+  });
+
+  it("has no mock GPU marketplaces outside local mode: without marketplace keys the GPU API is off", () => {
+    const logger = createLogger("silent");
+    expect(configuredMarketplaces(loadConfig({ DATABASE_URL: databaseUrl }), logger)).toEqual([]);
+    expect(configuredMarketplaces(loadConfig({ DATABASE_URL: databaseUrl, MOCK_PROVIDERS: "on" }), logger).map((marketplace) => marketplace.name)).toEqual(["vastai", "ionet"]);
   });
 
   it("stops start-up on a mock entry in the routes file outside local mode, naming the field", () => {
