@@ -36,6 +36,10 @@ export interface Env {
   ORIGIN_BREAKER_OPEN_S?: string;
   /** How deep a request body may nest arrays and objects (400 beyond). */
   MAX_JSON_DEPTH?: string;
+  /** The most completion tokens (`max_tokens` × `n`) one chat request may ask for (and reserves); never more than its key's and tenant's tokens per minute. */
+  MAX_TOKENS_CEILING?: string;
+  /** The credential of `/health/detailed` and `/metrics` (a secret, 32+ characters); unset, both answer 403. */
+  METRICS_API_KEY?: string;
   RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
   ORIGIN_BREAKER: DurableObjectNamespace<OriginBreaker>;
 }

@@ -1,6 +1,7 @@
 import type { Redis } from "@upstash/redis/cloudflare";
 import { keyRecord, type KeyRecord } from "../shared/contract/keys.ts";
 import { GatewayError } from "../shared/error.ts";
+import { readUpTo } from "../shared/read-body.ts";
 import { keyRecordCacheKey } from "../shared/key-cache-key.ts";
 import { errorText, log } from "./log.ts";
 import type { Env } from "./env.ts";
@@ -43,6 +44,7 @@ export interface LookupContext {
 }
 
 const lookupTimeoutMs = 5_000;
+const maxKeyRecordBytes = 16 * 1024;
 const memoryTtlMs = 1_000;
 const cacheBase = "https://key-records.breakwater.internal/";
 
@@ -124,13 +126,25 @@ async function fromRegional(context: LookupContext, keySha256: string): Promise<
     await response.body?.cancel();
     return null;
   }
-  if (response.status !== 200) {
-    const detail = (await response.text()).slice(0, 300);
+  // A key record is a few hundred bytes; a peer sending more (or without end) is not read on.
+  const read = response.body ? await readUpTo(response.body, maxKeyRecordBytes) : { complete: true as const, bytes: new Uint8Array(0) };
+  if (!read.complete) await read.body.cancel();
+  const text = read.complete ? new TextDecoder().decode(read.bytes) : "";
+  if (response.status !== 200 || !read.complete) {
+    const detail = read.complete ? text.slice(0, 300) : `more than ${maxKeyRecordBytes} bytes`;
     throw new GatewayError("unavailable", { message: "API keys cannot be checked right now.", retryAfterS: 1, cause: new Error(`key lookup answered ${response.status}: ${detail}`) });
   }
-  const parsed = keyRecord.safeParse(await response.json());
+  const parsed = keyRecord.safeParse(parseJson(text));
   if (!parsed.success) throw new GatewayError("unavailable", { message: "API keys cannot be checked right now.", cause: parsed.error });
   return parsed.data;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
 
 async function toCache(settings: Settings, keySha256: string, value: CachedKey): Promise<void> {

@@ -21,6 +21,10 @@ export interface Settings {
   originBreaker: BreakerPolicy;
   /** Request bodies nesting arrays and objects deeper than this get 400 before anything parses them. */
   maxJsonDepth: number;
+  /** The most completion tokens one chat request may reserve (further bounded by each key's and tenant's tokens per minute). */
+  maxTokensCeiling: number;
+  /** What `/health/detailed` and `/metrics` take as credential; null: they answer 403. */
+  metricsKey: string | null;
 }
 
 /** Seconds each kind of answer stays fresh in the response cache (0: not cached at all). */
@@ -44,6 +48,8 @@ export const negativeKeyTtlS = 5;
 
 const defaults = {
   keyCacheTtlS: 5,
+  // Enough for any answer most models give in one go; a request may ask for less, never more.
+  maxTokensCeiling: 32_768,
   authFailuresPerMinute: 20,
   // An unreachable limiter must not take the gateway down with it; every such pass is
   // counted in /metrics and logged. AUTH_LIMIT_ON_ERROR only decides for valid keys:
@@ -105,6 +111,8 @@ function parse(env: Env): Settings {
       coolDownMs: 1_000 * integer("ORIGIN_BREAKER_OPEN_S", env.ORIGIN_BREAKER_OPEN_S, originBreakerPolicy.coolDownMs / 1_000, 1, 3_600),
     },
     maxJsonDepth: integer("MAX_JSON_DEPTH", env.MAX_JSON_DEPTH, defaultMaxJsonDepth, 1, maxJsonDepthCeiling),
+    maxTokensCeiling: integer("MAX_TOKENS_CEILING", env.MAX_TOKENS_CEILING, defaults.maxTokensCeiling, 1, 10_000_000),
+    metricsKey: metricsKey(env.METRICS_API_KEY),
     cache: {
       modelsTtlS: integer("CACHE_MODELS_TTL_S", env.CACHE_MODELS_TTL_S, defaults.cache.modelsTtlS, 0, maxCacheS),
       embeddingsTtlS: integer("CACHE_EMBEDDINGS_TTL_S", env.CACHE_EMBEDDINGS_TTL_S, defaults.cache.embeddingsTtlS, 0, maxCacheS),
@@ -122,6 +130,12 @@ function integer(name: string, value: string | undefined, fallback: number | und
     throw new Error(`${name} is not ${min === 1 ? "a positive" : "an"} integer${max < Number.MAX_SAFE_INTEGER ? ` up to ${max}` : ""}: ${JSON.stringify(value)}`);
   }
   return n;
+}
+
+function metricsKey(value: string | undefined): string | null {
+  if (value === undefined || value === "") return null;
+  if (value.length < 32) throw new Error("METRICS_API_KEY must be at least 32 characters");
+  return value;
 }
 
 function failureMode(name: string, value: string | undefined, fallback: FailureMode): FailureMode {

@@ -107,6 +107,13 @@ function jsonSink(): Sink {
 
 const eventEnd = /\r\n\r\n|\n\n|\r\r/;
 
+/**
+ * Longest SSE event held back to be read (in characters). A larger one — an origin sending
+ * without ever ending an event — is passed on as it comes, unread, and reading starts again
+ * after its end: the meter never buffers without bound.
+ */
+export const maxEventChars = 256 * 1024;
+
 function sseSink(options: MeterOptions): Sink {
   const decoder = new TextDecoder();
   const encoder = new TextEncoder();
@@ -114,6 +121,10 @@ function sseSink(options: MeterOptions): Sink {
   let buffer = "";
   let reported: number | null = null;
   let contentChars = 0;
+  // Inside an oversized event: passing text on until that event ends. `tail` holds the last
+  // characters passed on, since an event's end ("\n\n", "\r\n\r\n") may straddle two reads.
+  let skipping = false;
+  let tail = "";
 
   /** Meters one event; false when it is to be left out. */
   const keep = (event: string): boolean => {
@@ -137,7 +148,22 @@ function sseSink(options: MeterOptions): Sink {
     return !(options.dropUsageChunk && total !== null && Array.isArray(choices) && choices.length === 0);
   };
 
-  const take = (final: boolean): Uint8Array[] => {
+  /** Text of an oversized event, passed on unread up to its end; what follows its end is read again. */
+  const skip = (text: string): string => {
+    const joined = tail + text;
+    const match = eventEnd.exec(joined);
+    if (!match) {
+      tail = joined.slice(-3);
+      return text;
+    }
+    const end = Math.max(0, match.index + match[0].length - tail.length);
+    skipping = false;
+    tail = "";
+    buffer = text.slice(end);
+    return text.slice(0, end);
+  };
+
+  const take = (final: boolean): string => {
     let out = "";
     for (let match = eventEnd.exec(buffer); match; match = eventEnd.exec(buffer)) {
       const end = match.index + match[0].length;
@@ -149,17 +175,33 @@ function sseSink(options: MeterOptions): Sink {
       if (keep(buffer)) out += buffer;
       buffer = "";
     }
-    return out === "" ? [] : [encoder.encode(out)];
+    if (buffer.length > maxEventChars) {
+      out += buffer;
+      tail = buffer.slice(-3);
+      buffer = "";
+      skipping = true;
+    }
+    return out;
   };
+
+  const encoded = (text: string): Uint8Array[] => (text === "" ? [] : [encoder.encode(text)]);
 
   return {
     chunk(bytes) {
-      buffer += decoder.decode(bytes, { stream: true });
-      return take(false);
+      let text = decoder.decode(bytes, { stream: true });
+      let out = "";
+      if (skipping) {
+        out = skip(text);
+        text = "";
+      }
+      buffer += text;
+      return encoded(out + (skipping ? "" : take(false)));
     },
     flush() {
-      buffer += decoder.decode();
-      return take(true);
+      const rest = decoder.decode();
+      if (skipping) return encoded(rest);
+      buffer += rest;
+      return encoded(take(true));
     },
     finish() {
       usage.resolve(reported ?? options.promptTokens + Math.ceil(contentChars / charsPerToken));

@@ -57,10 +57,12 @@ const edgeAccess = {
   edgeSigningSecret,
   invalidateEdgeKey: edgeKeyInvalidator({ url: config.UPSTASH_REDIS_REST_URL, token: config.UPSTASH_REDIS_REST_TOKEN }, logger),
 };
-const gpu = createGpuService({
+const marketplaces = configuredMarketplaces(config, logger);
+// No marketplace (no keys outside local mode): no /v1/gpu at all.
+const gpu = marketplaces.length === 0 ? undefined : createGpuService({
   db,
   logger,
-  marketplaces: configuredMarketplaces(config, logger),
+  marketplaces,
   guard: createGpuGuard({ breakers: router.breakers, timeoutMs: config.GPU_TIMEOUT_MS, attempts: 3 }),
   createTimeoutMs: config.GPU_CREATE_TIMEOUT_MS,
   audit: auditing.deps.audit,
@@ -69,8 +71,8 @@ const gpu = createGpuService({
 });
 const app = createApp({ db, keys, router, logger, migrations, limits: { maxBodyBytes: config.MAX_BODY_BYTES, maxJsonDepth: config.MAX_JSON_DEPTH }, lifecycle, gpu, trustedProxies: trustedProxies(config.TRUSTED_PROXIES), ...edgeAccess, ...auditing.deps });
 const server = await listen(app, config.HOST, config.PORT);
-const gpuPoller = config.GPU_POLL_INTERVAL_MS > 0 ? startGpuPoller(gpu, { intervalMs: config.GPU_POLL_INTERVAL_MS, batch: 100, logger }) : undefined;
-const gpuSweeper = config.GPU_SWEEP_INTERVAL_MS > 0 ? startGpuSweeper(gpu, { intervalMs: config.GPU_SWEEP_INTERVAL_MS, logger }) : undefined;
+const gpuPoller = gpu && config.GPU_POLL_INTERVAL_MS > 0 ? startGpuPoller(gpu, { intervalMs: config.GPU_POLL_INTERVAL_MS, batch: 100, logger }) : undefined;
+const gpuSweeper = gpu && config.GPU_SWEEP_INTERVAL_MS > 0 ? startGpuSweeper(gpu, { intervalMs: config.GPU_SWEEP_INTERVAL_MS, logger }) : undefined;
 
 logger.info("regional service listening", { url: server.url, database: db.embedded ? "embedded PGlite" : "postgres", replicas: db.health().replicas.length, models: router.planner.models().map((model) => model.id) });
 // The one line a newcomer needs; printed plainly so it is easy to copy.

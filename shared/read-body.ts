@@ -44,3 +44,44 @@ export function parseJsonBytes(body: Uint8Array | null): unknown {
     return undefined;
   }
 }
+
+/** A peer's body read up to a bound: whole when it fits, else as a stream that still carries every byte. */
+export type BoundedRead = { complete: true; bytes: Uint8Array } | { complete: false; body: ReadableStream<Uint8Array> };
+
+/**
+ * Reads at most a little over `maxBytes` of a body another party sends (an origin's error
+ * body, a key record): a peer that sends without end — a chunked body, no Content-Length —
+ * must not hold a request or memory hostage. When the body ends within the bound its bytes
+ * come back; otherwise a stream of what was read followed by the rest, as it comes, so the
+ * body can still be handed on untouched (or cancelled).
+ */
+export async function readUpTo(body: ReadableStream<Uint8Array>, maxBytes: number): Promise<BoundedRead> {
+  const reader = body.getReader();
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return { complete: true, bytes: concatBytes(parts, size) };
+    parts.push(value);
+    size += value.byteLength;
+    if (size > maxBytes) break;
+  }
+  let next = 0;
+  const rest = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const part = parts[next];
+      if (part) {
+        parts[next++] = new Uint8Array(0);
+        controller.enqueue(part);
+        return;
+      }
+      const { done, value } = await reader.read();
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    async cancel(reason) {
+      await reader.cancel(reason);
+    },
+  });
+  return { complete: false, body: rest };
+}

@@ -16,9 +16,10 @@ export const charsPerToken = 4;
 /** Role and framing tokens around each chat message. */
 const perMessageTokens = 4;
 
-export function estimateTokens(path: string, body: unknown): TokenEstimate {
+/** `unlimited`: the completion tokens assumed per choice for a chat request that sets no limit. */
+export function estimateTokens(path: string, body: unknown, unlimited = defaultCompletionTokens): TokenEstimate {
   if (!isObject(body)) return { prompt: 0, total: 0 };
-  if (path === "/v1/chat/completions") return chatEstimate(body);
+  if (path === "/v1/chat/completions") return chatEstimate(body, unlimited);
   if (path === "/v1/embeddings") {
     const prompt = inputTokens(body.input);
     return { prompt, total: prompt };
@@ -26,14 +27,36 @@ export function estimateTokens(path: string, body: unknown): TokenEstimate {
   return { prompt: 0, total: 0 };
 }
 
-function chatEstimate(body: Record<string, unknown>): TokenEstimate {
+function chatEstimate(body: Record<string, unknown>, unlimited: number): TokenEstimate {
   const messages = Array.isArray(body.messages) ? body.messages : [];
   let chars = 0;
   for (const message of messages) chars += textLength(message);
   const prompt = Math.ceil(chars / charsPerToken) + perMessageTokens * messages.length;
-  const limit = positive(body.max_completion_tokens) ?? positive(body.max_tokens) ?? defaultCompletionTokens;
+  const limit = positive(body.max_completion_tokens) ?? positive(body.max_tokens) ?? unlimited;
   const choices = positive(body.n) ?? 1;
   return { prompt, total: prompt + limit * choices };
+}
+
+/** Whether a chat request's completion tokens are within the ceiling; if not, the field that asks for more. */
+export type CompletionCheck = { ok: true } | { ok: false; param: "max_tokens" | "max_completion_tokens"; message: string };
+
+/**
+ * Holds a chat request to `ceiling` completion tokens over all its choices (`max_tokens` ×
+ * `n`): the reservation counts them in full, so this bounds what one request may hold and
+ * use. A field above it is refused, naming it; nothing is clamped behind the client's back.
+ */
+export function checkCompletionTokens(path: string, body: unknown, ceiling: number): CompletionCheck {
+  if (path !== "/v1/chat/completions" || !isObject(body)) return { ok: true };
+  const choices = positive(body.n) ?? 1;
+  const most = Math.max(1, Math.floor(ceiling / choices));
+  for (const param of ["max_completion_tokens", "max_tokens"] as const) {
+    const asked = positive(body[param]);
+    if (asked !== undefined && asked > most) {
+      const per = choices > 1 ? ` with n = ${choices}` : "";
+      return { ok: false, param, message: `${param} may be at most ${most}${per} for this API key (its limit on completion tokens per request).` };
+    }
+  }
+  return { ok: true };
 }
 
 function inputTokens(input: unknown): number {

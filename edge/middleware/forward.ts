@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from "hono";
-import { identityHeaders } from "../../shared/signing.ts";
+import { clientIpHeader, identityHeaders } from "../../shared/signing.ts";
 import type { AppEnv } from "../env.ts";
 import { endingInErrorEvent } from "../origins/broken-stream.ts";
 import { withFailover } from "../origins/failover.ts";
@@ -11,10 +11,11 @@ import { settingsOf } from "../settings.ts";
  * Answers the request with a regional origin's response, signed on the way out and
  * streamed back: the first origin for the client's continent whose breaker lets it
  * through, the next one when it cannot be connected to (see `withFailover`). The answer
- * names its origin in `x-breakwater-origin`. A client that disconnects aborts the origin
- * call, while it waits for headers (`request.signal`, wrangler.toml's
- * `enable_request_signal`) and mid-stream (the body's cancellation); a stream whose origin
- * dies ends with an error event.
+ * names its origin in `x-breakwater-origin` (its configured name, never its host); the
+ * client's address (Cloudflare's `cf-connecting-ip`) goes along in a signed header. A
+ * client that disconnects aborts the origin call, while it waits for headers
+ * (`request.signal`, wrangler.toml's `enable_request_signal`) and mid-stream (the body's
+ * cancellation); a stream whose origin dies ends with an error event.
  */
 export const forward = (): MiddlewareHandler<AppEnv> =>
   async function forward(c) {
@@ -26,7 +27,7 @@ export const forward = (): MiddlewareHandler<AppEnv> =>
       body: c.get("body"),
       signing: {
         secret: settings.signingSecret,
-        vouched: { [identityHeaders.keyId]: key.key_id, [identityHeaders.keyPrefix]: key.prefix, [identityHeaders.tenantId]: key.tenant_id },
+        vouched: { [identityHeaders.keyId]: key.key_id, [identityHeaders.keyPrefix]: key.prefix, [identityHeaders.tenantId]: key.tenant_id, ...clientIpOf(c.req.header("cf-connecting-ip")) },
       },
     });
     const continent = c.req.raw.cf?.continent;
@@ -37,3 +38,10 @@ export const forward = (): MiddlewareHandler<AppEnv> =>
     answer.headers.set("x-breakwater-origin", origin.name);
     return answer;
   };
+
+/** The client address Cloudflare saw, as a vouched header; nothing when there is none (tests, `wrangler dev`). */
+function clientIpOf(address: string | undefined): Record<string, string> {
+  const trimmed = address?.trim();
+  // An address has no spaces and is short; anything else is not worth vouching for.
+  return trimmed && /^[0-9A-Fa-f:.]{2,45}$/.test(trimmed) ? { [clientIpHeader]: trimmed } : {};
+}

@@ -5,22 +5,27 @@ import { errorText, log } from "../log.ts";
 import { reserve, type LimiterContext } from "../limiter.ts";
 import { rateLimitHeaders } from "../rate-limit-headers.ts";
 import { settingsOf } from "../settings.ts";
-import { estimateTokens } from "../../shared/token-estimate.ts";
+import type { KeyRecord } from "../../shared/contract/keys.ts";
+import { checkCompletionTokens, estimateTokens } from "../../shared/token-estimate.ts";
 import { meterUsage } from "../usage-meter.ts";
 import { parseJsonBytes } from "../../shared/read-body.ts";
 
 /**
  * Holds the request against its key's and tenant's requests- and tokens-per-minute limits
- * (tokens as estimated from the body), answers 429 with Retry-After when either is spent,
- * and once the response has ended — or the client left — replaces the token estimate with
- * the usage the response reported. Every response carries `RateLimit-Policy`/`RateLimit`.
+ * (tokens as estimated from the body; a chat request's completion tokens in full, within
+ * `completionLimits`, 400 naming `max_tokens` beyond), answers 429 with Retry-After when
+ * either is spent, and once the response has ended — or the client left — replaces the
+ * token estimate with the usage the response reported. Every response carries `RateLimit-Policy`/`RateLimit`.
  */
 export const rateLimit = (): MiddlewareHandler<AppEnv> =>
   async function rateLimit(c, next) {
     const settings = settingsOf(c.env);
     const key = c.get("key");
     const json = parseJsonBytes(c.get("body"));
-    const estimate = estimateTokens(c.req.path, json);
+    const completion = completionLimits(settings.maxTokensCeiling, key);
+    const checked = checkCompletionTokens(c.req.path, json, completion.ceiling);
+    if (!checked.ok) return errorResponse(new GatewayError("invalid_request", { message: checked.message, param: checked.param }), c.get("requestId"));
+    const estimate = estimateTokens(c.req.path, json, completion.unlimited);
     const context: LimiterContext = { env: c.env, settings, requestId: c.get("requestId"), waitUntil: (promise) => c.executionCtx.waitUntil(promise) };
 
     const reservation = await reserve(context, key, estimate.total);
@@ -67,6 +72,20 @@ export const rateLimit = (): MiddlewareHandler<AppEnv> =>
     c.res = metered.response;
     for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);
   };
+
+/**
+ * No request may ask for more completion tokens than MAX_TOKENS_CEILING, nor than its key or
+ * tenant may use in a minute. One that sets no limit is held back as if it asked for the
+ * smaller of the ceiling and a quarter of that minute (a quarter leaves room for requests
+ * side by side on a small budget). Its body is left alone: the edge does not know each
+ * model's own output limit, and a `max_tokens` above it would make the provider refuse the
+ * call; what such a request uses beyond its reservation is charged when it ends.
+ */
+function completionLimits(maxTokensCeiling: number, key: KeyRecord): { ceiling: number; unlimited: number } {
+  const perMinute = Math.min(key.limits.tpm, key.tenant_limits.tpm);
+  const ceiling = Math.min(maxTokensCeiling, perMinute);
+  return { ceiling, unlimited: Math.max(1, Math.min(ceiling, Math.floor(perMinute / 4))) };
+}
 
 /**
  * Streams report usage only when asked (`stream_options.include_usage`): the edge asks on

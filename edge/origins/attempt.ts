@@ -1,6 +1,7 @@
 import type { ErrorCode } from "../../shared/contract/errors.ts";
 import { GatewayError } from "../../shared/error.ts";
 import { outcomeOfStatus, type Classified } from "../../shared/resilience/outcome.ts";
+import { readUpTo, type BoundedRead } from "../../shared/read-body.ts";
 import { connectable } from "./connect-check.ts";
 
 /** An origin's answer, with what its body said when it had to be read to judge it. */
@@ -20,7 +21,7 @@ const connectFailureStatuses = new Set([521, 522, 523, 525]);
  * target failed, provider 5xx or timeout, provider breaker open). The origin did its job.
  */
 const providerFailureCodes = new Set<ErrorCode | string>(["upstream_error", "upstream_timeout", "circuit_open", "unavailable"]);
-/** A larger 5xx body is not Breakwater's error shape, and is not read to find out. */
+/** A larger 5xx body is not Breakwater's error shape: at most this much is read to find out. */
 const maxErrorBodyBytes = 64 * 1024;
 
 /**
@@ -67,15 +68,20 @@ async function withVerdict(response: Response, signal: AbortSignal): Promise<Ori
   if (response.status < 500) return { response, providersFailed: false };
   if (response.headers.has("x-breakwater-provider") || response.headers.has("x-breakwater-attempts")) return { response, providersFailed: true };
   const length = Number(response.headers.get("content-length") ?? 0);
-  if (!(response.headers.get("content-type") ?? "").includes("json") || length > maxErrorBodyBytes) return { response, providersFailed: false };
-  // Read whole to look at the code, then handed on as read.
-  const text = await response.text().catch((error: unknown) => {
+  if (!response.body || !(response.headers.get("content-type") ?? "").includes("json") || length > maxErrorBodyBytes) return { response, providersFailed: false };
+  const rebuilt = (body: BodyInit | null) => new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+  // Read up to the bound whatever the framing (a chunked body says no length), then handed on as read.
+  let read: BoundedRead;
+  try {
+    read = await readUpTo(response.body, maxErrorBodyBytes);
+  } catch (error) {
     // The deadline or the client cut the read: that is how the attempt ended, not the origin's answer.
     if (signal.aborted) throw signal.reason instanceof GatewayError ? signal.reason : error;
-    return null;
-  });
-  const rebuilt = new Response(text, { status: response.status, statusText: response.statusText, headers: response.headers });
-  return { response: rebuilt, providersFailed: text !== null && providerFailureCodes.has(errorCodeOf(text) ?? "") };
+    return { response: rebuilt(null), providersFailed: false };
+  }
+  if (!read.complete) return { response: rebuilt(read.body), providersFailed: false };
+  const text = new TextDecoder().decode(read.bytes);
+  return { response: rebuilt(text), providersFailed: providerFailureCodes.has(errorCodeOf(text) ?? "") };
 }
 
 function errorCodeOf(text: string): string | undefined {

@@ -1,4 +1,4 @@
-/** A regional origin the edge forwards to: its name keys its `OriginBreaker` and shows in `x-breakwater-origin`. */
+/** A regional origin the edge forwards to: its name keys its `OriginBreaker` and shows in `x-breakwater-origin`; its URL stays inside the edge. */
 export interface Origin {
   name: string;
   /** Base URL without a trailing slash; the request's path and query are appended to it. */
@@ -7,13 +7,17 @@ export interface Origin {
   continents: string[];
 }
 
+/** The name of the one origin `REGIONAL_ORIGIN` gives. */
+export const singleOriginName = "regional";
+
 const entryPattern = /^([A-Za-z0-9_.-]+)(?::([A-Z0-9]{2}(?:\+[A-Z0-9]{2})*))?=(\S+)$/;
 
 /**
  * `REGIONAL_ORIGINS`: entries separated by spaces, commas or newlines, in order of
  * preference, each `name=url` or `name:EU+AF=url` (preferred by requests from those
  * continents), e.g. `us-east:NA+SA=https://us.example.com eu-west:EU+AF=https://eu.example.com`.
- * Without it, the single `REGIONAL_ORIGIN` URL is the only origin, named after its host.
+ * Without it, the single `REGIONAL_ORIGIN` URL is the only origin, named `regional`: names
+ * reach clients (`x-breakwater-origin`) and public health, hosts never do.
  */
 export function parseOrigins(list: string | undefined, single: string | undefined): Origin[] {
   if (list !== undefined && list.trim() !== "") {
@@ -32,7 +36,7 @@ export function parseOrigins(list: string | undefined, single: string | undefine
     return origins;
   }
   const url = baseUrl("REGIONAL_ORIGIN", single ?? "");
-  return [{ name: new URL(url).host, url, continents: [] }];
+  return [{ name: singleOriginName, url, continents: [] }];
 }
 
 /** The origins in the order to try for a request from `continent`: those preferring it first, each group in list order. */

@@ -1,19 +1,67 @@
-import type { Handler } from "hono";
+import type { Context, Handler } from "hono";
+import type { BreakerView } from "../durable-objects/origin-breaker.ts";
 import { cacheStats } from "../cache/stats.ts";
 import type { AppEnv } from "../env.ts";
 import { breakerViews } from "../origins/breakers.ts";
+import type { Origin } from "../origins/list.ts";
 import { settingsOf } from "../settings.ts";
 
-/**
- * `GET /health`: each regional origin with its breaker as the Durable Object holds it
- * (`unknown` where it cannot be reached), and this isolate's response-cache counts.
- * `ok` when every breaker is closed, 503 `unavailable` when every one is open, else
- * `degraded`. URLs are left out: they are internal.
+type Status = "ok" | "degraded" | "unavailable";
+
+/** `ok` when every breaker is closed, `unavailable` when every one is open, else `degraded`. */
+function statusOf(views: (BreakerView | null)[]): Status {
+  const states = views.map((view) => view?.status ?? "unknown");
+  if (states.every((state) => state === "closed")) return "ok";
+  return states.every((state) => state === "open") ? "unavailable" : "degraded";
+}
+
+async function viewsOf(c: Context<AppEnv>, origins: Origin[]): Promise<(BreakerView | null)[]> {
+  return await breakerViews({ env: c.env, requestId: c.get("requestId"), waitUntil: (promise) => c.executionCtx.waitUntil(promise) }, origins);
+}
+
+/*
+ * The public endpoints answer from a status this isolate keeps for a second: anyone may call
+ * them as often as they like, and each call must not cost a Durable Object call per origin.
+ * Keyed by the origin list (the isolate's configuration). The value is kept, not the promise:
+ * a promise shared across requests would hang the others if the request that made it were
+ * cancelled.
  */
+const publicTtlMs = 1_000;
+const summaries = new Map<string, { at: number; status: Status }>();
+
+async function publicStatus(c: Context<AppEnv>): Promise<Status> {
+  const { origins } = settingsOf(c.env);
+  const key = origins.map((origin) => origin.name).join(" ");
+  const known = summaries.get(key);
+  if (known && Date.now() - known.at < publicTtlMs) return known.status;
+  const status = statusOf(await viewsOf(c, origins));
+  summaries.set(key, { at: Date.now(), status });
+  return status;
+}
+
+/** `GET /health`: `ok`, `degraded` or (503) `unavailable`, and nothing else: no origin, breaker or count. */
 export const health = (): Handler<AppEnv> =>
   async function health(c) {
+    const status = await publicStatus(c);
+    return c.json({ status }, status === "unavailable" ? 503 : 200);
+  };
+
+/** `GET /health/ready`: `ready`, `degraded`, or (503) `unavailable` when no origin can take requests. */
+export const ready = (): Handler<AppEnv> =>
+  async function ready(c) {
+    const status = await publicStatus(c);
+    return c.json({ status: status === "ok" ? "ready" : status }, status === "unavailable" ? 503 : 200);
+  };
+
+/**
+ * `GET /health/detailed` (behind METRICS_API_KEY): each regional origin by its configured
+ * name with its breaker as the Durable Object holds it now (`unknown` where it cannot be
+ * reached), and this isolate's response-cache counts. Origin URLs are never shown.
+ */
+export const detailedHealth = (): Handler<AppEnv> =>
+  async function detailedHealth(c) {
     const { origins } = settingsOf(c.env);
-    const views = await breakerViews({ env: c.env, requestId: c.get("requestId"), waitUntil: (promise) => c.executionCtx.waitUntil(promise) }, origins);
+    const views = await viewsOf(c, origins);
     const listed = origins.map((origin, i) => {
       const view = views[i];
       if (!view) return { name: origin.name, continents: origin.continents, breaker: "unknown" };
@@ -28,8 +76,6 @@ export const health = (): Handler<AppEnv> =>
         last_transition: view.lastTransition,
       };
     });
-    const open = listed.filter((origin) => origin.breaker === "open").length;
-    const closed = listed.filter((origin) => origin.breaker === "closed").length;
-    const status = closed === listed.length ? "ok" : open === listed.length ? "unavailable" : "degraded";
-    return c.json({ status, origins: listed, cache: cacheStats() }, status === "unavailable" ? 503 : 200);
+    const status = statusOf(views);
+    return c.json({ status, origins: listed, cache: cacheStats() }, status === "unavailable" ? 503 : 200, { "cache-control": "no-store" });
   };

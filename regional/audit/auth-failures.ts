@@ -1,6 +1,5 @@
 import type { Context } from "hono";
-import { clientAddress } from "../http/client-ip.ts";
-import type { AppEnv } from "../http/context.ts";
+import type { ClientAddress } from "../http/client-address.ts";
 import { auditActions, type ActorType } from "./event.ts";
 import type { AuditLog } from "./writer.ts";
 
@@ -11,11 +10,13 @@ export interface AuthFailure {
   action: string;
   reason: string;
   tenantId?: string | null;
+  /** Where the request came from (`clientAddress(c)`): sampled by the client address trusted proxies vouch for. */
+  address: ClientAddress;
 }
 
 /** Records failed authentications, sampled so that an attack cannot flood the audit log. */
 export interface AuthFailureAuditor {
-  record(c: Context<AppEnv>, failure: AuthFailure): void;
+  record(c: Context, failure: AuthFailure): void;
   /** Writes the counts still held back as one summary event and stops the sweep timer. */
   stop(): void;
 }
@@ -93,7 +94,7 @@ export function createAuthFailureAuditor(audit: AuditLog, sampling: AuthFailureS
   return {
     record(c, failure) {
       const at = now();
-      const address = clientAddress(c);
+      const { address } = failure;
       // Keyed by the address trusted proxies vouch for, never by a header anyone can set:
       // a client changing X-Forwarded-For on every try must not get a fresh allowance each time.
       let client = address.client ?? "unknown";
@@ -122,7 +123,7 @@ export function createAuthFailureAuditor(audit: AuditLog, sampling: AuthFailureS
         tenantId: failure.tenantId ?? null,
         ip: address.client,
         userAgent: c.req.header("user-agent") ?? null,
-        requestId: c.get("requestId") ?? null,
+        requestId: (c.get("requestId") as string | undefined) ?? null,
         metadata: { reason: failure.reason, suppressed_before: suppressed, peer: address.peer, forwarded_for: address.claimed },
       });
     },

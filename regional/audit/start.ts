@@ -1,6 +1,7 @@
 import type { AppDeps } from "../app.ts";
 import type { Config } from "../config.ts";
 import type { Db } from "../db/index.ts";
+import { isLoopbackHost } from "../local-mode.ts";
 import type { Logger } from "../logger.ts";
 import { createUsageRecorder } from "../usage/recorder.ts";
 import { createAuthFailureAuditor } from "./auth-failures.ts";
@@ -14,14 +15,12 @@ export interface Auditing {
   close(): Promise<void>;
 }
 
-const loopback = (host: string) => host === "localhost" || host === "::1" || host.startsWith("127.");
-
 /**
  * Everything main.ts needs for auditing: the audit log (its journal replayed), sampled
  * auth-failure auditing, the usage recorder and the admin API settings.
  */
 export async function startAuditing(config: Config, db: Db, logger: Logger): Promise<Auditing> {
-  const secret = checkpointSecret(config.AUDIT_CHECKPOINT_SECRET, db.embedded || loopback(config.HOST));
+  const secret = checkpointSecret(config.AUDIT_CHECKPOINT_SECRET, db.embedded || isLoopbackHost(config.HOST));
   if (secret.devDefault) logger.warn("audit checkpoints are signed with the dev default secret; set AUDIT_CHECKPOINT_SECRET anywhere but a developer's machine");
   const audit = await openAuditLog({
     sql: db.write,

@@ -40,6 +40,8 @@ const isPendingQuery = (value: unknown): value is PendingQuery =>
  * connection (the rest wait in the pool), so that query is the one put back.
  */
 export function retryRefusedLogins(sql: postgres.Sql, source: PasswordSource, lastGiven: () => string | undefined): postgres.Sql {
+  // The driver does not say which login a refusal was of: it is taken to be the last one
+  // given out. Wrong only when logins straddle a change, it then costs a wait, not a failure.
   const refused = async (): Promise<boolean> => {
     const given = lastGiven();
     return given !== undefined && (await source.refused(given).catch(() => false));
@@ -57,7 +59,7 @@ export function retryRefusedLogins(sql: postgres.Sql, source: PasswordSource, la
     return query;
   };
 
-  /** `begin` and `reserve` open their connection inside the driver: when that login fails, nothing ran yet. */
+  /** `begin` opens its connection inside the driver: when that login fails, nothing ran yet. */
   const again =
     <A extends unknown[], R>(call: (...args: A) => Promise<R>) =>
     async (...args: A): Promise<R> => {
@@ -71,7 +73,13 @@ export function retryRefusedLogins(sql: postgres.Sql, source: PasswordSource, la
     };
 
   const begin = again(sql.begin.bind(sql) as (...args: unknown[]) => Promise<unknown>);
-  const reserve = again(sql.reserve.bind(sql));
+  // A reserve whose login fails stays queued in postgres.js and later takes a connection for
+  // nobody, so it is not retried: a query first leaves a connection logged in with a password
+  // that works, which the reserve then takes.
+  const reserve = async () => {
+    await guard(sql`select 1`);
+    return await sql.reserve();
+  };
   const unsafe = (...args: Parameters<typeof sql.unsafe>) => guard(sql.unsafe(...args));
   return new Proxy(sql, {
     apply: (target, thisArg, args: unknown[]) => guard(Reflect.apply(target, thisArg, args)),

@@ -3,6 +3,7 @@ import type { MiddlewareHandler } from "hono";
 import { GatewayError } from "../../shared/error.ts";
 import type { AuthFailureAuditor } from "../audit/auth-failures.ts";
 import { auditActions } from "../audit/event.ts";
+import { clientAddress } from "./client-ip.ts";
 import type { AppEnv } from "./context.ts";
 
 export interface AdminAuthOptions {
@@ -36,7 +37,7 @@ export const adminAuth = (options: AdminAuthOptions): MiddlewareHandler<AppEnv> 
     if (!expected || !identity) throw new GatewayError("admin_disabled");
     const key = presented(c.req.header("authorization"), c.req.header("x-admin-key"));
     if (!key || !timingSafeEqual(sha256(key), expected)) {
-      options.failures?.record(c, { actorType: "anonymous", actorId: "", action: auditActions.adminAuthFailure, reason: key ? "invalid_admin_key" : "missing_admin_key" });
+      options.failures?.record(c, { actorType: "anonymous", actorId: "", action: auditActions.adminAuthFailure, reason: key ? "invalid_admin_key" : "missing_admin_key", address: clientAddress(c) });
       throw new GatewayError("invalid_admin_key", { message: key ? "The admin key is not valid." : "An admin key is required: send it as 'Authorization: Bearer <admin key>'." });
     }
     c.set("admin", identity);

@@ -4,6 +4,7 @@ import type { AuthFailureAuditor } from "../audit/auth-failures.ts";
 import { auditActions } from "../audit/event.ts";
 import { keyPrefix, looksLikeApiKey } from "../auth/api-key.ts";
 import type { KeyStore } from "../auth/key-store.ts";
+import { clientAddress } from "./client-ip.ts";
 import type { AppEnv } from "./context.ts";
 
 function presentedKey(authorization: string | undefined, apiKeyHeader: string | undefined): string | undefined {
@@ -19,14 +20,14 @@ export const apiKeyAuth = (keys: KeyStore, failures?: AuthFailureAuditor): Middl
   async function apiKeyAuth(c, next) {
     const key = presentedKey(c.req.header("authorization"), c.req.header("x-api-key"));
     if (!key) {
-      failures?.record(c, { actorType: "anonymous", actorId: "", action: auditActions.authFailure, reason: "missing_key" });
+      failures?.record(c, { actorType: "anonymous", actorId: "", action: auditActions.authFailure, reason: "missing_key", address: clientAddress(c) });
       throw new GatewayError("invalid_api_key", { message: "No API key: send it as 'Authorization: Bearer <key>'." });
     }
     const record = await keys.verify(key);
     if (!record) {
       // Only the prefix, never the rest: it names the key without revealing it.
       const named = looksLikeApiKey(key);
-      failures?.record(c, { actorType: named ? "key" : "anonymous", actorId: named ? keyPrefix(key) : "", action: auditActions.authFailure, reason: named ? "invalid_key" : "malformed_key" });
+      failures?.record(c, { actorType: named ? "key" : "anonymous", actorId: named ? keyPrefix(key) : "", action: auditActions.authFailure, reason: named ? "invalid_key" : "malformed_key", address: clientAddress(c) });
       throw new GatewayError("invalid_api_key", { message: "The API key is not valid." });
     }
     c.set("auth", record);

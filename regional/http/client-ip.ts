@@ -2,20 +2,8 @@ import { isIP } from "node:net";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import type { Context, MiddlewareHandler } from "hono";
 import { clientIpHeader } from "../../shared/signing.ts";
-import type { AppEnv } from "./context.ts";
+import type { ClientAddress, ClientAddressEnv } from "./client-address.ts";
 import { noTrustedProxies, type TrustedProxies } from "./trusted-proxies.ts";
-
-export interface ClientAddress {
-  /** The peer of the TCP connection: the edge, a load balancer or the client itself. */
-  peer: string | null;
-  /**
-   * The client as far as it can be told: what trusted proxies forwarded, or what the edge
-   * vouched for in its signature, else the peer. What audit events and sampling go by.
-   */
-  client: string | null;
-  /** What the forwarded-address headers claimed, believed or not; kept beside the peer in audit events. */
-  claimed: string | null;
-}
 
 function socketPeer(c: Context): string | null {
   try {
@@ -42,7 +30,7 @@ export function resolveClientAddress(c: Context, proxies: TrustedProxies): Clien
   const peer = socketPeer(c);
   const forwardedFor = c.req.header("x-forwarded-for");
   const cfConnectingIp = c.req.header("cf-connecting-ip")?.trim();
-  const claimed = cfConnectingIp || forwardedFor?.trim() || null;
+  const claimed = forwardedFor?.trim() || cfConnectingIp || null;
   if (!proxies.trusts(peer)) return { peer, client: peer, claimed };
   if (forwardedFor === undefined) return { peer, client: ipOrNull(cfConnectingIp) ?? peer, claimed };
   let client = peer;
@@ -58,7 +46,7 @@ export function resolveClientAddress(c: Context, proxies: TrustedProxies): Clien
 }
 
 /** Works out the client address once per request and leaves it on the context as `client`. */
-export const clientAddressing = (proxies: TrustedProxies = noTrustedProxies): MiddlewareHandler<AppEnv> =>
+export const clientAddressing = (proxies: TrustedProxies = noTrustedProxies): MiddlewareHandler<ClientAddressEnv> =>
   async function clientAddressing(c, next) {
     c.set("client", resolveClientAddress(c, proxies));
     await next();
@@ -69,7 +57,7 @@ export const clientAddressing = (proxies: TrustedProxies = noTrustedProxies): Mi
  * then): the edge is trusted by its signature, not by its address, and the client address
  * it vouches for replaces what the peer alone would say.
  */
-export const edgeVouchedClient = (): MiddlewareHandler<AppEnv> =>
+export const edgeVouchedClient = (): MiddlewareHandler<ClientAddressEnv> =>
   async function edgeVouchedClient(c, next) {
     const vouched = ipOrNull(c.req.header(clientIpHeader));
     if (vouched) c.set("client", { ...clientAddress(c), client: vouched });
@@ -77,6 +65,6 @@ export const edgeVouchedClient = (): MiddlewareHandler<AppEnv> =>
   };
 
 /** The request's client address as `clientAddressing` found it (no proxy trusted when it did not run). */
-export function clientAddress(c: Context<AppEnv>): ClientAddress {
+export function clientAddress<E extends ClientAddressEnv>(c: Context<E>): ClientAddress {
   return c.get("client") ?? resolveClientAddress(c, noTrustedProxies);
 }

@@ -1,7 +1,7 @@
 import type { KeyRecord } from "../auth/key-store.ts";
 import type { AdminAuditDetail } from "./admin-audit.ts";
 import type { AdminIdentity } from "./admin-auth.ts";
-import type { ClientAddress } from "./client-ip.ts";
+import type { ClientAddress } from "./client-address.ts";
 import type { UsageTap } from "./usage-meter.ts";
 
 /** What middleware leaves on the Hono context for the handlers after it. */

@@ -4,33 +4,11 @@ import { GatewayError } from "../../shared/error.ts";
 import { chunksOf } from "../../shared/sse.ts";
 import { poolAgents, poolSettings, type PoolAgents, type PoolSettings } from "./pool.ts";
 import { createSocketSlots, poolExhausted } from "./socket-slots.ts";
+import type { Transport, UpstreamRequest, UpstreamResponse } from "./transport.ts";
 import type { CallContext } from "./types.ts";
 import { transportError } from "./upstream-error.ts";
 
-export interface UpstreamRequest {
-  url: string;
-  method: "GET" | "POST" | "PUT" | "DELETE";
-  headers: Record<string, string>;
-  /** Absent for GET and DELETE. */
-  body?: string;
-  signal: AbortSignal;
-  /** Fails the call when no connection is made in time; a reused connection is not timed. */
-  connectTimeoutMs?: number;
-  /** Called once the request is written to a connected socket: the provider has it from then on. */
-  onSent?: () => void;
-}
-
-export interface UpstreamResponse {
-  status: number;
-  header(name: string): string | null;
-  /** The whole body as JSON; rejects on a malformed body. */
-  json(): Promise<unknown>;
-  /** The body as it arrives; leaving the loop early closes the connection. */
-  body: AsyncIterable<Uint8Array>;
-}
-
-/** How adapters reach a provider: HTTP in production, in process for the mock. */
-export type Transport = (request: UpstreamRequest) => Promise<UpstreamResponse>;
+export type { Transport, UpstreamRequest, UpstreamResponse } from "./transport.ts";
 
 /**
  * Node's own HTTP client over one provider's pool of keep-alive connections. It costs a

@@ -1,5 +1,5 @@
 import { GatewayError } from "../../shared/error.ts";
-import type { UpstreamResponse } from "./http.ts";
+import type { UpstreamResponse } from "./transport.ts";
 
 /** Seconds from a `Retry-After` header (delta-seconds or HTTP date), if present. */
 export function retryAfterSeconds(header: string | null, now = Date.now()): number | undefined {

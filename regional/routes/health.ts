@@ -3,6 +3,7 @@ import type { AppDeps } from "../app.ts";
 import type { DbHealth } from "../db/index.ts";
 import { migrationsDone } from "../db/migrate.ts";
 import type { ReplicaHealth } from "../db/replicas.ts";
+import { adminAuth } from "../http/admin-auth.ts";
 import type { AppEnv } from "../http/context.ts";
 import { withTimeout } from "../../shared/resilience/deadline.ts";
 import { malformedChunkCounts } from "../providers/stream-stats.ts";
@@ -15,9 +16,14 @@ function databaseStatus(health: DbHealth): "ok" | "degraded" | "down" {
   return health.replicas.some((replica) => replica.up) ? "degraded" : "down";
 }
 
-function replicaView(replica: ReplicaHealth) {
+/**
+ * A replica as operators see it: by its place in DATABASE_REPLICA_URLS, never its host and
+ * port, and why it takes no reads as a word (`down`, `lagging`), never a driver's error text
+ * (which names hosts, users and databases). Both stay in the logs.
+ */
+function replicaView(replica: ReplicaHealth, index: number) {
   return {
-    name: replica.name,
+    name: `replica-${index + 1}`,
     up: replica.up,
     replay_lsn: replica.lsn,
     lag_ms: replica.lagMs,
@@ -25,36 +31,21 @@ function replicaView(replica: ReplicaHealth) {
     in_rotation: replica.inRotation,
     reason: replica.reason,
     checked_at: replica.checkedAt,
-    error: replica.error,
   };
 }
 
 /**
- * Liveness says the process serves; readiness says it should get traffic; `/health` says
- * what the database looks like and each provider breaker's state (an open one is a
- * provider down, not this service: it does not change the status).
+ * Public: `/health/live` (the process serves), `/health/ready` (it should get traffic) and
+ * `/health` (`ok`, `degraded` or `down`, 503 when down) — a status word each, nothing an
+ * outsider could map the deployment with. `/health/detailed` takes the admin key: the
+ * database nodes (by role, without hosts or error text), each provider breaker and
+ * cool-down, skipped stream chunks, GPU lifecycle counts and the usage recorder's counts.
  */
 export function healthRoute(deps: AppDeps): Hono<AppEnv> {
   return new Hono<AppEnv>()
     .get("/", (c) => {
-      const health = deps.db.health();
-      const status = databaseStatus(health);
-      const body = {
-        status,
-        database: {
-          mode: health.mode,
-          reads: health.reads,
-          primary: { name: health.primary.name, up: health.primary.up, lsn: health.primary.lsn, checked_at: health.primary.checkedAt, error: health.primary.error },
-          replicas: health.replicas.map(replicaView),
-        },
-        breakers: deps.router.breakers.list().map(({ id, state }) => ({ id, status: state.status, forced: state.forced })),
-        cool_downs: deps.router.coolDowns.list(deps.router.now()).map(({ key, until }) => ({ target: key, until: new Date(until).toISOString() })),
-        // Stream chunks each provider sent that could not be read and were skipped, since start.
-        malformed_stream_chunks: malformedChunkCounts(),
-        // GPU lifecycle since start: orphans destroyed or adopted, instances given up, destroys, sweeps.
-        ...(deps.gpu ? { gpu: deps.gpu.health() } : {}),
-      };
-      return c.json(body, status === "down" ? 503 : 200);
+      const status = databaseStatus(deps.db.health());
+      return c.json({ status }, status === "down" ? 503 : 200);
     })
     .get("/live", (c) => c.json({ status: "ok" }))
     .get("/ready", async (c) => {
@@ -64,12 +55,36 @@ export function healthRoute(deps: AppDeps): Hono<AppEnv> {
       try {
         const sql = primaryDown ? await deps.db.read() : deps.db.write;
         const migrated = await withTimeout(migrationsDone(sql, deps.migrations), readyTimeoutMs, () => new Error("database check timed out"));
-        if (!migrated) return c.json({ status: "not_ready", database: "ok", migrations: "pending" }, 503);
-        if (primaryDown) return c.json({ status: "degraded", database: "primary_down", migrations: "done" });
-        return c.json({ status: "ready", database: "ok", migrations: "done" });
+        if (!migrated) {
+          deps.logger.warn("not ready: migrations pending");
+          return c.json({ status: "not_ready" }, 503);
+        }
+        return c.json({ status: primaryDown ? "degraded" : "ready" });
       } catch (error) {
         deps.logger.warn("readiness check failed", { error });
-        return c.json({ status: "not_ready", database: "unreachable" }, 503);
+        return c.json({ status: "not_ready" }, 503);
       }
+    })
+    .get("/detailed", adminAuth({ adminKey: deps.admin.key, failures: deps.authFailures }), (c) => {
+      const health = deps.db.health();
+      const status = databaseStatus(health);
+      const body = {
+        status,
+        database: {
+          mode: health.mode,
+          reads: health.reads,
+          primary: { up: health.primary.up, lsn: health.primary.lsn, checked_at: health.primary.checkedAt },
+          replicas: health.replicas.map(replicaView),
+        },
+        breakers: deps.router.breakers.list().map(({ id, state }) => ({ id, status: state.status, forced: state.forced })),
+        cool_downs: deps.router.coolDowns.list(deps.router.now()).map(({ key, until }) => ({ target: key, until: new Date(until).toISOString() })),
+        // Stream chunks each provider sent that could not be read and were skipped, since start.
+        malformed_stream_chunks: malformedChunkCounts(),
+        // GPU lifecycle since start: orphans destroyed or adopted, instances given up, destroys, sweeps.
+        ...(deps.gpu ? { gpu: deps.gpu.health() } : {}),
+        // Usage rows waiting, dropped while Postgres was away, and set aside as unwritable.
+        usage: deps.usage.stats(),
+      };
+      return c.json(body, status === "down" ? 503 : 200, { "cache-control": "no-store" });
     });
 }

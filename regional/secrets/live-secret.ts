@@ -32,6 +32,7 @@ export interface LiveSecret {
  */
 export function liveSecret(store: SecretStore, ref: SecretsManagerRef, stage: VersionStage, logger: Logger): LiveSecret {
   const reference = referenceText(ref);
+  const stored = store.secret(ref.name, stage);
   let taken: { from: SecretVersion; value: string } | undefined;
   let refusedVersion: SecretVersion | undefined;
 
@@ -55,9 +56,9 @@ export function liveSecret(store: SecretStore, ref: SecretsManagerRef, stage: Ve
   return {
     reference,
     stage,
-    current: () => valueOf(store.peek(ref.name, stage)),
-    get: async () => valueOf(await store.get(ref.name, stage)),
-    refresh: async (reason) => valueOf(await store.refresh(ref.name, stage, reason)),
+    current: () => valueOf(stored.peek()),
+    get: async () => valueOf(await stored.get()),
+    refresh: async (reason) => valueOf(await stored.refresh(reason)),
   };
 }
 

@@ -14,18 +14,32 @@ export interface SecretsManagerOptions {
   maxAttempts?: number;
 }
 
+/** The region an ARN names (`arn:aws:secretsmanager:eu-west-1:...`); a plain name names none. */
+const arnRegion = (name: string): string | undefined => /^arn:[^:]+:secretsmanager:([a-z0-9-]+):/.exec(name)?.[1];
+
 /**
  * Reads secrets with `GetSecretValue`. The SDK is imported on the first read, so a service
  * that refers to no secret never loads it (it is most of what a reference costs in memory).
+ * A secret given by ARN is read in the ARN's region (one in the primary region, such as an
+ * RDS-managed password, from a service in another); a name, in the configured region.
  */
 export function secretsManagerSource(options: SecretsManagerOptions = {}): SecretSource {
-  let client: Promise<Client> | undefined;
+  const clients = new Map<string | undefined, Promise<Client>>();
+  const clientFor = (name: string): Promise<Client> => {
+    // A custom endpoint (a local server) serves every region.
+    const region = options.endpoint === undefined ? (arnRegion(name) ?? options.region) : options.region;
+    let client = clients.get(region);
+    if (!client) {
+      client = connect({ ...options, ...(region !== undefined && { region }) }).catch((error: unknown) => {
+        clients.delete(region);
+        throw error;
+      });
+      clients.set(region, client);
+    }
+    return client;
+  };
   return async (name, stage) => {
-    client ??= connect(options).catch((error: unknown) => {
-      client = undefined;
-      throw error;
-    });
-    const { send } = await client;
+    const { send } = await clientFor(name);
     try {
       const answer = await send(name, stage);
       if (answer.SecretString === undefined) throw new Error(`secretsmanager:${name} holds binary data; only text secrets (SecretString) are supported`);

@@ -36,13 +36,18 @@ export interface SecretStoreStats {
   lastGoodServed: number;
 }
 
-export interface SecretStore {
+/** One version stage of one secret in the store; taken once, so a lookup builds no key. */
+export interface StoredSecret {
   /** The version in memory, without waiting; undefined before the first read. A stale one is read again in the background. */
-  peek(name: string, stage: VersionStage): SecretVersion | null | undefined;
+  peek(): SecretVersion | null | undefined;
   /** The version in memory, or read now when there is none yet; only the first read of a secret waits. */
-  get(name: string, stage: VersionStage): Promise<SecretVersion | null>;
+  get(): Promise<SecretVersion | null>;
   /** Reads again now: joins a read in flight, and shares one finished within `minRefreshIntervalMs`. */
-  refresh(name: string, stage: VersionStage, reason: string): Promise<SecretVersion | null>;
+  refresh(reason: string): Promise<SecretVersion | null>;
+}
+
+export interface SecretStore {
+  secret(name: string, stage: VersionStage): StoredSecret;
   stats(): SecretStoreStats;
 }
 
@@ -114,25 +119,27 @@ export function createSecretStore(options: SecretStoreOptions): SecretStore {
   };
 
   return {
-    peek(name, stage) {
+    secret(name, stage) {
       const entry = entryOf(name, stage);
-      if (entry.expiresAt <= now()) readInBackground(entry);
-      return entry.version;
-    },
+      return {
+        peek() {
+          if (entry.expiresAt <= now()) readInBackground(entry);
+          return entry.version;
+        },
 
-    async get(name, stage) {
-      const entry = entryOf(name, stage);
-      if (entry.version === undefined) return await read(entry);
-      if (entry.expiresAt <= now()) readInBackground(entry);
-      return entry.version;
-    },
+        async get() {
+          if (entry.version === undefined) return await read(entry);
+          if (entry.expiresAt <= now()) readInBackground(entry);
+          return entry.version;
+        },
 
-    async refresh(name, stage, reason) {
-      const entry = entryOf(name, stage);
-      if (entry.inFlight) return await entry.inFlight;
-      if (entry.version !== undefined && now() - entry.readAt < minRefreshIntervalMs) return entry.version;
-      options.logger.info("reading a secret again", { reference: `secretsmanager:${name} (${stage})`, reason });
-      return await read(entry);
+        async refresh(reason) {
+          if (entry.inFlight) return await entry.inFlight;
+          if (entry.version !== undefined && now() - entry.readAt < minRefreshIntervalMs) return entry.version;
+          options.logger.info("reading a secret again", { reference: `secretsmanager:${name} (${stage})`, reason });
+          return await read(entry);
+        },
+      };
     },
 
     stats: () => ({ ...stats }),

@@ -8,6 +8,7 @@ import { startEdge, startRegional, type RunningProcess } from "../support/proces
  */
 
 const devKey = "bw_e2eFailoverKey0123456789abcdef";
+const metricsKey = "e2e-failover-metrics-key-0123456789abcdef";
 let database: TestDatabase;
 let east: RunningProcess;
 let west: RunningProcess;
@@ -19,7 +20,7 @@ beforeAll(async () => {
   // One after the other: the first creates the dev tenant and key, the second finds them.
   east = await startRegional({ ...common, REGION: "east" });
   west = await startRegional({ ...common, REGION: "west" });
-  edge = await startEdge({ REGIONAL_ORIGINS: `east=${east.url} west=${west.url}` });
+  edge = await startEdge({ REGIONAL_ORIGINS: `east=${east.url} west=${west.url}`, METRICS_API_KEY: metricsKey });
 }, 180_000);
 
 afterAll(async () => {
@@ -99,8 +100,10 @@ describe("losing a regional origin mid-run", () => {
     // A generous sanity bound, not a performance assertion (the bench measures that).
     expect(failoverMs).toBeLessThan(10_000);
 
-    const health = await fetch(`${edge.url}/health`);
+    const health = await fetch(`${edge.url}/health/detailed`, { headers: { authorization: `Bearer ${metricsKey}` } });
     const body = (await health.json()) as { status: string; origins: { name: string; breaker: string }[] };
+    // The public one says as much in a word, and names no origin.
+    expect(await (await fetch(`${edge.url}/health`)).json()).toEqual({ status: "degraded" });
     expect(body.status).toBe("degraded");
     expect(body.origins.map((origin) => origin.name)).toEqual(["east", "west"]);
     // Open, or half-open for the instant a probe is on its way to the dead origin.

@@ -1,8 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
-import { readFile, writeFile } from "node:fs/promises";
-import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { identityHeaders, sha256Hex, sign, signatureHeader, timestampHeader } from "../../shared/signing.ts";
+import { createPasswordRole, type PasswordRole } from "../support/password-role.ts";
 import { startRegional, type RunningProcess } from "../support/processes.ts";
 import { startSecretsManagerServer, type SecretsManagerServer } from "../support/secrets-manager-server.ts";
 
@@ -11,37 +10,22 @@ import { startSecretsManagerServer, type SecretsManagerServer } from "../support
  * Secrets Manager, both rotated under load: no request may fail. The cache TTL is an hour,
  * so what carries each rotation is the refresh on refusal, never the TTL.
  */
-const suffix = randomBytes(4).toString("hex");
-const role = `bw_rotating_${suffix}`;
-const database = `bw_rotating_${suffix}`;
 const passwords = [1, 2, 3].map((n) => `db-password-${n}-${randomBytes(8).toString("hex")}`);
 const signingSecrets = [1, 2, 3].map((n) => `edge-signing-${n}-${randomBytes(16).toString("hex")}`);
 const devKey = `bw_rotation${randomBytes(8).toString("hex")}`;
 const adminKey = `admin-${randomBytes(16).toString("hex")}`;
-const hbaLine = `host all ${role} 127.0.0.1/32 scram-sha-256`;
 
 let sm: SecretsManagerServer;
-let admin: postgres.Sql;
-let hbaFile = "";
+let role: PasswordRole;
 let regional: RunningProcess;
 
 beforeAll(async () => {
-  const serverUrl = inject("primaryUrl");
-  admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create role ${role} login password '${passwords[0]}'`);
-  await admin.unsafe(`create database ${database} owner ${role}`);
-  // The shared test server trusts every login; this role alone must give its password.
-  const [hba] = await admin<{ setting: string }[]>`select setting from pg_settings where name = 'hba_file'`;
-  hbaFile = hba?.setting ?? "";
-  await writeFile(hbaFile, `${hbaLine}\n${await readFile(hbaFile, "utf8")}`);
-  await admin`select pg_reload_conf()`;
-
+  role = await createPasswordRole(inject("primaryUrl"), passwords[0] ?? "");
   sm = await startSecretsManagerServer();
-  sm.put("rotation/db", JSON.stringify({ username: role, password: passwords[0] }));
+  sm.put("rotation/db", JSON.stringify({ username: role.role, password: passwords[0] }));
   sm.put("rotation/edge-signing", signingSecrets[0] ?? "");
-  const url = new URL(serverUrl);
   regional = await startRegional({
-    DATABASE_URL: `postgres://${role}@${url.host}/${database}`,
+    DATABASE_URL: role.url,
     DATABASE_PASSWORD: "secretsmanager:rotation/db#password",
     EDGE_SIGNING_SECRET: "secretsmanager:rotation/edge-signing",
     SECRETS_MANAGER_ENDPOINT: sm.url,
@@ -62,13 +46,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await regional?.stop();
   await sm?.close();
-  if (hbaFile) {
-    await writeFile(hbaFile, (await readFile(hbaFile, "utf8")).replace(`${hbaLine}\n`, ""));
-    await admin`select pg_reload_conf()`;
-  }
-  await admin?.unsafe(`drop database if exists ${database} with (force)`);
-  await admin?.unsafe(`drop role if exists ${role}`);
-  await admin?.end();
+  await role?.drop();
 });
 
 /** What the edge signs with now; the load reads it per request. */
@@ -116,19 +94,6 @@ function startLoad(identity: Record<string, string>, keyHash: string) {
   };
 }
 
-/** Logs in as the role with `password`: "ok", or the refusal's SQLSTATE. */
-async function loginWith(password: string): Promise<string> {
-  const sql = postgres(`postgres://${role}@${new URL(inject("primaryUrl")).host}/${database}`, { max: 1, password, onnotice: () => {} });
-  try {
-    await sql`select 1`;
-    return "ok";
-  } catch (error) {
-    return String((error as { code?: unknown }).code);
-  } finally {
-    await sql.end({ timeout: 1 });
-  }
-}
-
 const pause = (ms: number) => new Promise((done) => setTimeout(done, ms));
 const callsFor = (secretId: string, stage: string) => sm.calls().filter((call) => call.secretId === secretId && call.stage === stage && call.answer !== "reset");
 
@@ -146,17 +111,17 @@ describe("rotating secrets in Secrets Manager under load", () => {
       mark();
       // The database password as Secrets Manager rotates it: staged as AWSPENDING, set on the
       // database, a moment later made AWSCURRENT. Logins in between get the pending one.
-      sm.stagePending("rotation/db", JSON.stringify({ username: role, password: passwords[1] }));
-      await admin.unsafe(`alter role ${role} password '${passwords[1]}'`);
+      sm.stagePending("rotation/db", JSON.stringify({ username: role.role, password: passwords[1] }));
+      await role.setPassword(passwords[1] ?? "");
       await pause(500);
       sm.finishRotation("rotation/db");
       await pause(500);
       mark();
       // Set by hand, the database first and the secret half a second later, nothing staged.
-      await admin.unsafe(`alter role ${role} password '${passwords[2]}'`);
+      await role.setPassword(passwords[2] ?? "");
       const alteredAt = new Date();
       await pause(500);
-      sm.put("rotation/db", JSON.stringify({ username: role, password: passwords[2] }));
+      sm.put("rotation/db", JSON.stringify({ username: role.role, password: passwords[2] }));
       await pause(1_500);
       mark();
 
@@ -181,10 +146,9 @@ describe("rotating secrets in Secrets Manager under load", () => {
       // the role's connections now all logged in after the last change of password.
       expect(regional.output()).toContain("Postgres refused the database password (28P01); reading it again");
       expect(callsFor("rotation/db", "AWSPENDING").length).toBeGreaterThan(0);
-      const [logins] = await admin<{ since: number }[]>`select count(*)::int as since from pg_stat_activity where usename = ${role} and backend_start > ${alteredAt}`;
-      expect(logins?.since).toBeGreaterThan(0);
-      expect(await loginWith(passwords[1] ?? "")).toBe("28P01");
-      expect(await loginWith(passwords[2] ?? "")).toBe("ok");
+      expect(await role.loginsSince(alteredAt)).toBeGreaterThan(0);
+      expect(await role.loginWith(passwords[1] ?? "")).toBe("28P01");
+      expect(await role.loginWith(passwords[2] ?? "")).toBe("ok");
 
       // The signing secret was read again on refusal only (the TTL is an hour), and both versions work.
       expect(callsFor("rotation/edge-signing", "AWSCURRENT").length).toBeGreaterThanOrEqual(2);

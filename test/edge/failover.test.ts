@@ -5,7 +5,7 @@ import { originBreakerPolicy as policy } from "../../edge/settings.ts";
 import type { BreakerPolicy } from "../../shared/circuit-breaker.ts";
 import type { Env } from "../../edge/env.ts";
 import type { ErrorBody } from "../../shared/contract/errors.ts";
-import { edgeFetch, edgeFetchWith, fakeOrigin } from "./harness.ts";
+import { edgeFetch, edgeFetchWith, fakeOrigin, opsHeaders } from "./harness.ts";
 
 /** The fake origin, under whatever names a test gives it. */
 const live = env.REGIONAL_ORIGIN;
@@ -296,12 +296,12 @@ describe("when no origin can take the request", () => {
   });
 });
 
-describe("the edge health endpoint", () => {
-  it("lists each origin with its breaker and the cache counts", async () => {
+describe("the edge health endpoints", () => {
+  it("list each origin by name with its breaker and the cache counts at /health/detailed, with the metrics key", async () => {
     const [a, b] = names("a", "b");
     await breakerOf(b).force(policy, "open");
 
-    const res = await edgeFetchWith({ REGIONAL_ORIGINS: `${a}:EU=${live} ${b}=${live}` }, "/health", undefined, null);
+    const res = await edgeFetchWith({ REGIONAL_ORIGINS: `${a}:EU=${live} ${b}=${live}` }, "/health/detailed", { headers: opsHeaders }, null);
 
     expect(res.status).toBe(200);
     const body = await res.json<{ status: string; origins: unknown[]; cache: unknown }>();
@@ -312,15 +312,46 @@ describe("the edge health endpoint", () => {
     ]);
     expect(body.cache).toEqual(expect.objectContaining({ misses: expect.any(Number) }));
     expect(JSON.stringify(body)).not.toContain(live);
+    expect(JSON.stringify(body)).not.toContain(new URL(live ?? "").host);
   });
 
-  it("answers 503 when every origin's breaker is open", async () => {
+  it("answer 503 when every origin's breaker is open", async () => {
     const [a] = names("a");
     await breakerOf(a).force(policy, "open");
 
-    const res = await edgeFetchWith({ REGIONAL_ORIGINS: `${a}=${live}` }, "/health", undefined, null);
+    const detailed = await edgeFetchWith({ REGIONAL_ORIGINS: `${a}=${live}` }, "/health/detailed", { headers: opsHeaders }, null);
+    expect(detailed.status).toBe(503);
+    expect((await detailed.json<{ status: string }>()).status).toBe("unavailable");
+    const short = await edgeFetchWith({ REGIONAL_ORIGINS: `${a}=${live}` }, "/health", undefined, null);
+    expect(short.status).toBe(503);
+    expect(await short.json()).toEqual({ status: "unavailable" });
+  });
 
-    expect(res.status).toBe(503);
-    expect((await res.json<{ status: string }>()).status).toBe("unavailable");
+  it("say only a status word in public, and ask the breakers at most once a second for it", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const [a, b] = names("a", "b");
+    const bindings = { REGIONAL_ORIGINS: `${a}=${live} ${b}=${live}` };
+    const get = async (path: string) => {
+      const res = await edgeFetchWith(bindings, path, undefined, null);
+      return { status: res.status, body: await res.json() };
+    };
+
+    expect(await get("/health")).toEqual({ status: 200, body: { status: "ok" } });
+    expect(await get("/health/ready")).toEqual({ status: 200, body: { status: "ready" } });
+    // A breaker opening now is not seen by public health calls within the second: no Durable Object was asked.
+    await breakerOf(b).force(policy, "open");
+    expect(await get("/health")).toEqual({ status: 200, body: { status: "ok" } });
+    vi.advanceTimersByTime(1_001);
+    expect(await get("/health")).toEqual({ status: 200, body: { status: "degraded" } });
+    expect(await get("/health/ready")).toEqual({ status: 200, body: { status: "degraded" } });
+  });
+
+  it("keep detailed health and metrics behind METRICS_API_KEY: 401 without it, 403 when none is set", async () => {
+    for (const path of ["/health/detailed", "/metrics"]) {
+      expect((await edgeFetch(path, undefined, null)).status).toBe(401);
+      expect((await edgeFetch(path, { headers: { authorization: "Bearer not-the-metrics-key-0123456789abcdef" } }, null)).status).toBe(401);
+      expect((await edgeFetchWith({ METRICS_API_KEY: undefined }, path, { headers: opsHeaders }, null)).status).toBe(403);
+      expect((await edgeFetch(path, { headers: opsHeaders }, null)).status).toBeLessThan(300);
+    }
   });
 });

@@ -85,6 +85,12 @@ function json(res: ServerResponse, status: number, body: unknown, headers: Recor
 
 type Route = (req: IncomingMessage, res: ServerResponse, id: string) => Promise<void> | void;
 
+/** Headers, 80 KiB of a JSON error that never closes, and then silence until the connection goes. */
+function endless(res: ServerResponse, status: number): void {
+  res.writeHead(status, { "content-type": "application/json" });
+  res.write(`{"error":{"code":"unavailable","message":"${"x".repeat(80 * 1024)}`);
+}
+
 const routes: Record<string, Route> = {
   /** Waits until the request with this id reached the origin. */
   "__control/arrived": async (_req, res, id) => {
@@ -123,9 +129,13 @@ const routes: Record<string, Route> = {
     json(res, 200, { calls: calls.get(name) ?? 0 });
   },
 
-  /** The regional tier's key lookup: signed by the edge, or 401. */
+  /**
+   * The regional tier's key lookup: signed by the edge, or 401. A lookup for request id
+   * `endless-key-record` is answered with a body that never ends.
+   */
   "internal/keys": async (req, res, sha256) => {
     if (!(await signedByEdge(req, await readAll(req)))) return json(res, 401, { error: { code: "invalid_signature" } });
+    if (req.headers["x-request-id"] === "endless-key-record") return endless(res, 200);
     lookups.set(sha256, (lookups.get(sha256) ?? 0) + 1);
     const record = keyRecords.get(sha256);
     if (record) json(res, 200, record);
@@ -147,7 +157,7 @@ const routes: Record<string, Route> = {
    * `x-test-hold-headers: <id>` holds even the headers until released or hung up on.
    */
   "v1/chat": async (req, res) => {
-    const body = JSON.parse((await readAll(req)).toString() || "{}") as { stream?: boolean; stream_options?: { include_usage?: boolean } };
+    const body = JSON.parse((await readAll(req)).toString() || "{}") as { stream?: boolean; stream_options?: { include_usage?: boolean }; max_tokens?: number };
     const holdHeaders = req.headers["x-test-hold-headers"];
     if (typeof holdHeaders === "string") {
       const held = gate(holdHeaders);
@@ -166,7 +176,7 @@ const routes: Record<string, Route> = {
     const usage = { prompt_tokens: Math.floor(total / 2), completion_tokens: total - Math.floor(total / 2), total_tokens: total };
     const event = (data: unknown) => `data: ${JSON.stringify(data)}\n\n`;
     const chunk = (delta: Record<string, unknown>) => event({ id: "c1", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta, finish_reason: null }] });
-    if (!body.stream) return json(res, 200, { id: "c1", object: "chat.completion", created: 1, model: "m", choices: [], usage, stream_options: body.stream_options ?? null });
+    if (!body.stream) return json(res, 200, { id: "c1", object: "chat.completion", created: 1, model: "m", choices: [], usage, stream_options: body.stream_options ?? null, max_tokens: body.max_tokens ?? null });
     res.writeHead(200, { "content-type": "text/event-stream" });
     res.write(chunk({ role: "assistant", content: "" }));
     res.write(chunk({ content: "twelve chars" }));
@@ -287,6 +297,9 @@ const routes: Record<string, Route> = {
   "v1/origin-error": (_req, res) => {
     json(res, 500, { error: { message: "Internal error.", type: "server_error", code: "internal_error", param: null, request_id: "regional" } });
   },
+
+  /** A JSON 5xx sent chunked (no Content-Length) that never ends: more than any error body, and then nothing. */
+  "v1/endless-error": (_req, res) => endless(res, 503),
 
   /** Redirects; a proxy passes redirects on rather than following them. */
   "v1/redirect": (_req, res) => {

@@ -1,3 +1,4 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createKey, edgeFetch, fakeOrigin, readToEnd } from "./harness.ts";
 
@@ -43,6 +44,24 @@ describe("forwarding /v1/* to the regional origin", () => {
       for (const name of ["authorization", "x-api-key", "cookie"]) expect(echo.headers, name).not.toHaveProperty(name);
       expect(JSON.stringify(echo.headers)).not.toContain(key.slice(11));
     }
+  });
+
+  it("names the origin that answered by its configured name, never its host", async () => {
+    const res = await edgeFetch("/v1/echo");
+    await res.body?.cancel();
+
+    expect(res.headers.get("x-breakwater-origin")).toBe("regional");
+    expect(JSON.stringify([...res.headers])).not.toContain(new URL(env.REGIONAL_ORIGIN ?? "").host);
+  });
+
+  it("vouches for the client's address Cloudflare saw, signed, and for nothing a client makes up", async () => {
+    const res = await edgeFetch("/v1/echo", { headers: { "cf-connecting-ip": "203.0.113.9", "x-breakwater-client-ip": "198.51.100.1" } });
+    const echo = await res.json<Echo>();
+    expect(echo.signed).toBe(true);
+    expect(echo.headers["x-breakwater-client-ip"]).toBe("203.0.113.9");
+
+    const made = await (await edgeFetch("/v1/echo", { headers: { "cf-connecting-ip": "not an address, spoofed" } })).json<Echo>();
+    expect(made.headers).not.toHaveProperty("x-breakwater-client-ip");
   });
 
   it("drops the edge-only headers a client sends and sets its own", async () => {

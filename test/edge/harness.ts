@@ -11,6 +11,9 @@ import "./provided-context.ts";
 
 const edgeUrl = "http://edge.test";
 
+/** What `/health/detailed` and `/metrics` take: METRICS_API_KEY of the Worker under test. */
+export const opsHeaders = { authorization: `Bearer ${env.METRICS_API_KEY ?? ""}` };
+
 /** A key the fake origin knows, with limits no test reaches. */
 export const defaultApiKey = inject("defaultApiKey");
 

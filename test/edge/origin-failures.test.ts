@@ -9,7 +9,8 @@ afterEach(() => {
 
 describe("when the origin fails", () => {
   it("answers 503 unavailable with Retry-After in the error shape when nothing listens", async () => {
-    const res = await edgeFetchWith({ REGIONAL_ORIGIN: "http://127.0.0.1:1" }, "/v1/models", {
+    // A name of its own, so no other test meets this origin's breaker.
+    const res = await edgeFetchWith({ REGIONAL_ORIGINS: `dead-${crypto.randomUUID().slice(0, 8)}=http://127.0.0.1:1` }, "/v1/models", {
       headers: { "x-request-id": "client-req:0503" },
     });
 

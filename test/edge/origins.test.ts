@@ -12,8 +12,8 @@ describe("REGIONAL_ORIGINS", () => {
     ]);
   });
 
-  it("falls back to the single REGIONAL_ORIGIN, named after its host", () => {
-    expect(parseOrigins(undefined, "http://127.0.0.1:8788/")).toEqual([{ name: "127.0.0.1:8788", url: "http://127.0.0.1:8788", continents: [] }]);
+  it("falls back to the single REGIONAL_ORIGIN, named `regional`: its host is never a name clients see", () => {
+    expect(parseOrigins(undefined, "http://127.0.0.1:8788/")).toEqual([{ name: "regional", url: "http://127.0.0.1:8788", continents: [] }]);
     expect(parseOrigins("  ", "http://127.0.0.1:8788")).toHaveLength(1);
   });
 

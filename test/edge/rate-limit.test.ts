@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Env } from "../../edge/env.ts";
 import type { KeyRecord } from "../../shared/contract/keys.ts";
-import { createKey, edgeFetch, edgeFetchWith, errorBody, fakeOrigin } from "./harness.ts";
+import { createKey, edgeFetch, edgeFetchWith, errorBody, fakeOrigin, opsHeaders } from "./harness.ts";
 
 // The limits refill with time; frozen time makes every count exact. The Durable Objects
 // run in this isolate, so they see the same clock.
@@ -100,6 +100,51 @@ describe("rate limits at the edge", () => {
     expect(refused.status).toBe(429);
     expect(refused.headers.get("ratelimit")).toContain('"key-tokens";r=395;');
     expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
+  });
+
+  it("refuses max_tokens above the ceiling with 400 naming it, before reserving anything or calling the origin", async () => {
+    const { key, record } = await createKey({ limits: { tpm: 100_000 } });
+    const calls = crypto.randomUUID();
+    const bindings = { MAX_TOKENS_CEILING: "1000" };
+
+    for (const [body, param] of [
+      [{ max_tokens: 1_001 }, "max_tokens"],
+      [{ max_completion_tokens: 5_000 }, "max_completion_tokens"],
+      [{ max_tokens: 600, n: 2 }, "max_tokens"],
+    ] as const) {
+      const refused = await edgeFetchWith(bindings, "/v1/chat/completions", chat(body, { "x-test-calls": calls }), key);
+      expect(refused.status).toBe(400);
+      expect((await errorBody(refused)).error).toMatchObject({ code: "invalid_request", param });
+    }
+    expect(await fakeOrigin.calls(calls)).toBe(0);
+    expect(await tokensLeft("key", record)).toBe(100_000);
+    expect((await edgeFetchWith(bindings, "/v1/chat/completions", chat({ max_tokens: 1_000 }), key)).status).toBe(200);
+  });
+
+  it("never lets one request ask for more completion tokens than its key may use in a minute", async () => {
+    const { key } = await createKey({ limits: { tpm: 5_000 } });
+
+    // Far above the key's budget: before, it was reserved as the whole budget and ran.
+    const refused = await edgeFetch("/v1/chat/completions", chat({ max_tokens: 1_000_000 }), key);
+    expect(refused.status).toBe(400);
+    expect((await errorBody(refused)).error.param).toBe("max_tokens");
+  });
+
+  it("holds back a request without max_tokens as if it asked for a quarter of its key's minute, at most the ceiling", async () => {
+    const { key, record } = await createKey({ limits: { tpm: 40_000 } });
+
+    const res = await edgeFetchWith({}, "/v1/chat/completions", chat({}, { "x-test-usage": "30" }), key);
+    // Before, 256 tokens were held back, whatever the model went on to write.
+    expect(res.headers.get("ratelimit")).toContain(`"key-tokens";r=${40_000 - 10_000 - promptEstimate};`);
+    // The body goes on as the client sent it: the provider's own limit for the model applies.
+    expect(((await res.json()) as { max_tokens: number | null }).max_tokens).toBeNull();
+    await res.settled();
+    expect(await tokensLeft("key", record)).toBe(40_000 - 30);
+
+    const roomy = await createKey({ limits: { tpm: 400_000 } });
+    const capped = await edgeFetch("/v1/chat/completions", chat({}), roomy.key);
+    expect(capped.headers.get("ratelimit")).toContain(`"key-tokens";r=${400_000 - 32_768 - promptEstimate};`);
+    await capped.body?.cancel();
   });
 
   it("replaces the estimate with the usage a JSON response reports", async () => {
@@ -211,7 +256,7 @@ describe("when a limiter cannot be reached", () => {
     expect(warn.mock.calls.map(([line]) => JSON.parse(String(line)) as Record<string, unknown>)).toContainEqual(
       expect.objectContaining({ msg: "rate limiter unreachable", policy: "key", mode: "open" }),
     );
-    const metrics = await (await edgeFetch("/metrics", {}, null)).text();
+    const metrics = await (await edgeFetch("/metrics", { headers: opsHeaders }, null)).text();
     expect(metrics).toMatch(/^breakwater_edge_limiter_unreachable_total\{mode="open",policy="key"\} [1-9]\d*$/m);
   });
 

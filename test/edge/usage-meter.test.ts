@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { estimateTokens } from "../../shared/token-estimate.ts";
-import { meterUsage } from "../../edge/usage-meter.ts";
+import { checkCompletionTokens, estimateTokens } from "../../shared/token-estimate.ts";
+import { maxEventChars, meterUsage } from "../../edge/usage-meter.ts";
 
 const encoder = new TextEncoder();
 
@@ -59,6 +59,42 @@ describe("usage metering", () => {
     expect(await metered.usage).toBe(9 + 3 + 1);
   });
 
+  it("holds back no more than one bounded event: an event that never ends is passed on as it comes", async () => {
+    let source!: ReadableStreamDefaultController<Uint8Array>;
+    const body = new ReadableStream<Uint8Array>({ start: (controller) => void (source = controller) });
+    const metered = meterUsage(new Response(body, { headers: { "content-type": "text/event-stream" } }), { promptTokens: 0, dropUsageChunk: true });
+    const reader = metered.response.body!.pipeThrough(new TextDecoderStream()).getReader();
+
+    source.enqueue(encoder.encode(chunk("Hi")));
+    expect((await reader.read()).value).toBe(chunk("Hi"));
+    // An event with no end in sight, larger than the bound, and the origin goes quiet.
+    const huge = `data: ${"x".repeat(maxEventChars + 10)}`;
+    source.enqueue(encoder.encode(huge.slice(0, 1_000)));
+    source.enqueue(encoder.encode(huge.slice(1_000)));
+    const passed = await Promise.race([reader.read(), new Promise<"held">((resolve) => setTimeout(() => resolve("held"), 1_000))]);
+    expect(passed).not.toBe("held");
+    let through = (passed as ReadableStreamReadResult<string>).value ?? "";
+    expect(through.startsWith("data: xxx")).toBe(true);
+
+    // Once that event ends, events are read again: the usage chunk after it is found, and left out.
+    source.enqueue(encoder.encode(`xxxx\n\n${usageChunk}data: [DONE]\n\n`));
+    source.close();
+    for (let part = await reader.read(); !part.done; part = await reader.read()) through += part.value;
+    expect(through).toBe(`${huge}xxxx\n\ndata: [DONE]\n\n`);
+    expect(await metered.usage).toBe(42);
+  });
+
+  it("finds the end of an oversized event even when it straddles two reads", async () => {
+    const huge = `data: ${"y".repeat(maxEventChars + 10)}`;
+    const stream = `${huge}\n\n${chunk("after")}data: [DONE]\n\n`;
+    const cut = huge.length + 1;
+    const metered = meterUsage(responseOf([stream.slice(0, cut), stream.slice(cut)], "text/event-stream"), { promptTokens: 2, dropUsageChunk: false });
+
+    expect(await metered.response.text()).toBe(stream);
+    // "after": 5 characters, 2 tokens, plus the prompt; the unread event is not counted.
+    expect(await metered.usage).toBe(2 + 2);
+  });
+
   it("says nothing for bodies it cannot read usage from", async () => {
     expect(await meterUsage(responseOf(["plain"], "text/plain"), { promptTokens: 5, dropUsageChunk: false }).usage).toBeNull();
     expect(await meterUsage(new Response(null, { status: 204 }), { promptTokens: 5, dropUsageChunk: false }).usage).toBeNull();
@@ -77,6 +113,21 @@ describe("token estimates", () => {
   it("assume 256 completion tokens without max_tokens, and prefer max_completion_tokens", () => {
     expect(estimateTokens("/v1/chat/completions", { messages: [] }).total).toBe(256);
     expect(estimateTokens("/v1/chat/completions", { messages: [], max_tokens: 5, max_completion_tokens: 7 }).total).toBe(7);
+  });
+
+  it("hold a chat request to the ceiling over all its choices, naming the field that asks for more", () => {
+    expect(checkCompletionTokens("/v1/chat/completions", { max_tokens: 1_000 }, 1_000)).toEqual({ ok: true });
+    expect(checkCompletionTokens("/v1/chat/completions", {}, 1_000)).toEqual({ ok: true });
+    expect(checkCompletionTokens("/v1/chat/completions", { max_tokens: 1_001 }, 1_000)).toMatchObject({ ok: false, param: "max_tokens" });
+    expect(checkCompletionTokens("/v1/chat/completions", { max_tokens: 10, max_completion_tokens: 2_000 }, 1_000)).toMatchObject({ ok: false, param: "max_completion_tokens" });
+    expect(checkCompletionTokens("/v1/chat/completions", { max_tokens: 501, n: 2 }, 1_000)).toMatchObject({ ok: false, param: "max_tokens", message: expect.stringContaining("at most 500 with n = 2") });
+    // Not chat: nothing to hold.
+    expect(checkCompletionTokens("/v1/embeddings", { max_tokens: 5_000 }, 1_000)).toEqual({ ok: true });
+  });
+
+  it("assume what they are told for a chat request that sets no limit", () => {
+    expect(estimateTokens("/v1/chat/completions", { messages: [], n: 2, max_tokens: null }, 400).total).toBe(800);
+    expect(estimateTokens("/v1/chat/completions", { messages: [], max_tokens: 9 }, 400).total).toBe(9);
   });
 
   it("count embeddings inputs, token arrays exactly", () => {

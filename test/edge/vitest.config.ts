@@ -16,6 +16,8 @@ export default defineConfig({
           REGIONAL_ORIGIN: `http://127.0.0.1:${inject("originPort")}`,
           ORIGIN_TIMEOUT_MS: "5000",
           EDGE_SIGNING_SECRET: inject("signingSecret"),
+          // The credential of /health/detailed and /metrics (harness.ts: opsHeaders).
+          METRICS_API_KEY: "metrics-api-key-for-the-edge-tests-0123456789",
           // The Upstash REST shim over a real redis-server (test/infra/edge-global-setup.ts).
           UPSTASH_REDIS_REST_URL: inject("upstashUrl"),
           UPSTASH_REDIS_REST_TOKEN: inject("upstashToken"),

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { verifyChain } from "../../regional/audit/verify.ts";
 import { auditIdHeader } from "../../regional/http/admin-audit.ts";
 import { testCheckpointSecret } from "../support/audit.ts";
-import { createTestApp, postJson, type TestApp } from "../support/regional-app.ts";
+import { createTestApp, detailedHealth, postJson, type TestApp } from "../support/regional-app.ts";
 
 const adminKey = "admin-key-for-tests-0123456789abcdef";
 let t: TestApp;
@@ -330,7 +330,7 @@ describe("circuit breakers", () => {
     expect(await json<BreakerView>(opened, 200)).toMatchObject({ id: "mock", status: "open", forced: "open" });
     expect(await eventOf(opened)).toMatchObject({ action: "breaker.force", resource: "breaker:mock", result: "success", metadata: { state: "open" } });
 
-    const health = (await (await t.app.request("/health")).json()) as { breakers: BreakerView[] };
+    const health = (await (await detailedHealth(t)).json()) as { breakers: BreakerView[] };
     expect(health.breakers.find((breaker) => breaker.id === "mock")).toEqual({ id: "mock", status: "open", forced: "open" });
 
     const refused = await chat(t.apiKey);

@@ -3,7 +3,6 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createAuthFailureAuditor, type AuthFailureAuditor } from "../../regional/audit/auth-failures.ts";
 import type { AuditInput } from "../../regional/audit/event.ts";
 import type { AuditLog } from "../../regional/audit/writer.ts";
-import type { AppEnv } from "../../regional/http/context.ts";
 import { createTestApp, postJson, type TestApp } from "../support/regional-app.ts";
 
 /** An audit log that only remembers what it was given. */
@@ -30,20 +29,13 @@ function recordingLog(): AuditLog & { events: AuditInput[] } {
   };
 }
 
-/**
- * The client address is what `clientAddressing` decides in the app (trusted proxies, the
- * edge's signature); here each request names it in `x-test-client`.
- */
-function failingApp(auditor: AuthFailureAuditor): Hono<AppEnv> {
-  return new Hono<AppEnv>()
-    .use(async (c, next) => {
-      c.set("client", { peer: "192.0.2.10", client: c.req.header("x-test-client") ?? null, claimed: null });
-      await next();
-    })
-    .get("/x", (c) => {
-      auditor.record(c, { actorType: "key", actorId: "bw_abcdefgh", action: "auth.failure", reason: "invalid_key" });
-      return c.text("no", 401);
-    });
+/** The client address is what `clientAddress(c)` decides in the app; here each request names it in `x-test-client`. */
+function failingApp(auditor: AuthFailureAuditor): Hono {
+  return new Hono().get("/x", (c) => {
+    const address = { peer: "192.0.2.10", client: c.req.header("x-test-client") ?? null, claimed: null };
+    auditor.record(c, { actorType: "key", actorId: "bw_abcdefgh", action: "auth.failure", reason: "invalid_key", address });
+    return c.text("no", 401);
+  });
 }
 
 const from = (ip: string) => ({ headers: { "x-test-client": ip } });

@@ -7,7 +7,7 @@ import { fetchTransport } from "../../regional/providers/http.ts";
 import { createMockProvider } from "../../regional/providers/mock/index.ts";
 import { createOpenAiProvider } from "../../regional/providers/openai/index.ts";
 import type { CallContext, Provider } from "../../regional/providers/types.ts";
-import { createTestApp, postJson, type TestApp } from "../support/regional-app.ts";
+import { createTestApp, detailedHealth, postJson, testAdminKey, type TestApp } from "../support/regional-app.ts";
 
 interface ErrorBody {
   error: { message: string; type: string; code: string };
@@ -21,7 +21,7 @@ describe("a body nested too deep, at the regional tier", () => {
   const mock = createMockProvider();
   let t: TestApp;
   beforeAll(async () => {
-    t = await createTestApp(inject("primaryUrl"), { providers: [mock] });
+    t = await createTestApp(inject("primaryUrl"), { providers: [mock], adminKey: testAdminKey });
   });
   afterAll(async () => t?.close());
 
@@ -36,7 +36,7 @@ describe("a body nested too deep, at the regional tier", () => {
     }
     expect(mock.calls("echo")).toBe(0);
     // Refused at the door, the provider's breaker never hears of it.
-    const health = (await (await t.app.request("/health")).json()) as { breakers: Array<{ id: string; status: string }> };
+    const health = (await (await detailedHealth(t)).json()) as { breakers: Array<{ id: string; status: string }> };
     expect(health.breakers.filter((breaker) => breaker.status !== "closed")).toEqual([]);
   });
 

@@ -5,7 +5,7 @@ import { createOpenAiProvider } from "../../regional/providers/openai/index.ts";
 import type { Provider } from "../../regional/providers/types.ts";
 import type { Clock } from "../../regional/routing/router.ts";
 import { contentChunk, sendJson, startFakeUpstream, type FakeUpstream, type RecordedRequest } from "../support/fake-upstream.ts";
-import { createTestApp, postJson, sseDataOf, type TestApp } from "../support/regional-app.ts";
+import { createTestApp, detailedHealth, postJson, sseDataOf, testAdminKey, type TestApp } from "../support/regional-app.ts";
 
 /**
  * What counts against a breaker: only the provider's own faults. Two fake OpenAI-compatible
@@ -75,7 +75,7 @@ async function freshApp(): Promise<void> {
       return new GatewayError("upstream_error", { upstreamStatus: 503, retry: false });
     }),
   ];
-  t = await createTestApp(inject("primaryUrl"), { providers, routes, clock, random: () => 0.5 });
+  t = await createTestApp(inject("primaryUrl"), { providers, routes, clock, random: () => 0.5, adminKey: testAdminKey });
 }
 
 beforeAll(async () => {
@@ -209,7 +209,7 @@ describe("429 means cool down, not broken", () => {
     expect((await chat("alpha-then-beta")).headers.get("x-breakwater-provider")).toBe("beta");
     expect(alpha.requests).toHaveLength(1);
     expect(slept).toEqual([]);
-    const health = (await (await t.app.request("/health")).json()) as { cool_downs: Array<{ target: string }> };
+    const health = (await (await detailedHealth(t)).json()) as { cool_downs: Array<{ target: string }> };
     expect(health.cool_downs.map((entry) => entry.target)).toEqual(["alpha/m"]);
     now += 30_000;
     expect((await chat("alpha-then-beta")).headers.get("x-breakwater-provider")).toBe("alpha");

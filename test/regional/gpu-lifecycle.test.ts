@@ -16,7 +16,7 @@ import { labelFor } from "../../regional/gpu/label.ts";
 import { createMockMarketplaces, type MockMarketplaces } from "../../regional/gpu/marketplaces/mock/index.ts";
 import { createGpuService, type GpuService } from "../../regional/gpu/service.ts";
 import type { CallContext } from "../../regional/providers/types.ts";
-import { createTestApp, postJson, type TestApp } from "../support/regional-app.ts";
+import { createTestApp, detailedHealth, postJson, testAdminKey, type TestApp } from "../support/regional-app.ts";
 
 let t: TestApp;
 let mocks: MockMarketplaces;
@@ -28,6 +28,7 @@ const giveUpAfterMs = 60_000;
 beforeAll(async () => {
   mocks = createMockMarketplaces({ bootMs: 0 });
   t = await createTestApp(inject("primaryUrl"), {
+    adminKey: testAdminKey,
     gpu: ({ db, logger, breakers }) =>
       createGpuService({
         db,
@@ -199,7 +200,7 @@ describe("the sweep", () => {
     await t.deps.audit.flush();
     const [logged] = await t.db.write<Array<{ count: number }>>`select count(*)::int as count from audit_log where action = 'gpu.orphan_destroyed'`;
     expect(logged?.count).toBeGreaterThan(0);
-    expect(((await (await t.app.request("http://regional.test/health")).json()) as { gpu: { orphans_destroyed: number } }).gpu.orphans_destroyed).toBeGreaterThan(0);
+    expect(((await (await detailedHealth(t)).json()) as { gpu: { orphans_destroyed: number } }).gpu.orphans_destroyed).toBeGreaterThan(0);
   });
 
   it("destroys a create that went through at one marketplace after the gateway rented at the other", async () => {

@@ -41,18 +41,30 @@ async function until(what: string, check: () => boolean, timeoutMs = 5_000): Pro
 }
 
 describe("secret references, resolved at start through the real SDK", () => {
-  it("replace a setting by the whole secret, or by one key of a JSON secret", async () => {
+  it("replace a setting by the whole secret, or by one key of a JSON secret, named or by ARN", async () => {
     sm.put("start/admin", "admin-key-from-secrets-manager-0123456789");
     sm.put("rds!db-0a1b2c", JSON.stringify({ username: "breakwater", password: "pw-from-rds-rotation" }));
     const { secrets } = setUp();
 
     const settings = await resolveSecretSettings(
-      { ADMIN_API_KEY: "secretsmanager:start/admin", DATABASE_PASSWORD: "secretsmanager:rds!db-0a1b2c#password", REGION: "eu-west", OPENAI_API_KEY: "sk-literal" },
+      {
+        ADMIN_API_KEY: "secretsmanager:start/admin",
+        DATABASE_PASSWORD: "secretsmanager:rds!db-0a1b2c#password",
+        UPSTASH_REDIS_REST_TOKEN: `secretsmanager:${sm.arnOf("start/admin")}`,
+        REGION: "eu-west",
+        OPENAI_API_KEY: "sk-literal",
+      },
       secrets,
     );
 
-    expect(settings.env).toMatchObject({ ADMIN_API_KEY: "admin-key-from-secrets-manager-0123456789", DATABASE_PASSWORD: "pw-from-rds-rotation", REGION: "eu-west", OPENAI_API_KEY: "sk-literal" });
-    expect(settings.references).toEqual({ ADMIN_API_KEY: { name: "start/admin" }, DATABASE_PASSWORD: { name: "rds!db-0a1b2c", jsonKey: "password" } });
+    expect(settings.env).toMatchObject({
+      ADMIN_API_KEY: "admin-key-from-secrets-manager-0123456789",
+      DATABASE_PASSWORD: "pw-from-rds-rotation",
+      UPSTASH_REDIS_REST_TOKEN: "admin-key-from-secrets-manager-0123456789",
+      REGION: "eu-west",
+      OPENAI_API_KEY: "sk-literal",
+    });
+    expect(settings.references).toEqual({ ADMIN_API_KEY: { name: "start/admin" }, DATABASE_PASSWORD: { name: "rds!db-0a1b2c", jsonKey: "password" }, UPSTASH_REDIS_REST_TOKEN: { name: sm.arnOf("start/admin") } });
     expect(callsFor("start/admin").every((call) => call.signed)).toBe(true);
   });
 

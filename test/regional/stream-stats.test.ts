@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { malformedChunkCounts, recordMalformedChunk } from "../../regional/providers/stream-stats.ts";
-import { createTestApp, type TestApp } from "../support/regional-app.ts";
+import { createTestApp, detailedHealth, testAdminKey, type TestApp } from "../support/regional-app.ts";
 
 // The tally is process-wide: each test uses provider names of its own.
 describe("skipped stream chunks", () => {
@@ -11,16 +11,16 @@ describe("skipped stream chunks", () => {
     expect(malformedChunkCounts()).toMatchObject({ "stats-a": 2, "stats-b": 1 });
   });
 
-  describe("in /health", () => {
+  describe("in /health/detailed", () => {
     let t: TestApp;
     beforeAll(async () => {
-      t = await createTestApp(inject("primaryUrl"));
+      t = await createTestApp(inject("primaryUrl"), { adminKey: testAdminKey });
     });
     afterAll(async () => t?.close());
 
     it("are listed by provider", async () => {
       recordMalformedChunk("stats-health");
-      const response = await t.app.request("/health");
+      const response = await detailedHealth(t);
       expect(response.status).toBe(200);
       const body = (await response.json()) as { malformed_stream_chunks: Record<string, number> };
       expect(body.malformed_stream_chunks).toMatchObject({ "stats-health": 1 });

@@ -121,6 +121,14 @@ function sameDatabase(serverUrl: string, databaseUrl: string): string {
   return url.toString();
 }
 
+/** An admin key for tests that only need `/health/detailed` (or other admin reads). */
+export const testAdminKey = "test-admin-key-for-detailed-health-0123456789";
+
+/** `GET /health/detailed` with the app's admin key (set `adminKey` when creating the app). */
+export async function detailedHealth(t: TestApp): Promise<Response> {
+  return await t.app.request("/health/detailed", { headers: { authorization: `Bearer ${t.deps.admin.key ?? ""}` } });
+}
+
 /** JSON POST with a bearer key, the way an SDK sends it. */
 export function postJson(path: string, body: unknown, apiKey: string, headers: Record<string, string> = {}): Request {
   return new Request(`http://regional.test${path}`, {

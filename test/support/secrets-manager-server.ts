@@ -20,6 +20,8 @@ export interface SecretsManagerServer {
   throttle(count: number | boolean): void;
   /** While on, every connection is reset before it is answered: Secrets Manager unreachable. */
   outage(on: boolean): void;
+  /** The secret's ARN, which references may use instead of its name. */
+  arnOf(name: string): string;
   /** The GetSecretValue calls answered or refused so far, oldest first. */
   calls(): readonly SecretCall[];
   close(): Promise<void>;
@@ -143,6 +145,7 @@ export async function startSecretsManagerServer(): Promise<SecretsManagerServer>
     outage(on) {
       down = on;
     },
+    arnOf: (name) => secretOf(name).arn,
     calls: () => calls,
     async close() {
       for (const socket of sockets) socket.destroy();

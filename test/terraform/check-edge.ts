@@ -20,17 +20,18 @@ function stringMap(value: HclValue | undefined): Record<string, string> | undefi
 export function durableObjectProblems(context: CheckContext, wrangler: Record<string, WranglerFacts>): string[] {
   const edge = context.tree.modules.get(edgeModuleDir);
   if (!edge) return [`${edgeModuleDir} is missing`];
-  const terraform = {
-    compatibilityDate: local(edge, "compatibility_date"),
-    compatibilityFlags: local(edge, "compatibility_flags"),
-    durableObjects: local(edge, "durable_objects"),
-    migrations: local(edge, "durable_object_migrations"),
-  };
+  // Terraform's local → the same fact as wrangler resolves it.
+  const pairs = [
+    ["compatibility_date", "compatibilityDate"],
+    ["compatibility_flags", "compatibilityFlags"],
+    ["durable_objects", "durableObjects"],
+    ["durable_object_migrations", "migrations"],
+  ] as const;
   const problems: string[] = [];
   for (const [where, facts] of Object.entries(wrangler)) {
-    for (const [key, value] of Object.entries(terraform)) {
-      const theirs = facts[key as keyof typeof terraform];
-      if (!isDeepStrictEqual(value, theirs)) problems.push(`${edgeModuleDir} local ${key} is ${JSON.stringify(value)}; wrangler.toml (${where}) has ${JSON.stringify(theirs)}`);
+    for (const [name, key] of pairs) {
+      const ours = local(edge, name);
+      if (!isDeepStrictEqual(ours, facts[key])) problems.push(`${edgeModuleDir} local.${name} is ${JSON.stringify(ours)}; wrangler.toml (${where}) has ${JSON.stringify(facts[key])}`);
     }
   }
   return problems;

@@ -78,15 +78,16 @@ describe("infra/ against the pinned providers' schemas", () => {
 
   it.each(environments)("gives the %s root two AWS regions through provider aliases", (environment) => {
     const root = check.context.tree.modules.get(`envs/${environment}`);
-    expect([...(root?.providers.keys() ?? [])].sort()).toEqual(["aws", "aws.secondary", "cloudflare", "random", "upstash"]);
-    const regions = root?.locals.get("regions")?.body;
+    if (!root) throw new Error(`infra/envs/${environment} is missing`);
+    expect([...root.providers.keys()].sort()).toEqual(["aws", "aws.secondary", "cloudflare", "random", "upstash"]);
+    expect(requiredSources(root).get("aws")).toBe("hashicorp/aws");
+    const regions = root.locals.get("regions")?.body;
     const primary = isObject(regions) && isObject(regions.primary) ? regions.primary.aws_region : undefined;
     const secondary = isObject(regions) && isObject(regions.secondary) ? regions.secondary.aws_region : undefined;
     expect(primary).toMatch(/^[a-z]{2}-[a-z]+-\d$/);
     expect(secondary).toMatch(/^[a-z]{2}-[a-z]+-\d$/);
     expect(primary).not.toEqual(secondary);
-    expect(root?.moduleCalls.get("breakwater")?.body.providers).toEqual({ aws: "${aws}", "aws.secondary": "${aws.secondary}" });
-    expect(requiredSources(root ?? check.context.tree.modules.get("bootstrap")!).get("aws")).toBe("hashicorp/aws");
+    expect(root.moduleCalls.get("breakwater")?.body.providers).toEqual({ aws: "${aws}", "aws.secondary": "${aws.secondary}" });
   });
 });
 
@@ -146,7 +147,7 @@ const plants = [
   ["an attribute of a root's literal", "envs/staging/main.tf", 'origin_hostname = "us-east.origin.staging', 'origin_hostnam = "us-east.origin.staging', 'sets "origin_hostnam", which its type does not have'],
   ["an environment variable of the task", "modules/aws-region/environment.tf", "MOCK_PROVIDERS =", "MOCK_PROVIDER =", "sets MOCK_PROVIDER, which regional/config.ts does not read"],
   ["an edge var", "envs/production/main.tf", 'CACHE_CHAT_TTL_S = "300"', 'CACHE_CHAT_TLL_S = "300"', "binding CACHE_CHAT_TLL_S, which edge/env.ts's Env does not declare"],
-  ["a Durable Object class", "modules/cloudflare-edge/main.tf", 'ORIGIN_BREAKER = "OriginBreaker"', 'ORIGIN_BREAKER = "OriginBreakr"', "local durableObjects is"],
+  ["a Durable Object class", "modules/cloudflare-edge/main.tf", 'ORIGIN_BREAKER = "OriginBreaker"', 'ORIGIN_BREAKER = "OriginBreakr"', "local.durable_objects is"],
   ["a secret's name on its way to the task", "modules/aws-secrets/outputs.tf", "admin_api_key = aws_secretsmanager_secret", "admin_api_kye = aws_secretsmanager_secret", 'var.secret_names.admin_api_key does not lead to a secret'],
 ] as const;
 

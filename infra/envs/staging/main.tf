@@ -52,6 +52,7 @@ module "breakwater" {
   edge                  = local.edge
   cloudflare_account_id = var.cloudflare_account_id
   cloudflare_zone_id    = var.cloudflare_zone_id
+  database_hostname     = "primary.db.staging.breakwater.example.com"
   edge_bundle_path      = "${path.root}/../../../dist/edge/index.js"
   image_tag             = var.image_tag
   alarm_email           = var.alarm_email

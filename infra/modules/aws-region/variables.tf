@@ -90,7 +90,7 @@ variable "requests_per_target" {
 }
 
 variable "database" {
-  description = "Where this region writes (the primary, maybe in the other region) and reads (replicas in this region)."
+  description = "Where this region writes (the primary's DNS name; the primary may be in the other region) and reads (replicas in this region)."
   type = object({
     primary_address     = string
     replica_addresses   = list(string)

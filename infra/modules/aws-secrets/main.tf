@@ -1,5 +1,6 @@
-# Values Terraform generates once. Later rotations put new versions outside Terraform
-# (docs/deploy.md), so the versions below ignore their value after creation.
+# Values Terraform generates once. The admin key, checkpoint secret and signing secret are
+# rotated in Secrets Manager (docs/deploy.md), so their versions ignore the value after
+# creation; the Redis token is rotated by replacing it here.
 resource "random_password" "admin_api_key" {
   length  = 48
   special = false

@@ -38,3 +38,17 @@ module "replica_secondary" {
   deletion_protection    = var.deletion_protection
   depends_on             = [module.peering]
 }
+
+# Services write to this name, not to the instance's own endpoint: when the primary region is
+# lost, pointing it at the promoted replica (docs/deploy.md) moves every service's writes,
+# and the tasks keep their connections' password and their audit journals. Cloudflare serves
+# it because it does not depend on either AWS region.
+resource "cloudflare_dns_record" "database_primary" {
+  zone_id = var.cloudflare_zone_id
+  name    = var.database_hostname
+  type    = "CNAME"
+  content = module.database.address
+  ttl     = 60
+  proxied = false
+  comment = "breakwater ${var.environment} primary database (DNS only; private addresses)"
+}

@@ -27,7 +27,7 @@ module "region_primary" {
     private_subnet_ids = module.network_primary.private_subnet_ids
   }
   database = {
-    primary_address     = module.database.address
+    primary_address     = cloudflare_dns_record.database_primary.name
     replica_addresses   = [module.replica_primary.address]
     port                = module.database.port
     name                = module.database.database_name
@@ -65,7 +65,7 @@ module "region_secondary" {
     private_subnet_ids = module.network_secondary.private_subnet_ids
   }
   database = {
-    primary_address     = module.database.address
+    primary_address     = cloudflare_dns_record.database_primary.name
     replica_addresses   = [module.replica_secondary.address]
     port                = module.database.port
     name                = module.database.database_name

@@ -32,6 +32,11 @@ variable "edge" {
   })
 }
 
+variable "database_hostname" {
+  description = "The name the services reach the primary database by (a DNS-only record in the Cloudflare zone). Moving it to a promoted replica moves every service's writes without touching a task."
+  type        = string
+}
+
 variable "cloudflare_account_id" {
   type = string
 }

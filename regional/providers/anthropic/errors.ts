@@ -1,6 +1,6 @@
 import { GatewayError } from "../../../shared/error.ts";
 import { accountError, shouldRetryHeader, upstreamErrorFrom, waitFromHeaders } from "../upstream-error.ts";
-import type { UpstreamResponse } from "../http.ts";
+import type { UpstreamResponse } from "../transport.ts";
 import type { ErrorDetail } from "./wire.ts";
 
 /** Anthropic's published error types and the HTTP status each is sent with. */
