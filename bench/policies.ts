@@ -4,11 +4,11 @@ import { classifyFailure } from "../shared/resilience/outcome.ts";
 import { createLogger } from "../regional/logger.ts";
 import { createRegistry } from "../regional/providers/registry.ts";
 import type { Provider } from "../regional/providers/types.ts";
-import { createBreakers } from "../regional/routing/breakers.ts";
+import { createBreakers } from "../regional/resilience/breakers.ts";
 import { createPlanner } from "../regional/routing/plan.ts";
 import { createRetryBudget } from "../shared/resilience/retry-budget.ts";
 import { createRouter } from "../regional/routing/router.ts";
-import { parseRoutes } from "../regional/routing/routes-file.ts";
+import { parseRoutes } from "../regional/routes-file.ts";
 import { microsecondsPerOp, microsecondsPerOpSync, type MicroResult } from "./micro.ts";
 
 function stubProvider(name: string): Provider {

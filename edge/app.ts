@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { GatewayError, errorResponse } from "../shared/error.ts";
-import type { AppEnv } from "./env.ts";
+import type { AppEnv } from "./context.ts";
 import { metricsText } from "./metrics.ts";
 import { auth } from "./middleware/auth.ts";
 import { cache, cacheLookup } from "./middleware/cache.ts";

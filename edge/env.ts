@@ -1,5 +1,3 @@
-import type { KeyRecord } from "../shared/contract/keys.ts";
-import type { StartedLookup } from "./middleware/cache.ts";
 import type { OriginBreaker } from "./durable-objects/origin-breaker.ts";
 import type { RateLimiter } from "./durable-objects/rate-limiter.ts";
 
@@ -42,23 +40,4 @@ export interface Env {
   METRICS_API_KEY?: string;
   RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
   ORIGIN_BREAKER: DurableObjectNamespace<OriginBreaker>;
-}
-
-/** Values middleware puts on the Hono context for later handlers. */
-export interface Variables {
-  requestId: string;
-  /** The caller's key record, once authenticated. */
-  key: KeyRecord;
-  /** The request body as read (and, for usage accounting, possibly rewritten) at the edge; null without one. */
-  body: Uint8Array | null;
-  /** Set by the cache when the answer came without an origin call of this request's own: no tokens are charged. */
-  cacheServed: boolean;
-  /** The response cache's decision and lookup, started before the rate limiter. */
-  cacheLookup: StartedLookup;
-}
-
-/** The Hono environment of the edge app. */
-export interface AppEnv {
-  Bindings: Env;
-  Variables: Variables;
 }

@@ -12,7 +12,6 @@ import {
   type BreakerStatus,
   type Transition,
 } from "../../shared/circuit-breaker.ts";
-import type { Env } from "../env.ts";
 
 /** What an isolate needs to know to route: the breaker as of the answer. */
 export interface BreakerView {
@@ -59,8 +58,9 @@ export interface Outcomes {
  * the call was cancelled) cannot keep the origin refused. Each method reads, decides and
  * writes without awaiting, so calls never interleave.
  */
-export class OriginBreaker extends DurableObject<Env> {
-  constructor(ctx: DurableObjectState, env: Env) {
+export class OriginBreaker extends DurableObject<unknown> {
+  // `unknown` bindings: it reads none, and so need not import `Env`, which imports this class.
+  constructor(ctx: DurableObjectState, env: unknown) {
     super(ctx, env);
     ctx.storage.sql.exec("create table if not exists breaker (id integer primary key check (id = 1), state text not null, last_transition text)");
   }

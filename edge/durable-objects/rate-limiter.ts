@@ -1,6 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
 import { gcraAdjust, gcraConsume, gcraIsFull, type GcraDecision, type GcraState } from "../../shared/gcra.ts";
-import type { Env } from "../env.ts";
 
 /** A bucket's policy as the caller knows it (from the key record): `limit` units per `periodMs`. */
 export interface Bucket {
@@ -31,11 +30,12 @@ const forgetAfterMs = 60_000;
  * concurrent calls run one after another and no two can spend the same unit; the state
  * lives in SQLite and survives restarts.
  */
-export class RateLimiter extends DurableObject<Env> {
+export class RateLimiter extends DurableObject<unknown> {
+  // `unknown` bindings: it reads none, and so need not import `Env`, which imports this class.
   /** When the clean-up alarm is set for, as far as this instance knows. */
   private alarmAt: number | undefined;
 
-  constructor(ctx: DurableObjectState, env: Env) {
+  constructor(ctx: DurableObjectState, env: unknown) {
     super(ctx, env);
     ctx.storage.sql.exec("create table if not exists buckets (name text primary key, tat text not null, scale integer not null)");
   }

@@ -2,7 +2,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { GatewayError, errorResponse } from "../../shared/error.ts";
 import { sha256Hex } from "../../shared/signing.ts";
 import { looksLikeApiKey, presentedKey } from "../api-key.ts";
-import type { AppEnv } from "../env.ts";
+import type { AppEnv } from "../context.ts";
 import { cachedKeyRecord, fetchKeyRecord } from "../key-record.ts";
 import { countAuthFailure, mayTryKey, type AuthFailureCheck, type LimiterContext } from "../limiter.ts";
 import { count } from "../metrics.ts";

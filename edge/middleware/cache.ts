@@ -9,24 +9,14 @@ import { memoryGet, memoryPut } from "../cache/memory.ts";
 import { cachePlan, type CachePlan } from "../cache/rules.ts";
 import { joinFlight } from "../cache/single-flight.ts";
 import { countOutcome, countWrite } from "../cache/stats.ts";
-import type { AppEnv } from "../env.ts";
+import type { AppEnv } from "../context.ts";
+import type { Found, StartedLookup } from "../cache/lookup.ts";
 import { errorText, log } from "../log.ts";
 import { settingsOf, type Settings } from "../settings.ts";
 import { parseJsonBytes } from "../../shared/read-body.ts";
 
 /** Failures of the forward that a stale entry may stand in for; an origin 5xx counts too. */
 const staleableCodes = new Set(["origin_unreachable", "upstream_timeout", "circuit_open", "unavailable"]);
-
-/** What the lookup found: an L1 hit (body unread) or an L2 entry. */
-type Found = { level: "memory"; meta: EntryMeta; entry: CacheEntry } | { level: "edge"; meta: EntryMeta; hit: L1Hit } | { level: "redis"; meta: EntryMeta; entry: CacheEntry };
-
-/** What `cacheLookup` decided and started for the request, for `cache` to finish. */
-export type StartedLookup =
-  | { kind: "none"; taken: boolean }
-  | { kind: "bypass"; taken: boolean }
-  | { kind: "cache"; plan: CachePlan & { kind: "cache" }; taken: boolean; key: string; accept: Acceptance; found: Promise<Found | null> | null;
-      /** How long the key and the lookup took (it overlaps the rate limiter's check). */
-      lookupMs: number };
 
 /**
  * The cache's first step, placed before the rate limiter: decides whether the request is

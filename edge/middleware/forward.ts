@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import { clientIpHeader, identityHeaders } from "../../shared/signing.ts";
-import type { AppEnv } from "../env.ts";
+import type { AppEnv } from "../context.ts";
 import { endingInErrorEvent } from "../origins/broken-stream.ts";
 import { withFailover } from "../origins/failover.ts";
 import { originsFor } from "../origins/list.ts";

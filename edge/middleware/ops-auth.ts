@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import { GatewayError } from "../../shared/error.ts";
-import type { AppEnv } from "../env.ts";
+import type { AppEnv } from "../context.ts";
 import { count } from "../metrics.ts";
 import { settingsOf } from "../settings.ts";
 

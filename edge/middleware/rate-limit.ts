@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import { GatewayError, errorResponse } from "../../shared/error.ts";
-import type { AppEnv } from "../env.ts";
+import type { AppEnv } from "../context.ts";
 import { errorText, log } from "../log.ts";
 import { reserve, type LimiterContext } from "../limiter.ts";
 import { rateLimitHeaders } from "../rate-limit-headers.ts";

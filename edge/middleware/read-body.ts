@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import { assertJsonDepth } from "../../shared/json-depth.ts";
 import { readBodyLimited } from "../../shared/read-body.ts";
-import type { AppEnv } from "../env.ts";
+import type { AppEnv } from "../context.ts";
 import { settingsOf } from "../settings.ts";
 
 /** Largest request body the edge accepts, as the regional tier does by default. */

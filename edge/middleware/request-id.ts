@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import { requestIdFrom } from "../../shared/request-id.ts";
-import type { AppEnv } from "../env.ts";
+import type { AppEnv } from "../context.ts";
 
 /**
  * Gives every request an id: the client's `x-request-id` when it is valid, else a new

@@ -1,7 +1,7 @@
 import type { Context, Handler } from "hono";
 import type { BreakerView } from "../durable-objects/origin-breaker.ts";
 import { cacheStats } from "../cache/stats.ts";
-import type { AppEnv } from "../env.ts";
+import type { AppEnv } from "../context.ts";
 import { breakerViews } from "../origins/breakers.ts";
 import type { Origin } from "../origins/list.ts";
 import { settingsOf } from "../settings.ts";

@@ -1,4 +1,4 @@
-import type { AppDeps } from "../app.ts";
+import type { AppDeps } from "../deps.ts";
 import type { Config } from "../config.ts";
 import type { Db } from "../db/index.ts";
 import { isLoopbackHost } from "../local-mode.ts";

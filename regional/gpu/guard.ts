@@ -10,7 +10,7 @@ import type { Classified } from "../../shared/resilience/outcome.ts";
 import { withRetries } from "../../shared/resilience/retry.ts";
 import { createRetryBudget, type RetryBudget } from "../../shared/resilience/retry-budget.ts";
 import type { CallContext } from "../providers/types.ts";
-import type { Breakers } from "../routing/breakers.ts";
+import type { Breakers } from "../resilience/breakers.ts";
 import { isNotSent, NotSent } from "./not-sent.ts";
 
 export interface GuardOptions {

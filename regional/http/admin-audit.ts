@@ -4,17 +4,8 @@ import type { CommitHook } from "../audit/commit-hook.ts";
 import type { AuditInput, AuditResult } from "../audit/event.ts";
 import type { AuditLog } from "../audit/writer.ts";
 import { clientAddress } from "./client-ip.ts";
-import type { AppEnv } from "./context.ts";
+import type { AppEnv, AdminAuditDetail } from "./context.ts";
 
-/** What a handler tells the audit middleware about the action it performs. */
-export interface AdminAuditDetail {
-  action: string;
-  resource: string;
-  tenantId: string | null;
-  metadata: Record<string, unknown>;
-  /** Set when the action's event was written in the action's own transaction (see `auditedCommit`). */
-  committedEventId?: string;
-}
 
 /** The header carrying the id of the audit event an admin response was recorded as. */
 export const auditIdHeader = "x-breakwater-audit-id";

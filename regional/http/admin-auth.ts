@@ -4,7 +4,7 @@ import { GatewayError } from "../../shared/error.ts";
 import type { AuthFailureAuditor } from "../audit/auth-failures.ts";
 import { auditActions } from "../audit/event.ts";
 import { clientAddress } from "./client-ip.ts";
-import type { AppEnv } from "./context.ts";
+import type { AppEnv, AdminIdentity } from "./context.ts";
 
 export interface AdminAuthOptions {
   /** The admin credential (ADMIN_API_KEY). Unset, every admin request is refused with 403. */
@@ -13,10 +13,6 @@ export interface AdminAuthOptions {
   failures?: AuthFailureAuditor;
 }
 
-/** Who an admin request runs as; `actorId` names the admin credential without revealing it. */
-export interface AdminIdentity {
-  actorId: string;
-}
 
 const sha256 = (text: string): Buffer => createHash("sha256").update(text).digest();
 

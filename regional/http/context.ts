@@ -1,8 +1,6 @@
 import type { KeyRecord } from "../auth/key-store.ts";
-import type { AdminAuditDetail } from "./admin-audit.ts";
-import type { AdminIdentity } from "./admin-auth.ts";
+import type { Usage } from "../../shared/contract/chat.ts";
 import type { ClientAddress } from "./client-address.ts";
-import type { UsageTap } from "./usage-meter.ts";
 
 /** What middleware leaves on the Hono context for the handlers after it. */
 export interface AppEnv {
@@ -20,4 +18,34 @@ export interface AppEnv {
     /** Set by usageMeter on inference routes; they report what they served through it. */
     usage: UsageTap;
   };
+}
+
+/** Who an admin request runs as; `actorId` names the admin credential without revealing it. */
+export interface AdminIdentity {
+  actorId: string;
+}
+
+/** What a handler tells the audit middleware about the action it performs. */
+export interface AdminAuditDetail {
+  action: string;
+  resource: string;
+  tenantId: string | null;
+  metadata: Record<string, unknown>;
+  /** Set when the action's event was written in the action's own transaction (see `auditedCommit`). */
+  committedEventId?: string;
+}
+
+/** What an inference route reports of the answer it gave. */
+export interface Measured {
+  model: string | null;
+  usage?: Partial<Usage> | null;
+}
+
+/**
+ * How a route tells the meter what it served: `set` for an answer complete when the handler
+ * returns, `defer` for a stream, whose returned `finish` is called once it ends.
+ */
+export interface UsageTap {
+  set(measured: Measured): void;
+  defer(): (measured: Measured | null) => void;
 }

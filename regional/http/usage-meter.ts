@@ -1,22 +1,9 @@
 import type { MiddlewareHandler } from "hono";
 import type { Usage } from "../../shared/contract/chat.ts";
 import type { UsageEvent, UsageRecorder } from "../usage/recorder.ts";
-import type { AppEnv } from "./context.ts";
+import type { AppEnv, Measured, UsageTap } from "./context.ts";
 
-/** What an inference route reports of the answer it gave. */
-export interface Measured {
-  model: string | null;
-  usage?: Partial<Usage> | null;
-}
 
-/**
- * How a route tells the meter what it served: `set` for an answer complete when the handler
- * returns, `defer` for a stream, whose returned `finish` is called once it ends.
- */
-export interface UsageTap {
-  set(measured: Measured): void;
-  defer(): (measured: Measured | null) => void;
-}
 
 const kinds: Record<string, UsageEvent["kind"]> = { "/v1/chat/completions": "chat", "/v1/embeddings": "embeddings" };
 

@@ -1,6 +1,6 @@
 import type { Config } from "../config.ts";
 import { mockProvidersEnabled } from "../mock-mode.ts";
-import type { RoutesFile } from "../routing/routes-file.ts";
+import type { RoutesFile } from "../routes-file.ts";
 import { buildProviders, type ProviderSpec } from "./from-config.ts";
 import { kindByName } from "./provider-entry.ts";
 import type { Secrets } from "../secrets/secrets.ts";

@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { embeddingsRequest } from "../../shared/contract/embeddings.ts";
-import type { AppDeps } from "../app.ts";
+import type { AppDeps } from "../deps.ts";
 import type { AppEnv } from "../http/context.ts";
 import { readJson } from "../http/json-body.ts";
 import { servedBy } from "../http/served-by.ts";

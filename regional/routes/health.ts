@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import type { AppDeps } from "../app.ts";
+import type { AppDeps } from "../deps.ts";
 import type { DbHealth } from "../db/index.ts";
 import { migrationsDone } from "../db/migrate.ts";
 import type { ReplicaHealth } from "../db/replicas.ts";

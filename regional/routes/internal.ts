@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { GatewayError } from "../../shared/error.ts";
-import type { AppDeps } from "../app.ts";
+import type { AppDeps } from "../deps.ts";
 import { findKeyRecord } from "../auth/key-records.ts";
 import type { AppEnv } from "../http/context.ts";
 

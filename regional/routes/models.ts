@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import type { ModelList } from "../../shared/contract/models.ts";
 import { GatewayError } from "../../shared/error.ts";
-import type { AppDeps } from "../app.ts";
+import type { AppDeps } from "../deps.ts";
 import type { AppEnv } from "../http/context.ts";
 
 export function modelsRoute(deps: AppDeps): Hono<AppEnv> {

@@ -3,7 +3,7 @@ import { GatewayError } from "../../shared/error.ts";
 import type { Registry } from "../providers/registry.ts";
 import type { ModelKind, Provider } from "../providers/types.ts";
 import { defaultCallPolicy, mergePolicy, type CallPolicy } from "./policy.ts";
-import type { RouteConfig, RoutesFile } from "./routes-file.ts";
+import type { RouteConfig, RoutesFile } from "../routes-file.ts";
 
 export interface PlannedTarget {
   provider: Provider;

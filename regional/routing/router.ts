@@ -7,7 +7,7 @@ import { withRetries, retryAfterMsOf } from "../../shared/resilience/retry.ts";
 import { createRetryBudget, defaultRetryBudget, type RetryBudget, type RetryBudgetPolicy } from "../../shared/resilience/retry-budget.ts";
 import type { Logger } from "../logger.ts";
 import type { ModelKind } from "../providers/types.ts";
-import type { BreakerScope, Breakers } from "./breakers.ts";
+import type { BreakerScope, Breakers } from "../resilience/breakers.ts";
 import type { Plan, PlannedTarget, Planner } from "./plan.ts";
 
 export interface Clock {

@@ -3,7 +3,7 @@ import { GatewayError } from "../../shared/error.ts";
 import { createGpuGuard } from "../../regional/gpu/guard.ts";
 import { NotSent } from "../../regional/gpu/not-sent.ts";
 import { createLogger } from "../../regional/logger.ts";
-import { createBreakers } from "../../regional/routing/breakers.ts";
+import { createBreakers } from "../../regional/resilience/breakers.ts";
 
 function guarded() {
   const clock = { now: 1_000_000 };

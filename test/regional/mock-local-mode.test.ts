@@ -5,7 +5,7 @@ import { createLogger } from "../../regional/logger.ts";
 import { configuredProviders } from "../../regional/providers/configured.ts";
 import { serveMockUpstream, type ServedMockUpstream } from "../../regional/providers/mock/serve.ts";
 import { createRegistry } from "../../regional/providers/registry.ts";
-import { parseRoutes } from "../../regional/routing/routes-file.ts";
+import { parseRoutes } from "../../regional/routes-file.ts";
 import { createTestApp, postJson, type TestApp } from "../support/regional-app.ts";
 
 const databaseUrl = "postgres://gateway@db.internal:5432/breakwater";

@@ -4,7 +4,7 @@ import { loadConfig } from "../../regional/config.ts";
 import { configuredProviders } from "../../regional/providers/configured.ts";
 import { createRegistry } from "../../regional/providers/registry.ts";
 import type { CallContext, Provider } from "../../regional/providers/types.ts";
-import { parseRoutes } from "../../regional/routing/routes-file.ts";
+import { parseRoutes } from "../../regional/routes-file.ts";
 import { sendJson, sleep, startFakeUpstream, type FakeUpstream } from "../support/fake-upstream.ts";
 
 /** Not local mode, so only what the environment and the file define exists. */

@@ -7,7 +7,7 @@ import { configuredProviders } from "../../regional/providers/configured.ts";
 import { createMockProvider } from "../../regional/providers/mock/index.ts";
 import { createRegistry } from "../../regional/providers/registry.ts";
 import { createPlanner } from "../../regional/routing/plan.ts";
-import { loadRoutesFile, parseRoutes } from "../../regional/routing/routes-file.ts";
+import { loadRoutesFile, parseRoutes } from "../../regional/routes-file.ts";
 
 /** Not local mode: no mock providers, no env shorthands. */
 const production = loadConfig({ DATABASE_URL: "postgres://gateway@db.internal:5432/breakwater" });

@@ -1,11 +1,12 @@
-import { createApp, type AppDeps } from "../../regional/app.ts";
+import { createApp } from "../../regional/app.ts";
+import type { AppDeps } from "../../regional/deps.ts";
 import { createLogger } from "../../regional/logger.ts";
 import { createMockProvider } from "../../regional/providers/mock/index.ts";
 import { createRegistry } from "../../regional/providers/registry.ts";
-import { createBreakers } from "../../regional/routing/breakers.ts";
+import { createBreakers } from "../../regional/resilience/breakers.ts";
 import { createPlanner } from "../../regional/routing/plan.ts";
 import { createRouter } from "../../regional/routing/router.ts";
-import { parseRoutes } from "../../regional/routing/routes-file.ts";
+import { parseRoutes } from "../../regional/routes-file.ts";
 
 /**
  * Asks the real regional app (its routes as app.ts mounts them) for a health path, without a

@@ -2,12 +2,12 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { probesInFlight } from "../../../shared/circuit-breaker.ts";
 import { GatewayError } from "../../../shared/error.ts";
-import type { AppDeps } from "../../app.ts";
+import type { AppDeps } from "../../deps.ts";
 import { auditActions } from "../../audit/event.ts";
 import { auditDetail } from "../../http/admin-audit.ts";
 import type { AppEnv } from "../../http/context.ts";
 import { readJson } from "../../http/json-body.ts";
-import type { BreakerView } from "../../routing/breakers.ts";
+import type { BreakerView } from "../../resilience/breakers.ts";
 
 const forceRequest = z.strictObject({
   /** `open`/`closed` hold the breaker so; `auto` hands it back to the failure counts. */

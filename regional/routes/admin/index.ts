@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import type { AppDeps } from "../../app.ts";
+import type { AppDeps } from "../../deps.ts";
 import type { AppEnv } from "../../http/context.ts";
 import { createTenantStore } from "../../tenants/tenant-store.ts";
 import { auditRoute } from "./audit.ts";

@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { GatewayError } from "../../../shared/error.ts";
-import type { AppDeps } from "../../app.ts";
+import type { AppDeps } from "../../deps.ts";
 import { auditActions } from "../../audit/event.ts";
 import type { KeyRecord } from "../../auth/key-store.ts";
 import { auditDetail, auditedCommit } from "../../http/admin-audit.ts";

@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { GatewayError } from "../../../shared/error.ts";
 import { parseOrThrow } from "../../../shared/validation.ts";
-import type { AppDeps } from "../../app.ts";
+import type { AppDeps } from "../../deps.ts";
 import { auditActions } from "../../audit/event.ts";
 import { auditDetail, auditedCommit } from "../../http/admin-audit.ts";
 import type { AppEnv } from "../../http/context.ts";

@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { parseOrThrow } from "../../../shared/validation.ts";
-import type { AppDeps } from "../../app.ts";
+import type { AppDeps } from "../../deps.ts";
 import { auditActions } from "../../audit/event.ts";
 import { auditDetail } from "../../http/admin-audit.ts";
 import { isoDateTimeParam } from "../../http/pg-timestamp.ts";

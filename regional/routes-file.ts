@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
-import { definitionKeys, forwardIssues, isProviderType, providerDefinitions, providerName, providerTypes } from "../providers/provider-entry.ts";
-import type { PolicyOverrides } from "./policy.ts";
+import { definitionKeys, forwardIssues, isProviderType, providerDefinitions, providerName, providerTypes } from "./providers/provider-entry.ts";
+import type { PolicyOverrides } from "./routing/policy.ts";
 
 const positiveMs = z.number().int().positive();
 

@@ -1,0 +1,47 @@
+import type { AuthFailureAuditor } from "./audit/auth-failures.ts";
+import type { AuditLog } from "./audit/writer.ts";
+import type { InvalidateEdgeKey } from "./auth/edge-key-cache.ts";
+import type { KeyStore } from "./auth/key-store.ts";
+import type { Db } from "./db/index.ts";
+import type { Migration } from "./db/migrate.ts";
+import type { GpuService } from "./gpu/service.ts";
+import type { TrustedProxies } from "./http/trusted-proxies.ts";
+import type { Logger } from "./logger.ts";
+import type { Router } from "./routing/router.ts";
+import type { SigningSecrets } from "./secrets/signing-secrets.ts";
+import type { UsageRecorder } from "./usage/recorder.ts";
+
+/**
+ * What the regional app is built from: `main.ts` gives real services, tests may give others.
+ * Its own module, a leaf, so routes import the type without importing the app that wires them.
+ */
+export interface AppDeps {
+  db: Db;
+  keys: KeyStore;
+  router: Router;
+  logger: Logger;
+  migrations: Migration[];
+  /** Request body bounds; `maxJsonDepth` unset, `readJson` applies the default depth. */
+  limits: { maxBodyBytes: number; maxJsonDepth?: number };
+  /** Flipped by shutdown so readiness fails while in-flight work drains. */
+  lifecycle: { shuttingDown: boolean };
+  /** The hash-chained audit log; admin actions answer once their event is durable in it. */
+  audit: AuditLog;
+  /** Audits failed authentications, sampled; unset, they are not audited. */
+  authFailures?: AuthFailureAuditor;
+  /** Per-request inference usage (tokens, latency, provider, status). */
+  usage: UsageRecorder;
+  /** The admin API's key (unset: the admin API answers 403) and the key checkpoints are verified with. */
+  admin: { key: string | undefined; checkpointSecret: Buffer };
+  /**
+   * The secret the edge signs with (or its versions, while it rotates). Set, /v1/* takes only signed calls and the tenant they
+   * name; unset (the regional app on its own, in tests), /v1/* checks API keys itself.
+   */
+  edgeSigningSecret?: string | SigningSecrets;
+  /** Drops the edge's shared copy of a key record; call it after revoking or changing a key. */
+  invalidateEdgeKey?: InvalidateEdgeKey;
+  /** The GPU compute API (/v1/gpu/*); unset, those routes do not exist. */
+  gpu?: GpuService;
+  /** Peers whose X-Forwarded-For / cf-connecting-ip are believed (TRUSTED_PROXIES); unset, none. */
+  trustedProxies?: TrustedProxies;
+}
