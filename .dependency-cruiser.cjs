@@ -9,7 +9,13 @@ const layer = (name, from, to, comment) => ({ name, severity: "error", comment, 
 
 module.exports = {
   forbidden: [
-    { name: "no-circular", severity: "error", comment: "Import cycles make each change harder: put the shared type in a leaf module.", from: {}, to: { circular: true } },
+    {
+      name: "no-circular",
+      severity: "error",
+      comment: "Import cycles make each change harder: put the shared type in a leaf module.",
+      from: {},
+      to: { circular: true },
+    },
     layer("edge-not-regional", "^edge/", "^regional/", "The tiers talk only over HTTP, with the contract in shared/."),
     layer("regional-not-edge", "^regional/", "^edge/", "The tiers talk only over HTTP, with the contract in shared/."),
     layer("shared-not-tiers", "^shared/", "^(edge|regional)/", "shared/ is used by both tiers and uses neither."),
@@ -34,10 +40,25 @@ module.exports = {
       from: { path: "^regional/", pathNot: "^regional/main\\.ts$" },
       to: { path: "^regional/(main|app)\\.ts$" },
     },
-    layer("providers-below-routing", "^regional/providers/", "^regional/(routing|routes|http|gpu|audit)/", "Adapters know nothing of routing, HTTP handling or the GPU API."),
+    layer(
+      "providers-below-routing",
+      "^regional/providers/",
+      "^regional/(routing|routes|http|gpu|audit)/",
+      "Adapters know nothing of routing, HTTP handling or the GPU API.",
+    ),
     layer("resilience-below-routes", "^regional/routing/", "^regional/(routes|http)/", "Routing is called by routes, never the other way."),
-    layer("gpu-below-routes", "^regional/gpu/", "^regional/(routes|routing)/", "The GPU service is called by its route; resilience it takes from shared/ or the breakers registry."),
-    layer("stores-below-http", "^regional/(db|auth|tenants|usage|secrets)/", "^regional/(routes|routing|http|gpu)/", "Stores and the database sit at the bottom."),
+    layer(
+      "gpu-below-routes",
+      "^regional/gpu/",
+      "^regional/(routes|routing)/",
+      "The GPU service is called by its route; resilience it takes from shared/ or the breakers registry.",
+    ),
+    layer(
+      "stores-below-http",
+      "^regional/(db|auth|tenants|usage|secrets)/",
+      "^regional/(routes|routing|http|gpu)/",
+      "Stores and the database sit at the bottom.",
+    ),
   ],
   options: {
     doNotFollow: { path: "node_modules" },

@@ -58,7 +58,16 @@ export async function auditFigures(options: AuditBenchOptions = {}): Promise<Mic
     const logger = createLogger("silent");
     const writer = async (region: string, flushEvents: number, flushIntervalMs: number) => {
       const journal = await openJournal(journalDir, region, logger);
-      const audit = createAuditWriter({ sql: db.write, region, journal, logger, checkpointSecret: secret, flushEvents, flushIntervalMs, checkpointIntervalMs: 1_000 });
+      const audit = createAuditWriter({
+        sql: db.write,
+        region,
+        journal,
+        logger,
+        checkpointSecret: secret,
+        flushEvents,
+        flushIntervalMs,
+        checkpointIntervalMs: 1_000,
+      });
       writers.push(audit);
       return audit;
     };

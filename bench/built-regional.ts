@@ -64,10 +64,30 @@ export async function builtRegionalFigures(options: BuiltRegionalOptions): Promi
       referencedRuns.push(await startOnce(options.root, referenced, idleMs));
     }
     return [
-      { id: "built regional: start to ready, real Postgres", value: median(plainRuns.map((run) => run.readyMs)), unit: "ms", aim: { op: "≤", value: 2_000 } },
-      { id: "built regional: start to ready, secrets from Secrets Manager", value: median(referencedRuns.map((run) => run.readyMs)), unit: "ms", aim: { op: "≤", value: 2_000 } },
-      { id: "built regional: resident memory idle, real Postgres", value: median(plainRuns.map((run) => run.rssMiB)), unit: "MiB", aim: { op: "≤", value: 100 } },
-      { id: "built regional: resident memory idle, secrets from Secrets Manager", value: median(referencedRuns.map((run) => run.rssMiB)), unit: "MiB", aim: { op: "≤", value: 100 } },
+      {
+        id: "built regional: start to ready, real Postgres",
+        value: median(plainRuns.map((run) => run.readyMs)),
+        unit: "ms",
+        aim: { op: "≤", value: 2_000 },
+      },
+      {
+        id: "built regional: start to ready, secrets from Secrets Manager",
+        value: median(referencedRuns.map((run) => run.readyMs)),
+        unit: "ms",
+        aim: { op: "≤", value: 2_000 },
+      },
+      {
+        id: "built regional: resident memory idle, real Postgres",
+        value: median(plainRuns.map((run) => run.rssMiB)),
+        unit: "MiB",
+        aim: { op: "≤", value: 100 },
+      },
+      {
+        id: "built regional: resident memory idle, secrets from Secrets Manager",
+        value: median(referencedRuns.map((run) => run.rssMiB)),
+        unit: "MiB",
+        aim: { op: "≤", value: 100 },
+      },
       ...(await cachedSecretFigures()),
     ];
   } finally {
@@ -81,7 +101,13 @@ export async function builtRegionalFigures(options: BuiltRegionalOptions): Promi
 async function startOnce(root: string, env: Record<string, string>, idleMs: number): Promise<Run> {
   const port = await freePort();
   const started = performance.now();
-  const managed = startProcess({ name: "built regional", command: process.execPath, args: ["dist/regional/main.js"], cwd: root, env: { ...process.env, ...env, HOST: "127.0.0.1", PORT: String(port) } });
+  const managed = startProcess({
+    name: "built regional",
+    command: process.execPath,
+    args: ["dist/regional/main.js"],
+    cwd: root,
+    env: { ...process.env, ...env, HOST: "127.0.0.1", PORT: String(port) },
+  });
   try {
     const readyMs = (await untilReady(`http://127.0.0.1:${port}/health/ready`, () => managed.hasExited(), managed.recentOutput)) - started;
     await delay(idleMs);
@@ -98,7 +124,10 @@ async function untilReady(url: string, exited: () => boolean, output: () => stri
   const deadline = performance.now() + 30_000;
   while (performance.now() < deadline) {
     if (exited()) throw new Error(`built regional exited while starting:\n${output()}`);
-    const ok = await fetch(url, { signal: AbortSignal.timeout(1_000) }).then((response) => response.status === 200, () => false);
+    const ok = await fetch(url, { signal: AbortSignal.timeout(1_000) }).then(
+      (response) => response.status === 200,
+      () => false,
+    );
     if (ok) return performance.now();
     await delay(5);
   }
@@ -108,14 +137,27 @@ async function untilReady(url: string, exited: () => boolean, output: () => stri
 /** What a request pays for a secret once it is cached: a provider key's getter, and the signing secrets. */
 async function cachedSecretFigures(): Promise<MicroResult[]> {
   const logger = createLogger("silent");
-  const source = async (name: string) => ({ value: name.endsWith("json") ? JSON.stringify({ apiKey: "sk-bench" }) : "bench-secret-0123456789abcdef0123456789", versionId: "v1" });
+  const source = async (name: string) => ({
+    value: name.endsWith("json") ? JSON.stringify({ apiKey: "sk-bench" }) : "bench-secret-0123456789abcdef0123456789",
+    versionId: "v1",
+  });
   const secrets = createSecrets(createSecretStore({ source, ttlMs: 3_600_000, logger }), logger);
   const key = secrets.secret({ name: "bench/json", jsonKey: "apiKey" });
   const signing = rotatingSigningSecrets(secrets, { name: "bench/signing" });
   await secrets.prime();
   return [
-    { id: "cached secret lookup (provider key, JSON key)", value: microsecondsPerOpSync(2_000_000, () => key.current()), unit: "µs/op", aim: { op: "≤", value: 1 } },
-    { id: "cached secret lookup (edge signing, current + previous)", value: microsecondsPerOpSync(2_000_000, () => signing.accepted()), unit: "µs/op", aim: { op: "≤", value: 1 } },
+    {
+      id: "cached secret lookup (provider key, JSON key)",
+      value: microsecondsPerOpSync(2_000_000, () => key.current()),
+      unit: "µs/op",
+      aim: { op: "≤", value: 1 },
+    },
+    {
+      id: "cached secret lookup (edge signing, current + previous)",
+      value: microsecondsPerOpSync(2_000_000, () => signing.accepted()),
+      unit: "µs/op",
+      aim: { op: "≤", value: 1 },
+    },
   ];
 }
 

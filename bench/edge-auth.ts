@@ -44,8 +44,17 @@ export interface EdgeAuthResult {
   firstFailure?: string;
 }
 
-const chatBody = JSON.stringify({ model: "mock/echo", messages: [{ role: "user", content: "Say hello to the benchmark." }], max_tokens: 16 });
-const quietWrangler = { WRANGLER_SEND_METRICS: "false", WRANGLER_HIDE_BANNER: "true", CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_ERROR_REPORTS: "false" };
+const chatBody = JSON.stringify({
+  model: "mock/echo",
+  messages: [{ role: "user", content: "Say hello to the benchmark." }],
+  max_tokens: 16,
+});
+const quietWrangler = {
+  WRANGLER_SEND_METRICS: "false",
+  WRANGLER_HIDE_BANNER: "true",
+  CLOUDFLARE_CF_FETCH_ENABLED: "false",
+  WRANGLER_SEND_ERROR_REPORTS: "false",
+};
 
 export async function edgeAuthScenario(options: EdgeAuthOptions): Promise<EdgeAuthResult> {
   const secret = randomBytes(32).toString("base64url");
@@ -62,7 +71,10 @@ export async function edgeAuthScenario(options: EdgeAuthOptions): Promise<EdgeAu
     });
     started.push(edge.process);
     const plainConfig = join(options.workDir, "edge-plain.wrangler.toml");
-    writeFileSync(plainConfig, `name = "breakwater-bench-plain-edge"\nmain = ${JSON.stringify(join(options.root, "bench", "edge-plain-worker.ts"))}\ncompatibility_date = "2026-05-01"\n`);
+    writeFileSync(
+      plainConfig,
+      `name = "breakwater-bench-plain-edge"\nmain = ${JSON.stringify(join(options.root, "bench", "edge-plain-worker.ts"))}\ncompatibility_date = "2026-05-01"\n`,
+    );
     const plain = await startWrangler(options, "edge (forwarding only)", plainConfig, {
       REGIONAL_ORIGIN: regional.origin,
       EDGE_SIGNING_SECRET: secret,
@@ -119,11 +131,20 @@ function timedPost(agent: Agent, url: string, headers: Record<string, string>): 
   return new Promise((resolve, reject) => {
     const startedAt = performance.now();
     const req = request(
-      { agent, method: "POST", hostname: target.hostname, port: target.port, path: target.pathname, headers: { ...headers, "content-length": payload.length } },
+      {
+        agent,
+        method: "POST",
+        hostname: target.hostname,
+        port: target.port,
+        path: target.pathname,
+        headers: { ...headers, "content-length": payload.length },
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (chunk: Buffer) => chunks.push(chunk));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, ms: performance.now() - startedAt, body: Buffer.concat(chunks).toString("utf8") }));
+        res.on("end", () =>
+          resolve({ status: res.statusCode ?? 0, ms: performance.now() - startedAt, body: Buffer.concat(chunks).toString("utf8") }),
+        );
         res.on("error", reject);
       },
     );
@@ -132,7 +153,11 @@ function timedPost(agent: Agent, url: string, headers: Record<string, string>): 
   });
 }
 
-export async function startRegional(options: EdgeAuthOptions, secret: string, apiKey: string): Promise<{ process: ManagedProcess; origin: string }> {
+export async function startRegional(
+  options: EdgeAuthOptions,
+  secret: string,
+  apiKey: string,
+): Promise<{ process: ManagedProcess; origin: string }> {
   const port = await freePort();
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -150,7 +175,13 @@ export async function startRegional(options: EdgeAuthOptions, secret: string, ap
   delete env.DATABASE_URL;
   delete env.UPSTASH_REDIS_REST_URL;
   delete env.UPSTASH_REDIS_REST_TOKEN;
-  const managed = startProcess({ name: "regional", command: process.execPath, args: ["--import", "tsx", join("regional", "main.ts")], cwd: options.root, env });
+  const managed = startProcess({
+    name: "regional",
+    command: process.execPath,
+    args: ["--import", "tsx", join("regional", "main.ts")],
+    cwd: options.root,
+    env,
+  });
   const origin = `http://127.0.0.1:${port}`;
   await waitForHttpOk(`${origin}/health/ready`, managed, 120_000);
   return { process: managed, origin };
@@ -162,22 +193,33 @@ export async function keyIdentity(origin: string, secret: string, apiKey: string
   const timestampS = Math.floor(Date.now() / 1000);
   const signature = await sign(secret, { method: "GET", pathAndQuery: path, timestampS, bodySha256: await sha256Hex(""), headers: {} });
   const response = await fetch(`${origin}${path}`, { headers: { [timestampHeader]: String(timestampS), [signatureHeader]: signature } });
-  if (response.status !== 200) throw new Error(`regional did not answer the bench key's record: ${response.status} ${await response.text()}`);
+  if (response.status !== 200)
+    throw new Error(`regional did not answer the bench key's record: ${response.status} ${await response.text()}`);
   return keyRecord.parse(await response.json());
 }
 
-export async function startWrangler(options: EdgeAuthOptions, name: string, config: string, vars: Record<string, string>): Promise<{ process: ManagedProcess; origin: string }> {
+export async function startWrangler(
+  options: EdgeAuthOptions,
+  name: string,
+  config: string,
+  vars: Record<string, string>,
+): Promise<{ process: ManagedProcess; origin: string }> {
   const [port, inspectorPort] = [await freePort(), await freePort()];
   const persist = join(options.workDir, `wrangler-${port}`);
   mkdirSync(persist, { recursive: true });
   const args = [
     join("node_modules", "wrangler", "bin", "wrangler.js"),
     "dev",
-    "--config", config,
-    "--ip", "127.0.0.1",
-    "--port", String(port),
-    "--inspector-port", String(inspectorPort),
-    "--persist-to", persist,
+    "--config",
+    config,
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--inspector-port",
+    String(inspectorPort),
+    "--persist-to",
+    persist,
     "--show-interactive-dev-session=false",
     ...Object.entries(vars).flatMap(([key, value]) => ["--var", `${key}:${value}`]),
   ];

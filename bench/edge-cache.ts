@@ -72,15 +72,18 @@ export async function edgeCacheScenario(options: EdgeCacheOptions): Promise<Edge
   const apiKey = `bw_bench_${randomBytes(18).toString("base64url").slice(0, 24)}`;
   const redisServer = await startRedis();
   const started: ManagedProcess[] = [];
-  const shim = await startUpstashShim({ redisUrl: redisServer.url, token: randomBytes(16).toString("hex") }).catch(async (error: unknown) => {
-    await redisServer.stop();
-    throw error;
-  });
+  const shim = await startUpstashShim({ redisUrl: redisServer.url, token: randomBytes(16).toString("hex") }).catch(
+    async (error: unknown) => {
+      await redisServer.stop();
+      throw error;
+    },
+  );
   try {
     const regional = await startRegional(options, secret, apiKey);
     started.push(regional.process);
     const identity = await keyIdentity(regional.origin, secret, apiKey);
-    const upstash: Record<string, string> = options.withL2 === false ? {} : { UPSTASH_REDIS_REST_URL: shim.url, UPSTASH_REDIS_REST_TOKEN: shim.token };
+    const upstash: Record<string, string> =
+      options.withL2 === false ? {} : { UPSTASH_REDIS_REST_URL: shim.url, UPSTASH_REDIS_REST_TOKEN: shim.token };
     const edge = await startWrangler(options, "edge (response cache)", join(options.root, "wrangler.toml"), {
       REGIONAL_ORIGIN: regional.origin,
       EDGE_SIGNING_SECRET: secret,
@@ -126,11 +129,23 @@ async function measure(url: string, apiKey: string, tenantId: string, redis: Red
 
   try {
     // One real answer to store as every L2 entry, as the edge would have stored it.
-    const template = await timedPost(agent, url, { authorization: `Bearer ${apiKey}`, "content-type": "application/json", "cache-control": "no-store" }, JSON.stringify({ model: "mock/embed", input: "template" }));
+    const template = await timedPost(
+      agent,
+      url,
+      { authorization: `Bearer ${apiKey}`, "content-type": "application/json", "cache-control": "no-store" },
+      JSON.stringify({ model: "mock/embed", input: "template" }),
+    );
     const l2Inputs = Array.from({ length: warmup + Math.ceil(requests / rounds) * rounds }, () => fresh("l2"));
     for (const input of l2Inputs) {
       const key = await cacheKey({ tenantId, method: "POST", path: "/v1/embeddings", query: "", body: { model: "mock/embed", input } });
-      const entry: CacheEntry = { v: 1, storedAt: Date.now(), ttlS: 3_600, staleS: 600, headers: [["content-type", "application/json"]], body: template.body };
+      const entry: CacheEntry = {
+        v: 1,
+        storedAt: Date.now(),
+        ttlS: 3_600,
+        staleS: 600,
+        headers: [["content-type", "application/json"]],
+        body: template.body,
+      };
       await redis.set(responseCacheRedisKey(key), entry, { ex: 3_600 });
     }
 
@@ -157,10 +172,33 @@ async function measure(url: string, apiKey: string, tenantId: string, redis: Red
     agent.destroy();
   }
 
-  const chatBody = { model: "mock/echo", messages: [{ role: "system", content: "You are terse." }, { role: "user", content: "Say hello to the benchmark, please." }], temperature: 1, max_tokens: 64 };
-  const keyMicroseconds = await microsecondsPerOp(20_000, () => cacheKey({ tenantId, method: "POST", path: "/v1/chat/completions", query: "", body: chatBody }));
-  const summary = { l1Hit: summarize(samples.l1), l2Hit: summarize(samples.l2), miss: summarize(samples.miss), bypass: summarize(samples.bypass), floor: summarize(floor), inEdge: { l1Hit: summarize(inEdge.l1), l2Hit: summarize(inEdge.l2), missLookup: summarize(inEdge.miss) } };
-  return { ...summary, missAddedP50Ms: summary.miss.p50Ms - summary.bypass.p50Ms, keyMicroseconds, failures, ...(firstFailure ? { firstFailure } : {}) };
+  const chatBody = {
+    model: "mock/echo",
+    messages: [
+      { role: "system", content: "You are terse." },
+      { role: "user", content: "Say hello to the benchmark, please." },
+    ],
+    temperature: 1,
+    max_tokens: 64,
+  };
+  const keyMicroseconds = await microsecondsPerOp(20_000, () =>
+    cacheKey({ tenantId, method: "POST", path: "/v1/chat/completions", query: "", body: chatBody }),
+  );
+  const summary = {
+    l1Hit: summarize(samples.l1),
+    l2Hit: summarize(samples.l2),
+    miss: summarize(samples.miss),
+    bypass: summarize(samples.bypass),
+    floor: summarize(floor),
+    inEdge: { l1Hit: summarize(inEdge.l1), l2Hit: summarize(inEdge.l2), missLookup: summarize(inEdge.miss) },
+  };
+  return {
+    ...summary,
+    missAddedP50Ms: summary.miss.p50Ms - summary.bypass.p50Ms,
+    keyMicroseconds,
+    failures,
+    ...(firstFailure ? { firstFailure } : {}),
+  };
 }
 
 interface Timing {
@@ -183,7 +221,14 @@ function timedRequest(agent: Agent, method: string, url: string, headers: Record
   return new Promise((resolve, reject) => {
     const startedAt = performance.now();
     const req = request(
-      { agent, method, hostname: target.hostname, port: target.port, path: target.pathname, headers: { ...headers, "content-length": payload.length } },
+      {
+        agent,
+        method,
+        hostname: target.hostname,
+        port: target.port,
+        path: target.pathname,
+        headers: { ...headers, "content-length": payload.length },
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -191,7 +236,13 @@ function timedRequest(agent: Agent, method: string, url: string, headers: Record
           const ms = performance.now() - startedAt;
           const xCache = res.headers["x-cache"];
           const serverTiming = /edge-cache;dur=([\d.]+)/.exec(String(res.headers["server-timing"] ?? ""));
-          resolve({ status: res.statusCode ?? 0, ms, xCache: typeof xCache === "string" ? xCache : undefined, cacheMs: serverTiming ? Number(serverTiming[1]) : undefined, body: Buffer.concat(chunks).toString("utf8") });
+          resolve({
+            status: res.statusCode ?? 0,
+            ms,
+            xCache: typeof xCache === "string" ? xCache : undefined,
+            cacheMs: serverTiming ? Number(serverTiming[1]) : undefined,
+            body: Buffer.concat(chunks).toString("utf8"),
+          });
         });
         res.on("error", reject);
       },

@@ -30,7 +30,11 @@ app.all("/v1/*", async (c) => {
     body,
     signing: {
       secret: c.env.EDGE_SIGNING_SECRET,
-      vouched: { [identityHeaders.keyId]: c.env.BENCH_KEY_ID, [identityHeaders.keyPrefix]: c.env.BENCH_KEY_PREFIX, [identityHeaders.tenantId]: c.env.BENCH_TENANT_ID },
+      vouched: {
+        [identityHeaders.keyId]: c.env.BENCH_KEY_ID,
+        [identityHeaders.keyPrefix]: c.env.BENCH_KEY_PREFIX,
+        [identityHeaders.tenantId]: c.env.BENCH_TENANT_ID,
+      },
     },
   });
   const result = await fetchHeaders(`${c.env.REGIONAL_ORIGIN}${outgoing.pathAndQuery}`, outgoing.init, 120_000);

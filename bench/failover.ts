@@ -61,10 +61,15 @@ export async function failoverScenario(options: FailoverOptions): Promise<Failov
     started.push(east.process);
     const west = await startRegional({ root: options.root, workDir: dir(options.workDir, "west") }, secret, apiKey);
     started.push(west.process);
-    const edge = await startWrangler({ root: options.root, workDir: dir(options.workDir, "edge") }, "edge (two origins)", join(options.root, "wrangler.toml"), {
-      REGIONAL_ORIGINS: `east=${east.origin} west=${west.origin}`,
-      EDGE_SIGNING_SECRET: secret,
-    });
+    const edge = await startWrangler(
+      { root: options.root, workDir: dir(options.workDir, "edge") },
+      "edge (two origins)",
+      join(options.root, "wrangler.toml"),
+      {
+        REGIONAL_ORIGINS: `east=${east.origin} west=${west.origin}`,
+        EDGE_SIGNING_SECRET: secret,
+      },
+    );
     started.push(edge.process);
     return await measure(`${edge.origin}/v1/chat/completions`, apiKey, east.process, options);
   } finally {
@@ -80,7 +85,8 @@ async function measure(url: string, apiKey: string, victim: ManagedProcess, opti
   try {
     for (let i = 0; i < 50; i++) {
       const warm = await post(agent, url, headers);
-      if (warm.status !== 200 || warm.origin !== "east") throw new Error(`warm-up answered ${warm.status} from ${warm.origin}: ${warm.detail}`);
+      if (warm.status !== 200 || warm.origin !== "east")
+        throw new Error(`warm-up answered ${warm.status} from ${warm.origin}: ${warm.detail}`);
     }
     const clients = Array.from({ length: options.clients ?? 4 }, async () => {
       while (performance.now() < stopAt) outcomes.push(await post(agent, url, headers));
@@ -91,7 +97,9 @@ async function measure(url: string, apiKey: string, victim: ManagedProcess, opti
     stopAt = killedAt + (options.afterMs ?? 2_000);
     await Promise.all(clients);
 
-    const survivor = outcomes.filter((outcome) => outcome.origin === "west" && outcome.status === 200).sort((a, b) => a.endedAt - b.endedAt)[0];
+    const survivor = outcomes
+      .filter((outcome) => outcome.origin === "west" && outcome.status === 200)
+      .sort((a, b) => a.endedAt - b.endedAt)[0];
     const failed = outcomes.filter((outcome) => outcome.status !== 200);
     return {
       failoverMs: survivor ? survivor.endedAt - killedAt : Number.NaN,
@@ -116,16 +124,27 @@ function post(agent: Agent, url: string, headers: Record<string, string>): Promi
   const payload = Buffer.from(chatBody);
   const startedAt = performance.now();
   return new Promise((resolve) => {
-    const done = (status: number, origin: string | undefined, detail: string) => resolve({ startedAt, endedAt: performance.now(), status, origin, detail });
-    const req = request({ agent, method: "POST", hostname: target.hostname, port: target.port, path: target.pathname, headers: { ...headers, "content-length": payload.length } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (chunk: Buffer) => chunks.push(chunk));
-      res.on("end", () => {
-        const origin = res.headers["x-breakwater-origin"];
-        done(res.statusCode ?? 0, typeof origin === "string" ? origin : undefined, Buffer.concat(chunks).toString("utf8").slice(0, 300));
-      });
-      res.on("error", (error) => done(0, undefined, error.message));
-    });
+    const done = (status: number, origin: string | undefined, detail: string) =>
+      resolve({ startedAt, endedAt: performance.now(), status, origin, detail });
+    const req = request(
+      {
+        agent,
+        method: "POST",
+        hostname: target.hostname,
+        port: target.port,
+        path: target.pathname,
+        headers: { ...headers, "content-length": payload.length },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("end", () => {
+          const origin = res.headers["x-breakwater-origin"];
+          done(res.statusCode ?? 0, typeof origin === "string" ? origin : undefined, Buffer.concat(chunks).toString("utf8").slice(0, 300));
+        });
+        res.on("error", (error) => done(0, undefined, error.message));
+      },
+    );
     req.on("error", (error) => done(0, undefined, error.message));
     req.end(payload);
   });

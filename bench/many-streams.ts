@@ -48,17 +48,35 @@ export async function manyStreamsScenario(options: ManyStreamsOptions): Promise<
   mkdirSync(options.workDir, { recursive: true });
   try {
     const [primary, secondary] = await Promise.all([startMockUpstream(options.root, 2, 20), startMockUpstream(options.root, 2, 20)]);
-    const provider = (origin: string) => ({ type: "openai", baseUrl: `${origin}/v1`, apiKey: "env:BENCH_UPSTREAM_KEY", models: ["bench-model"] });
+    const provider = (origin: string) => ({
+      type: "openai",
+      baseUrl: `${origin}/v1`,
+      apiKey: "env:BENCH_UPSTREAM_KEY",
+      models: ["bench-model"],
+    });
     const routesFile = join(options.workDir, "routes.json");
     writeFileSync(
       routesFile,
       JSON.stringify({
         providers: { primary: provider(primary.origin), secondary: provider(secondary.origin) },
-        routes: { "bench-chain": { targets: [{ provider: "primary", model: "bench-model" }, { provider: "secondary", model: "bench-model" }] } },
+        routes: {
+          "bench-chain": {
+            targets: [
+              { provider: "primary", model: "bench-model" },
+              { provider: "secondary", model: "bench-model" },
+            ],
+          },
+        },
       }),
     );
     const apiKey = benchApiKey();
-    const regional = await startRegional({ root: options.root, upstreamOrigin: primary.origin, dataDir: join(options.workDir, "data"), apiKey, env: { ROUTES_FILE: routesFile, BENCH_UPSTREAM_KEY: "bench-upstream-key" } });
+    const regional = await startRegional({
+      root: options.root,
+      upstreamOrigin: primary.origin,
+      dataDir: join(options.workDir, "data"),
+      apiKey,
+      env: { ROUTES_FILE: routesFile, BENCH_UPSTREAM_KEY: "bench-upstream-key" },
+    });
     const body = JSON.stringify({ model: "bench-chain", messages: [{ role: "user", content: "stream to me" }], stream: true });
     const open = async (): Promise<StreamOutcome> => {
       const started = performance.now();
@@ -103,7 +121,12 @@ export function formatManyStreams(result: ManyStreamsResult): string {
 
 export function manyStreamsFigures(result: ManyStreamsResult): MicroResult[] {
   return [
-    { id: `${result.streams} streams on one provider: served by the primary`, value: result.servedByPrimary, unit: "streams", aim: { op: "≥", value: result.streams } },
+    {
+      id: `${result.streams} streams on one provider: served by the primary`,
+      value: result.servedByPrimary,
+      unit: "streams",
+      aim: { op: "≥", value: result.streams },
+    },
     { id: `${result.streams} streams on one provider: stalled`, value: result.stalled, unit: "streams", aim: { op: "≤", value: 0 } },
     { id: `${result.streams} streams on one provider: first token p99`, value: result.ttftP99Ms, unit: "ms/op" },
   ];

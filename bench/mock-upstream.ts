@@ -41,12 +41,7 @@ export function createMockUpstream(options: MockUpstreamOptions): Server {
   return server;
 }
 
-async function handle(
-  req: IncomingMessage,
-  res: ServerResponse,
-  options: MockUpstreamOptions,
-  sleeper: PreciseSleeper,
-): Promise<void> {
+async function handle(req: IncomingMessage, res: ServerResponse, options: MockUpstreamOptions, sleeper: PreciseSleeper): Promise<void> {
   const path = (req.url ?? "/").split("?")[0];
   if (req.method === "GET" && path === "/v1/models") {
     sendJson(res, 200, { object: "list", data: [{ id: "bench-model", object: "model", created: 0, owned_by: "bench" }] });
@@ -73,12 +68,7 @@ async function handle(
   }
 }
 
-async function stream(
-  res: ServerResponse,
-  body: ChatRequestBody,
-  options: MockUpstreamOptions,
-  sleeper: PreciseSleeper,
-): Promise<void> {
+async function stream(res: ServerResponse, body: ChatRequestBody, options: MockUpstreamOptions, sleeper: PreciseSleeper): Promise<void> {
   // Headers go out at once, like real providers; time to first byte is the first chunk.
   res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
   res.flushHeaders();
@@ -145,9 +135,7 @@ function parseChatRequest(raw: string): ChatRequestBody | string {
   const { model, messages, stream, stream_options: streamOptions } = parsed;
   if (typeof model !== "string" || model === "") return "model is required";
   if (!Array.isArray(messages) || messages.length === 0) return "messages must be a non-empty array";
-  const prompt = messages
-    .map((message) => (isRecord(message) && typeof message.content === "string" ? message.content : ""))
-    .join("\n");
+  const prompt = messages.map((message) => (isRecord(message) && typeof message.content === "string" ? message.content : "")).join("\n");
   const includeUsage = isRecord(streamOptions) && streamOptions.include_usage === true;
   return { model, prompt, stream: stream === true, includeUsage };
 }

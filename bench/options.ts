@@ -83,12 +83,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     latencyThresholdPct: number("threshold", values.threshold ?? env.BENCH_THRESHOLD_PCT, 25, 0),
     p99ThresholdPct: number("p99-threshold", values["p99-threshold"] ?? env.BENCH_P99_THRESHOLD_PCT, 50, 0),
     minLatencyDeltaMs: number("min-latency-delta", values["min-latency-delta"] ?? env.BENCH_MIN_LATENCY_DELTA_MS, 0.2, 0),
-    throughputThresholdPct: number(
-      "throughput-threshold",
-      values["throughput-threshold"] ?? env.BENCH_THROUGHPUT_THRESHOLD_PCT,
-      25,
-      0,
-    ),
+    throughputThresholdPct: number("throughput-threshold", values["throughput-threshold"] ?? env.BENCH_THROUGHPUT_THRESHOLD_PCT, 25, 0),
     microThresholdPct: number("micro-threshold", values["micro-threshold"] ?? env.BENCH_MICRO_THRESHOLD_PCT, 50, 0),
     updateBaseline: values["update-baseline"] === true,
     strict: values.strict === true,
@@ -110,9 +105,7 @@ function parsePaths(raw: string | undefined): PathName[] {
     if (!isPathName(name)) throw new Error(`--paths: unknown path "${name}" (use ${pathNames.join(",")})`);
   }
   // Direct is the reference every added latency is measured against; the edge forwards to regional.
-  return pathNames.filter(
-    (name) => name === "direct" || wanted.includes(name) || (name === "regional" && wanted.includes("edge")),
-  );
+  return pathNames.filter((name) => name === "direct" || wanted.includes(name) || (name === "regional" && wanted.includes("edge")));
 }
 
 function isPathName(value: string): value is PathName {

@@ -50,7 +50,16 @@ export async function policyFigures(iterations = 200_000): Promise<MicroResult[]
   });
 
   const registry = createRegistry([stubProvider("first"), stubProvider("second")]);
-  const routes = parseRoutes({ routes: { chain: { targets: [{ provider: "first", model: "m" }, { provider: "second", model: "m" }] } } });
+  const routes = parseRoutes({
+    routes: {
+      chain: {
+        targets: [
+          { provider: "first", model: "m" },
+          { provider: "second", model: "m" },
+        ],
+      },
+    },
+  });
   const router = createRouter({ planner: createPlanner(registry, routes), breakers: createBreakers(logger), logger });
   const signal = new AbortController().signal;
   const answer = async () => "ok";

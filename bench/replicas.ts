@@ -78,7 +78,11 @@ export async function replicaFigures(options: ReplicaBenchOptions = {}): Promise
       timings.plain.push(plainFirst ? first : second);
       timings.ryw.push(plainFirst ? second : first);
     }
-    const median = (values: number[]) => percentile([...values].sort((a, b) => a - b), 0.5);
+    const median = (values: number[]) =>
+      percentile(
+        [...values].sort((a, b) => a - b),
+        0.5,
+      );
     const plainReadUs = median(timings.plain);
     const rywReadUs = median(timings.ryw);
     return [
@@ -87,7 +91,12 @@ export async function replicaFigures(options: ReplicaBenchOptions = {}): Promise
       { id: "replica selection per read, tenant with a commit position", value: pickTenantUs, unit: "µs/op", aim: { op: "≤", value: 5 } },
       { id: "replica selection per read, position shared through Redis", value: pickSharedUs, unit: "µs/op" },
       { id: "plain read on a replica (one round trip)", value: plainReadUs, unit: "µs/op" },
-      { id: "read-your-writes read on a caught-up replica (added)", value: Math.max(0, rywReadUs - plainReadUs), unit: "µs/op", aim: { op: "≤", value: 50 } },
+      {
+        id: "read-your-writes read on a caught-up replica (added)",
+        value: Math.max(0, rywReadUs - plainReadUs),
+        unit: "µs/op",
+        aim: { op: "≤", value: 50 },
+      },
     ];
   } finally {
     await Promise.allSettled(dbs.map(async (db) => await db.close(1)));

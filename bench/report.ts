@@ -28,7 +28,9 @@ export function formatReport(
   const settings = (run: BenchResult["config"]): string =>
     `${run.upstreamLatencyMs} ms upstream latency, ${run.durationS} s runs after ${run.warmupS} s warmup, ${run.ttfbRequests} TTFB requests`;
   if (settings(config) !== settings(result.config)) {
-    lines.push(`note: settings differ, figures are not directly comparable: baseline ${settings(config)}; this run ${settings(result.config)}`);
+    lines.push(
+      `note: settings differ, figures are not directly comparable: baseline ${settings(config)}; this run ${settings(result.config)}`,
+    );
   }
   for (const id of missingFromRun(result, baseline)) lines.push(`note: baseline scenario ${id} was not measured`);
   lines.push(...regressions.map(formatRegression));
@@ -88,7 +90,10 @@ function formatRegression(regression: Regression): string {
 function formatFailures(scenarios: ScenarioResult[]): string[] {
   return scenarios
     .filter((scenario) => scenario.failures > 0)
-    .map((scenario) => `FAILURES ${scenario.id}: ${scenario.failures} of ${scenario.requests}${scenario.firstFailure ? ` — first: ${scenario.firstFailure}` : ""}`);
+    .map(
+      (scenario) =>
+        `FAILURES ${scenario.id}: ${scenario.failures} of ${scenario.requests}${scenario.firstFailure ? ` — first: ${scenario.firstFailure}` : ""}`,
+    );
 }
 
 export function writeResult(file: string, result: BenchResult, regressions: Regression[]): void {

@@ -18,22 +18,8 @@ import { checkTarget, sequentialChat, streamTtfb, type SequentialResult } from "
 import { parseOptions, usage, type BenchOptions, type PathName } from "./options.ts";
 import { killAllNow, stopAll } from "./processes.ts";
 import { formatReport, writeResult } from "./report.ts";
-import {
-  machineInfo,
-  scenarioId,
-  withAddedLatency,
-  type BenchResult,
-  type ScenarioKind,
-  type ScenarioResult,
-} from "./result.ts";
-import {
-  benchApiKey,
-  directTarget,
-  gatewayTarget,
-  startEdge,
-  startMockUpstream,
-  startRegional,
-} from "./services.ts";
+import { machineInfo, scenarioId, withAddedLatency, type BenchResult, type ScenarioKind, type ScenarioResult } from "./result.ts";
+import { benchApiKey, directTarget, gatewayTarget, startEdge, startMockUpstream, startRegional } from "./services.ts";
 import type { Target } from "./target.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -95,21 +81,24 @@ async function main(): Promise<number> {
       progress("built regional (npm run build): start to ready, idle memory with a real Postgres, cached secret lookups");
       micro.push(...(await builtRegionalFigures({ root })));
     }
-    return report({
-      schema: 1,
-      timestamp: new Date().toISOString(),
-      machine: machineInfo(),
-      config: {
-        upstreamLatencyMs: options.upstreamLatencyMs,
-        durationS: options.durationS,
-        warmupS: options.warmupS,
-        ttfbRequests: options.ttfbRequests,
-        loadConnections: options.loadConnections,
-        paths,
+    return report(
+      {
+        schema: 1,
+        timestamp: new Date().toISOString(),
+        machine: machineInfo(),
+        config: {
+          upstreamLatencyMs: options.upstreamLatencyMs,
+          durationS: options.durationS,
+          warmupS: options.warmupS,
+          ttfbRequests: options.ttfbRequests,
+          loadConnections: options.loadConnections,
+          paths,
+        },
+        scenarios,
+        micro,
       },
-      scenarios,
-      micro,
-    }, options);
+      options,
+    );
   } finally {
     await cleanUp();
   }
@@ -150,7 +139,13 @@ async function startTargets(paths: PathName[], options: BenchOptions, scratchDir
   // regional path above is measured without the edge, so it runs a second, open instance.
   const signingSecret = randomBytes(32).toString("hex");
   progress("starting regional behind the edge (signed calls only)");
-  const signed = await startRegional({ root, upstreamOrigin: upstream.origin, dataDir: join(scratchDir, "data-signed"), apiKey, signingSecret });
+  const signed = await startRegional({
+    root,
+    upstreamOrigin: upstream.origin,
+    dataDir: join(scratchDir, "data-signed"),
+    apiKey,
+    signingSecret,
+  });
   progress("starting edge (wrangler dev)");
   const edge = await startEdge({ root, regionalOrigin: signed.origin, persistDir: join(scratchDir, "wrangler"), signingSecret });
   targets.push(gatewayTarget("edge", edge, apiKey));

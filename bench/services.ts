@@ -75,8 +75,7 @@ export async function startRegional(options: RegionalOptions): Promise<Service> 
   if (options.signingSecret) return { process: managed, origin, notes: [] };
   // Ready is not enough: the bench's key must also be accepted before anything is measured.
   const auth = await waitForHttpOk(`${origin}/v1/models`, managed, 30_000, { authorization: `Bearer ${options.apiKey}` });
-  const notes =
-    auth.attempts > 1 ? [`regional rejected its own dev key for ${auth.elapsedMs} ms after /health/ready answered 200`] : [];
+  const notes = auth.attempts > 1 ? [`regional rejected its own dev key for ${auth.elapsedMs} ms after /health/ready answered 200`] : [];
   return { process: managed, origin, notes };
 }
 
@@ -98,12 +97,18 @@ export async function startEdge(options: EdgeOptions): Promise<Service> {
     args: [
       ...prefix,
       "dev",
-      "--ip", "127.0.0.1",
-      "--port", String(port),
-      "--inspector-port", String(inspectorPort),
-      "--var", `REGIONAL_ORIGIN:${options.regionalOrigin}`,
-      "--var", `EDGE_SIGNING_SECRET:${options.signingSecret}`,
-      "--persist-to", options.persistDir,
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--inspector-port",
+      String(inspectorPort),
+      "--var",
+      `REGIONAL_ORIGIN:${options.regionalOrigin}`,
+      "--var",
+      `EDGE_SIGNING_SECRET:${options.signingSecret}`,
+      "--persist-to",
+      options.persistDir,
       "--show-interactive-dev-session=false",
     ],
     cwd: options.root,

@@ -26,15 +26,14 @@ export function createApp(): Hono<AppEnv> {
   app.get("/health/ready", ready());
   app.get("/health", health());
   app.get("/health/detailed", opsAuth(), detailedHealth());
-  app.get("/metrics", opsAuth(), (c) => c.text(metricsText(), 200, { "content-type": "text/plain; version=0.0.4", "cache-control": "no-store" }));
+  app.get("/metrics", opsAuth(), (c) =>
+    c.text(metricsText(), 200, { "content-type": "text/plain; version=0.0.4", "cache-control": "no-store" }),
+  );
   app.use("/v1/*", auth(), readBody(), cacheLookup(), rateLimit(), cache());
   app.all("/v1/*", forward());
 
   app.notFound((c) =>
-    errorResponse(
-      new GatewayError("not_found", { message: `No route for ${c.req.method} ${c.req.path}.` }),
-      c.get("requestId"),
-    ),
+    errorResponse(new GatewayError("not_found", { message: `No route for ${c.req.method} ${c.req.path}.` }), c.get("requestId")),
   );
 
   app.onError((error, c) => {

@@ -1,13 +1,5 @@
 /** Headers that describe one connection, not the message (RFC 9110 §7.6.1). */
-const connectionHeaders = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
-]);
+const connectionHeaders = new Set(["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"]);
 
 /**
  * A copy of `headers` fit to send over the next hop: without hop-by-hop headers,

@@ -121,7 +121,11 @@ async function fromRegional(context: LookupContext, keySha256: string): Promise<
   // Through the origins' breakers and failover like any forwarded call: a lost region must not lock keys out.
   // No client signal: a lookup that ends after its client left still fills the caches for the next.
   const timeoutMs = Math.min(lookupTimeoutMs, settings.originTimeoutMs);
-  const { response } = await withFailover(context, settings.origins, { pathAndQuery: path, init: { headers: { ...headers, "x-request-id": context.requestId } }, timeoutMs });
+  const { response } = await withFailover(context, settings.origins, {
+    pathAndQuery: path,
+    init: { headers: { ...headers, "x-request-id": context.requestId } },
+    timeoutMs,
+  });
   if (response.status === 404) {
     await response.body?.cancel();
     return null;
@@ -132,7 +136,11 @@ async function fromRegional(context: LookupContext, keySha256: string): Promise<
   const text = read.complete ? new TextDecoder().decode(read.bytes) : "";
   if (response.status !== 200 || !read.complete) {
     const detail = read.complete ? text.slice(0, 300) : `more than ${maxKeyRecordBytes} bytes`;
-    throw new GatewayError("unavailable", { message: "API keys cannot be checked right now.", retryAfterS: 1, cause: new Error(`key lookup answered ${response.status}: ${detail}`) });
+    throw new GatewayError("unavailable", {
+      message: "API keys cannot be checked right now.",
+      retryAfterS: 1,
+      cause: new Error(`key lookup answered ${response.status}: ${detail}`),
+    });
   }
   const parsed = keyRecord.safeParse(parseJson(text));
   if (!parsed.success) throw new GatewayError("unavailable", { message: "API keys cannot be checked right now.", cause: parsed.error });
@@ -150,7 +158,9 @@ function parseJson(text: string): unknown {
 async function toCache(settings: Settings, keySha256: string, value: CachedKey): Promise<void> {
   const ttlS = Math.min(settings.keyCacheTtlS, Math.floor((value.until - Date.now()) / 1000));
   if (ttlS <= 0) return;
-  const response = new Response(JSON.stringify(value), { headers: { "content-type": "application/json", "cache-control": `max-age=${ttlS}` } });
+  const response = new Response(JSON.stringify(value), {
+    headers: { "content-type": "application/json", "cache-control": `max-age=${ttlS}` },
+  });
   await caches.default.put(cacheBase + keySha256, response);
 }
 

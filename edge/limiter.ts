@@ -59,7 +59,14 @@ export async function reserve(context: LimiterContext, key: KeyRecord, tokens: n
   if (refusedBy >= 0 || closedBy >= 0) {
     // Give back what the scopes that said yes took for a request that will not run.
     scopes.forEach((scope, i) => {
-      if (results[i]?.allowed) context.waitUntil(adjust(context, scope, scope.buckets.map((bucket) => ({ ...bucket, delta: -bucket.cost }))));
+      if (results[i]?.allowed)
+        context.waitUntil(
+          adjust(
+            context,
+            scope,
+            scope.buckets.map((bucket) => ({ ...bucket, delta: -bucket.cost })),
+          ),
+        );
     });
     if (refusedBy >= 0) {
       const retryAfterMs = Math.max(...results.map((result) => (result && !result.allowed ? result.retryAfterMs : 0)));
@@ -78,7 +85,8 @@ export async function reserve(context: LimiterContext, key: KeyRecord, tokens: n
       const settled = scopes.map(async (scope, i) => {
         if (!results[i]) return; // its limiter took nothing
         for (const bucket of scope.buckets) {
-          if (bucket.bucket === "tokens" && actualTokens !== bucket.cost) addCorrection(scope.name, { ...bucket, delta: actualTokens - bucket.cost });
+          if (bucket.bucket === "tokens" && actualTokens !== bucket.cost)
+            addCorrection(scope.name, { ...bucket, delta: actualTokens - bucket.cost });
         }
         await flushCorrectionsLater(context, scope);
       });
@@ -135,7 +143,12 @@ function bucketsFor(limits: KeyRecord["limits"], tokens: number): (Bucket & { co
 }
 
 function quotaOf(policy: string, bucket: Bucket): Quota {
-  return { policy: `${policy}-${bucket.bucket}`, limit: bucket.limit, periodMs: bucket.periodMs, ...(bucket.bucket === "tokens" ? { unit: "tokens" as const } : {}) };
+  return {
+    policy: `${policy}-${bucket.bucket}`,
+    limit: bucket.limit,
+    periodMs: bucket.periodMs,
+    ...(bucket.bucket === "tokens" ? { unit: "tokens" as const } : {}),
+  };
 }
 
 function levelsOf(policy: LimitPolicyName, levels: BucketLevel[]): QuotaLevel[] {
@@ -191,7 +204,11 @@ async function call<T>(
   run: (limiter: DurableObjectStub<RateLimiter>) => Promise<T>,
 ): Promise<T | null> {
   try {
-    return await withTimeout(run(context.env.RATE_LIMITER.getByName(name)), limiterTimeoutMs, () => new Error(`no answer within ${limiterTimeoutMs} ms`));
+    return await withTimeout(
+      run(context.env.RATE_LIMITER.getByName(name)),
+      limiterTimeoutMs,
+      () => new Error(`no answer within ${limiterTimeoutMs} ms`),
+    );
   } catch (error) {
     const mode = context.settings.onLimiterError[policy];
     count("breakwater_edge_limiter_unreachable_total", { policy, mode });

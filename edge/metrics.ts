@@ -11,9 +11,12 @@ const help = {
   breakwater_edge_key_lookups_total: "Key records looked up past this location's cache, by where they were found.",
   breakwater_edge_origin_breaker_transitions_total: "Origin breaker state changes this isolate caused, by origin, from and to.",
   breakwater_edge_origin_failovers_total: "Requests moved on past an origin, by origin and why: open (breaker), connect, timeout, broken.",
-  breakwater_edge_origin_breaker_unreachable_total: "Origin breaker Durable Objects that could not be reached (the origin was then treated as closed).",
-  breakwater_edge_cache_requests_total: "Cacheable requests by how the response cache answered: hit-edge, hit-redis, miss, coalesced, bypass, stale.",
-  breakwater_edge_cache_writes_total: "Response-cache entries written, by outcome: stored, failed (a level refused it), skipped (unfinished, too large).",
+  breakwater_edge_origin_breaker_unreachable_total:
+    "Origin breaker Durable Objects that could not be reached (the origin was then treated as closed).",
+  breakwater_edge_cache_requests_total:
+    "Cacheable requests by how the response cache answered: hit-edge, hit-redis, miss, coalesced, bypass, stale.",
+  breakwater_edge_cache_writes_total:
+    "Response-cache entries written, by outcome: stored, failed (a level refused it), skipped (unfinished, too large).",
   breakwater_edge_cache_l2_errors_total: "Upstash calls of the response cache that failed, by operation.",
 } as const;
 

@@ -26,11 +26,16 @@ export function rateLimitHeaders(quotas: Quota[], levels: QuotaLevel[]): Record<
   const headers: Record<string, string> = {};
   if (quotas.length > 0) {
     headers["ratelimit-policy"] = quotas
-      .map((quota) => `${item(quota.policy)};q=${quota.limit};w=${Math.ceil(quota.periodMs / 1000)}${quota.unit ? `;qu=${item(quota.unit)}` : ""}`)
+      .map(
+        (quota) =>
+          `${item(quota.policy)};q=${quota.limit};w=${Math.ceil(quota.periodMs / 1000)}${quota.unit ? `;qu=${item(quota.unit)}` : ""}`,
+      )
       .join(", ");
   }
   if (levels.length > 0) {
-    headers["ratelimit"] = levels.map((level) => `${item(level.policy)};r=${Math.max(0, level.remaining)};t=${Math.ceil(level.resetMs / 1000)}`).join(", ");
+    headers["ratelimit"] = levels
+      .map((level) => `${item(level.policy)};r=${Math.max(0, level.remaining)};t=${Math.ceil(level.resetMs / 1000)}`)
+      .join(", ");
   }
   return headers;
 }

@@ -35,7 +35,11 @@ export async function signedRequest(request: Request, call: SignedCall): Promise
 }
 
 /** Fetches `url`, waiting at most `timeoutMs` for the response headers (the body may take as long as it needs). */
-export async function fetchHeaders(url: string, init: RequestInit, timeoutMs: number): Promise<{ response: Response } | { error: unknown; timedOut: boolean }> {
+export async function fetchHeaders(
+  url: string,
+  init: RequestInit,
+  timeoutMs: number,
+): Promise<{ response: Response } | { error: unknown; timedOut: boolean }> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
   try {

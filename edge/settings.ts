@@ -88,7 +88,8 @@ export function settingsOf(env: Env): Settings {
 
 function parse(env: Env): Settings {
   const secret = env.EDGE_SIGNING_SECRET ?? "";
-  if (secret.length < 32) throw new Error("EDGE_SIGNING_SECRET is not set (or shorter than 32 characters): the edge cannot sign origin calls");
+  if (secret.length < 32)
+    throw new Error("EDGE_SIGNING_SECRET is not set (or shorter than 32 characters): the edge cannot sign origin calls");
   const keyCacheTtlS = integer("KEY_CACHE_TTL_S", env.KEY_CACHE_TTL_S, defaults.keyCacheTtlS, 0, maxKeyStalenessS - 1);
   const url = env.UPSTASH_REDIS_REST_URL;
   const token = env.UPSTASH_REDIS_REST_TOKEN;
@@ -127,7 +128,9 @@ function integer(name: string, value: string | undefined, fallback: number | und
   if ((value === undefined || value === "") && fallback !== undefined) return fallback;
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n < min || n > max) {
-    throw new Error(`${name} is not ${min === 1 ? "a positive" : "an"} integer${max < Number.MAX_SAFE_INTEGER ? ` up to ${max}` : ""}: ${JSON.stringify(value)}`);
+    throw new Error(
+      `${name} is not ${min === 1 ? "a positive" : "an"} integer${max < Number.MAX_SAFE_INTEGER ? ` up to ${max}` : ""}: ${JSON.stringify(value)}`,
+    );
   }
   return n;
 }

@@ -13,7 +13,12 @@ export const envSchema = z.object({
   DATABASE_REPLICA_URLS: z
     .string()
     .optional()
-    .transform((value) => (value ?? "").split(",").map((url) => url.trim()).filter(Boolean))
+    .transform((value) =>
+      (value ?? "")
+        .split(",")
+        .map((url) => url.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.string().url())),
   // Database tuning; unset, `dbDefaults` in db/index.ts decides (one place for the defaults).
   /** Connections to the primary, and to each replica. */
@@ -36,8 +41,15 @@ export const envSchema = z.object({
   /** Redis shared by the regional instances (read-your-writes positions); unset, each instance remembers its own. */
   REDIS_URL: z.string().url().optional(),
   /** Fixes the dev tenant's API key instead of generating one on first start. */
-  BREAKWATER_DEV_KEY: z.string().regex(/^bw_[A-Za-z0-9_-]{16,}$/, "must look like bw_ + at least 16 characters").optional(),
-  MAX_BODY_BYTES: z.coerce.number().int().positive().default(1024 * 1024),
+  BREAKWATER_DEV_KEY: z
+    .string()
+    .regex(/^bw_[A-Za-z0-9_-]{16,}$/, "must look like bw_ + at least 16 characters")
+    .optional(),
+  MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(1024 * 1024),
   /** Request bodies nesting arrays and objects deeper than this are refused (400) before they are parsed. */
   MAX_JSON_DEPTH: z.coerce.number().int().positive().max(maxJsonDepthCeiling).default(defaultMaxJsonDepth),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().nonnegative().default(30_000),
@@ -82,7 +94,10 @@ export const envSchema = z.object({
    */
   MOCK_PROVIDERS: z.enum(["on", "off"]).optional(),
   /** This service's region: the audit log keeps one hash chain and one journal per region. */
-  REGION: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "letters, digits, - and _ only").default("local"),
+  REGION: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, "letters, digits, - and _ only")
+    .default("local"),
   /** The admin API's credential (`Authorization: Bearer`); unset, the admin API answers 403. */
   ADMIN_API_KEY: z.string().min(32, "must be at least 32 characters").optional(),
   /** Signs audit checkpoints; required unless the service is local (embedded database or loopback). */
@@ -105,7 +120,12 @@ export const envSchema = z.object({
 });
 
 /** What is needed to read secrets, before the rest of the configuration (whose secrets they are) can be checked. */
-const secretsSchema = envSchema.pick({ SECRETS_MANAGER_ENDPOINT: true, SECRETS_MANAGER_REGION: true, SECRETS_CACHE_TTL_MS: true, LOG_LEVEL: true });
+const secretsSchema = envSchema.pick({
+  SECRETS_MANAGER_ENDPOINT: true,
+  SECRETS_MANAGER_REGION: true,
+  SECRETS_CACHE_TTL_MS: true,
+  LOG_LEVEL: true,
+});
 export type SecretsConfig = z.infer<typeof secretsSchema>;
 
 export type Config = z.infer<typeof envSchema>;

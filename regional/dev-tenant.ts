@@ -12,9 +12,20 @@ const devKeyFile = "dev-api-key";
  * comes from BREAKWATER_DEV_KEY; otherwise, with embedded storage, one is generated on
  * first start and kept beside the data so every start can print it again.
  */
-export async function ensureDevKey(db: Db, keys: KeyStore, options: { devKey?: string; dataDir: string; limits?: DevLimits }): Promise<string | null> {
+export async function ensureDevKey(
+  db: Db,
+  keys: KeyStore,
+  options: { devKey?: string; dataDir: string; limits?: DevLimits },
+): Promise<string | null> {
   const keyFile = join(options.dataDir, devKeyFile);
-  const wanted = options.devKey ?? (db.embedded ? await readFile(keyFile, "utf8").then((text) => text.trim(), () => undefined) : undefined);
+  const wanted =
+    options.devKey ??
+    (db.embedded
+      ? await readFile(keyFile, "utf8").then(
+          (text) => text.trim(),
+          () => undefined,
+        )
+      : undefined);
   if (!wanted && !db.embedded) return null;
   if (wanted && (await keys.verify(wanted))) return await withLimits(db, wanted, options.limits);
 

@@ -30,11 +30,13 @@ export function redact(value: unknown, depth = 0): unknown {
 /** One JSON object per line on stdout (stderr for warnings and errors). */
 export function createLogger(level: LogLevel = "info", write: (line: string, isError: boolean) => void = defaultWrite): Logger {
   const threshold = levels[level];
-  const log = (at: Exclude<LogLevel, "silent">) => (message: string, fields: LogFields = {}) => {
-    if (levels[at] < threshold) return;
-    const record = { time: new Date().toISOString(), level: at, message: redact(message), ...(redact(fields) as LogFields) };
-    write(JSON.stringify(record), levels[at] >= levels.warn);
-  };
+  const log =
+    (at: Exclude<LogLevel, "silent">) =>
+    (message: string, fields: LogFields = {}) => {
+      if (levels[at] < threshold) return;
+      const record = { time: new Date().toISOString(), level: at, message: redact(message), ...(redact(fields) as LogFields) };
+      write(JSON.stringify(record), levels[at] >= levels.warn);
+    };
   return { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") };
 }
 

@@ -42,14 +42,21 @@ await secrets.prime();
 // Built before the database opens: a provider misconfigured stops start-up at once.
 const registry = createRegistry(configuredProviders(config, routes, process.env, secrets));
 const passwordRef = settings.references.DATABASE_PASSWORD;
-const db = await openDb({ ...dbOptionsFrom(config, logger), ...(passwordRef && { password: rotatingPassword(secrets, passwordRef, logger) }) });
+const db = await openDb({
+  ...dbOptionsFrom(config, logger),
+  ...(passwordRef && { password: rotatingPassword(secrets, passwordRef, logger) }),
+});
 const migrations = await readMigrations();
 const applied = await migrate(db.write, migrations);
 if (applied.length > 0) logger.info("migrations applied", { versions: applied });
 await db.barrier();
 
 const keys = createKeyStore(db, { cacheTtlMs: config.KEY_CACHE_TTL_MS });
-const devKey = await ensureDevKey(db, keys, { devKey: config.BREAKWATER_DEV_KEY, dataDir: config.DATA_DIR, limits: { rpm: config.BREAKWATER_DEV_RPM, tpm: config.BREAKWATER_DEV_TPM } });
+const devKey = await ensureDevKey(db, keys, {
+  devKey: config.BREAKWATER_DEV_KEY,
+  dataDir: config.DATA_DIR,
+  limits: { rpm: config.BREAKWATER_DEV_RPM, tpm: config.BREAKWATER_DEV_TPM },
+});
 const lifecycle = { shuttingDown: false };
 const auditing = await startAuditing(config, db, logger);
 const router = createRouter({ planner: createPlanner(registry, routes), breakers: createBreakers(logger), logger });
@@ -59,22 +66,44 @@ const edgeAccess = {
 };
 const marketplaces = configuredMarketplaces(config, logger);
 // No marketplace (no keys outside local mode): no /v1/gpu at all.
-const gpu = marketplaces.length === 0 ? undefined : createGpuService({
+const gpu =
+  marketplaces.length === 0
+    ? undefined
+    : createGpuService({
+        db,
+        logger,
+        marketplaces,
+        guard: createGpuGuard({ breakers: router.breakers, timeoutMs: config.GPU_TIMEOUT_MS, attempts: 3 }),
+        createTimeoutMs: config.GPU_CREATE_TIMEOUT_MS,
+        audit: auditing.deps.audit,
+        region: config.REGION,
+        giveUpAfterMs: config.GPU_GIVE_UP_AFTER_MS,
+      });
+const app = createApp({
   db,
+  keys,
+  router,
   logger,
-  marketplaces,
-  guard: createGpuGuard({ breakers: router.breakers, timeoutMs: config.GPU_TIMEOUT_MS, attempts: 3 }),
-  createTimeoutMs: config.GPU_CREATE_TIMEOUT_MS,
-  audit: auditing.deps.audit,
-  region: config.REGION,
-  giveUpAfterMs: config.GPU_GIVE_UP_AFTER_MS,
+  migrations,
+  limits: { maxBodyBytes: config.MAX_BODY_BYTES, maxJsonDepth: config.MAX_JSON_DEPTH },
+  lifecycle,
+  gpu,
+  trustedProxies: trustedProxies(config.TRUSTED_PROXIES),
+  ...edgeAccess,
+  ...auditing.deps,
 });
-const app = createApp({ db, keys, router, logger, migrations, limits: { maxBodyBytes: config.MAX_BODY_BYTES, maxJsonDepth: config.MAX_JSON_DEPTH }, lifecycle, gpu, trustedProxies: trustedProxies(config.TRUSTED_PROXIES), ...edgeAccess, ...auditing.deps });
 const server = await listen(app, config.HOST, config.PORT);
-const gpuPoller = gpu && config.GPU_POLL_INTERVAL_MS > 0 ? startGpuPoller(gpu, { intervalMs: config.GPU_POLL_INTERVAL_MS, batch: 100, logger }) : undefined;
-const gpuSweeper = gpu && config.GPU_SWEEP_INTERVAL_MS > 0 ? startGpuSweeper(gpu, { intervalMs: config.GPU_SWEEP_INTERVAL_MS, logger }) : undefined;
+const gpuPoller =
+  gpu && config.GPU_POLL_INTERVAL_MS > 0 ? startGpuPoller(gpu, { intervalMs: config.GPU_POLL_INTERVAL_MS, batch: 100, logger }) : undefined;
+const gpuSweeper =
+  gpu && config.GPU_SWEEP_INTERVAL_MS > 0 ? startGpuSweeper(gpu, { intervalMs: config.GPU_SWEEP_INTERVAL_MS, logger }) : undefined;
 
-logger.info("regional service listening", { url: server.url, database: db.embedded ? "embedded PGlite" : "postgres", replicas: db.health().replicas.length, models: router.planner.models().map((model) => model.id) });
+logger.info("regional service listening", {
+  url: server.url,
+  database: db.embedded ? "embedded PGlite" : "postgres",
+  replicas: db.health().replicas.length,
+  models: router.planner.models().map((model) => model.id),
+});
 // The one line a newcomer needs; printed plainly so it is easy to copy.
 if (devKey) process.stdout.write(`API key: ${devKey}\n`);
 

@@ -1,12 +1,22 @@
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
-import { definitionKeys, forwardIssues, isProviderType, providerDefinitions, providerName, providerTypes } from "./providers/provider-entry.ts";
+import {
+  definitionKeys,
+  forwardIssues,
+  isProviderType,
+  providerDefinitions,
+  providerName,
+  providerTypes,
+} from "./providers/provider-entry.ts";
 import type { PolicyOverrides } from "./routing/policy.ts";
 
 const positiveMs = z.number().int().positive();
 
 const policyShape = {
-  timeouts: z.strictObject({ connectMs: positiveMs, firstByteMs: positiveMs, firstTokenMs: positiveMs, idleMs: positiveMs, totalMs: positiveMs }).partial().optional(),
+  timeouts: z
+    .strictObject({ connectMs: positiveMs, firstByteMs: positiveMs, firstTokenMs: positiveMs, idleMs: positiveMs, totalMs: positiveMs })
+    .partial()
+    .optional(),
   retry: z
     .strictObject({
       maxAttempts: z.number().int().min(1).max(10),
@@ -57,7 +67,8 @@ const providerEntry = z.unknown().transform((input, ctx): ProviderEntry => {
     ctx.addIssue({ code: "custom", path: ["type"], message: `required with ${given.join(", ")} (one of ${providerTypes.join(", ")})` });
     return z.NEVER;
   }
-  const schema = type === undefined ? policyOverrides : isProviderType(type) ? typedEntries[type] : z.looseObject({ type: z.enum(providerTypes) });
+  const schema =
+    type === undefined ? policyOverrides : isProviderType(type) ? typedEntries[type] : z.looseObject({ type: z.enum(providerTypes) });
   const result = schema.safeParse(input);
   return result.success ? (result.data as ProviderEntry) : forwardIssues(result.error, ctx);
 });
@@ -92,10 +103,14 @@ export const routesFile = z
     // Checked here rather than by a key schema, whose failure only says "Invalid key in record".
     for (const name of Object.keys(file.providers)) {
       const named = providerName.safeParse(name);
-      if (!named.success) ctx.addIssue({ code: "custom", path: ["providers", name], message: named.error.issues[0]?.message ?? "not a valid provider name" });
+      if (!named.success)
+        ctx.addIssue({ code: "custom", path: ["providers", name], message: named.error.issues[0]?.message ?? "not a valid provider name" });
     }
   })
-  .transform((file) => ({ ...file, routes: Object.fromEntries(Object.entries(file.routes).map(([name, config]) => [name, withModelWindows(config, file.providers)])) }));
+  .transform((file) => ({
+    ...file,
+    routes: Object.fromEntries(Object.entries(file.routes).map(([name, config]) => [name, withModelWindows(config, file.providers)])),
+  }));
 
 /** A target takes the context window its provider entry gives the model, unless it sets one. */
 function withModelWindows(config: RouteConfig, providers: Record<string, ProviderEntry>): RouteConfig {

@@ -10,7 +10,8 @@ import { loadConfig } from "../regional/config.ts";
 import { dbOptionsFrom, openDb } from "../regional/db/index.ts";
 
 function line(result: VerifyResult): string {
-  if (result.broken) return `${result.region}: BROKEN at seq ${result.broken.seq}: ${result.broken.reason} (${result.events} events verified before it)`;
+  if (result.broken)
+    return `${result.region}: BROKEN at seq ${result.broken.seq}: ${result.broken.reason} (${result.events} events verified before it)`;
   const head = result.head ? `head seq ${result.head.seq} ${result.head.hash}` : "empty";
   return `${result.region}: ok, ${result.events} events, ${head}, ${result.checkpoints} signed checkpoints`;
 }

@@ -56,8 +56,20 @@ async function buildRegional(): Promise<void> {
 }
 
 function buildEdge(wranglerEnv: string | undefined): void {
-  const args = [join(root, "node_modules/wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--outdir", edgeOut, ...(wranglerEnv ? ["--env", wranglerEnv] : [])];
-  const env = { ...process.env, WRANGLER_SEND_METRICS: "false", WRANGLER_SEND_ERROR_REPORTS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
+  const args = [
+    join(root, "node_modules/wrangler/bin/wrangler.js"),
+    "deploy",
+    "--dry-run",
+    "--outdir",
+    edgeOut,
+    ...(wranglerEnv ? ["--env", wranglerEnv] : []),
+  ];
+  const env = {
+    ...process.env,
+    WRANGLER_SEND_METRICS: "false",
+    WRANGLER_SEND_ERROR_REPORTS: "false",
+    CLOUDFLARE_CF_FETCH_ENABLED: "false",
+  };
   const result = spawnSync(process.execPath, args, { cwd: root, env, stdio: "inherit" });
   if (result.status !== 0) throw new Error(`wrangler deploy --dry-run failed (exit ${result.status ?? result.signal})`);
 }

@@ -65,9 +65,13 @@ function patch(file: string): string {
   return `patched: ${done.join(", ")}`;
 }
 
-const version = existsSync(join(root, "package.json")) ? (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version?: string }).version : undefined;
+const version = existsSync(join(root, "package.json"))
+  ? (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version?: string }).version
+  : undefined;
 if (version !== "3.4.9") {
-  process.stdout.write(`patch-postgres: postgres ${version ?? "not installed"}, not 3.4.9: nothing to do (check whether the nextWrite fix is still needed)\n`);
+  process.stdout.write(
+    `patch-postgres: postgres ${version ?? "not installed"}, not 3.4.9: nothing to do (check whether the nextWrite fix is still needed)\n`,
+  );
 } else {
   for (const dir of ["src", "cjs/src", "cf/src"]) {
     const file = join(root, dir, "connection.js");

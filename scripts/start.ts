@@ -12,7 +12,9 @@ const regionalOrigin = `http://127.0.0.1:${regionalPort}`;
 // The edge signs what it sends to regional; both get the same secret, fresh on every start.
 const edgeSigningSecret = process.env.EDGE_SIGNING_SECRET ?? randomBytes(32).toString("base64url");
 // The edge's key-record cache in Upstash, when the environment names one (regional deletes from it on revocation).
-const upstashVars = ["UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN"].flatMap((name) => (process.env[name] ? ["--var", `${name}:${process.env[name]}`] : []));
+const upstashVars = ["UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN"].flatMap((name) =>
+  process.env[name] ? ["--var", `${name}:${process.env[name]}`] : [],
+);
 const quietWrangler = {
   WRANGLER_SEND_METRICS: "false",
   WRANGLER_HIDE_BANNER: "true",
@@ -45,7 +47,12 @@ function run(name: string, command: string, args: string[], env: NodeJS.ProcessE
 function stop(exitCode = 0): void {
   if (stopping) return;
   stopping = true;
-  const exits = children.map((child) => new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once("exit", () => resolve()))));
+  const exits = children.map(
+    (child) =>
+      new Promise<void>((resolve) =>
+        child.exitCode !== null || child.signalCode !== null ? resolve() : child.once("exit", () => resolve()),
+      ),
+  );
   for (const child of children) if (child.pid) process.kill(-child.pid, "SIGTERM");
   const force = setTimeout(() => {
     for (const child of children) if (child.pid && child.exitCode === null) process.kill(-child.pid, "SIGKILL");
@@ -59,7 +66,10 @@ function stop(exitCode = 0): void {
 async function waitForReady(url: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline && !stopping) {
-    const ready = await fetch(url).then((response) => response.ok, () => false);
+    const ready = await fetch(url).then(
+      (response) => response.ok,
+      () => false,
+    );
     if (ready) return;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
@@ -71,6 +81,23 @@ process.on("SIGTERM", () => stop(0));
 
 run("regional", process.execPath, ["--import", "tsx", "regional/main.ts"], { PORT: regionalPort, EDGE_SIGNING_SECRET: edgeSigningSecret });
 await waitForReady(`${regionalOrigin}/health/ready`, 60_000);
-run("edge", process.execPath, ["node_modules/wrangler/bin/wrangler.js", "dev", "--ip", "127.0.0.1", "--port", edgePort, "--var", `REGIONAL_ORIGIN:${regionalOrigin}`, "--var", `EDGE_SIGNING_SECRET:${edgeSigningSecret}`, ...upstashVars], quietWrangler);
+run(
+  "edge",
+  process.execPath,
+  [
+    "node_modules/wrangler/bin/wrangler.js",
+    "dev",
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    edgePort,
+    "--var",
+    `REGIONAL_ORIGIN:${regionalOrigin}`,
+    "--var",
+    `EDGE_SIGNING_SECRET:${edgeSigningSecret}`,
+    ...upstashVars,
+  ],
+  quietWrangler,
+);
 await waitForReady(`http://127.0.0.1:${edgePort}/health/live`, 60_000);
 process.stdout.write(`\nBreakwater is up: http://127.0.0.1:${edgePort}/v1 (edge) → ${regionalOrigin} (regional). Ctrl-C stops both.\n`);

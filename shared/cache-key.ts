@@ -40,7 +40,14 @@ const defaults: Record<string, Record<string, unknown>> = {
 const keyVersion = "bw-cache-v1";
 
 export async function cacheKey(request: CacheKeyRequest): Promise<string> {
-  const inputs = [keyVersion, request.tenantId, request.method.toUpperCase(), request.path, normalizedQuery(request.query), normalizedBody(request.path, request.body) ?? null];
+  const inputs = [
+    keyVersion,
+    request.tenantId,
+    request.method.toUpperCase(),
+    request.path,
+    normalizedQuery(request.query),
+    normalizedBody(request.path, request.body) ?? null,
+  ];
   return await sha256Hex(canonicalJson(inputs));
 }
 

@@ -177,7 +177,10 @@ export function recordFailure(state: BreakerState, policy: BreakerPolicy, now: n
   if (state.status !== "closed") return undefined;
   currentBucket(state, policy, now)[2] += 1;
   if (state.forced === "closed" || !shouldTrip(state, policy)) return undefined;
-  const reason = policy.trip === "count" ? `${policy.failureThreshold} failures within ${policy.windowMs / 1000} s` : `failure ratio ≥ ${policy.failureRatio} over ≥ ${policy.minimumCalls} calls`;
+  const reason =
+    policy.trip === "count"
+      ? `${policy.failureThreshold} failures within ${policy.windowMs / 1000} s`
+      : `failure ratio ≥ ${policy.failureRatio} over ≥ ${policy.minimumCalls} calls`;
   return move(state, "open", reason, now);
 }
 

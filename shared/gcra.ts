@@ -100,8 +100,10 @@ function ceilDiv(a: bigint, b: bigint): bigint {
 }
 
 function checkPolicy(policy: GcraPolicy): void {
-  if (!Number.isSafeInteger(policy.limit) || policy.limit <= 0) throw new RangeError(`limit must be a positive integer, got ${policy.limit}`);
-  if (!Number.isSafeInteger(policy.periodMs) || policy.periodMs <= 0) throw new RangeError(`periodMs must be a positive integer, got ${policy.periodMs}`);
+  if (!Number.isSafeInteger(policy.limit) || policy.limit <= 0)
+    throw new RangeError(`limit must be a positive integer, got ${policy.limit}`);
+  if (!Number.isSafeInteger(policy.periodMs) || policy.periodMs <= 0)
+    throw new RangeError(`periodMs must be a positive integer, got ${policy.periodMs}`);
 }
 
 function checkUnits(value: number, name: string): void {

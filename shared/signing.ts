@@ -75,7 +75,9 @@ function canonical(parts: SignedParts): string {
     .map(([name, value]) => [name.toLowerCase(), value.trim()] as const)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([name, value]) => `${name}:${value}`);
-  return ["BW1-HMAC-SHA256", parts.method.toUpperCase(), parts.pathAndQuery, String(parts.timestampS), parts.bodySha256, ...headers].join("\n");
+  return ["BW1-HMAC-SHA256", parts.method.toUpperCase(), parts.pathAndQuery, String(parts.timestampS), parts.bodySha256, ...headers].join(
+    "\n",
+  );
 }
 
 type HmacKey = Awaited<ReturnType<typeof crypto.subtle.importKey>>;

@@ -53,7 +53,11 @@ export function checkCompletionTokens(path: string, body: unknown, ceiling: numb
     const asked = positive(body[param]);
     if (asked !== undefined && asked > most) {
       const per = choices > 1 ? ` with n = ${choices}` : "";
-      return { ok: false, param, message: `${param} may be at most ${most}${per} for this API key (its limit on completion tokens per request).` };
+      return {
+        ok: false,
+        param,
+        message: `${param} may be at most ${most}${per} for this API key (its limit on completion tokens per request).`,
+      };
     }
   }
   return { ok: true };
@@ -74,7 +78,14 @@ function textLength(value: unknown): number {
   if (!isObject(value)) return 0;
   let length = 0;
   for (const [field, item] of Object.entries(value)) {
-    if (field === "content" || field === "text" || field === "name" || field === "arguments" || field === "tool_calls" || field === "function") {
+    if (
+      field === "content" ||
+      field === "text" ||
+      field === "name" ||
+      field === "arguments" ||
+      field === "tool_calls" ||
+      field === "function"
+    ) {
       length += textLength(item);
     }
   }

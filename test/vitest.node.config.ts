@@ -7,7 +7,14 @@ export default defineConfig({
   test: {
     name: "node",
     root: repo(""),
-    include: ["test/shared/**/*.test.ts", "test/regional/**/*.test.ts", "test/e2e/**/*.test.ts", "test/infra/**/*.test.ts", "test/terraform/**/*.test.ts", "test/structure/**/*.test.ts"],
+    include: [
+      "test/shared/**/*.test.ts",
+      "test/regional/**/*.test.ts",
+      "test/e2e/**/*.test.ts",
+      "test/infra/**/*.test.ts",
+      "test/terraform/**/*.test.ts",
+      "test/structure/**/*.test.ts",
+    ],
     globalSetup: [repo("test/infra/global-setup.ts")],
     environment: "node",
     testTimeout: 30_000,

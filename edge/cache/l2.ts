@@ -40,8 +40,13 @@ function parseEntry(value: unknown): CacheEntry | null {
     const data: unknown = typeof value === "string" ? JSON.parse(value) : value;
     if (typeof data !== "object" || data === null) return null;
     const { v, storedAt, ttlS, staleS, headers, body } = data as Record<string, unknown>;
-    if (v !== 1 || typeof storedAt !== "number" || typeof ttlS !== "number" || typeof staleS !== "number" || typeof body !== "string") return null;
-    if (!Array.isArray(headers) || !headers.every((pair) => Array.isArray(pair) && pair.length === 2 && pair.every((part) => typeof part === "string"))) return null;
+    if (v !== 1 || typeof storedAt !== "number" || typeof ttlS !== "number" || typeof staleS !== "number" || typeof body !== "string")
+      return null;
+    if (
+      !Array.isArray(headers) ||
+      !headers.every((pair) => Array.isArray(pair) && pair.length === 2 && pair.every((part) => typeof part === "string"))
+    )
+      return null;
     return { v: 1, storedAt, ttlS, staleS, headers: headers as [string, string][], body };
   } catch {
     return null;

@@ -64,7 +64,13 @@ export function cachePlan(request: PlanInput, settings: CacheSettings): CachePla
   if (rule.jsonBody && !isJsonObject(request.json())) return { kind: "bypass" };
   const maxTtlS = rule.ttlS(settings);
   const ttlS = rule.optIn && directives.maxAgeS ? Math.min(maxTtlS, directives.maxAgeS) : maxTtlS;
-  return { kind: "cache", ttlS, read: !directives.noCache && directives.maxAgeS !== 0, maxAgeS: directives.maxAgeS, staleIfErrorS: directives.staleIfErrorS };
+  return {
+    kind: "cache",
+    ttlS,
+    read: !directives.noCache && directives.maxAgeS !== 0,
+    maxAgeS: directives.maxAgeS,
+    staleIfErrorS: directives.staleIfErrorS,
+  };
 }
 
 function isJsonObject(value: unknown): boolean {

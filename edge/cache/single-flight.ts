@@ -14,7 +14,8 @@ type Waiter = (entry: CacheEntry | null) => void;
 
 const flights = new Map<string, Waiter[]>();
 
-export type Flight = { role: "leader"; finish: (entry: CacheEntry | null) => void } | { role: "follower"; entry: Promise<CacheEntry | null> };
+export type Flight =
+  { role: "leader"; finish: (entry: CacheEntry | null) => void } | { role: "follower"; entry: Promise<CacheEntry | null> };
 
 /** Leads the flight for `key`, or follows the one under way (waiting at most `waitMs`). */
 export function joinFlight(key: string, waitMs: number): Flight {

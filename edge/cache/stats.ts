@@ -15,7 +15,16 @@ export interface CacheStats {
   l2Errors: number;
 }
 
-const stats: CacheStats = { hits: { edge: 0, redis: 0 }, misses: 0, coalesced: 0, bypass: 0, stale: 0, stores: 0, storeFailures: 0, l2Errors: 0 };
+const stats: CacheStats = {
+  hits: { edge: 0, redis: 0 },
+  misses: 0,
+  coalesced: 0,
+  bypass: 0,
+  stale: 0,
+  stores: 0,
+  storeFailures: 0,
+  l2Errors: 0,
+};
 
 /** This isolate's response-cache counts since it started, as a plain object (for the health endpoint). */
 export function cacheStats(): CacheStats {

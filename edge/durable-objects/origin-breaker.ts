@@ -62,7 +62,9 @@ export class OriginBreaker extends DurableObject<unknown> {
   // `unknown` bindings: it reads none, and so need not import `Env`, which imports this class.
   constructor(ctx: DurableObjectState, env: unknown) {
     super(ctx, env);
-    ctx.storage.sql.exec("create table if not exists breaker (id integer primary key check (id = 1), state text not null, last_transition text)");
+    ctx.storage.sql.exec(
+      "create table if not exists breaker (id integer primary key check (id = 1), state text not null, last_transition text)",
+    );
   }
 
   /** The breaker as it stands; takes no probe slot. */
@@ -82,7 +84,8 @@ export class OriginBreaker extends DurableObject<unknown> {
     const admission = acquire(stored.state, policy, now, leaseMs);
     const transitions = admission.transition ? [admission.transition] : [];
     const lease = admission.lease ?? null;
-    const lastTransition = transitions.length > 0 || lease !== null ? this.store(stored.state, transitions, stored.lastTransition, now) : stored.lastTransition;
+    const lastTransition =
+      transitions.length > 0 || lease !== null ? this.store(stored.state, transitions, stored.lastTransition, now) : stored.lastTransition;
     return { allowed: admission.allowed, lease, view: viewOf(stored.state, policy, lastTransition, now), transitions };
   }
 
@@ -120,14 +123,21 @@ export class OriginBreaker extends DurableObject<unknown> {
   }
 
   private load(): { state: BreakerState; lastTransition: BreakerView["lastTransition"] } {
-    const [row] = this.ctx.storage.sql.exec<{ state: string; last_transition: string | null }>("select state, last_transition from breaker where id = 1").toArray();
+    const [row] = this.ctx.storage.sql
+      .exec<{ state: string; last_transition: string | null }>("select state, last_transition from breaker where id = 1")
+      .toArray();
     if (!row) return { state: upgradeBreaker({}), lastTransition: null };
     // A state stored before probe leases existed (a bare count) comes back with no slot held.
     const state = upgradeBreaker(JSON.parse(row.state) as Partial<BreakerState>);
     return { state, lastTransition: row.last_transition ? (JSON.parse(row.last_transition) as Transition & { at: number }) : null };
   }
 
-  private store(state: BreakerState, transitions: Transition[], lastTransition: BreakerView["lastTransition"], now: number): BreakerView["lastTransition"] {
+  private store(
+    state: BreakerState,
+    transitions: Transition[],
+    lastTransition: BreakerView["lastTransition"],
+    now: number,
+  ): BreakerView["lastTransition"] {
     const last = transitions.at(-1);
     const latest = last ? { ...last, at: now } : lastTransition;
     this.ctx.storage.sql.exec(
@@ -141,7 +151,11 @@ export class OriginBreaker extends DurableObject<unknown> {
 
 function viewOf(state: BreakerState, policy: BreakerPolicy, lastTransition: BreakerView["lastTransition"], now: number): BreakerView {
   const open = state.status === "open" || state.forced === "open";
-  const retryAfterMs = !open ? 0 : state.forced === "open" ? policy.coolDownMs : Math.max(0, policy.coolDownMs - (now - (state.openedAt ?? now)));
+  const retryAfterMs = !open
+    ? 0
+    : state.forced === "open"
+      ? policy.coolDownMs
+      : Math.max(0, policy.coolDownMs - (now - (state.openedAt ?? now)));
   const windowStart = now - policy.windowMs;
   const failures = state.buckets.reduce((sum, [start, , failed]) => (start >= windowStart ? sum + failed : sum), 0);
   return { status: state.status, retryAfterMs, failures, probesInFlight: probesInFlight(state, now), forced: state.forced, lastTransition };

@@ -97,7 +97,9 @@ export class RateLimiter extends DurableObject<unknown> {
   }
 
   private load(name: string): GcraState | undefined {
-    const [row] = this.ctx.storage.sql.exec<{ tat: string; scale: number }>("select tat, scale from buckets where name = ?", name).toArray();
+    const [row] = this.ctx.storage.sql
+      .exec<{ tat: string; scale: number }>("select tat, scale from buckets where name = ?", name)
+      .toArray();
     return row ? { tat: BigInt(row.tat), scale: row.scale } : undefined;
   }
 
@@ -121,5 +123,11 @@ export class RateLimiter extends DurableObject<unknown> {
 }
 
 function level(bucket: Bucket, decision: GcraDecision): BucketLevel {
-  return { bucket: bucket.bucket, limit: bucket.limit, periodMs: bucket.periodMs, remaining: decision.remaining, resetMs: decision.resetMs };
+  return {
+    bucket: bucket.bucket,
+    limit: bucket.limit,
+    periodMs: bucket.periodMs,
+    remaining: decision.remaining,
+    resetMs: decision.resetMs,
+  };
 }

@@ -23,7 +23,12 @@ export const auth = (): MiddlewareHandler<AppEnv> =>
       count("breakwater_edge_auth_failures_total", { reason: "missing" });
       throw new GatewayError("invalid_api_key", { message: "No API key: send it as 'Authorization: Bearer <key>'." });
     }
-    const limiter: LimiterContext = { env: c.env, settings, requestId: c.get("requestId"), waitUntil: (promise) => c.executionCtx.waitUntil(promise) };
+    const limiter: LimiterContext = {
+      env: c.env,
+      settings,
+      requestId: c.get("requestId"),
+      waitUntil: (promise) => c.executionCtx.waitUntil(promise),
+    };
     const ip = c.req.header("cf-connecting-ip") ?? "unknown";
     if (!looksLikeApiKey(key)) return refuse(c, "malformed", await countAuthFailure(limiter, ip));
 
@@ -45,7 +50,10 @@ export const auth = (): MiddlewareHandler<AppEnv> =>
 function refuse(c: Context<AppEnv>, reason: string, check: AuthFailureCheck): Response {
   count("breakwater_edge_auth_failures_total", { reason });
   const error = check.limited
-    ? new GatewayError("rate_limited", { message: "Too many failed authentications from this address.", retryAfterS: Math.max(1, Math.ceil(check.retryAfterMs / 1000)) })
+    ? new GatewayError("rate_limited", {
+        message: "Too many failed authentications from this address.",
+        retryAfterS: Math.max(1, Math.ceil(check.retryAfterMs / 1000)),
+      })
     : check.unavailable
       ? new GatewayError("unavailable", { message: "API keys cannot be checked right now.", retryAfterS: 1 })
       : new GatewayError("invalid_api_key", { message: "The API key is not valid." });

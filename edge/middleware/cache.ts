@@ -2,7 +2,17 @@ import type { Context, MiddlewareHandler } from "hono";
 import { cacheKey } from "../../shared/cache-key.ts";
 import { GatewayError } from "../../shared/error.ts";
 import { capture } from "../cache/capture.ts";
-import { isFresh, isUsableStale, marked, replay, storableHeaders, type Acceptance, type CacheEntry, type EntryMeta, type XCache } from "../cache/entry.ts";
+import {
+  isFresh,
+  isUsableStale,
+  marked,
+  replay,
+  storableHeaders,
+  type Acceptance,
+  type CacheEntry,
+  type EntryMeta,
+  type XCache,
+} from "../cache/entry.ts";
 import { l1Get, l1Put, type L1Hit } from "../cache/l1.ts";
 import { l2Get, l2Put } from "../cache/l2.ts";
 import { memoryGet, memoryPut } from "../cache/memory.ts";
@@ -44,7 +54,15 @@ export const cacheLookup = (): MiddlewareHandler<AppEnv> =>
           .catch(() => null)
           .finally(() => (started.lookupMs = performance.now() - startedAt))
       : null;
-    const started: Extract<StartedLookup, { kind: "cache" }> = { kind: "cache", plan, taken: false, key, accept, found, lookupMs: performance.now() - startedAt };
+    const started: Extract<StartedLookup, { kind: "cache" }> = {
+      kind: "cache",
+      plan,
+      taken: false,
+      key,
+      accept,
+      found,
+      lookupMs: performance.now() - startedAt,
+    };
     c.set("cacheLookup", started);
     try {
       await next();
@@ -83,7 +101,8 @@ export const cache = (): MiddlewareHandler<AppEnv> =>
     let leader: ((entry: CacheEntry | null) => void) | null = null;
     if (started.found) {
       found = await started.found;
-      if (found && isFresh(found.meta, accept, Date.now())) return timed(serveFound(c, found, found.level === "redis" ? "HIT-REDIS" : "HIT-EDGE", { key, waitUntil }), started.lookupMs);
+      if (found && isFresh(found.meta, accept, Date.now()))
+        return timed(serveFound(c, found, found.level === "redis" ? "HIT-REDIS" : "HIT-EDGE", { key, waitUntil }), started.lookupMs);
       const flight = joinFlight(key, settings.originTimeoutMs);
       if (flight.role === "follower") {
         const entry = await flight.entry;
@@ -142,7 +161,12 @@ export const cache = (): MiddlewareHandler<AppEnv> =>
  * A fresh (or, after a failure, stale) entry as the response. A fresh L1 hit is copied into
  * this isolate's memory and a fresh L2 hit into memory and L1, in the background.
  */
-function serveFound(c: Context<AppEnv>, found: Found, xCache: XCache, refill: { key: string; waitUntil: (promise: Promise<unknown>) => void } | null): Response {
+function serveFound(
+  c: Context<AppEnv>,
+  found: Found,
+  xCache: XCache,
+  refill: { key: string; waitUntil: (promise: Promise<unknown>) => void } | null,
+): Response {
   countOutcome(xCache === "HIT-EDGE" ? "hit-edge" : xCache === "HIT-REDIS" ? "hit-redis" : "stale");
   c.set("cacheServed", true);
   const now = Date.now();
@@ -150,7 +174,12 @@ function serveFound(c: Context<AppEnv>, found: Found, xCache: XCache, refill: { 
     if (refill) {
       const copy = found.hit.response.clone();
       const meta = found.meta;
-      refill.waitUntil(copy.text().then((body) => memoryPut(refill.key, { ...meta, headers: storableHeaders(copy.headers), body }), () => {}));
+      refill.waitUntil(
+        copy.text().then(
+          (body) => memoryPut(refill.key, { ...meta, headers: storableHeaders(copy.headers), body }),
+          () => {},
+        ),
+      );
     }
     return marked(found.hit.response, xCache, now - found.meta.storedAt);
   }
@@ -192,7 +221,10 @@ async function lookup(settings: Settings, key: string, accept: Acceptance, reque
   if (edge && isFresh(edge.meta, accept, Date.now())) return edge;
   const entry = await l2Get(settings, key, requestId);
   const redis: Found | null = entry ? { level: "redis", meta: entry, entry } : null;
-  const newest = [memory, edge, redis].reduce<Found | null>((best, next) => (next && (!best || next.meta.storedAt > best.meta.storedAt) ? next : best), null);
+  const newest = [memory, edge, redis].reduce<Found | null>(
+    (best, next) => (next && (!best || next.meta.storedAt > best.meta.storedAt) ? next : best),
+    null,
+  );
   if (newest !== edge) release(edge);
   return newest;
 }
@@ -201,7 +233,8 @@ async function store(settings: Settings, key: string, entry: CacheEntry, request
   memoryPut(key, entry);
   const now = Date.now();
   const [l1, l2] = await Promise.allSettled([l1Put(key, entry, now), l2Put(settings, key, entry, now, requestId)]);
-  if (l1.status === "rejected") log("warn", "could not store a response in the Cache API", { request_id: requestId, error: errorText(l1.reason) });
+  if (l1.status === "rejected")
+    log("warn", "could not store a response in the Cache API", { request_id: requestId, error: errorText(l1.reason) });
   countWrite(l1.status === "fulfilled" && l2.status === "fulfilled" && l2.value ? "stored" : "failed");
 }
 

@@ -27,13 +27,22 @@ export const forward = (): MiddlewareHandler<AppEnv> =>
       body: c.get("body"),
       signing: {
         secret: settings.signingSecret,
-        vouched: { [identityHeaders.keyId]: key.key_id, [identityHeaders.keyPrefix]: key.prefix, [identityHeaders.tenantId]: key.tenant_id, ...clientIpOf(c.req.header("cf-connecting-ip")) },
+        vouched: {
+          [identityHeaders.keyId]: key.key_id,
+          [identityHeaders.keyPrefix]: key.prefix,
+          [identityHeaders.tenantId]: key.tenant_id,
+          ...clientIpOf(c.req.header("cf-connecting-ip")),
+        },
       },
     });
     const continent = c.req.raw.cf?.continent;
     const origins = originsFor(settings.origins, typeof continent === "string" ? continent : undefined);
     const breaker = { env: c.env, requestId, waitUntil: (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise) };
-    const { response, origin } = await withFailover(breaker, origins, { ...outgoing, timeoutMs: settings.originTimeoutMs, signal: c.req.raw.signal });
+    const { response, origin } = await withFailover(breaker, origins, {
+      ...outgoing,
+      timeoutMs: settings.originTimeoutMs,
+      signal: c.req.raw.signal,
+    });
     const answer = endingInErrorEvent(proxied(response), requestId);
     answer.headers.set("x-breakwater-origin", origin.name);
     return answer;

@@ -20,7 +20,9 @@ export const opsAuth = (): MiddlewareHandler<AppEnv> =>
     const presented = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header("authorization") ?? "")?.[1];
     if (!presented || !crypto.subtle.timingSafeEqual(await digest(presented), await digest(expected))) {
       count("breakwater_edge_auth_failures_total", { reason: "metrics_key" });
-      throw new GatewayError("invalid_admin_key", { message: "A valid metrics key is required: send it as 'Authorization: Bearer <METRICS_API_KEY>'." });
+      throw new GatewayError("invalid_admin_key", {
+        message: "A valid metrics key is required: send it as 'Authorization: Bearer <METRICS_API_KEY>'.",
+      });
     }
     await next();
   };

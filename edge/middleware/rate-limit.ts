@@ -24,9 +24,15 @@ export const rateLimit = (): MiddlewareHandler<AppEnv> =>
     const json = parseJsonBytes(c.get("body"));
     const completion = completionLimits(settings.maxTokensCeiling, key);
     const checked = checkCompletionTokens(c.req.path, json, completion.ceiling);
-    if (!checked.ok) return errorResponse(new GatewayError("invalid_request", { message: checked.message, param: checked.param }), c.get("requestId"));
+    if (!checked.ok)
+      return errorResponse(new GatewayError("invalid_request", { message: checked.message, param: checked.param }), c.get("requestId"));
     const estimate = estimateTokens(c.req.path, json, completion.unlimited);
-    const context: LimiterContext = { env: c.env, settings, requestId: c.get("requestId"), waitUntil: (promise) => c.executionCtx.waitUntil(promise) };
+    const context: LimiterContext = {
+      env: c.env,
+      settings,
+      requestId: c.get("requestId"),
+      waitUntil: (promise) => c.executionCtx.waitUntil(promise),
+    };
 
     const reservation = await reserve(context, key, estimate.total);
     const headers = rateLimitHeaders(reservation.quotas, reservation.levels);
@@ -68,7 +74,9 @@ export const rateLimit = (): MiddlewareHandler<AppEnv> =>
     const fromCache = c.get("cacheServed") === true;
     // A client gone before the answer never reads its body, so no usage will come from it.
     const clientGone = c.req.raw.signal.aborted;
-    settleWith(clientGone ? Promise.resolve(0) : metered.usage.then((used) => (fromCache ? 0 : (used ?? (status >= 400 ? 0 : estimate.total)))));
+    settleWith(
+      clientGone ? Promise.resolve(0) : metered.usage.then((used) => (fromCache ? 0 : (used ?? (status >= 400 ? 0 : estimate.total)))),
+    );
     c.res = metered.response;
     for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);
   };
@@ -96,7 +104,10 @@ function askForStreamUsage(path: string, json: unknown): boolean {
   if (path !== "/v1/chat/completions" || typeof json !== "object" || json === null) return false;
   const request = json as { stream?: unknown; stream_options?: unknown };
   if (request.stream !== true) return false;
-  const options = typeof request.stream_options === "object" && request.stream_options !== null ? (request.stream_options as Record<string, unknown>) : {};
+  const options =
+    typeof request.stream_options === "object" && request.stream_options !== null
+      ? (request.stream_options as Record<string, unknown>)
+      : {};
   if (options.include_usage === true) return false;
   request.stream_options = { ...options, include_usage: true };
   return true;

@@ -66,10 +66,13 @@ export function judgeAnswer(answer: OriginAnswer): Classified {
  */
 async function withVerdict(response: Response, signal: AbortSignal): Promise<OriginAnswer> {
   if (response.status < 500) return { response, providersFailed: false };
-  if (response.headers.has("x-breakwater-provider") || response.headers.has("x-breakwater-attempts")) return { response, providersFailed: true };
+  if (response.headers.has("x-breakwater-provider") || response.headers.has("x-breakwater-attempts"))
+    return { response, providersFailed: true };
   const length = Number(response.headers.get("content-length") ?? 0);
-  if (!response.body || !(response.headers.get("content-type") ?? "").includes("json") || length > maxErrorBodyBytes) return { response, providersFailed: false };
-  const rebuilt = (body: BodyInit | null) => new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+  if (!response.body || !(response.headers.get("content-type") ?? "").includes("json") || length > maxErrorBodyBytes)
+    return { response, providersFailed: false };
+  const rebuilt = (body: BodyInit | null) =>
+    new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
   // Read up to the bound whatever the framing (a chunked body says no length), then handed on as read.
   let read: BoundedRead;
   try {

@@ -57,12 +57,17 @@ export async function admit(context: BreakerContext, origin: Origin, leaseMs: nu
     if (now - local.seenAt > maxViewAgeMs) context.waitUntil(refresh(context, origin));
     return { admitted: true, lease: reporting(context, origin, null) };
   }
-  if (now < local.skipUntil) return { admitted: false, retryAfterMs: local.skipUntil - now, reason: `${origin.name}: breaker ${local.view.status}` };
+  if (now < local.skipUntil)
+    return { admitted: false, retryAfterMs: local.skipUntil - now, reason: `${origin.name}: breaker ${local.view.status}` };
   const answer = await callBreaker(context, origin, (breaker) => breaker.acquire(settingsOf(context.env).originBreaker, leaseMs));
   if (!answer) return { admitted: true, lease: reporting(context, origin, null) };
   const updated = remember(origin, answer);
   if (answer.allowed) return { admitted: true, lease: reporting(context, origin, answer.lease) };
-  return { admitted: false, retryAfterMs: Math.max(0, updated.skipUntil - Date.now()), reason: `${origin.name}: breaker ${answer.view.status}` };
+  return {
+    admitted: false,
+    retryAfterMs: Math.max(0, updated.skipUntil - Date.now()),
+    reason: `${origin.name}: breaker ${answer.view.status}`,
+  };
 }
 
 /** What an attempt's outcome tells the origin's breaker: only the origin's own faults count against it. */
@@ -89,7 +94,8 @@ function probeResultOf(result: Classified): ProbeResult {
 function reporting(context: BreakerContext, origin: Origin, probe: number | null): Lease {
   return onceLease((classified) => {
     const result = probeResultOf(classified);
-    const outcomes: Outcomes = probe === null ? { failures: result === "failure" ? 1 : 0 } : { failures: 0, probe: { lease: probe, result } };
+    const outcomes: Outcomes =
+      probe === null ? { failures: result === "failure" ? 1 : 0 } : { failures: 0, probe: { lease: probe, result } };
     if (probe === null && outcomes.failures === 0) return;
     context.waitUntil(
       callBreaker(context, origin, (breaker) => breaker.record(settingsOf(context.env).originBreaker, outcomes)).then((answer) => {
@@ -103,7 +109,10 @@ function reporting(context: BreakerContext, origin: Origin, probe: number | null
 export async function breakerViews(context: BreakerContext, origins: Origin[]): Promise<(BreakerView | null)[]> {
   return await Promise.all(
     origins.map(async (origin) => {
-      const answer = await callBreaker(context, origin, async (breaker) => ({ view: await breaker.view(settingsOf(context.env).originBreaker), transitions: [] }));
+      const answer = await callBreaker(context, origin, async (breaker) => ({
+        view: await breaker.view(settingsOf(context.env).originBreaker),
+        transitions: [],
+      }));
       if (answer) remember(origin, answer);
       return answer?.view ?? null;
     }),
@@ -114,7 +123,10 @@ export async function breakerViews(context: BreakerContext, origins: Origin[]): 
 async function refresh(context: BreakerContext, origin: Origin): Promise<LocalView> {
   const running = refreshing.get(origin.name);
   if (running) return await running;
-  const fetching = callBreaker(context, origin, async (breaker) => ({ view: await breaker.view(settingsOf(context.env).originBreaker), transitions: [] }))
+  const fetching = callBreaker(context, origin, async (breaker) => ({
+    view: await breaker.view(settingsOf(context.env).originBreaker),
+    transitions: [],
+  }))
     .then((answer) => remember(origin, answer ?? { view: unknownView, transitions: [] }))
     .finally(() => refreshing.delete(origin.name));
   refreshing.set(origin.name, fetching);
@@ -136,13 +148,26 @@ function remember(origin: Origin, answer: BreakerAnswer): LocalView {
 function countTransitions(origin: Origin, transitions: Transition[]): void {
   for (const transition of transitions) {
     count("breakwater_edge_origin_breaker_transitions_total", { origin: origin.name, from: transition.from, to: transition.to });
-    log("warn", "origin breaker changed state", { origin: origin.name, from: transition.from, to: transition.to, reason: transition.reason });
+    log("warn", "origin breaker changed state", {
+      origin: origin.name,
+      from: transition.from,
+      to: transition.to,
+      reason: transition.reason,
+    });
   }
 }
 
-async function callBreaker<T>(context: BreakerContext, origin: Origin, run: (breaker: DurableObjectStub<OriginBreaker>) => Promise<T>): Promise<T | null> {
+async function callBreaker<T>(
+  context: BreakerContext,
+  origin: Origin,
+  run: (breaker: DurableObjectStub<OriginBreaker>) => Promise<T>,
+): Promise<T | null> {
   try {
-    return await withTimeout(run(context.env.ORIGIN_BREAKER.getByName(origin.name)), breakerTimeoutMs, () => new Error(`no answer within ${breakerTimeoutMs} ms`));
+    return await withTimeout(
+      run(context.env.ORIGIN_BREAKER.getByName(origin.name)),
+      breakerTimeoutMs,
+      () => new Error(`no answer within ${breakerTimeoutMs} ms`),
+    );
   } catch (error) {
     count("breakwater_edge_origin_breaker_unreachable_total", { origin: origin.name });
     log("warn", "origin breaker unreachable", { request_id: context.requestId, origin: origin.name, error: errorText(error) });

@@ -34,7 +34,11 @@ type Failure = "connect" | "timeout" | "broken";
  * trips a breaker is `judgeAnswer`'s call. When no origin was reachable: 503 `unavailable`
  * with Retry-After. A client that leaves ends it at once, counted against no origin.
  */
-export async function withFailover(context: BreakerContext, origins: Origin[], request: OriginRequest): Promise<{ response: Response; origin: Origin }> {
+export async function withFailover(
+  context: BreakerContext,
+  origins: Origin[],
+  request: OriginRequest,
+): Promise<{ response: Response; origin: Origin }> {
   const method = (request.init.method ?? "GET").toUpperCase();
   // A signal that never fires, for calls no client waits on (made here: workerd allows none at global scope).
   const signal = request.signal ?? new AbortController().signal;
@@ -63,7 +67,12 @@ export async function withFailover(context: BreakerContext, origins: Origin[], r
     // Only the origin's faults move on; anything else (a bug of ours) is the answer.
     if (classified.outcome !== "provider_fault" || !(error instanceof GatewayError)) throw error;
     const failure = failureOf(error);
-    log("warn", "origin call failed", { request_id: context.requestId, origin: origin.name, failure, error: errorText(error.cause ?? error) });
+    log("warn", "origin call failed", {
+      request_id: context.requestId,
+      origin: origin.name,
+      failure,
+      error: errorText(error.cause ?? error),
+    });
     if (failure !== "connect" && !idempotentMethods.has(method)) throw error;
     if (failure !== "connect") reached = error;
     lastError = error;

@@ -42,7 +42,10 @@ export function parseOrigins(list: string | undefined, single: string | undefine
 /** The origins in the order to try for a request from `continent`: those preferring it first, each group in list order. */
 export function originsFor(origins: Origin[], continent: string | undefined): Origin[] {
   if (!continent || !origins.some((origin) => origin.continents.includes(continent))) return origins;
-  return [...origins.filter((origin) => origin.continents.includes(continent)), ...origins.filter((origin) => !origin.continents.includes(continent))];
+  return [
+    ...origins.filter((origin) => origin.continents.includes(continent)),
+    ...origins.filter((origin) => !origin.continents.includes(continent)),
+  ];
 }
 
 function baseUrl(name: string, url: string): string {

@@ -16,7 +16,10 @@ function statusOf(views: (BreakerView | null)[]): Status {
 }
 
 async function viewsOf(c: Context<AppEnv>, origins: Origin[]): Promise<(BreakerView | null)[]> {
-  return await breakerViews({ env: c.env, requestId: c.get("requestId"), waitUntil: (promise) => c.executionCtx.waitUntil(promise) }, origins);
+  return await breakerViews(
+    { env: c.env, requestId: c.get("requestId"), waitUntil: (promise) => c.executionCtx.waitUntil(promise) },
+    origins,
+  );
 }
 
 /*

@@ -28,7 +28,12 @@ interface HeadRow {
  * the chain never forks. Records whose event id is stored already are skipped before seqs
  * are given out, which makes retries and journal replays idempotent without gaps.
  */
-export async function insertChained(sql: Sql, region: string, records: AuditRecord[], checkpoint?: CheckpointRequest): Promise<InsertResult> {
+export async function insertChained(
+  sql: Sql,
+  region: string,
+  records: AuditRecord[],
+  checkpoint?: CheckpointRequest,
+): Promise<InsertResult> {
   return await sql.begin(async (tx) => await insertChainedIn(tx, region, records, checkpoint));
 }
 
@@ -37,7 +42,12 @@ export async function insertChained(sql: Sql, region: string, records: AuditReco
  * transaction writes, or not at all (an admin action and its event). The chain's lock is held
  * until that transaction ends.
  */
-export async function insertChainedIn(tx: TransactionSql, region: string, records: AuditRecord[], checkpoint?: CheckpointRequest): Promise<InsertResult> {
+export async function insertChainedIn(
+  tx: TransactionSql,
+  region: string,
+  records: AuditRecord[],
+  checkpoint?: CheckpointRequest,
+): Promise<InsertResult> {
   await tx`select pg_advisory_xact_lock(${auditLockClass}, hashtext(${region}))`;
   const ids = records.map((record) => record.event_id);
   const known = await tx<{ event_id: string }[]>`select event_id from audit_log where event_id = any(${ids}::uuid[])`;
@@ -78,7 +88,9 @@ export async function checkpointHead(sql: Sql, region: string, secret: Buffer, n
     await tx`select pg_advisory_xact_lock(${auditLockClass}, hashtext(${region}))`;
     const [last] = await tx<HeadRow[]>`select seq, hash from audit_log where region = ${region} order by seq desc limit 1`;
     if (!last) return;
-    const [covered] = await tx<{ seq: string }[]>`select seq from audit_checkpoints where region = ${region} and seq >= ${last.seq} limit 1`;
+    const [covered] = await tx<
+      { seq: string }[]
+    >`select seq from audit_checkpoints where region = ${region} and seq >= ${last.seq} limit 1`;
     if (!covered) await insertCheckpoint(tx, secret, region, { seq: Number(last.seq), hash: last.hash }, now);
   });
 }

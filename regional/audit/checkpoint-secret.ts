@@ -16,6 +16,7 @@ export interface CheckpointSecret {
  */
 export function checkpointSecret(configured: string | undefined, local: boolean): CheckpointSecret {
   if (configured) return { key: createHash("sha256").update(configured).digest(), devDefault: false };
-  if (!local) throw new Error("AUDIT_CHECKPOINT_SECRET is required outside local mode: audit checkpoints must be signed with a real secret");
+  if (!local)
+    throw new Error("AUDIT_CHECKPOINT_SECRET is required outside local mode: audit checkpoints must be signed with a real secret");
   return { key: createHash("sha256").update(devDefault).digest(), devDefault: true };
 }

@@ -23,7 +23,12 @@ export interface StoredCheckpoint extends Checkpoint {
 }
 
 function signedBytes(checkpoint: Checkpoint): string {
-  return canonicalJson({ region: checkpoint.region, seq: checkpoint.seq, hash: checkpoint.hash.toString("hex"), created_at: checkpoint.createdAt });
+  return canonicalJson({
+    region: checkpoint.region,
+    seq: checkpoint.seq,
+    hash: checkpoint.hash.toString("hex"),
+    created_at: checkpoint.createdAt,
+  });
 }
 
 /** HMAC-SHA-256 over the canonical JSON of region, seq, hash (hex) and time. */
@@ -56,5 +61,11 @@ export async function readCheckpoints(sql: Sql, region: string): Promise<StoredC
   const rows = await sql<CheckpointRow[]>`
     select region, seq, hash, to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as created_at, signature
     from audit_checkpoints where region = ${region} order by seq, id`;
-  return rows.map((row) => ({ region: row.region, seq: Number(row.seq), hash: row.hash, createdAt: row.created_at, signature: row.signature }));
+  return rows.map((row) => ({
+    region: row.region,
+    seq: Number(row.seq),
+    hash: row.hash,
+    createdAt: row.created_at,
+    signature: row.signature,
+  }));
 }

@@ -170,10 +170,21 @@ export function parseRecord(value: unknown): AuditRecord | null {
   const text = (key: string) => typeof record[key] === "string";
   const nullableText = (key: string) => record[key] === null || typeof record[key] === "string";
   const ok =
-    text("event_id") && uuidPattern.test(record.event_id as string) &&
-    text("region") && text("occurred_at") && text("actor_id") && text("action") && text("resource") &&
-    actorTypes.has(record.actor_type as string) && results.has(record.result as string) &&
-    nullableText("tenant_id") && nullableText("ip") && nullableText("user_agent") && nullableText("request_id") &&
-    typeof record.metadata === "object" && record.metadata !== null && !Array.isArray(record.metadata);
+    text("event_id") &&
+    uuidPattern.test(record.event_id as string) &&
+    text("region") &&
+    text("occurred_at") &&
+    text("actor_id") &&
+    text("action") &&
+    text("resource") &&
+    actorTypes.has(record.actor_type as string) &&
+    results.has(record.result as string) &&
+    nullableText("tenant_id") &&
+    nullableText("ip") &&
+    nullableText("user_agent") &&
+    nullableText("request_id") &&
+    typeof record.metadata === "object" &&
+    record.metadata !== null &&
+    !Array.isArray(record.metadata);
   return ok ? (record as unknown as AuditRecord) : null;
 }

@@ -22,7 +22,10 @@ export interface ChainedRecord {
  * `seq`: hashing the position too means a row moved to another place no longer verifies.
  */
 export function eventHash(prevHash: Buffer, seq: number, record: AuditRecord): Buffer {
-  return createHash("sha256").update(prevHash).update(canonicalJson({ ...record, seq }), "utf8").digest();
+  return createHash("sha256")
+    .update(prevHash)
+    .update(canonicalJson({ ...record, seq }), "utf8")
+    .digest();
 }
 
 /** Links records after `head` (the genesis when the chain is empty), in order. */

@@ -107,7 +107,9 @@ async function takeLock(lock: string): Promise<string> {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
       const owner = Number((await readFile(lock, "utf8").catch(() => "")).trim());
       if (owner > 0 && owner !== process.pid && alive(owner)) {
-        throw new Error(`the audit journal ${lock.slice(0, -5)} is in use by process ${owner}; give each instance its own DATA_DIR (or remove the lock if that process is not a Breakwater service)`);
+        throw new Error(
+          `the audit journal ${lock.slice(0, -5)} is in use by process ${owner}; give each instance its own DATA_DIR (or remove the lock if that process is not a Breakwater service)`,
+        );
       }
       await unlink(lock).catch(() => {});
     }

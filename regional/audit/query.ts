@@ -52,7 +52,12 @@ interface Row {
 }
 
 /** Newest first; `beforeSeq` continues a listing after its last entry. Reads `limit + 1` rows to know whether more follow. */
-export async function queryAudit(sql: Sql, filter: AuditFilter, limit: number, beforeSeq?: number): Promise<{ entries: AuditEntry[]; more: boolean }> {
+export async function queryAudit(
+  sql: Sql,
+  filter: AuditFilter,
+  limit: number,
+  beforeSeq?: number,
+): Promise<{ entries: AuditEntry[]; more: boolean }> {
   const optional = (value: unknown, fragment: () => ReturnType<Sql>) => (value === undefined ? sql`` : fragment());
   const rows = await sql<Row[]>`
     select seq, event_id, region, to_char(occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as occurred_at,

@@ -13,19 +13,55 @@ import type { AuditLog } from "./writer.ts";
  * guessed from its hash. An allowlist, so that forgetting a name errs on the safe side.
  */
 export const recordedSettings: ReadonlySet<string> = new Set([
-  "HOST", "PORT", "DATA_DIR", "REGION", "LOG_LEVEL", "MOCK_PROVIDERS", "ROUTES_FILE", "TRUSTED_PROXIES",
-  "DATABASE_POOL_SIZE", "DATABASE_REPLICA_POOL_SIZE", "DATABASE_CONNECT_TIMEOUT_MS", "DATABASE_IDLE_TIMEOUT_MS",
-  "DATABASE_REPLICA_MAX_LAG_MS", "DATABASE_HEALTH_INTERVAL_MS", "DATABASE_HEALTH_TIMEOUT_MS", "DATABASE_RYW_TTL_MS",
-  "MAX_BODY_BYTES", "MAX_JSON_DEPTH", "SHUTDOWN_GRACE_MS", "KEY_CACHE_TTL_MS", "BREAKWATER_DEV_RPM", "BREAKWATER_DEV_TPM",
-  "OPENAI_MODELS", "ANTHROPIC_MODELS", "GPU_TIMEOUT_MS", "GPU_CREATE_TIMEOUT_MS", "GPU_POLL_INTERVAL_MS",
-  "AUDIT_FLUSH_INTERVAL_MS", "AUDIT_FLUSH_EVENTS", "AUDIT_CHECKPOINT_INTERVAL_MS", "AUDIT_AUTH_FAILURES_PER_MINUTE",
-  "DATABASE_MAX_LIFETIME_MS", "GPU_SWEEP_INTERVAL_MS", "GPU_GIVE_UP_AFTER_MS", "SECRETS_MANAGER_REGION", "SECRETS_CACHE_TTL_MS",
+  "HOST",
+  "PORT",
+  "DATA_DIR",
+  "REGION",
+  "LOG_LEVEL",
+  "MOCK_PROVIDERS",
+  "ROUTES_FILE",
+  "TRUSTED_PROXIES",
+  "DATABASE_POOL_SIZE",
+  "DATABASE_REPLICA_POOL_SIZE",
+  "DATABASE_CONNECT_TIMEOUT_MS",
+  "DATABASE_IDLE_TIMEOUT_MS",
+  "DATABASE_REPLICA_MAX_LAG_MS",
+  "DATABASE_HEALTH_INTERVAL_MS",
+  "DATABASE_HEALTH_TIMEOUT_MS",
+  "DATABASE_RYW_TTL_MS",
+  "MAX_BODY_BYTES",
+  "MAX_JSON_DEPTH",
+  "SHUTDOWN_GRACE_MS",
+  "KEY_CACHE_TTL_MS",
+  "BREAKWATER_DEV_RPM",
+  "BREAKWATER_DEV_TPM",
+  "OPENAI_MODELS",
+  "ANTHROPIC_MODELS",
+  "GPU_TIMEOUT_MS",
+  "GPU_CREATE_TIMEOUT_MS",
+  "GPU_POLL_INTERVAL_MS",
+  "AUDIT_FLUSH_INTERVAL_MS",
+  "AUDIT_FLUSH_EVENTS",
+  "AUDIT_CHECKPOINT_INTERVAL_MS",
+  "AUDIT_AUTH_FAILURES_PER_MINUTE",
+  "DATABASE_MAX_LIFETIME_MS",
+  "GPU_SWEEP_INTERVAL_MS",
+  "GPU_GIVE_UP_AFTER_MS",
+  "SECRETS_MANAGER_REGION",
+  "SECRETS_CACHE_TTL_MS",
 ]);
 
 /** Settings that are URLs (or lists of them): recorded as scheme, host, port and path only. */
 export const recordedUrlSettings: ReadonlySet<string> = new Set([
-  "DATABASE_URL", "DATABASE_REPLICA_URLS", "REDIS_URL", "UPSTASH_REDIS_REST_URL",
-  "OPENAI_BASE_URL", "ANTHROPIC_BASE_URL", "VASTAI_BASE_URL", "IONET_BASE_URL", "SECRETS_MANAGER_ENDPOINT",
+  "DATABASE_URL",
+  "DATABASE_REPLICA_URLS",
+  "REDIS_URL",
+  "UPSTASH_REDIS_REST_URL",
+  "OPENAI_BASE_URL",
+  "ANTHROPIC_BASE_URL",
+  "VASTAI_BASE_URL",
+  "IONET_BASE_URL",
+  "SECRETS_MANAGER_ENDPOINT",
 ]);
 
 type Setting = string | number | boolean | null;
@@ -69,8 +105,24 @@ export async function auditServiceStart(audit: AuditLog, sql: Sql, config: Recor
     where region = ${audit.region} and action = ${auditActions.serviceStart} order by seq desc limit 1`;
   if (previous?.hash && previous.hash !== hash) {
     const before = previous.settings ?? {};
-    const changed = [...new Set([...Object.keys(before), ...Object.keys(settings)])].filter((name) => canonicalJson(before[name] ?? null) !== canonicalJson(settings[name] ?? null)).sort();
-    audit.append({ actorType: "system", actorId, action: auditActions.configChange, resource: "config", result: "success", metadata: { from: previous.hash, to: hash, changed } });
+    const changed = [...new Set([...Object.keys(before), ...Object.keys(settings)])]
+      .filter((name) => canonicalJson(before[name] ?? null) !== canonicalJson(settings[name] ?? null))
+      .sort();
+    audit.append({
+      actorType: "system",
+      actorId,
+      action: auditActions.configChange,
+      resource: "config",
+      result: "success",
+      metadata: { from: previous.hash, to: hash, changed },
+    });
   }
-  audit.append({ actorType: "system", actorId, action: auditActions.serviceStart, resource: "service", result: "success", metadata: { config_hash: hash, settings } });
+  audit.append({
+    actorType: "system",
+    actorId,
+    action: auditActions.serviceStart,
+    resource: "service",
+    result: "success",
+    metadata: { config_hash: hash, settings },
+  });
 }

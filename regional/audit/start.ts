@@ -21,7 +21,8 @@ export interface Auditing {
  */
 export async function startAuditing(config: Config, db: Db, logger: Logger): Promise<Auditing> {
   const secret = checkpointSecret(config.AUDIT_CHECKPOINT_SECRET, db.embedded || isLoopbackHost(config.HOST));
-  if (secret.devDefault) logger.warn("audit checkpoints are signed with the dev default secret; set AUDIT_CHECKPOINT_SECRET anywhere but a developer's machine");
+  if (secret.devDefault)
+    logger.warn("audit checkpoints are signed with the dev default secret; set AUDIT_CHECKPOINT_SECRET anywhere but a developer's machine");
   const audit = await openAuditLog({
     sql: db.write,
     region: config.REGION,
@@ -34,7 +35,12 @@ export async function startAuditing(config: Config, db: Db, logger: Logger): Pro
   });
   await auditServiceStart(audit, db.write, config).catch((error: unknown) => logger.warn("start not audited", { error }));
   const authFailures = createAuthFailureAuditor(audit, { perClientPerMinute: config.AUDIT_AUTH_FAILURES_PER_MINUTE });
-  const usage = createUsageRecorder({ sql: db.write, logger, flushIntervalMs: config.AUDIT_FLUSH_INTERVAL_MS, flushEvents: config.AUDIT_FLUSH_EVENTS });
+  const usage = createUsageRecorder({
+    sql: db.write,
+    logger,
+    flushIntervalMs: config.AUDIT_FLUSH_INTERVAL_MS,
+    flushEvents: config.AUDIT_FLUSH_EVENTS,
+  });
   if (!config.ADMIN_API_KEY) logger.info("admin API disabled: set ADMIN_API_KEY to enable /admin");
   return {
     deps: { audit, authFailures, usage, admin: { key: config.ADMIN_API_KEY, checkpointSecret: secret.key } },

@@ -22,11 +22,26 @@ export function uuidv7(now: number = Date.now()): string {
   const high = Math.floor(ms / 0x1_0000_0000);
   const low = ms >>> 0;
   return (
-    hex[(high >>> 8) & 0xff]! + hex[high & 0xff]! + hex[low >>> 24]! + hex[(low >>> 16) & 0xff]! + "-" +
-    hex[(low >>> 8) & 0xff]! + hex[low & 0xff]! + "-" +
-    hex[0x70 | (pool[r]! & 0x0f)]! + hex[pool[r + 1]!]! + "-" +
-    hex[0x80 | (pool[r + 2]! & 0x3f)]! + hex[pool[r + 3]!]! + "-" +
-    hex[pool[r + 4]!]! + hex[pool[r + 5]!]! + hex[pool[r + 6]!]! + hex[pool[r + 7]!]! + hex[pool[r + 8]!]! + hex[pool[r + 9]!]!
+    hex[(high >>> 8) & 0xff]! +
+    hex[high & 0xff]! +
+    hex[low >>> 24]! +
+    hex[(low >>> 16) & 0xff]! +
+    "-" +
+    hex[(low >>> 8) & 0xff]! +
+    hex[low & 0xff]! +
+    "-" +
+    hex[0x70 | (pool[r]! & 0x0f)]! +
+    hex[pool[r + 1]!]! +
+    "-" +
+    hex[0x80 | (pool[r + 2]! & 0x3f)]! +
+    hex[pool[r + 3]!]! +
+    "-" +
+    hex[pool[r + 4]!]! +
+    hex[pool[r + 5]!]! +
+    hex[pool[r + 6]!]! +
+    hex[pool[r + 7]!]! +
+    hex[pool[r + 8]!]! +
+    hex[pool[r + 9]!]!
   );
 }
 

@@ -34,7 +34,8 @@ export async function verifyChain(sql: Sql, region: string, secret: Buffer): Pro
   const breaks: { seq: number; reason: string }[] = [];
   const bySeq = new Map<number, StoredCheckpoint>();
   for (const checkpoint of checkpoints) {
-    if (!checkpointSignatureValid(secret, checkpoint)) breaks.push({ seq: checkpoint.seq, reason: `checkpoint at seq ${checkpoint.seq} has an invalid signature` });
+    if (!checkpointSignatureValid(secret, checkpoint))
+      breaks.push({ seq: checkpoint.seq, reason: `checkpoint at seq ${checkpoint.seq} has an invalid signature` });
     else bySeq.set(checkpoint.seq, checkpoint);
   }
 
@@ -64,7 +65,10 @@ export async function verifyChain(sql: Sql, region: string, secret: Buffer): Pro
   const last = expected - 1;
   const beyond = checkpoints.filter((checkpoint) => bySeq.has(checkpoint.seq) && checkpoint.seq > last).at(-1);
   if (beyond && !breaks.some((found) => found.seq <= last)) {
-    breaks.push({ seq: last + 1, reason: `the chain ends at seq ${last}, but a signed checkpoint records seq ${beyond.seq}: the tail was removed` });
+    breaks.push({
+      seq: last + 1,
+      reason: `the chain ends at seq ${last}, but a signed checkpoint records seq ${beyond.seq}: the tail was removed`,
+    });
   }
   const broken = breaks.sort((a, b) => a.seq - b.seq)[0];
   return {
@@ -77,7 +81,13 @@ export async function verifyChain(sql: Sql, region: string, secret: Buffer): Pro
   };
 }
 
-function checkRow(row: Row, seq: number, expected: number, prevHash: Buffer, checkpoint: StoredCheckpoint | undefined): { seq: number; reason: string } | null {
+function checkRow(
+  row: Row,
+  seq: number,
+  expected: number,
+  prevHash: Buffer,
+  checkpoint: StoredCheckpoint | undefined,
+): { seq: number; reason: string } | null {
   if (seq !== expected) return { seq: expected, reason: `seq ${expected} is missing (the next stored row is seq ${seq})` };
   if (!row.prev_hash.equals(prevHash)) return { seq, reason: `prev_hash does not match the hash of seq ${seq - 1}` };
   const record: AuditRecord = {
@@ -96,7 +106,8 @@ function checkRow(row: Row, seq: number, expected: number, prevHash: Buffer, che
     metadata: row.metadata,
   };
   if (!eventHash(prevHash, seq, record).equals(row.hash)) return { seq, reason: `the content of seq ${seq} does not match its hash` };
-  if (checkpoint && !checkpoint.hash.equals(row.hash)) return { seq, reason: `seq ${seq} does not match the signed checkpoint at that seq` };
+  if (checkpoint && !checkpoint.hash.equals(row.hash))
+    return { seq, reason: `seq ${seq} does not match the signed checkpoint at that seq` };
   return null;
 }
 

@@ -124,7 +124,11 @@ export function createAuditWriter(options: AuditWriterOptions): AuditLog {
       await journal.append(records);
       settle(batch);
     } catch (error) {
-      logger.error("audit events could not be written to Postgres nor the journal; kept in memory", { region, events: batch.length, error });
+      logger.error("audit events could not be written to Postgres nor the journal; kept in memory", {
+        region,
+        events: batch.length,
+        error,
+      });
       for (const item of batch) item.durable?.reject(error);
       // Kept (without waiters) so they are written once either store works again.
       queue = [...batch.map((item) => ({ raw: item.raw, record: item.record })), ...queue];
@@ -136,7 +140,11 @@ export function createAuditWriter(options: AuditWriterOptions): AuditLog {
     const checkpointDue = now() - lastCheckpointAt >= options.checkpointIntervalMs;
     const checkpoint = checkpointDue ? { secret: options.checkpointSecret, now: now() } : undefined;
     // A timed-out transaction may still commit later; the journaled copy is then skipped by event id.
-    await withTimeout(insertChained(sql, region, records, checkpoint), writeTimeoutMs, () => new Error(`audit write took longer than ${writeTimeoutMs} ms`));
+    await withTimeout(
+      insertChained(sql, region, records, checkpoint),
+      writeTimeoutMs,
+      () => new Error(`audit write took longer than ${writeTimeoutMs} ms`),
+    );
     if (checkpoint) lastCheckpointAt = checkpoint.now;
   }
 
@@ -218,7 +226,9 @@ export function createAuditWriter(options: AuditWriterOptions): AuditLog {
       clearTimeout(probe);
       await flush();
       if (!journal.hasPending() && postgresUp) {
-        await checkpointHead(sql, region, options.checkpointSecret, now()).catch((error: unknown) => logger.warn("audit: last checkpoint not written", { region, error }));
+        await checkpointHead(sql, region, options.checkpointSecret, now()).catch((error: unknown) =>
+          logger.warn("audit: last checkpoint not written", { region, error }),
+        );
       }
       await journal.close();
     },

@@ -26,9 +26,16 @@ export interface KeyStore {
    */
   revoke(keyId: string, onCommit?: CommitHook<KeyInfo>): Promise<KeyInfo | null>;
   /** A new key of the same tenant and name in one transaction with revoking the old one. Null for no such key. */
-  rotate(keyId: string, onCommit?: CommitHook<{ record: KeyRecord; replaced: KeyInfo }>): Promise<{ key: string; record: KeyRecord; replaced: KeyInfo } | null>;
+  rotate(
+    keyId: string,
+    onCommit?: CommitHook<{ record: KeyRecord; replaced: KeyInfo }>,
+  ): Promise<{ key: string; record: KeyRecord; replaced: KeyInfo } | null>;
   /** Changes a key's rate limits; the key before and after, or null for no such key. */
-  setLimits(keyId: string, change: RateLimitChange, onCommit?: CommitHook<{ before: KeyInfo; after: KeyInfo }>): Promise<{ before: KeyInfo; after: KeyInfo } | null>;
+  setLimits(
+    keyId: string,
+    change: RateLimitChange,
+    onCommit?: CommitHook<{ before: KeyInfo; after: KeyInfo }>,
+  ): Promise<{ before: KeyInfo; after: KeyInfo } | null>;
   /** Forgets cached answers for a tenant's keys, e.g. once the tenant is disabled. */
   forgetTenant(tenantId: string): void;
 }

@@ -14,7 +14,11 @@ const shutdownStates = new Set(["57P01", "57P02", "57P03"]);
 export function isConnectionError(error: unknown, depth = 0): boolean {
   if (typeof error !== "object" || error === null || depth > 4) return false;
   const code = (error as { code?: unknown }).code;
-  if (typeof code === "string" && (socketCodes.has(code) || driverCodes.has(code) || shutdownStates.has(code) || /^08[0-9A-Z]{3}$/.test(code))) return true;
+  if (
+    typeof code === "string" &&
+    (socketCodes.has(code) || driverCodes.has(code) || shutdownStates.has(code) || /^08[0-9A-Z]{3}$/.test(code))
+  )
+    return true;
   // Node reports a refused connect to every address of a host as an AggregateError.
   const nested = (error as { errors?: unknown }).errors;
   if (Array.isArray(nested) && nested.some((inner) => isConnectionError(inner, depth + 1))) return true;

@@ -120,7 +120,8 @@ export async function openDb(options: DbOptions): Promise<Db> {
 
 function replicatedDb(nodes: ReplicaSet, tenantLsns: TenantLsns, logger: Logger, retryAfterS: number): Db {
   const { write } = nodes;
-  const primaryDown = () => databaseUnavailable({ message: "The primary database is down; writes are refused until it is back.", retryAfterS });
+  const primaryDown = () =>
+    databaseUnavailable({ message: "The primary database is down; writes are refused until it is back.", retryAfterS });
   let lastRedisWarning = 0;
   /** What every read needs, set by `barrier()`. */
   let floor: Lsn | null = null;

@@ -53,10 +53,20 @@ const probeTimedOut = new Error("probe timed out");
  * queues behind reads. A node that does not answer within `timeoutMs` counts as down and
  * its connection is replaced, so a hung server cannot hold every later probe.
  */
-export function createProber(url: string, options: { connectTimeoutMs: number; timeoutMs: number; onclose: () => void; password?: PasswordSource }) {
+export function createProber(
+  url: string,
+  options: { connectTimeoutMs: number; timeoutMs: number; onclose: () => void; password?: PasswordSource },
+) {
   let monitor: postgres.Sql | null = null;
   const connectTimeoutMs = Math.min(options.connectTimeoutMs, options.timeoutMs);
-  const open = () => (monitor ??= openPool(url, { max: 1, connectTimeoutMs, idleTimeoutMs: 0, onclose: options.onclose, ...(options.password && { password: options.password }) }));
+  const open = () =>
+    (monitor ??= openPool(url, {
+      max: 1,
+      connectTimeoutMs,
+      idleTimeoutMs: 0,
+      onclose: options.onclose,
+      ...(options.password && { password: options.password }),
+    }));
 
   async function probe(): Promise<Probe> {
     const sql = open();

@@ -22,7 +22,8 @@ const refusedLogin = "28P01";
 /** Logins tried per query: the refused one, then up to this many after reading the password again. */
 const maxRetries = 5;
 
-const isRefusedLogin = (error: unknown): boolean => typeof error === "object" && error !== null && (error as { code?: unknown }).code === refusedLogin;
+const isRefusedLogin = (error: unknown): boolean =>
+  typeof error === "object" && error !== null && (error as { code?: unknown }).code === refusedLogin;
 
 interface PendingQuery {
   handler: (query: PendingQuery) => void;
@@ -30,7 +31,9 @@ interface PendingQuery {
 }
 
 const isPendingQuery = (value: unknown): value is PendingQuery =>
-  value instanceof Promise && typeof (value as Partial<PendingQuery>).reject === "function" && typeof (value as Partial<PendingQuery>).handler === "function";
+  value instanceof Promise &&
+  typeof (value as Partial<PendingQuery>).reject === "function" &&
+  typeof (value as Partial<PendingQuery>).handler === "function";
 
 /**
  * The pool, with every query whose connection could not log in given back to the pool once

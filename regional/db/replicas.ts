@@ -86,7 +86,12 @@ export function createReplicaSet(options: ReplicaSetOptions): ReplicaSet {
       name,
       pool: openPool(url, { ...pool, onclose: () => void probeOne(self) }),
       // A probe may be answered by a server just going down; its own connection closing after is news.
-      prober: createProber(url, { connectTimeoutMs: pool.connectTimeoutMs, timeoutMs: options.checkTimeoutMs, onclose: () => void (self.up && probeOne(self)), ...(pool.password && { password: pool.password }) }),
+      prober: createProber(url, {
+        connectTimeoutMs: pool.connectTimeoutMs,
+        timeoutMs: options.checkTimeoutMs,
+        onclose: () => void (self.up && probeOne(self)),
+        ...(pool.password && { password: pool.password }),
+      }),
       up: null,
       lsn: null,
       lag: null,
@@ -128,7 +133,11 @@ export function createReplicaSet(options: ReplicaSetOptions): ReplicaSet {
       if (target.up) logger.info(`database ${role} up`, { node: target.name });
       else logger.warn(`database ${role} down`, { node: target.name, error: target.error });
     } else if (target !== primary && target.up && wasInRotation !== target.inRotation) {
-      logger.info(target.inRotation ? "replica back in rotation" : "replica lagging, out of rotation", { node: target.name, lagMs: target.lag?.ms, maxLagMs: options.maxLagMs });
+      logger.info(target.inRotation ? "replica back in rotation" : "replica lagging, out of rotation", {
+        node: target.name,
+        lagMs: target.lag?.ms,
+        maxLagMs: options.maxLagMs,
+      });
     }
   }
 
@@ -149,18 +158,20 @@ export function createReplicaSet(options: ReplicaSetOptions): ReplicaSet {
   let rounds: Promise<void> = Promise.resolve();
   function check(): Promise<void> {
     // Serialised, so that a caller's round starts after its call and sees what came before it.
-    rounds = rounds.catch(() => {}).then(async () => {
-      if (closed) return;
-      const seqs = [primary, ...replicas].map((target) => ++target.started);
-      const at = now();
-      const probes = await Promise.all([primary, ...replicas].map(async (target) => await target.prober.probe()));
-      // The primary first: replica lag is measured against its newest position.
-      [primary, ...replicas].forEach((target, index) => {
-        const result = probes[index];
-        const seq = seqs[index];
-        if (result && seq !== undefined) apply(target, result, seq, at);
+    rounds = rounds
+      .catch(() => {})
+      .then(async () => {
+        if (closed) return;
+        const seqs = [primary, ...replicas].map((target) => ++target.started);
+        const at = now();
+        const probes = await Promise.all([primary, ...replicas].map(async (target) => await target.prober.probe()));
+        // The primary first: replica lag is measured against its newest position.
+        [primary, ...replicas].forEach((target, index) => {
+          const result = probes[index];
+          const seq = seqs[index];
+          if (result && seq !== undefined) apply(target, result, seq, at);
+        });
       });
-    });
     return rounds;
   }
 

@@ -21,7 +21,15 @@ export interface GpuCounters {
 }
 
 export function createGpuCounters(): GpuCounters {
-  const counts: GpuCounts = { orphans_destroyed: 0, orphans_adopted: 0, given_up: 0, destroys_confirmed: 0, destroy_failures: 0, sweeps: 0, sweep_failures: 0 };
+  const counts: GpuCounts = {
+    orphans_destroyed: 0,
+    orphans_adopted: 0,
+    given_up: 0,
+    destroys_confirmed: 0,
+    destroy_failures: 0,
+    sweeps: 0,
+    sweep_failures: 0,
+  };
   return {
     add(name, by = 1) {
       counts[name] += by;

@@ -1,7 +1,8 @@
 import { auditActions } from "../audit/event.ts";
 import type { GpuContext } from "./context.ts";
 
-export type GpuEventAction = typeof auditActions.gpuOrphanDestroyed | typeof auditActions.gpuOrphanAdopted | typeof auditActions.gpuInstanceGivenUp;
+export type GpuEventAction =
+  typeof auditActions.gpuOrphanDestroyed | typeof auditActions.gpuOrphanAdopted | typeof auditActions.gpuInstanceGivenUp;
 
 export interface GpuEvent {
   action: GpuEventAction;
@@ -19,7 +20,14 @@ export interface GpuEvent {
  * given up — goes to the log and, as a service event, to the audit log.
  */
 export function reportGpuEvent(context: Pick<GpuContext, "logger" | "audit">, event: GpuEvent): void {
-  const fields = { action: event.action, result: event.result, provider: event.provider, provider_instance_id: event.providerInstanceId, instance: event.instanceId, reason: event.reason };
+  const fields = {
+    action: event.action,
+    result: event.result,
+    provider: event.provider,
+    provider_instance_id: event.providerInstanceId,
+    instance: event.instanceId,
+    reason: event.reason,
+  };
   if (event.result === "success") context.logger.warn("gpu lifecycle event", fields);
   else context.logger.error("gpu lifecycle event failed", fields);
   context.audit?.append({

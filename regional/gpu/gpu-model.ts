@@ -11,7 +11,10 @@ export function displayGpuModel(name: string): string {
     .trim();
 }
 
-const key = (name: string): string => displayGpuModel(name).toUpperCase().replace(/[^A-Z0-9]/g, "");
+const key = (name: string): string =>
+  displayGpuModel(name)
+    .toUpperCase()
+    .replace(/[^A-Z0-9]/g, "");
 
 /** `H100` matches `H100 SXM` and `H100 HBM3`; `rtx-4090` matches `RTX 4090`. */
 export function gpuModelMatches(model: string, wanted: string): boolean {

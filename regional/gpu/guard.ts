@@ -27,7 +27,13 @@ export interface GuardOptions {
 
 export interface Guard {
   /** One call through the marketplace's breaker, under the deadline. Never retried. */
-  once<T>(provider: GpuProvider, requestId: string, signal: AbortSignal, call: (context: CallContext) => Promise<T>, timeoutMs?: number): Promise<T>;
+  once<T>(
+    provider: GpuProvider,
+    requestId: string,
+    signal: AbortSignal,
+    call: (context: CallContext) => Promise<T>,
+    timeoutMs?: number,
+  ): Promise<T>;
   /** An idempotent call: retried with full-jitter backoff while the marketplace fails, within a retry budget. */
   retried<T>(provider: GpuProvider, requestId: string, signal: AbortSignal, call: (context: CallContext) => Promise<T>): Promise<T>;
   /**
@@ -47,7 +53,11 @@ const local: Classified = { outcome: "local", transport: false };
 /** What a guarded marketplace call came to, as the caller sees it: the answer, or the error. */
 function answerOf<T>(end: AttemptEnd<T>, provider: GpuProvider): T {
   if (end.kind === "served") return end.result;
-  if (end.kind === "refused") throw new NotSent("circuit_open", { message: `${provider} is disabled after repeated failures.`, retryAfterS: end.retryAfterMs / 1000 });
+  if (end.kind === "refused")
+    throw new NotSent("circuit_open", {
+      message: `${provider} is disabled after repeated failures.`,
+      retryAfterS: end.retryAfterMs / 1000,
+    });
   throw end.error;
 }
 
@@ -82,16 +92,32 @@ export function createGpuGuard(options: GuardOptions): Guard {
 
   function refuseIfCooling(provider: GpuProvider): void {
     const left = coolDowns.remaining(provider, now());
-    if (left > 0) throw new NotSent("unavailable", { message: `${provider} cannot serve now: ${coolReasons.get(provider) ?? "cooling down"}`, retryAfterS: left / 1000 });
+    if (left > 0)
+      throw new NotSent("unavailable", {
+        message: `${provider} cannot serve now: ${coolReasons.get(provider) ?? "cooling down"}`,
+        retryAfterS: left / 1000,
+      });
   }
 
   function noteFailure(provider: GpuProvider, end: AttemptEnd<unknown>): void {
-    if (end.kind !== "failed" || end.classified.outcome !== "rate_limited" || !(end.error instanceof GatewayError) || end.error.retry !== false) return;
+    if (
+      end.kind !== "failed" ||
+      end.classified.outcome !== "rate_limited" ||
+      !(end.error instanceof GatewayError) ||
+      end.error.retry !== false
+    )
+      return;
     coolDowns.cool(provider, (end.error.retryAfterS ?? 60) * 1000, now());
     coolReasons.set(provider, end.error.message);
   }
 
-  async function attempt<T>(provider: GpuProvider, requestId: string, signal: AbortSignal, call: (context: CallContext) => Promise<T>, timeoutMs: number): Promise<AttemptEnd<T>> {
+  async function attempt<T>(
+    provider: GpuProvider,
+    requestId: string,
+    signal: AbortSignal,
+    call: (context: CallContext) => Promise<T>,
+    timeoutMs: number,
+  ): Promise<AttemptEnd<T>> {
     let refusedLocally = false;
     const end = await guardedAttempt({
       admit: (): Admission => {
@@ -137,7 +163,9 @@ export function createGpuGuard(options: GuardOptions): Guard {
     },
     refuseIfCooling,
     coolingDown() {
-      return coolDowns.list(now()).map(({ key, until }) => ({ provider: key, until: new Date(until).toISOString(), reason: coolReasons.get(key) ?? "" }));
+      return coolDowns
+        .list(now())
+        .map(({ key, until }) => ({ provider: key, until: new Date(until).toISOString(), reason: coolReasons.get(key) ?? "" }));
     },
   };
 }

@@ -1,4 +1,11 @@
-import type { CreateGpuInstanceRequest, GpuInstance, GpuInstanceStatus, GpuInstanceTransition, GpuOffer, GpuProvider } from "../../shared/contract/gpu.ts";
+import type {
+  CreateGpuInstanceRequest,
+  GpuInstance,
+  GpuInstanceStatus,
+  GpuInstanceTransition,
+  GpuOffer,
+  GpuProvider,
+} from "../../shared/contract/gpu.ts";
 import type { Sql, TransactionSql } from "../db/index.ts";
 
 export interface InstanceRow {
@@ -32,7 +39,13 @@ interface EventRow {
 export const liveStatuses: readonly GpuInstanceStatus[] = ["pending", "provisioning", "running", "degraded", "stopped", "terminating"];
 
 /** Inserts a new instance as pending, with its first event, in the caller's transaction. */
-export async function insertPendingInstance(tx: TransactionSql, tenantId: string, id: string, label: string, request: CreateGpuInstanceRequest): Promise<void> {
+export async function insertPendingInstance(
+  tx: TransactionSql,
+  tenantId: string,
+  id: string,
+  label: string,
+  request: CreateGpuInstanceRequest,
+): Promise<void> {
   await tx`insert into gpu_instances (id, tenant_id, status, label, request) values (${id}, ${tenantId}, 'pending', ${label}, ${JSON.stringify(request)}::text::jsonb)`;
   await tx`insert into gpu_instance_events (instance_id, tenant_id, from_status, to_status, reason) values (${id}, ${tenantId}, null, 'pending', 'requested')`;
 }
@@ -40,7 +53,12 @@ export async function insertPendingInstance(tx: TransactionSql, tenantId: string
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The tenant's instance, or undefined: another tenant's instance is as absent as a missing one. */
-export async function selectInstance(sql: Sql | TransactionSql, tenantId: string, id: string, options: { forUpdate?: boolean } = {}): Promise<InstanceRow | undefined> {
+export async function selectInstance(
+  sql: Sql | TransactionSql,
+  tenantId: string,
+  id: string,
+  options: { forUpdate?: boolean } = {},
+): Promise<InstanceRow | undefined> {
   if (!uuid.test(id)) return undefined;
   const lock = options.forUpdate ? sql`for update` : sql``;
   const [row] = await sql<InstanceRow[]>`select * from gpu_instances where id = ${id} and tenant_id = ${tenantId} ${lock}`;
@@ -55,7 +73,9 @@ export async function selectInstanceById(sql: Sql, id: string): Promise<Instance
 }
 
 export async function selectInstances(sql: Sql, tenantId: string, limit: number): Promise<InstanceRow[]> {
-  return await sql<InstanceRow[]>`select * from gpu_instances where tenant_id = ${tenantId} order by created_at desc, id desc limit ${limit}`;
+  return await sql<
+    InstanceRow[]
+  >`select * from gpu_instances where tenant_id = ${tenantId} order by created_at desc, id desc limit ${limit}`;
 }
 
 /** Live instances across tenants, the least recently checked first. */
@@ -73,7 +93,13 @@ export async function markChecked(sql: Sql, row: InstanceRow, providerStatus?: s
 }
 
 /** A create whose answer was lost: the row names the marketplace it went to, to be reconciled there. */
-export async function setPendingProvider(tx: TransactionSql, tenantId: string, id: string, provider: GpuProvider, offer: GpuOffer): Promise<InstanceRow | undefined> {
+export async function setPendingProvider(
+  tx: TransactionSql,
+  tenantId: string,
+  id: string,
+  provider: GpuProvider,
+  offer: GpuOffer,
+): Promise<InstanceRow | undefined> {
   const [row] = await tx<InstanceRow[]>`
     update gpu_instances set provider = ${provider}, offer = ${JSON.stringify(offer)}::text::jsonb, updated_at = now()
     where id = ${id} and tenant_id = ${tenantId} returning *`;
@@ -81,7 +107,9 @@ export async function setPendingProvider(tx: TransactionSql, tenantId: string, i
 }
 
 export async function selectTransitions(sql: Sql | TransactionSql, tenantId: string, id: string): Promise<GpuInstanceTransition[]> {
-  const rows = await sql<EventRow[]>`select from_status, to_status, reason, at from gpu_instance_events where instance_id = ${id} and tenant_id = ${tenantId} order by id`;
+  const rows = await sql<
+    EventRow[]
+  >`select from_status, to_status, reason, at from gpu_instance_events where instance_id = ${id} and tenant_id = ${tenantId} order by id`;
   return rows.map((row) => ({ from: row.from_status, to: row.to_status, reason: row.reason, at: row.at.toISOString() }));
 }
 

@@ -24,7 +24,13 @@ const cheapestFirst = (a: GpuOffer, b: GpuOffer) => a.price_per_hour - b.price_p
  * Searches the marketplaces at once, each through its breaker and deadline. One that fails
  * leaves the list partial and is named in `failed_providers`; all failing is a 503.
  */
-export async function searchOffers(marketplaces: Marketplace[], guard: Guard, query: MarketplaceQuery, requestId: string, signal: AbortSignal): Promise<GpuOfferList> {
+export async function searchOffers(
+  marketplaces: Marketplace[],
+  guard: Guard,
+  query: MarketplaceQuery,
+  requestId: string,
+  signal: AbortSignal,
+): Promise<GpuOfferList> {
   const chosen = marketplaces.filter((marketplace) => query.provider === undefined || marketplace.name === query.provider);
   const search = async (marketplace: Marketplace) => {
     guard.refuseIfCooling(marketplace.name);
@@ -39,8 +45,15 @@ export async function searchOffers(marketplaces: Marketplace[], guard: Guard, qu
     else failed.push({ provider, ...failureOf(result.reason) });
   });
   if (chosen.length > 0 && failed.length === chosen.length) {
-    const soonest = Math.min(...results.map((result) => (result.status === "rejected" && result.reason instanceof GatewayError ? (result.reason.retryAfterS ?? 5) : 5)));
-    throw new GatewayError("unavailable", { message: `No GPU marketplace could be searched: ${failed.map((failure) => `${failure.provider}: ${failure.message}`).join("; ")}`, retryAfterS: Math.max(1, Math.ceil(soonest)) });
+    const soonest = Math.min(
+      ...results.map((result) =>
+        result.status === "rejected" && result.reason instanceof GatewayError ? (result.reason.retryAfterS ?? 5) : 5,
+      ),
+    );
+    throw new GatewayError("unavailable", {
+      message: `No GPU marketplace could be searched: ${failed.map((failure) => `${failure.provider}: ${failure.message}`).join("; ")}`,
+      retryAfterS: Math.max(1, Math.ceil(soonest)),
+    });
   }
   return { object: "list", data: data.sort(cheapestFirst).slice(0, query.limit), failed_providers: failed };
 }

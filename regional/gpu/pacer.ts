@@ -36,7 +36,13 @@ export interface Pacer {
 
 /** A pacer for `limits`, or one that lets everything through when pacing is off. */
 export function pacerFor(name: string, limits: Record<string, GcraPolicy>, pacing: PacingOptions): Pacer {
-  return createPacer({ name, limits: pacing ? limits : {}, maxWaitMs: pacing ? pacing.maxWaitMs : 0, now: pacing ? pacing.now : undefined, sleep: pacing ? pacing.sleep : undefined });
+  return createPacer({
+    name,
+    limits: pacing ? limits : {},
+    maxWaitMs: pacing ? pacing.maxWaitMs : 0,
+    now: pacing ? pacing.now : undefined,
+    sleep: pacing ? pacing.sleep : undefined,
+  });
 }
 
 /** The wait to assume after a 429 that names none: one interval of the endpoint, at least a second. */

@@ -40,7 +40,9 @@ export function createRefresher(context: GpuContext): Refresher {
   }
 
   async function checked(row: InstanceRow, providerStatus?: string): Promise<InstanceRow> {
-    await markChecked(db.write, row, providerStatus).catch((error: unknown) => logger.warn("gpu check not recorded", { instance: row.id, error }));
+    await markChecked(db.write, row, providerStatus).catch((error: unknown) =>
+      logger.warn("gpu check not recorded", { instance: row.id, error }),
+    );
     return { ...row, provider_status: providerStatus ?? row.provider_status };
   }
 
@@ -53,7 +55,12 @@ export function createRefresher(context: GpuContext): Refresher {
         const seen = await guard.once(marketplace.name, requestId, context.detached, (call) => marketplace.get(providerId, call));
         if (!seen || seen.status === "terminated") {
           counters.add("destroys_confirmed");
-          return await move(row, "terminated", seen ? `${marketplace.name} reports ${seen.rawStatus}` : `${marketplace.name} no longer knows the instance`, seen ? { providerStatus: seen.rawStatus } : {});
+          return await move(
+            row,
+            "terminated",
+            seen ? `${marketplace.name} reports ${seen.rawStatus}` : `${marketplace.name} no longer knows the instance`,
+            seen ? { providerStatus: seen.rawStatus } : {},
+          );
         }
         // The marketplace is ending it already: wait for it to finish.
         if (seen.status === "terminating") return await checked(row, seen.rawStatus);
@@ -69,12 +76,26 @@ export function createRefresher(context: GpuContext): Refresher {
   }
 
   /** Breakwater stops waiting for the instance: recorded, reported, destroyed. */
-  async function giveUp(row: InstanceRow, why: string, seen: ProviderInstance, marketplace: Marketplace, requestId: string): Promise<InstanceRow> {
+  async function giveUp(
+    row: InstanceRow,
+    why: string,
+    seen: ProviderInstance,
+    marketplace: Marketplace,
+    requestId: string,
+  ): Promise<InstanceRow> {
     const failure = `given up: ${why}`;
     const moved = await move(row, "terminating", failure, { failure, providerStatus: seen.rawStatus });
     if (moved.status !== "terminating") return moved;
     counters.add("given_up");
-    reportGpuEvent(context, { action: auditActions.gpuInstanceGivenUp, result: "success", provider: marketplace.name, providerInstanceId: seen.providerInstanceId, instanceId: row.id, tenantId: row.tenant_id, reason: why });
+    reportGpuEvent(context, {
+      action: auditActions.gpuInstanceGivenUp,
+      result: "success",
+      provider: marketplace.name,
+      providerInstanceId: seen.providerInstanceId,
+      instanceId: row.id,
+      tenantId: row.tenant_id,
+      reason: why,
+    });
     return await confirmDestroy(moved, requestId, { lookFirst: false });
   }
 
@@ -86,12 +107,25 @@ export function createRefresher(context: GpuContext): Refresher {
     let answered = 0;
     for (const marketplace of context.marketplaces) {
       try {
-        const found = await guard.retried(marketplace.name, requestId, context.detached, (call) => marketplace.findByLabel(row.label, call));
+        const found = await guard.retried(marketplace.name, requestId, context.detached, (call) =>
+          marketplace.findByLabel(row.label, call),
+        );
         answered += 1;
         if (!found) continue;
         return await db.transaction(row.tenant_id, async (tx) => {
-          const moved = await moveInstance(tx, row.tenant_id, row.id, "provisioning", `found at ${marketplace.name} by label after an interrupted create`, { provider: marketplace.name, providerInstanceId: found.providerInstanceId, providerStatus: found.rawStatus });
-          await settleKeyOf(tx, row.tenant_id, row.id, { status: 201, body: instanceView(moved, await selectTransitions(tx, row.tenant_id, row.id)), headers: { "x-breakwater-provider": marketplace.name, "x-breakwater-attempts": "1" } });
+          const moved = await moveInstance(
+            tx,
+            row.tenant_id,
+            row.id,
+            "provisioning",
+            `found at ${marketplace.name} by label after an interrupted create`,
+            { provider: marketplace.name, providerInstanceId: found.providerInstanceId, providerStatus: found.rawStatus },
+          );
+          await settleKeyOf(tx, row.tenant_id, row.id, {
+            status: 201,
+            body: instanceView(moved, await selectTransitions(tx, row.tenant_id, row.id)),
+            headers: { "x-breakwater-provider": marketplace.name, "x-breakwater-attempts": "1" },
+          });
           return moved;
         });
       } catch (error) {
@@ -110,7 +144,11 @@ export function createRefresher(context: GpuContext): Refresher {
   /** A create whose answer was lost at `marketplace`: adopt it by label, or, long after, fail it once the marketplace says it has none. */
   async function resolveLostCreate(row: InstanceRow, marketplace: Marketplace, requestId: string): Promise<InstanceRow> {
     const found = await guard.retried(marketplace.name, requestId, context.detached, (call) => marketplace.findByLabel(row.label, call));
-    if (found) return await move(row, "provisioning", `adopted from ${marketplace.name} by label`, { providerInstanceId: found.providerInstanceId, providerStatus: found.rawStatus });
+    if (found)
+      return await move(row, "provisioning", `adopted from ${marketplace.name} by label`, {
+        providerInstanceId: found.providerInstanceId,
+        providerStatus: found.rawStatus,
+      });
     if (context.now() - row.updated_at.getTime() < context.stalePendingMs) return await checked(row);
     const failure = `the create's answer was lost and ${marketplace.name} has no instance labelled ${row.label}`;
     return await move(row, "failed", failure, { failure });
@@ -130,12 +168,26 @@ export function createRefresher(context: GpuContext): Refresher {
       const seen = await guard.once(marketplace.name, requestId, context.detached, (call) => marketplace.get(providerId, call));
       const said = seen ? `${marketplace.name} reports ${seen.rawStatus}` : `${marketplace.name} no longer knows the instance`;
       if (!seen) return await move(row, "terminated", said, { failure: "gone at the provider" });
-      if (seen.status === "terminated") return await move(row, "terminated", said, { failure: `ended by ${marketplace.name} (${seen.rawStatus})`, providerStatus: seen.rawStatus });
+      if (seen.status === "terminated")
+        return await move(row, "terminated", said, {
+          failure: `ended by ${marketplace.name} (${seen.rawStatus})`,
+          providerStatus: seen.rawStatus,
+        });
       if (seen.status === "failed") return await giveUp(row, said, seen, marketplace, requestId);
-      const current = seen.status === row.status ? await checked(row, seen.rawStatus) : await move(row, seen.status, said, { providerStatus: seen.rawStatus });
+      const current =
+        seen.status === row.status
+          ? await checked(row, seen.rawStatus)
+          : await move(row, seen.status, said, { providerStatus: seen.rawStatus });
       if (current.status !== "degraded" && current.status !== "stopped") return current;
       const since = context.now() - current.status_since.getTime();
-      if (context.giveUpAfterMs > 0 && since >= context.giveUpAfterMs) return await giveUp(current, `${current.status} (${marketplace.name} reports ${seen.rawStatus}) for ${minutes(since)}`, seen, marketplace, requestId);
+      if (context.giveUpAfterMs > 0 && since >= context.giveUpAfterMs)
+        return await giveUp(
+          current,
+          `${current.status} (${marketplace.name} reports ${seen.rawStatus}) for ${minutes(since)}`,
+          seen,
+          marketplace,
+          requestId,
+        );
       return current;
     } catch (error) {
       // A marketplace that cannot answer now leaves the last known status in place.

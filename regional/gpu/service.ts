@@ -115,7 +115,11 @@ export function createGpuService(options: GpuServiceOptions): GpuService {
     async remove(tenantId, id, requestId) {
       let row = await selectInstance(await db.read(tenantId), tenantId, id);
       if (!row) throw notFound(id);
-      if (row.status === "pending") throw new GatewayError("conflict", { message: "The instance is still being created; delete it once it is provisioning.", retryAfterS: 1 });
+      if (row.status === "pending")
+        throw new GatewayError("conflict", {
+          message: "The instance is still being created; delete it once it is provisioning.",
+          retryAfterS: 1,
+        });
       if (!isTerminal(row.status) && row.provider_instance_id !== null) {
         if (row.status !== "terminating") {
           const current = row;
@@ -123,7 +127,8 @@ export function createGpuService(options: GpuServiceOptions): GpuService {
             .transaction(tenantId, (tx) => moveInstance(tx, tenantId, current.id, "terminating", "deletion requested"))
             // Moved meanwhile (the marketplace ended it): what it is now stands.
             .catch(async (error: unknown) => {
-              if (error instanceof GatewayError && error.code === "conflict") return (await selectInstance(db.write, tenantId, id)) ?? current;
+              if (error instanceof GatewayError && error.code === "conflict")
+                return (await selectInstance(db.write, tenantId, id)) ?? current;
               throw error;
             });
         }

@@ -42,11 +42,19 @@ export interface InstanceChanges {
  * (row locked first, so concurrent movers serialise). Moving to the status it already has
  * changes nothing; a move the table forbids is a 409.
  */
-export async function moveInstance(tx: TransactionSql, tenantId: string, id: string, to: GpuInstanceStatus, reason: string, changes: InstanceChanges = {}): Promise<InstanceRow> {
+export async function moveInstance(
+  tx: TransactionSql,
+  tenantId: string,
+  id: string,
+  to: GpuInstanceStatus,
+  reason: string,
+  changes: InstanceChanges = {},
+): Promise<InstanceRow> {
   const current = await selectInstance(tx, tenantId, id, { forUpdate: true });
   if (!current) throw new GatewayError("not_found", { message: `No GPU instance '${id}'.` });
   if (current.status === to) return current;
-  if (!canMove(current.status, to)) throw new GatewayError("conflict", { message: `The instance is ${current.status}; it cannot become ${to}.` });
+  if (!canMove(current.status, to))
+    throw new GatewayError("conflict", { message: `The instance is ${current.status}; it cannot become ${to}.` });
   const offer = changes.offer === undefined ? null : JSON.stringify(changes.offer);
   const [row] = await tx<InstanceRow[]>`
     update gpu_instances set

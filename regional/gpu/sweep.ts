@@ -27,9 +27,16 @@ function verdict(row: InstanceRow | undefined, seen: ProviderInstance, marketpla
   if (!row) return { act: "destroy", row, reason: "no record of the instance" };
   if (isTerminal(row.status)) return { act: "destroy", row, reason: `its record is ${row.status}` };
   if (row.provider === marketplace.name && row.provider_instance_id === seen.providerInstanceId) return { act: "keep" };
-  const lostCreate = row.status === "pending" && row.provider_instance_id === null && (row.provider === null || row.provider === marketplace.name);
+  const lostCreate =
+    row.status === "pending" && row.provider_instance_id === null && (row.provider === null || row.provider === marketplace.name);
   if (lostCreate) return context.now() - row.updated_at.getTime() < context.stalePendingMs ? { act: "keep" } : { act: "adopt", row };
-  return { act: "destroy", row, reason: row.provider_instance_id ? `its record tracks ${row.provider}:${row.provider_instance_id}` : `its record is ${row.status} with nothing rented` };
+  return {
+    act: "destroy",
+    row,
+    reason: row.provider_instance_id
+      ? `its record tracks ${row.provider}:${row.provider_instance_id}`
+      : `its record is ${row.status} with nothing rented`,
+  };
 }
 
 /**
@@ -41,8 +48,21 @@ function verdict(row: InstanceRow | undefined, seen: ProviderInstance, marketpla
 export function createSweeper(context: GpuContext): { sweep(requestId: string): Promise<SweepReport[]> } {
   const { db, guard, counters, logger } = context;
 
-  async function destroy(marketplace: Marketplace, seen: ProviderInstance, row: InstanceRow | undefined, reason: string, requestId: string): Promise<boolean> {
-    const event = { action: auditActions.gpuOrphanDestroyed, provider: marketplace.name, providerInstanceId: seen.providerInstanceId, instanceId: row?.id, tenantId: row?.tenant_id, reason };
+  async function destroy(
+    marketplace: Marketplace,
+    seen: ProviderInstance,
+    row: InstanceRow | undefined,
+    reason: string,
+    requestId: string,
+  ): Promise<boolean> {
+    const event = {
+      action: auditActions.gpuOrphanDestroyed,
+      provider: marketplace.name,
+      providerInstanceId: seen.providerInstanceId,
+      instanceId: row?.id,
+      tenantId: row?.tenant_id,
+      reason,
+    };
     try {
       await guard.retried(marketplace.name, requestId, context.detached, (call) => marketplace.destroy(seen.providerInstanceId, call));
       counters.add("orphans_destroyed");
@@ -51,7 +71,11 @@ export function createSweeper(context: GpuContext): { sweep(requestId: string): 
       return true;
     } catch (error) {
       counters.add("destroy_failures");
-      reportGpuEvent(context, { ...event, result: "failure", reason: `${reason}; destroy failed: ${error instanceof Error ? error.message : String(error)}` });
+      reportGpuEvent(context, {
+        ...event,
+        result: "failure",
+        reason: `${reason}; destroy failed: ${error instanceof Error ? error.message : String(error)}`,
+      });
       return false;
     }
   }
@@ -59,13 +83,29 @@ export function createSweeper(context: GpuContext): { sweep(requestId: string): 
   async function adopt(marketplace: Marketplace, seen: ProviderInstance, row: InstanceRow): Promise<boolean> {
     const reason = `found at ${marketplace.name} by the sweep after its create's answer was lost`;
     const moved = await db.transaction(row.tenant_id, async (tx) => {
-      const adopted = await moveInstance(tx, row.tenant_id, row.id, "provisioning", reason, { provider: marketplace.name, providerInstanceId: seen.providerInstanceId, providerStatus: seen.rawStatus });
-      await settleKeyOf(tx, row.tenant_id, row.id, { status: 201, body: instanceView(adopted, await selectTransitions(tx, row.tenant_id, row.id)), headers: { "x-breakwater-provider": marketplace.name, "x-breakwater-attempts": "1" } });
+      const adopted = await moveInstance(tx, row.tenant_id, row.id, "provisioning", reason, {
+        provider: marketplace.name,
+        providerInstanceId: seen.providerInstanceId,
+        providerStatus: seen.rawStatus,
+      });
+      await settleKeyOf(tx, row.tenant_id, row.id, {
+        status: 201,
+        body: instanceView(adopted, await selectTransitions(tx, row.tenant_id, row.id)),
+        headers: { "x-breakwater-provider": marketplace.name, "x-breakwater-attempts": "1" },
+      });
       return adopted;
     });
     if (moved.provider_instance_id !== seen.providerInstanceId) return false;
     counters.add("orphans_adopted");
-    reportGpuEvent(context, { action: auditActions.gpuOrphanAdopted, result: "success", provider: marketplace.name, providerInstanceId: seen.providerInstanceId, instanceId: row.id, tenantId: row.tenant_id, reason });
+    reportGpuEvent(context, {
+      action: auditActions.gpuOrphanAdopted,
+      result: "success",
+      provider: marketplace.name,
+      providerInstanceId: seen.providerInstanceId,
+      instanceId: row.id,
+      tenantId: row.tenant_id,
+      reason,
+    });
     return true;
   }
 
@@ -74,7 +114,13 @@ export function createSweeper(context: GpuContext): { sweep(requestId: string): 
     let listed: ProviderInstance[];
     try {
       // Once, under a long deadline: a failed listing waits for the next sweep.
-      listed = await guard.once(marketplace.name, requestId, context.detached, (call) => marketplace.listLabelled(labelPrefix(context.region), call), context.sweepTimeoutMs);
+      listed = await guard.once(
+        marketplace.name,
+        requestId,
+        context.detached,
+        (call) => marketplace.listLabelled(labelPrefix(context.region), call),
+        context.sweepTimeoutMs,
+      );
     } catch (error) {
       counters.add("sweep_failures");
       logger.warn("gpu sweep could not list a marketplace; skipped this round", { provider: marketplace.name, error });

@@ -6,7 +6,6 @@ import type { AuditLog } from "../audit/writer.ts";
 import { clientAddress } from "./client-ip.ts";
 import type { AppEnv, AdminAuditDetail } from "./context.ts";
 
-
 /** The header carrying the id of the audit event an admin response was recorded as. */
 export const auditIdHeader = "x-breakwater-audit-id";
 
@@ -34,7 +33,15 @@ function adminEvent(c: Context<AppEnv>, detail: AdminAuditDetail, status: number
     userAgent: c.req.header("user-agent") ?? null,
     requestId: c.get("requestId"),
     // The peer beside the client address, and any forwarded claim: an address a proxy vouched for can be checked against them.
-    metadata: { ...detail.metadata, method: c.req.method, path: c.req.path, status, ...extra, peer: address.peer, ...(address.claimed ? { forwarded_for: address.claimed } : {}) },
+    metadata: {
+      ...detail.metadata,
+      method: c.req.method,
+      path: c.req.path,
+      status,
+      ...extra,
+      peer: address.peer,
+      ...(address.claimed ? { forwarded_for: address.claimed } : {}),
+    },
   };
 }
 
@@ -46,7 +53,12 @@ function adminEvent(c: Context<AppEnv>, detail: AdminAuditDetail, status: number
  * event, and an event that cannot be written undoes the change. `status` is what the handler
  * answers once the transaction committed.
  */
-export function auditedCommit<T>(c: Context<AppEnv>, audit: AuditLog, status: number, describe: (result: T) => Partial<Pick<AdminAuditDetail, "resource" | "tenantId" | "metadata">>): CommitHook<T> {
+export function auditedCommit<T>(
+  c: Context<AppEnv>,
+  audit: AuditLog,
+  status: number,
+  describe: (result: T) => Partial<Pick<AdminAuditDetail, "resource" | "tenantId" | "metadata">>,
+): CommitHook<T> {
   return async (tx, result) => {
     const detail = auditDetail(c);
     Object.assign(detail, describe(result));
@@ -80,8 +92,14 @@ export const adminAudit = (audit: AuditLog): MiddlewareHandler<AppEnv> =>
       const id = await audit.appendDurable(adminEvent(c, detail, status, { ...(error ? { error } : {}), ...committed }));
       c.header(auditIdHeader, id);
     } catch (cause) {
-      const failure = new GatewayError("unavailable", { message: "The action could not be recorded in the audit log; check its state before retrying.", cause });
+      const failure = new GatewayError("unavailable", {
+        message: "The action could not be recorded in the audit log; check its state before retrying.",
+        cause,
+      });
       const requestId = c.get("requestId");
-      c.res = new Response(JSON.stringify(failure.toBody(requestId)), { status: failure.status, headers: { "content-type": "application/json", "x-request-id": requestId } });
+      c.res = new Response(JSON.stringify(failure.toBody(requestId)), {
+        status: failure.status,
+        headers: { "content-type": "application/json", "x-request-id": requestId },
+      });
     }
   };

@@ -13,7 +13,6 @@ export interface AdminAuthOptions {
   failures?: AuthFailureAuditor;
 }
 
-
 const sha256 = (text: string): Buffer => createHash("sha256").update(text).digest();
 
 function presented(authorization: string | undefined, adminKeyHeader: string | undefined): string | undefined {
@@ -33,8 +32,16 @@ export const adminAuth = (options: AdminAuthOptions): MiddlewareHandler<AppEnv> 
     if (!expected || !identity) throw new GatewayError("admin_disabled");
     const key = presented(c.req.header("authorization"), c.req.header("x-admin-key"));
     if (!key || !timingSafeEqual(sha256(key), expected)) {
-      options.failures?.record(c, { actorType: "anonymous", actorId: "", action: auditActions.adminAuthFailure, reason: key ? "invalid_admin_key" : "missing_admin_key", address: clientAddress(c) });
-      throw new GatewayError("invalid_admin_key", { message: key ? "The admin key is not valid." : "An admin key is required: send it as 'Authorization: Bearer <admin key>'." });
+      options.failures?.record(c, {
+        actorType: "anonymous",
+        actorId: "",
+        action: auditActions.adminAuthFailure,
+        reason: key ? "invalid_admin_key" : "missing_admin_key",
+        address: clientAddress(c),
+      });
+      throw new GatewayError("invalid_admin_key", {
+        message: key ? "The admin key is not valid." : "An admin key is required: send it as 'Authorization: Bearer <admin key>'.",
+      });
     }
     c.set("admin", identity);
     await next();

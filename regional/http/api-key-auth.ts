@@ -20,14 +20,26 @@ export const apiKeyAuth = (keys: KeyStore, failures?: AuthFailureAuditor): Middl
   async function apiKeyAuth(c, next) {
     const key = presentedKey(c.req.header("authorization"), c.req.header("x-api-key"));
     if (!key) {
-      failures?.record(c, { actorType: "anonymous", actorId: "", action: auditActions.authFailure, reason: "missing_key", address: clientAddress(c) });
+      failures?.record(c, {
+        actorType: "anonymous",
+        actorId: "",
+        action: auditActions.authFailure,
+        reason: "missing_key",
+        address: clientAddress(c),
+      });
       throw new GatewayError("invalid_api_key", { message: "No API key: send it as 'Authorization: Bearer <key>'." });
     }
     const record = await keys.verify(key);
     if (!record) {
       // Only the prefix, never the rest: it names the key without revealing it.
       const named = looksLikeApiKey(key);
-      failures?.record(c, { actorType: named ? "key" : "anonymous", actorId: named ? keyPrefix(key) : "", action: auditActions.authFailure, reason: named ? "invalid_key" : "malformed_key", address: clientAddress(c) });
+      failures?.record(c, {
+        actorType: named ? "key" : "anonymous",
+        actorId: named ? keyPrefix(key) : "",
+        action: auditActions.authFailure,
+        reason: named ? "invalid_key" : "malformed_key",
+        address: clientAddress(c),
+      });
       throw new GatewayError("invalid_api_key", { message: "The API key is not valid." });
     }
     c.set("auth", record);

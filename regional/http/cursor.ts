@@ -15,6 +15,7 @@ export function decodeCursor<T extends z.ZodType>(cursor: string, schema: T): z.
     value = undefined;
   }
   const parsed = schema.safeParse(value);
-  if (!parsed.success) throw new GatewayError("invalid_request", { message: "cursor: not a cursor from a previous page.", param: "cursor" });
+  if (!parsed.success)
+    throw new GatewayError("invalid_request", { message: "cursor: not a cursor from a previous page.", param: "cursor" });
   return parsed.data;
 }

@@ -1,6 +1,15 @@
 import type { MiddlewareHandler } from "hono";
 import { GatewayError } from "../../shared/error.ts";
-import { identityHeaders, isStale, sha256Hex, signatureHeader, timestampHeader, verify, vouchedHeaders, type SignedParts } from "../../shared/signing.ts";
+import {
+  identityHeaders,
+  isStale,
+  sha256Hex,
+  signatureHeader,
+  timestampHeader,
+  verify,
+  vouchedHeaders,
+  type SignedParts,
+} from "../../shared/signing.ts";
 import { readBodyLimited } from "../../shared/read-body.ts";
 import { fixedSigningSecrets, type SigningSecrets } from "../secrets/signing-secrets.ts";
 import type { AppEnv } from "./context.ts";
@@ -33,7 +42,13 @@ export const edgeSignature = (options: EdgeSignatureOptions): MiddlewareHandler<
     const body = (await readBodyLimited(c.req.raw, options.maxBodyBytes)) ?? new Uint8Array(0);
     const url = new URL(c.req.url);
     const headers = vouchedHeaders(c.req.raw.headers);
-    const parts = { method: c.req.method, pathAndQuery: `${url.pathname}${url.search}`, timestampS: Number(timestamp), bodySha256: await sha256Hex(body), headers };
+    const parts = {
+      method: c.req.method,
+      pathAndQuery: `${url.pathname}${url.search}`,
+      timestampS: Number(timestamp),
+      bodySha256: await sha256Hex(body),
+      headers,
+    };
     const tried = secrets.accepted();
     if (!(await verifiedByAny(tried, parts, signature))) {
       // The edge may sign with a version this instance has not read yet: read again, try what is new.

@@ -33,7 +33,12 @@ export function errorHandler(logger: Logger) {
       return respond(c, gatewayError);
     }
     if (gatewayError.status >= 500) {
-      logger.error("request failed", { requestId: c.get("requestId"), code: gatewayError.code, path: c.req.path, error: gatewayError.cause ?? gatewayError });
+      logger.error("request failed", {
+        requestId: c.get("requestId"),
+        code: gatewayError.code,
+        path: c.req.path,
+        error: gatewayError.cause ?? gatewayError,
+      });
     }
     return respond(c, gatewayError);
   };

@@ -13,9 +13,15 @@ const decoder = new TextDecoder();
  * A body nested deeper than `maxDepth` is refused (400) before it is parsed: recursive code
  * further on (`JSON.stringify` to the provider, validation) would overflow the stack on it.
  */
-export async function readJson<T extends z.ZodType>(c: Context<AppEnv>, schema: T, maxBytes: number, maxDepth = defaultMaxJsonDepth): Promise<z.infer<T>> {
+export async function readJson<T extends z.ZodType>(
+  c: Context<AppEnv>,
+  schema: T,
+  maxBytes: number,
+  maxDepth = defaultMaxJsonDepth,
+): Promise<z.infer<T>> {
   const bytes = c.get("body") ?? (await readBodyLimited(c.req.raw, maxBytes));
-  if (!bytes || bytes.byteLength === 0) throw new GatewayError("invalid_json", { message: "The request body is empty; a JSON object is required." });
+  if (!bytes || bytes.byteLength === 0)
+    throw new GatewayError("invalid_json", { message: "The request body is empty; a JSON object is required." });
   assertJsonDepth(bytes, maxDepth);
   let parsed: unknown;
   try {

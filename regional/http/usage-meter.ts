@@ -3,8 +3,6 @@ import type { Usage } from "../../shared/contract/chat.ts";
 import type { UsageEvent, UsageRecorder } from "../usage/recorder.ts";
 import type { AppEnv, Measured, UsageTap } from "./context.ts";
 
-
-
 const kinds: Record<string, UsageEvent["kind"]> = { "/v1/chat/completions": "chat", "/v1/embeddings": "embeddings" };
 
 /**

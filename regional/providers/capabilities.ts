@@ -26,7 +26,11 @@ function overlay(base: ModelCapabilities, over: CapabilityOverrides | undefined)
  * A provider's `capabilities(model)`: its type's defaults (which may depend on the model),
  * then its entry's `capabilities`, then the model entry's own.
  */
-export function capabilityResolver(defaults: (model: string) => ModelCapabilities, provider: CapabilityOverrides | undefined, models: ProviderModel[]): (model: string) => ModelCapabilities {
+export function capabilityResolver(
+  defaults: (model: string) => ModelCapabilities,
+  provider: CapabilityOverrides | undefined,
+  models: ProviderModel[],
+): (model: string) => ModelCapabilities {
   const own = new Map(models.map((model) => [model.id, model.capabilities]));
   return (model) => overlay(overlay(defaults(model), provider), own.get(model));
 }

@@ -7,7 +7,11 @@ import type { Secrets } from "../secrets/secrets.ts";
 import { settingSource, type Env, type ValueSource } from "./secret-ref.ts";
 import type { Provider } from "./types.ts";
 
-const listOf = (names: string) => names.split(",").map((name) => name.trim()).filter(Boolean);
+const listOf = (names: string) =>
+  names
+    .split(",")
+    .map((name) => name.trim())
+    .filter(Boolean);
 
 /** `mock` (OpenAI's wire) and `mock-anthropic` (Anthropic's, through the real translation). */
 const localMocks: Record<string, ProviderSpec> = {
@@ -31,7 +35,12 @@ function envShorthands(config: Config): Record<string, ProviderSpec> {
   }
   if (config.ANTHROPIC_API_KEY) {
     const models = listOf(config.ANTHROPIC_MODELS).map((id) => ({ id, kind: "chat" as const }));
-    specs.anthropic = { type: "anthropic", baseUrl: config.ANTHROPIC_BASE_URL, apiKey: settingKey("ANTHROPIC_API_KEY", config.ANTHROPIC_API_KEY), models };
+    specs.anthropic = {
+      type: "anthropic",
+      baseUrl: config.ANTHROPIC_BASE_URL,
+      apiKey: settingKey("ANTHROPIC_API_KEY", config.ANTHROPIC_API_KEY),
+      models,
+    };
   }
   return specs;
 }
@@ -43,7 +52,12 @@ function envShorthands(config: Config): Record<string, ProviderSpec> {
  * `OPENAI_*` rather than clashing with it.
  */
 export function configuredProviders(config: Config, routes?: RoutesFile, env: Env = process.env, secrets?: Secrets): Provider[] {
-  const defined = Object.fromEntries(Object.entries(routes?.providers ?? {}).flatMap(([name, entry]) => (entry.type === undefined ? [] : [[name, entry]])));
+  const defined = Object.fromEntries(
+    Object.entries(routes?.providers ?? {}).flatMap(([name, entry]) => (entry.type === undefined ? [] : [[name, entry]])),
+  );
   const mocks = mockProvidersEnabled(config);
-  return buildProviders({ ...(mocks ? localMocks : {}), ...envShorthands(config), ...defined }, { env, mocks, source: config.ROUTES_FILE, ...(secrets && { secrets }) });
+  return buildProviders(
+    { ...(mocks ? localMocks : {}), ...envShorthands(config), ...defined },
+    { env, mocks, source: config.ROUTES_FILE, ...(secrets && { secrets }) },
+  );
 }

@@ -78,13 +78,25 @@ export function buildProviders(specs: Record<string, ProviderSpec>, options: Bui
     if (spec.apiKey !== undefined && spec.headers && Object.hasOwn(spec.headers, authHeader)) {
       problems.push(`${at}.headers.${authHeader}: apiKey already sets this header; give one of them`);
     }
-    const headers = Object.fromEntries(Object.entries(spec.headers ?? {}).map(([header, source]) => [header, resolve(`headers.${header}`, source)]));
-    const connection = { name, headers, models: spec.models, transport: nodeTransport(spec.pool), ...(spec.capabilities !== undefined && { capabilities: spec.capabilities }) };
+    const headers = Object.fromEntries(
+      Object.entries(spec.headers ?? {}).map(([header, source]) => [header, resolve(`headers.${header}`, source)]),
+    );
+    const connection = {
+      name,
+      headers,
+      models: spec.models,
+      transport: nodeTransport(spec.pool),
+      ...(spec.capabilities !== undefined && { capabilities: spec.capabilities }),
+    };
     const key = spec.apiKey === undefined ? undefined : keyOf(spec.apiKey);
     const provider =
       spec.type === "openai"
         ? httpTypes.openai.create({ ...connection, baseUrl: spec.baseUrl, ...(key !== undefined && { apiKey: key.apiKey }) })
-        : httpTypes.anthropic.create({ ...connection, apiKey: key?.apiKey ?? "", ...(spec.baseUrl !== undefined && { baseUrl: spec.baseUrl }) });
+        : httpTypes.anthropic.create({
+            ...connection,
+            apiKey: key?.apiKey ?? "",
+            ...(spec.baseUrl !== undefined && { baseUrl: spec.baseUrl }),
+          });
     // A key from Secrets Manager that the provider refuses may have been rotated: read it again.
     providers.push(key?.secret ? refreshKeyOnRefusal(provider, key.secret) : provider);
   }

@@ -36,7 +36,13 @@ export function nodeTransport(overrides: Partial<PoolSettings> = {}): Transport 
  * One request over the pool; the slot goes back when the request is done with its socket.
  * `onSent` waits for both the connection and the written request, in whichever order.
  */
-function send(request: UpstreamRequest, agents: PoolAgents, release: () => void, exhausted: () => GatewayError, queueLeftMs: number): Promise<UpstreamResponse> {
+function send(
+  request: UpstreamRequest,
+  agents: PoolAgents,
+  release: () => void,
+  exhausted: () => GatewayError,
+  queueLeftMs: number,
+): Promise<UpstreamResponse> {
   return new Promise<UpstreamResponse>((resolve, reject) => {
     const url = new URL(request.url);
     const secure = url.protocol === "https:";
@@ -44,7 +50,8 @@ function send(request: UpstreamRequest, agents: PoolAgents, release: () => void,
       url,
       {
         method: request.method,
-        headers: request.body === undefined ? request.headers : { ...request.headers, "content-length": String(Buffer.byteLength(request.body)) },
+        headers:
+          request.body === undefined ? request.headers : { ...request.headers, "content-length": String(Buffer.byteLength(request.body)) },
         agent: secure ? agents["https:"] : agents["http:"],
         signal: request.signal,
       },
@@ -82,7 +89,16 @@ function send(request: UpstreamRequest, agents: PoolAgents, release: () => void,
       clearTimeout(queueTimer);
       if (!socket.connecting) return done("connect");
       const connectMs = request.connectTimeoutMs;
-      const timer = connectMs === undefined ? undefined : setTimeout(() => outgoing.destroy(new GatewayError("upstream_timeout", { message: `no connection within ${connectMs} ms`, transport: true })), connectMs);
+      const timer =
+        connectMs === undefined
+          ? undefined
+          : setTimeout(
+              () =>
+                outgoing.destroy(
+                  new GatewayError("upstream_timeout", { message: `no connection within ${connectMs} ms`, transport: true }),
+                ),
+              connectMs,
+            );
       socket.once(secure ? "secureConnect" : "connect", () => {
         clearTimeout(timer);
         done("connect");
@@ -114,7 +130,12 @@ export function fetchTransport(send: typeof fetch): Transport {
   return async (request) => {
     // `fetch` tells nothing of its connection; the request counts as sent when handed over.
     request.onSent?.();
-    const response = await send(request.url, { method: request.method, headers: request.headers, body: request.body, signal: request.signal });
+    const response = await send(request.url, {
+      method: request.method,
+      headers: request.headers,
+      body: request.body,
+      signal: request.signal,
+    });
     return {
       status: response.status,
       header: (name) => response.headers.get(name),

@@ -14,7 +14,9 @@ export type ProviderType = (typeof providerTypes)[number];
 export const isProviderType = (value: unknown): value is ProviderType => (providerTypes as readonly unknown[]).includes(value);
 
 /** Models are called `provider/model`, so a provider's name holds no slash. */
-export const providerName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "letters, digits, '.', '_' and '-' only, starting with a letter or digit");
+export const providerName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "letters, digits, '.', '_' and '-' only, starting with a letter or digit");
 
 /** Checks text with a reader that returns a value or a problem, as zod issues at this field. */
 function readWith<T extends object>(read: (text: string) => T | { problem: string }) {
@@ -39,15 +41,20 @@ const headers = z.record(z.string(), readWith(parseValueSource)).transform((give
   for (const [name, value] of Object.entries(given)) {
     const lower = name.toLowerCase();
     if (!headerToken.test(name)) ctx.addIssue({ code: "custom", path: [name], message: "not a valid header name" });
-    else if (reservedHeaders.has(lower)) ctx.addIssue({ code: "custom", path: [name], message: "is set by the gateway and cannot be changed" });
-    else if (Object.hasOwn(named, lower)) ctx.addIssue({ code: "custom", path: [name], message: "is given twice (header names ignore case)" });
+    else if (reservedHeaders.has(lower))
+      ctx.addIssue({ code: "custom", path: [name], message: "is set by the gateway and cannot be changed" });
+    else if (Object.hasOwn(named, lower))
+      ctx.addIssue({ code: "custom", path: [name], message: "is given twice (header names ignore case)" });
     named[lower] = value;
   }
   return named;
 });
 
 /** Passes a nested parse's issues on, at their paths below the current field. */
-export function forwardIssues(error: z.ZodError, ctx: { addIssue(issue: { code: "custom"; message: string; path: PropertyKey[] }): void }): typeof z.NEVER {
+export function forwardIssues(
+  error: z.ZodError,
+  ctx: { addIssue(issue: { code: "custom"; message: string; path: PropertyKey[] }): void },
+): typeof z.NEVER {
   for (const issue of error.issues) ctx.addIssue({ code: "custom", message: issue.message, path: issue.path });
   return z.NEVER;
 }
@@ -60,7 +67,12 @@ const contextWindow = z.number().int().positive();
  * that cannot apply (Anthropic has no `stream_options`) is named as unknown.
  */
 function capabilityShape<F extends StructuredFormat>(formats: z.ZodType<F>, streamOptions: boolean) {
-  const flags = { temperatureWithTopP: z.boolean(), prefill: z.boolean(), tools: z.boolean(), responseFormat: z.array(formats).transform((list) => [...new Set(list)]) };
+  const flags = {
+    temperatureWithTopP: z.boolean(),
+    prefill: z.boolean(),
+    tools: z.boolean(),
+    responseFormat: z.array(formats).transform((list) => [...new Set(list)]),
+  };
   return z.strictObject(streamOptions ? { streamOptions: z.boolean(), ...flags } : flags).partial();
 }
 
@@ -72,14 +84,27 @@ const anthropicCapabilities = capabilityShape(
 
 /** A model as a string, or with its kind, context window and capabilities; `kindOf` decides a string's kind. */
 function modelList(kindOf: (id: string) => ModelKind, kind: z.ZodType<ModelKind>, capabilities: z.ZodType<CapabilityOverrides>) {
-  const detailed = z.strictObject({ id: z.string().min(1), kind: kind.optional(), contextWindow: contextWindow.optional(), capabilities: capabilities.optional() });
-  const named = z.string().min(1).transform((id) => ({ id, kind: undefined, contextWindow: undefined, capabilities: undefined }));
+  const detailed = z.strictObject({
+    id: z.string().min(1),
+    kind: kind.optional(),
+    contextWindow: contextWindow.optional(),
+    capabilities: capabilities.optional(),
+  });
+  const named = z
+    .string()
+    .min(1)
+    .transform((id) => ({ id, kind: undefined, contextWindow: undefined, capabilities: undefined }));
   // Chosen by shape, so a bad object gets that object's errors rather than a union's "Invalid input".
   const model = z.unknown().transform((input, ctx): ProviderModelEntry => {
     const result = (typeof input === "string" ? named : detailed).safeParse(input);
     if (!result.success) return forwardIssues(result.error, ctx);
     const { id, kind: given, contextWindow: window, capabilities: own } = result.data;
-    return { id, kind: given ?? kindOf(id), ...(window !== undefined && { contextWindow: window }), ...(own !== undefined && { capabilities: own }) };
+    return {
+      id,
+      kind: given ?? kindOf(id),
+      ...(window !== undefined && { contextWindow: window }),
+      ...(own !== undefined && { capabilities: own }),
+    };
   });
   return z
     .array(model)
@@ -107,7 +132,13 @@ export const kindByName = (id: string): ModelKind => (/embed/i.test(id) ? "embed
 
 const positiveInt = z.number().int().positive();
 export const poolShape = z
-  .strictObject({ maxSockets: positiveInt, keepAlive: z.boolean(), keepAliveMs: positiveInt, maxFreeSockets: z.number().int().nonnegative(), queueTimeoutMs: positiveInt })
+  .strictObject({
+    maxSockets: positiveInt,
+    keepAlive: z.boolean(),
+    keepAliveMs: positiveInt,
+    maxFreeSockets: z.number().int().nonnegative(),
+    queueTimeoutMs: positiveInt,
+  })
   .partial();
 
 const httpUrl = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" });
@@ -140,7 +171,11 @@ export const providerDefinitions = {
     baseUrl: httpUrl.optional(),
     apiKey: secretRef,
     headers: headers.optional(),
-    models: modelList(() => "chat", z.literal("chat", { error: "Anthropic has no embeddings API: chat models only" }), anthropicCapabilities),
+    models: modelList(
+      () => "chat",
+      z.literal("chat", { error: "Anthropic has no embeddings API: chat models only" }),
+      anthropicCapabilities,
+    ),
     /** For every model of the entry; defaults per model in `anthropic/models.ts`. */
     capabilities: anthropicCapabilities.optional(),
     pool: poolShape.optional(),
@@ -155,7 +190,9 @@ export const providerDefinitions = {
 } as const;
 
 /** Keys that only make sense with a `type`: an entry without one carries policy overrides only. */
-export const definitionKeys: readonly string[] = [...new Set(Object.values(providerDefinitions).flatMap((fields) => Object.keys(fields)))].filter((key) => key !== "type");
+export const definitionKeys: readonly string[] = [
+  ...new Set(Object.values(providerDefinitions).flatMap((fields) => Object.keys(fields))),
+].filter((key) => key !== "type");
 
 const definitionSchemas = {
   openai: z.object(providerDefinitions.openai),

@@ -36,7 +36,10 @@ export function createRegistry(providers: Provider[], created = Math.floor(Date.
     resolve(name, kind) {
       const { provider, model, kind: known } = resolveAny(name);
       if (known !== kind) {
-        throw new GatewayError("invalid_request", { message: `The model '${name}' does not support ${kind === "chat" ? "chat completions" : "embeddings"}.`, param: "model" });
+        throw new GatewayError("invalid_request", {
+          message: `The model '${name}' does not support ${kind === "chat" ? "chat completions" : "embeddings"}.`,
+          param: "model",
+        });
       }
       return { provider, model };
     },
@@ -45,7 +48,9 @@ export function createRegistry(providers: Provider[], created = Math.floor(Date.
 
     list() {
       return providers.flatMap((provider) =>
-        provider.models().map((model) => ({ id: `${provider.name}/${model.id}`, object: "model" as const, created, owned_by: provider.name })),
+        provider
+          .models()
+          .map((model) => ({ id: `${provider.name}/${model.id}`, object: "model" as const, created, owned_by: provider.name })),
       );
     },
   };

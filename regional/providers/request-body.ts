@@ -9,6 +9,9 @@ export function requestBody(body: unknown): string {
   try {
     return JSON.stringify(body);
   } catch (error) {
-    throw new GatewayError("invalid_request", { message: "The request cannot be sent to the provider: its body cannot be serialised.", cause: error });
+    throw new GatewayError("invalid_request", {
+      message: "The request cannot be sent to the provider: its body cannot be serialised.",
+      cause: error,
+    });
   }
 }

@@ -43,7 +43,11 @@ export type Env = Record<string, string | undefined>;
  * a Secrets Manager reference becomes a handle on the secret (read before the first request,
  * kept fresh after), so its holder reads the current value each time it needs it.
  */
-export function resolveValue(source: ValueSource, env: Env, secrets?: Secrets): { value: string } | { secret: LiveSecret } | { problem: string } {
+export function resolveValue(
+  source: ValueSource,
+  env: Env,
+  secrets?: Secrets,
+): { value: string } | { secret: LiveSecret } | { problem: string } {
   switch (source.from) {
     case "literal":
       return { value: source.value };
@@ -66,11 +70,19 @@ export function settingSource(text: string): ValueSource | { problem: string } {
 }
 
 /** Every Secrets Manager reference in a parsed configuration (a routes file's providers), wherever it sits. */
-export function secretsManagerRefsIn(value: unknown, found: Extract<SecretRef, { from: "secretsmanager" }>[] = [], depth = 0): Extract<SecretRef, { from: "secretsmanager" }>[] {
+export function secretsManagerRefsIn(
+  value: unknown,
+  found: Extract<SecretRef, { from: "secretsmanager" }>[] = [],
+  depth = 0,
+): Extract<SecretRef, { from: "secretsmanager" }>[] {
   if (value === null || typeof value !== "object" || depth > 8) return found;
   const candidate = value as { from?: unknown; name?: unknown; jsonKey?: unknown };
   if (candidate.from === "secretsmanager" && typeof candidate.name === "string") {
-    found.push({ from: "secretsmanager", name: candidate.name, ...(typeof candidate.jsonKey === "string" && { jsonKey: candidate.jsonKey }) });
+    found.push({
+      from: "secretsmanager",
+      name: candidate.name,
+      ...(typeof candidate.jsonKey === "string" && { jsonKey: candidate.jsonKey }),
+    });
     return found;
   }
   for (const item of Object.values(value)) secretsManagerRefsIn(item, found, depth + 1);

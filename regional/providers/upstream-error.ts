@@ -132,22 +132,33 @@ export function accountError(provider: string, status: number, message: string |
  * client is never told its own key is wrong when ours is. `retry` is the provider's own
  * word on repeating the call (`x-should-retry`), which routing obeys.
  */
-export function upstreamErrorFrom(provider: string, status: number, fields: UpstreamErrorFields, retryAfterS?: number, retry?: boolean): GatewayError {
+export function upstreamErrorFrom(
+  provider: string,
+  status: number,
+  fields: UpstreamErrorFields,
+  retryAfterS?: number,
+  retry?: boolean,
+): GatewayError {
   const { message, param, code } = fields;
   if (accountCannotPay(status, fields)) return accountError(provider, status, message);
   const said = message ? `: ${message}` : "";
   const base = { upstreamStatus: status, ...(retry !== undefined && { retry }) };
   if (status === 400 || status === 422) {
     const clue = `${code ?? ""} ${message ?? ""}`;
-    if (contextLength.test(clue)) return new GatewayError("context_length_exceeded", { ...base, message: message ?? undefined, param: param ?? "messages" });
+    if (contextLength.test(clue))
+      return new GatewayError("context_length_exceeded", { ...base, message: message ?? undefined, param: param ?? "messages" });
     if (contentPolicy.test(clue)) return new GatewayError("content_policy_violation", { ...base, message: message ?? undefined, param });
     return new GatewayError("invalid_request", { ...base, message: message ?? `${provider} rejected the request.`, param });
   }
-  if (status === 404) return new GatewayError("model_not_found", { ...base, message: message ?? `${provider} does not know the model.`, param: "model" });
-  if (status === 413) return new GatewayError("payload_too_large", { ...base, message: message ?? `${provider} found the request too large.` });
+  if (status === 404)
+    return new GatewayError("model_not_found", { ...base, message: message ?? `${provider} does not know the model.`, param: "model" });
+  if (status === 413)
+    return new GatewayError("payload_too_large", { ...base, message: message ?? `${provider} found the request too large.` });
   if (status === 429) return new GatewayError("rate_limited", { ...base, message: `${provider} is rate limiting${said}`, retryAfterS });
-  if (status === 408 || status === 504) return new GatewayError("upstream_timeout", { ...base, message: `${provider} timed out (${status})${said}`, retryAfterS });
-  if (status === 401 || status === 403) return new GatewayError("upstream_error", { ...base, message: `${provider} refused the gateway's credentials (${status}).` });
+  if (status === 408 || status === 504)
+    return new GatewayError("upstream_timeout", { ...base, message: `${provider} timed out (${status})${said}`, retryAfterS });
+  if (status === 401 || status === 403)
+    return new GatewayError("upstream_error", { ...base, message: `${provider} refused the gateway's credentials (${status}).` });
   return new GatewayError("upstream_error", { ...base, message: `${provider} failed with ${status}${said}`, retryAfterS });
 }
 
@@ -171,7 +182,11 @@ export function transportError(provider: string, error: unknown, signal: AbortSi
   // The system's error code (ECONNREFUSED, ECONNRESET...) says what happened; its message
   // would tell clients the provider's address, which stays in the logs.
   const detail = systemCode(error) ?? systemCode(error instanceof Error ? error.cause : undefined);
-  return new GatewayError("upstream_error", { message: `${provider} could not be reached${detail ? ` (${detail})` : ""}`, transport: true, cause: error });
+  return new GatewayError("upstream_error", {
+    message: `${provider} could not be reached${detail ? ` (${detail})` : ""}`,
+    transport: true,
+    cause: error,
+  });
 }
 
 function systemCode(error: unknown): string | undefined {

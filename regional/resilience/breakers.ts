@@ -1,4 +1,14 @@
-import { acquire, createBreaker, force, recordFailure, recordSuccess, releaseProbe, type BreakerPolicy, type BreakerState, type Transition } from "../../shared/circuit-breaker.ts";
+import {
+  acquire,
+  createBreaker,
+  force,
+  recordFailure,
+  recordSuccess,
+  releaseProbe,
+  type BreakerPolicy,
+  type BreakerState,
+  type Transition,
+} from "../../shared/circuit-breaker.ts";
 import { onceLease, type Admission } from "../../shared/resilience/lease.ts";
 import type { Classified } from "../../shared/resilience/outcome.ts";
 import type { Logger } from "../logger.ts";
@@ -65,7 +75,10 @@ export function createBreakers(logger: Logger, now: () => number = Date.now): Br
     else releaseProbe(found.state, lease);
   }
 
-  function verdicts(scope: BreakerScope, result: Classified): { provider: "success" | "failure" | "neutral"; target: "success" | "failure" | "neutral" } {
+  function verdicts(
+    scope: BreakerScope,
+    result: Classified,
+  ): { provider: "success" | "failure" | "neutral"; target: "success" | "failure" | "neutral" } {
     switch (result.outcome) {
       case "ok":
       case "client_fault":
@@ -102,7 +115,8 @@ export function createBreakers(logger: Logger, now: () => number = Date.now): Br
         admitted: true,
         lease: onceLease((result) => {
           const verdict = verdicts(scope, result);
-          for (const held of taken) settleOne(held.id, held.found, held.lease, held.id === scope.provider ? verdict.provider : verdict.target);
+          for (const held of taken)
+            settleOne(held.id, held.found, held.lease, held.id === scope.provider ? verdict.provider : verdict.target);
         }),
       };
     },
@@ -112,7 +126,8 @@ export function createBreakers(logger: Logger, now: () => number = Date.now): Br
       for (const id of [scope.provider, scope.target]) {
         const state = id === undefined ? undefined : breakers.get(id)?.state;
         if (!state || state.forced === "closed") continue;
-        const left = state.forced === "open" ? policy.coolDownMs : state.status === "open" ? policy.coolDownMs - (at - (state.openedAt ?? at)) : 0;
+        const left =
+          state.forced === "open" ? policy.coolDownMs : state.status === "open" ? policy.coolDownMs - (at - (state.openedAt ?? at)) : 0;
         longest = Math.max(longest, left);
       }
       return longest;

@@ -50,6 +50,11 @@ export function chatRoute(deps: AppDeps): Hono<AppEnv> {
       },
     });
     const body = chatSse(chunks, { model: (chunk) => chunk.model, requestId });
-    return c.body(body, 200, { ...servedBy(served), "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no" });
+    return c.body(body, 200, {
+      ...servedBy(served),
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-cache",
+      "x-accel-buffering": "no",
+    });
   });
 }

@@ -11,8 +11,12 @@ export function embeddingsRoute(deps: AppDeps): Hono<AppEnv> {
     const request = await readJson(c, embeddingsRequest, deps.limits.maxBodyBytes, deps.limits.maxJsonDepth);
     const requestId = c.get("requestId");
     const mockFault = c.req.header("x-mock-fault");
-    const served = await deps.router.run(request.model, "embeddings", c.req.raw.signal, async (target, scope) =>
-      await target.provider.embeddings({ ...request, model: target.model }, callContext(target, scope, { requestId, mockFault })),
+    const served = await deps.router.run(
+      request.model,
+      "embeddings",
+      c.req.raw.signal,
+      async (target, scope) =>
+        await target.provider.embeddings({ ...request, model: target.model }, callContext(target, scope, { requestId, mockFault })),
     );
     const model = `${served.provider}/${served.result.model || served.model}`;
     c.get("usage")?.set({ model, usage: served.result.usage });

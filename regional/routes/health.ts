@@ -54,7 +54,11 @@ export function healthRoute(deps: AppDeps): Hono<AppEnv> {
       const primaryDown = deps.db.health().primary.up === false;
       try {
         const sql = primaryDown ? await deps.db.read() : deps.db.write;
-        const migrated = await withTimeout(migrationsDone(sql, deps.migrations), readyTimeoutMs, () => new Error("database check timed out"));
+        const migrated = await withTimeout(
+          migrationsDone(sql, deps.migrations),
+          readyTimeoutMs,
+          () => new Error("database check timed out"),
+        );
         if (!migrated) {
           deps.logger.warn("not ready: migrations pending");
           return c.json({ status: "not_ready" }, 503);
@@ -77,7 +81,9 @@ export function healthRoute(deps: AppDeps): Hono<AppEnv> {
           replicas: health.replicas.map(replicaView),
         },
         breakers: deps.router.breakers.list().map(({ id, state }) => ({ id, status: state.status, forced: state.forced })),
-        cool_downs: deps.router.coolDowns.list(deps.router.now()).map(({ key, until }) => ({ target: key, until: new Date(until).toISOString() })),
+        cool_downs: deps.router.coolDowns
+          .list(deps.router.now())
+          .map(({ key, until }) => ({ target: key, until: new Date(until).toISOString() })),
         // Stream chunks each provider sent that could not be read and were skipped, since start.
         malformed_stream_chunks: malformedChunkCounts(),
         // GPU lifecycle since start: orphans destroyed or adopted, instances given up, destroys, sweeps.

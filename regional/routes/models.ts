@@ -9,7 +9,8 @@ export function modelsRoute(deps: AppDeps): Hono<AppEnv> {
     .get("/models", (c) => c.json({ object: "list", data: deps.router.planner.models() } satisfies ModelList))
     .get("/models/:id{.+}", (c) => {
       const model = deps.router.planner.models().find((candidate) => candidate.id === c.req.param("id"));
-      if (!model) throw new GatewayError("model_not_found", { message: `The model '${c.req.param("id")}' does not exist.`, param: "model" });
+      if (!model)
+        throw new GatewayError("model_not_found", { message: `The model '${c.req.param("id")}' does not exist.`, param: "model" });
       return c.json(model);
     });
 }

@@ -26,7 +26,12 @@ export interface StreamStart {
  * connecting is ours (bounded on its own), not the provider's. `onHeaders` runs when the
  * provider's response headers arrive.
  */
-export function callContext(target: PlannedTarget, scope: AttemptScope, request: RequestContext, onHeaders: () => void = () => scope.clear("firstByte")): CallContext {
+export function callContext(
+  target: PlannedTarget,
+  scope: AttemptScope,
+  request: RequestContext,
+  onHeaders: () => void = () => scope.clear("firstByte"),
+): CallContext {
   const { firstByteMs, connectMs } = target.policy.timeouts;
   const name = target.provider.name;
   return {
@@ -41,11 +46,15 @@ export function callContext(target: PlannedTarget, scope: AttemptScope, request:
 }
 
 export function chatAttempt(request: ChatCompletionRequest, context: RequestContext): AttemptCall<ChatCompletion> {
-  return async (target, scope) => await target.provider.chat({ ...request, model: target.model, stream: false }, callContext(target, scope, context));
+  return async (target, scope) =>
+    await target.provider.chat({ ...request, model: target.model, stream: false }, callContext(target, scope, context));
 }
 
 function hasContent(chunk: ChatCompletionChunk): boolean {
-  return chunk.choices.some((choice) => Boolean(choice.delta.content) || Boolean(choice.delta.tool_calls) || Boolean(choice.delta.refusal) || choice.finish_reason !== null);
+  return chunk.choices.some(
+    (choice) =>
+      Boolean(choice.delta.content) || Boolean(choice.delta.tool_calls) || Boolean(choice.delta.refusal) || choice.finish_reason !== null,
+  );
 }
 
 /**

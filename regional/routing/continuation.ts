@@ -63,7 +63,8 @@ export function continuationRequest(request: ChatCompletionRequest, delivered: D
   // What the client asked to be the longest answer covers both parts.
   const spent = Math.ceil(delivered.text.length / charsPerToken);
   if (typeof request.max_tokens === "number") continued.max_tokens = Math.max(1, request.max_tokens - spent);
-  if (typeof request.max_completion_tokens === "number") continued.max_completion_tokens = Math.max(1, request.max_completion_tokens - spent);
+  if (typeof request.max_completion_tokens === "number")
+    continued.max_completion_tokens = Math.max(1, request.max_completion_tokens - spent);
   return { request: continued, trimmed: delivered.text.slice(prefill.length) };
 }
 
@@ -72,7 +73,11 @@ export function continuationRequest(request: ChatCompletionRequest, delivered: D
  * role, and no whitespace at the seam that the client already has. Undefined when nothing
  * is left to send.
  */
-export function seamed(chunk: ChatCompletionChunk, delivered: Delivered, seam: { trimmed: string; started: boolean }): ChatCompletionChunk | undefined {
+export function seamed(
+  chunk: ChatCompletionChunk,
+  delivered: Delivered,
+  seam: { trimmed: string; started: boolean },
+): ChatCompletionChunk | undefined {
   const choices = chunk.choices.map((choice) => {
     const { role: _, ...delta } = choice.delta;
     if (!seam.started && typeof delta.content === "string" && delta.content !== "") {
@@ -81,7 +86,12 @@ export function seamed(chunk: ChatCompletionChunk, delivered: Delivered, seam: {
     }
     return { ...choice, delta };
   });
-  const useful = choices.filter((choice) => choice.finish_reason !== null || (typeof choice.delta.content === "string" && choice.delta.content !== "") || Object.keys(choice.delta).some((key) => key !== "content"));
+  const useful = choices.filter(
+    (choice) =>
+      choice.finish_reason !== null ||
+      (typeof choice.delta.content === "string" && choice.delta.content !== "") ||
+      Object.keys(choice.delta).some((key) => key !== "content"),
+  );
   if (useful.length === 0 && !chunk.usage) return undefined;
   return { ...chunk, id: delivered.id, created: delivered.created, choices: useful };
 }

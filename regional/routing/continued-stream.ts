@@ -3,7 +3,15 @@ import { classifyFailure } from "../../shared/resilience/outcome.ts";
 import type { Logger } from "../logger.ts";
 import { streamedUsage } from "../usage/streamed-usage.ts";
 import { streamAttempt, type RequestContext, type StreamStart } from "./chat-attempts.ts";
-import { continuableRequest, continuationRequest, continuationTargets, deliver, seamed, startDelivered, type Delivered } from "./continuation.ts";
+import {
+  continuableRequest,
+  continuationRequest,
+  continuationTargets,
+  deliver,
+  seamed,
+  startDelivered,
+  type Delivered,
+} from "./continuation.ts";
 import type { PlannedTarget } from "./plan.ts";
 import type { Router, Served } from "./router.ts";
 import { guardStream } from "./stream-guard.ts";
@@ -115,7 +123,15 @@ export async function* continuedStream(first: Served<StreamStart>, options: Cont
         close();
         if (includeUsage) {
           const extension = parts.length > 1 ? { breakwater: { parts } } : {};
-          yield { id: delivered.id, object: "chat.completion.chunk", created: delivered.created, model, choices: [], usage: usageOf(parts), ...extension };
+          yield {
+            id: delivered.id,
+            object: "chat.completion.chunk",
+            created: delivered.created,
+            model,
+            choices: [],
+            usage: usageOf(parts),
+            ...extension,
+          };
         }
         return;
       } catch (error) {
@@ -123,10 +139,19 @@ export async function* continuedStream(first: Served<StreamStart>, options: Cont
         original ??= error;
         const next = await continuation(error);
         if (!next) throw original;
-        logger.warn("stream continued on another target", { requestId: options.context.requestId, from: nameOf(target), to: nameOf(next.served.target), chars: delivered.text.length });
+        logger.warn("stream continued on another target", {
+          requestId: options.context.requestId,
+          from: nameOf(target),
+          to: nameOf(next.served.target),
+          chars: delivered.text.length,
+        });
         // Each target continues at most once: the one that serves, and those that failed to start.
         for (const tried of first.plan.targets) {
-          if (tried === next.served.target || next.served.history.some((entry) => entry.provider === tried.provider.name && entry.model === tried.model)) used.add(tried);
+          if (
+            tried === next.served.target ||
+            next.served.history.some((entry) => entry.provider === tried.provider.name && entry.model === tried.model)
+          )
+            used.add(tried);
         }
         seam = { trimmed: next.trimmed, started: false };
         asked = next.request;
@@ -142,7 +167,9 @@ export async function* continuedStream(first: Served<StreamStart>, options: Cont
   }
 
   /** Starts the continuation on the next capable target, or says there is none. */
-  async function continuation(error: unknown): Promise<{ served: Served<StreamStart>; request: ChatCompletionRequest; trimmed: string } | undefined> {
+  async function continuation(
+    error: unknown,
+  ): Promise<{ served: Served<StreamStart>; request: ChatCompletionRequest; trimmed: string } | undefined> {
     if (!first.plan.continueOnBreak || !continuableRequest(request) || !delivered.continuable || delivered.text === "") return undefined;
     if (classifyFailure(error, signal.aborted).outcome !== "provider_fault") return undefined;
     const remainingMs = options.deadlineAt - Date.now();
@@ -152,7 +179,10 @@ export async function* continuedStream(first: Served<StreamStart>, options: Cont
     const within = AbortSignal.any([signal, AbortSignal.timeout(remainingMs)]);
     const { request: continued, trimmed } = continuationRequest(request, delivered);
     try {
-      const served = await router.run(request.model, "chat", within, streamAttempt(continued, options.context), { keepScope: true, targets: () => candidates });
+      const served = await router.run(request.model, "chat", within, streamAttempt(continued, options.context), {
+        keepScope: true,
+        targets: () => candidates,
+      });
       return { served, request: continued, trimmed };
     } catch (failure) {
       logger.warn("stream could not be continued", { requestId: options.context.requestId, error: failure });

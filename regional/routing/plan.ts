@@ -45,7 +45,12 @@ export function createPlanner(registry: Registry, file: RoutesFile, created = Ma
       } catch {
         throw new Error(`Routes file: ${where}: no provider serves '${target.provider}/${target.model}'`);
       }
-      return { ...resolved, weight: target.weight ?? 1, contextWindow: target.contextWindow, policy: mergePolicy(providerPolicy(target.provider), config) };
+      return {
+        ...resolved,
+        weight: target.weight ?? 1,
+        contextWindow: target.contextWindow,
+        policy: mergePolicy(providerPolicy(target.provider), config),
+      };
     });
     const kinds = new Set(targets.map((target) => target.kind));
     if (kinds.size > 1) throw new Error(`Routes file: routes.${name}: mixes chat and embeddings models`);
@@ -57,10 +62,17 @@ export function createPlanner(registry: Registry, file: RoutesFile, created = Ma
       const route = routes.get(model);
       if (!route) {
         const { provider, model: providerModel } = registry.resolve(model, kind);
-        return { targets: [{ provider, model: providerModel, weight: 1, policy: providerPolicy(provider.name) }], fallbackOnContentPolicy: false, continueOnBreak: false };
+        return {
+          targets: [{ provider, model: providerModel, weight: 1, policy: providerPolicy(provider.name) }],
+          fallbackOnContentPolicy: false,
+          continueOnBreak: false,
+        };
       }
       if (route.kind !== kind) {
-        throw new GatewayError("invalid_request", { message: `The model '${model}' does not support ${kind === "chat" ? "chat completions" : "embeddings"}.`, param: "model" });
+        throw new GatewayError("invalid_request", {
+          message: `The model '${model}' does not support ${kind === "chat" ? "chat completions" : "embeddings"}.`,
+          param: "model",
+        });
       }
       const targets = route.config.strategy === "weighted" ? weightedFirst(route.targets, random) : route.targets;
       return { targets, fallbackOnContentPolicy: route.config.fallbackOnContentPolicy, continueOnBreak: route.config.continueOnBreak };

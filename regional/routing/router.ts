@@ -74,7 +74,10 @@ export interface Router {
 }
 
 /** A target's breakers: the provider's for transport faults, the provider/model's for what the model answers. */
-export const breakerScope = (target: PlannedTarget): BreakerScope => ({ provider: target.provider.name, target: `${target.provider.name}/${target.model}` });
+export const breakerScope = (target: PlannedTarget): BreakerScope => ({
+  provider: target.provider.name,
+  target: `${target.provider.name}/${target.model}`,
+});
 
 /** What follows a failed attempt, by its outcome. */
 type Step = "retry" | "next" | "larger_context" | "return";
@@ -82,7 +85,10 @@ type Step = "retry" | "next" | "larger_context" | "return";
 function stepAfter(failure: FailedAttempt, plan: Plan): Step {
   const { error, classified } = failure;
   const said = error instanceof GatewayError ? error.retry : undefined;
-  if (said !== undefined && (classified.outcome === "provider_fault" || classified.outcome === "rate_limited" || classified.outcome === "client_fault")) {
+  if (
+    said !== undefined &&
+    (classified.outcome === "provider_fault" || classified.outcome === "rate_limited" || classified.outcome === "client_fault")
+  ) {
     // The provider said whether repeating helps; it knows its own failure best.
     if (said) return "retry";
     if (classified.outcome !== "client_fault") return "next";
@@ -204,7 +210,14 @@ export function createRouter(options: RouterOptions): Router {
         };
         const retried = await withRetries(
           retry,
-          { signal, now: clock.now, sleep: clock.sleep, random, budget: budgetOf(target.provider.name), blocked: () => breakers.openFor(scope, breaker) > 0 || cooling() > retry.retryAfterCapMs },
+          {
+            signal,
+            now: clock.now,
+            sleep: clock.sleep,
+            random,
+            budget: budgetOf(target.provider.name),
+            blocked: () => breakers.openFor(scope, breaker) > 0 || cooling() > retry.retryAfterCapMs,
+          },
           attempt,
           (failure) => stepAfter(failure, plan) === "retry",
         );

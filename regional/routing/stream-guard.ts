@@ -53,7 +53,8 @@ export async function* guardStream(start: StreamStart, options: StreamGuardOptio
         if (out) yield out;
       }
     }
-    if (!finished) throw new GatewayError("upstream_error", { message: `${options.provider} ended the stream before the answer was complete.` });
+    if (!finished)
+      throw new GatewayError("upstream_error", { message: `${options.provider} ended the stream before the answer was complete.` });
   } catch (error) {
     failure = error;
     throw error;

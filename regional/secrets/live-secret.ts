@@ -8,7 +8,8 @@ export interface SecretsManagerRef {
 }
 
 /** How a reference is written in configuration; names and keys are not secret, values are. */
-export const referenceText = (ref: SecretsManagerRef): string => `secretsmanager:${ref.name}${ref.jsonKey === undefined ? "" : `#${ref.jsonKey}`}`;
+export const referenceText = (ref: SecretsManagerRef): string =>
+  `secretsmanager:${ref.name}${ref.jsonKey === undefined ? "" : `#${ref.jsonKey}`}`;
 
 /** One version stage of a referenced secret, as the code that needs it sees it. */
 export interface LiveSecret {
@@ -48,7 +49,11 @@ export function liveSecret(store: SecretStore, ref: SecretsManagerRef, stage: Ve
     if (!taken) throw new Error(`${reference} (${stage}): ${picked.problem}`);
     if (refusedVersion !== version) {
       refusedVersion = version;
-      logger.warn("a new version of a secret cannot be used; the last good value stays in use", { reference, stage, problem: picked.problem });
+      logger.warn("a new version of a secret cannot be used; the last good value stays in use", {
+        reference,
+        stage,
+        problem: picked.problem,
+      });
     }
     return taken.value;
   };
@@ -71,7 +76,8 @@ function pick(text: string, jsonKey: string | undefined): { value: string } | { 
   } catch {
     return { problem: `is not JSON, so it has no key '${jsonKey}'` };
   }
-  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) return { problem: `is not a JSON object, so it has no key '${jsonKey}'` };
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed))
+    return { problem: `is not a JSON object, so it has no key '${jsonKey}'` };
   if (!Object.hasOwn(parsed, jsonKey)) return { problem: `has no key '${jsonKey}'` };
   const value = (parsed as Record<string, unknown>)[jsonKey];
   if (typeof value === "number") return { value: String(value) };

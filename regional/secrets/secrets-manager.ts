@@ -42,7 +42,8 @@ export function secretsManagerSource(options: SecretsManagerOptions = {}): Secre
     const { send } = await clientFor(name);
     try {
       const answer = await send(name, stage);
-      if (answer.SecretString === undefined) throw new Error(`secretsmanager:${name} holds binary data; only text secrets (SecretString) are supported`);
+      if (answer.SecretString === undefined)
+        throw new Error(`secretsmanager:${name} holds binary data; only text secrets (SecretString) are supported`);
       return { value: answer.SecretString, versionId: answer.VersionId ?? "" };
     } catch (error) {
       // Asked for a stage the secret does not have (a first version has no AWSPREVIOUS).
@@ -61,7 +62,9 @@ async function connect(options: SecretsManagerOptions): Promise<Client> {
   const client = new SecretsManagerClient({
     ...(options.endpoint !== undefined && { endpoint: options.endpoint }),
     // A custom endpoint still signs requests for some region; a local server does not care which.
-    ...(options.region !== undefined ? { region: options.region } : options.endpoint !== undefined && !process.env.AWS_REGION && { region: "us-east-1" }),
+    ...(options.region !== undefined
+      ? { region: options.region }
+      : options.endpoint !== undefined && !process.env.AWS_REGION && { region: "us-east-1" }),
     ...(options.credentials !== undefined && { credentials: options.credentials }),
     maxAttempts: options.maxAttempts ?? 3,
     requestHandler: { connectionTimeout: options.connectTimeoutMs ?? 2_000, requestTimeout: options.requestTimeoutMs ?? 5_000 },

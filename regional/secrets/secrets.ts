@@ -38,7 +38,8 @@ export function createSecrets(store: SecretStore, logger: Logger): Secrets {
           try {
             const value = await known.handle.get();
             // Only the current version must exist; a first version has no previous one.
-            if (value === undefined && known.handle.stage === "AWSCURRENT") throw new Error(`${known.handle.reference} has no current version`);
+            if (value === undefined && known.handle.stage === "AWSCURRENT")
+              throw new Error(`${known.handle.reference} has no current version`);
             known.primed = true;
           } catch (error) {
             problems.push(`${where}${error instanceof Error ? error.message : String(error)}`);

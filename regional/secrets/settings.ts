@@ -45,11 +45,14 @@ export async function resolveSecretSettings(env: Env, secrets: Secrets): Promise
     if (!text?.startsWith("secretsmanager:")) continue;
     const parsed = parseSecretRef(text);
     if ("problem" in parsed) problems.push(`${name}: ${parsed.problem}`);
-    else if (parsed.from === "secretsmanager") references[name] = { name: parsed.name, ...(parsed.jsonKey !== undefined && { jsonKey: parsed.jsonKey }) };
+    else if (parsed.from === "secretsmanager")
+      references[name] = { name: parsed.name, ...(parsed.jsonKey !== undefined && { jsonKey: parsed.jsonKey }) };
   }
   if (problems.length > 0) throw new Error(`Invalid configuration: ${problems.join("; ")}`);
 
-  const handles = Object.entries(references).map(([name, ref]) => [name as SecretSetting, secrets.secret(ref, "AWSCURRENT", name)] as const);
+  const handles = Object.entries(references).map(
+    ([name, ref]) => [name as SecretSetting, secrets.secret(ref, "AWSCURRENT", name)] as const,
+  );
   await secrets.prime();
   const resolved: Env = { ...env };
   for (const [name, handle] of handles) if (!readByProviders.has(name)) resolved[name] = handle.current();

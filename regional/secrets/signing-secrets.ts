@@ -31,7 +31,11 @@ export function rotatingSigningSecrets(secrets: Secrets, ref: SecretsManagerRef)
   let cached: { current: string | undefined; previous: string | undefined; list: readonly string[] } | undefined;
   const listOf = (now: string | undefined, before: string | undefined): readonly string[] => {
     if (cached === undefined || cached.current !== now || cached.previous !== before) {
-      cached = { current: now, previous: before, list: [now, before].filter((value, index, all): value is string => value !== undefined && all.indexOf(value) === index) };
+      cached = {
+        current: now,
+        previous: before,
+        list: [now, before].filter((value, index, all): value is string => value !== undefined && all.indexOf(value) === index),
+      };
     }
     return cached.list;
   };

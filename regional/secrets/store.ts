@@ -103,7 +103,11 @@ export function createSecretStore(options: SecretStoreOptions): SecretStore {
         const reference = `secretsmanager:${entry.name} (${entry.stage})`;
         if (entry.version === undefined) throw new Error(`${reference} could not be read: ${describe(error)}`, { cause: error });
         stats.lastGoodServed += 1;
-        options.logger.warn("Secrets Manager could not be read; the last good value stays in use", { reference, error: describe(error), failures: stats.failures });
+        options.logger.warn("Secrets Manager could not be read; the last good value stays in use", {
+          reference,
+          error: describe(error),
+          failures: stats.failures,
+        });
         return entry.version;
       } finally {
         entry.readAt = now();

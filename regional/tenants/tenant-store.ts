@@ -36,7 +36,11 @@ export interface TenantStore {
   /** Disables a tenant (its keys stop working); null for no such tenant. Disabling twice is harmless. */
   disable(id: string, onCommit?: CommitHook<Tenant>): Promise<Tenant | null>;
   /** Changes the tenant's rate limits; the tenant before and after, or null for no such tenant. */
-  setLimits(id: string, change: RateLimitChange, onCommit?: CommitHook<{ before: Tenant; after: Tenant }>): Promise<{ before: Tenant; after: Tenant } | null>;
+  setLimits(
+    id: string,
+    change: RateLimitChange,
+    onCommit?: CommitHook<{ before: Tenant; after: Tenant }>,
+  ): Promise<{ before: Tenant; after: Tenant } | null>;
 }
 
 interface TenantRow {
@@ -50,7 +54,13 @@ interface TenantRow {
 }
 
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const tenant = (row: TenantRow): Tenant => ({ id: row.id, name: row.name, status: row.status, limits: { rpm: row.rpm_limit, tpm: row.tpm_limit }, createdAt: row.created_at });
+const tenant = (row: TenantRow): Tenant => ({
+  id: row.id,
+  name: row.name,
+  status: row.status,
+  limits: { rpm: row.rpm_limit, tpm: row.tpm_limit },
+  createdAt: row.created_at,
+});
 
 export function createTenantStore(db: Db): TenantStore {
   return {
@@ -58,7 +68,9 @@ export function createTenantStore(db: Db): TenantStore {
       // The id is chosen here so that the insert counts as the new tenant's own write.
       const id = randomUUID();
       return await db.transaction(id, async (tx) => {
-        const [row] = await tx<TenantRow[]>`insert into tenants (id, name) values (${id}, ${name}) returning id, name, status, rpm_limit, tpm_limit, created_at`;
+        const [row] = await tx<
+          TenantRow[]
+        >`insert into tenants (id, name) values (${id}, ${name}) returning id, name, status, rpm_limit, tpm_limit, created_at`;
         if (!row) throw new Error("tenant insert returned no row");
         await onCommit?.(tx, tenant(row));
         return tenant(row);
@@ -67,7 +79,9 @@ export function createTenantStore(db: Db): TenantStore {
 
     async get(id) {
       if (!uuid.test(id)) return null;
-      const [row] = await (await db.read(id))<TenantRow[]>`select id, name, status, rpm_limit, tpm_limit, created_at from tenants where id = ${id}`;
+      const [row] = await (await db.read(id))<
+        TenantRow[]
+      >`select id, name, status, rpm_limit, tpm_limit, created_at from tenants where id = ${id}`;
       return row ? tenant(row) : null;
     },
 
@@ -89,7 +103,9 @@ export function createTenantStore(db: Db): TenantStore {
     async disable(id, onCommit) {
       if (!uuid.test(id)) return null;
       return await db.transaction(id, async (tx) => {
-        const [row] = await tx<TenantRow[]>`update tenants set status = 'disabled' where id = ${id} returning id, name, status, rpm_limit, tpm_limit, created_at`;
+        const [row] = await tx<
+          TenantRow[]
+        >`update tenants set status = 'disabled' where id = ${id} returning id, name, status, rpm_limit, tpm_limit, created_at`;
         if (!row) return null;
         await onCommit?.(tx, tenant(row));
         return tenant(row);
@@ -100,7 +116,9 @@ export function createTenantStore(db: Db): TenantStore {
       if (!uuid.test(id)) return null;
       return await db.transaction(id, async (tx) => {
         // Locked, so the old values in the audit event are the ones this update replaced.
-        const [old] = await tx<TenantRow[]>`select id, name, status, rpm_limit, tpm_limit, created_at from tenants where id = ${id} for update`;
+        const [old] = await tx<
+          TenantRow[]
+        >`select id, name, status, rpm_limit, tpm_limit, created_at from tenants where id = ${id} for update`;
         if (!old) return null;
         const [row] = await tx<TenantRow[]>`
           update tenants set ${limitAssignments(tx, change)} where id = ${id}

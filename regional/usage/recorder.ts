@@ -116,7 +116,13 @@ export function createUsageRecorder(options: UsageRecorderOptions): UsageRecorde
         }
         setAside += 1;
         const { event } = item;
-        logger.error("usage row set aside: Postgres refuses it", { setAside, tries: item.refusals, tenantId: event.tenantId, requestId: event.requestId, error });
+        logger.error("usage row set aside: Postgres refuses it", {
+          setAside,
+          tries: item.refusals,
+          tenantId: event.tenantId,
+          requestId: event.requestId,
+          error,
+        });
       }
     }
     return true;

@@ -65,10 +65,19 @@ export const createGpuInstanceRequest = z.strictObject({
   /** Rent only from this marketplace: no fallback to the other. */
   provider: gpuProvider.optional(),
   /** An offer id from `GET /v1/gpu/offers`; implies its provider. */
-  offer_id: z.string().regex(/^(vastai|ionet):[A-Za-z0-9._:-]{1,200}$/, "must be an offer id from GET /v1/gpu/offers").optional(),
+  offer_id: z
+    .string()
+    .regex(/^(vastai|ionet):[A-Za-z0-9._:-]{1,200}$/, "must be an offer id from GET /v1/gpu/offers")
+    .optional(),
   /** io.net deployments are prepaid for a duration; Vast.ai bills until deleted and ignores it. */
-  duration_hours: z.int().min(1).max(24 * 30).default(1),
-  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, "must be an environment variable name"), z.string().max(4096)).optional(),
+  duration_hours: z
+    .int()
+    .min(1)
+    .max(24 * 30)
+    .default(1),
+  env: z
+    .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, "must be an environment variable name"), z.string().max(4096))
+    .optional(),
 });
 export type CreateGpuInstanceRequest = z.infer<typeof createGpuInstanceRequest>;
 
@@ -78,7 +87,16 @@ export type CreateGpuInstanceRequest = z.infer<typeof createGpuInstanceRequest>;
  * or GPU) are polled like any live state; terminating until the marketplace confirms the
  * destroy; terminated; failed only when nothing was rented.
  */
-export const gpuInstanceStatuses = ["pending", "provisioning", "running", "degraded", "stopped", "terminating", "terminated", "failed"] as const;
+export const gpuInstanceStatuses = [
+  "pending",
+  "provisioning",
+  "running",
+  "degraded",
+  "stopped",
+  "terminating",
+  "terminated",
+  "failed",
+] as const;
 export type GpuInstanceStatus = (typeof gpuInstanceStatuses)[number];
 
 export interface GpuInstanceTransition {

@@ -39,7 +39,10 @@ export function openAttemptScope(clientSignal: AbortSignal): AttemptScope {
     signal,
     deadline(name, ms, message) {
       clear(name);
-      timers.set(name, setTimeout(() => controller.abort(new AttemptTimeout(message)), ms));
+      timers.set(
+        name,
+        setTimeout(() => controller.abort(new AttemptTimeout(message)), ms),
+      );
     },
     clear,
     close() {

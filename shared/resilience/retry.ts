@@ -50,7 +50,8 @@ export async function withRetries<T>(
     const waitForServer = retryAfterMsOf(end.error) ?? 0;
     if (waitForServer > policy.retryAfterCapMs) return { end, stopped: "retry-after beyond cap" };
     if (context.blocked?.()) return { end, stopped: "blocked" };
-    if (end.classified.outcome === "provider_fault" && context.budget && !context.budget.tryRetry(context.now())) return { end, stopped: "retry budget exhausted" };
+    if (end.classified.outcome === "provider_fault" && context.budget && !context.budget.tryRetry(context.now()))
+      return { end, stopped: "retry budget exhausted" };
     await context.sleep(Math.max(backoffDelayMs(n, policy, context.random), waitForServer), context.signal);
   }
 }

@@ -62,12 +62,21 @@ function drive(url: string, acked: string[], keyTenant: string): { stop(): Promi
   const keyLifecycle = async () => {
     while (!stopping) {
       try {
-        const created = await fetch(`${url}/admin/tenants/${keyTenant}/keys`, { method: "POST", headers, body: "{}", signal: AbortSignal.timeout(20_000) });
+        const created = await fetch(`${url}/admin/tenants/${keyTenant}/keys`, {
+          method: "POST",
+          headers,
+          body: "{}",
+          signal: AbortSignal.timeout(20_000),
+        });
         const body = (await created.json()) as { id?: string };
         const id = created.headers.get("x-breakwater-audit-id");
         if (id) acked.push(id);
         if (created.status !== 201 || !body.id) continue;
-        const revoked = await fetch(`${url}/admin/keys/${body.id}/revoke`, { method: "POST", headers, signal: AbortSignal.timeout(20_000) });
+        const revoked = await fetch(`${url}/admin/keys/${body.id}/revoke`, {
+          method: "POST",
+          headers,
+          signal: AbortSignal.timeout(20_000),
+        });
         await revoked.arrayBuffer();
         const revokeId = revoked.headers.get("x-breakwater-audit-id");
         if (revokeId) acked.push(revokeId);
@@ -95,7 +104,11 @@ function drive(url: string, acked: string[], keyTenant: string): { stop(): Promi
       }
     }
   };
-  const running = [...[requests[0], requests[0], requests[1], requests[2], requests[2]].map((next) => worker(next!)), keyLifecycle(), keyLifecycle()];
+  const running = [
+    ...[requests[0], requests[0], requests[1], requests[2], requests[2]].map((next) => worker(next!)),
+    keyLifecycle(),
+    keyLifecycle(),
+  ];
   return {
     async stop() {
       stopping = true;
@@ -165,7 +178,11 @@ describe("audit events under crashes", () => {
     let replayedLive = 0;
     const journal = journalPath(join(dataDir, "audit"), region);
     regional = await startService();
-    const keyTenantResponse = await fetch(`${regional.url}/admin/tenants`, { method: "POST", headers: { authorization: `Bearer ${adminKey}`, "content-type": "application/json" }, body: JSON.stringify({ name: "crash-keys" }) });
+    const keyTenantResponse = await fetch(`${regional.url}/admin/tenants`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${adminKey}`, "content-type": "application/json" },
+      body: JSON.stringify({ name: "crash-keys" }),
+    });
     const keyTenant = ((await keyTenantResponse.json()) as { id: string }).id;
     let changesChecked = 0;
 
@@ -187,7 +204,10 @@ describe("audit events under crashes", () => {
         if (mode === "postgres-returns") {
           // The live process must drain its journal into Postgres once it answers again.
           await cluster.startPrimary();
-          await waitUntil(`run ${run}: the live process to replay its journal`, async () => (await stat(journal)).size === 0, { timeoutMs: 20_000, intervalMs: 20 });
+          await waitUntil(`run ${run}: the live process to replay its journal`, async () => (await stat(journal)).size === 0, {
+            timeoutMs: 20_000,
+            intervalMs: 20,
+          });
           replayedLive++;
           await moreAcks(acked, 5, `run ${run}: actions acknowledged after Postgres returned`, victim);
           await victim.stop("SIGKILL");

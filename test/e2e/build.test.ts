@@ -40,17 +40,27 @@ afterAll(async () => {
 
 /** The files a clone of the repository has once the work in progress is committed. */
 async function repositoryFiles(): Promise<string[]> {
-  const { stdout } = await execFileAsync("git", ["ls-files", "--cached", "--others", "--exclude-standard", "-z"], { cwd: root, maxBuffer: 16 * 1024 * 1024 });
+  const { stdout } = await execFileAsync("git", ["ls-files", "--cached", "--others", "--exclude-standard", "-z"], {
+    cwd: root,
+    maxBuffer: 16 * 1024 * 1024,
+  });
   return stdout.split("\0").filter((file) => file !== "" && existsSync(join(root, file)));
 }
 
 /** .dockerignore as Docker reads it: patterns anchored at the context's root, a directory taking its contents. */
 async function dockerIgnored(): Promise<(file: string) => boolean> {
-  const lines = (await readFile(join(root, ".dockerignore"), "utf8")).split("\n").map((line) => line.trim()).filter((line) => line !== "" && !line.startsWith("#"));
-  if (lines.some((line) => line.startsWith("!"))) throw new Error("this test reads no '!' exceptions in .dockerignore; teach it before adding one");
+  const lines = (await readFile(join(root, ".dockerignore"), "utf8"))
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line !== "" && !line.startsWith("#"));
+  if (lines.some((line) => line.startsWith("!")))
+    throw new Error("this test reads no '!' exceptions in .dockerignore; teach it before adding one");
   const patterns = lines.map((line) => {
     const glob = line.replace(/^\/+|\/+$/g, "");
-    const source = glob.split("**").map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replaceAll("*", "[^/]*")).join(".*");
+    const source = glob
+      .split("**")
+      .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replaceAll("*", "[^/]*"))
+      .join(".*");
     return new RegExp(`^${source}$`);
   });
   return (file) => {
@@ -68,7 +78,11 @@ async function copyInto(dir: string, files: string[]): Promise<void> {
 
 async function run(command: string, args: string[], cwd: string): Promise<string> {
   try {
-    const { stdout, stderr } = await execFileAsync(command, args, { cwd, maxBuffer: 32 * 1024 * 1024, env: { ...process.env, npm_config_update_notifier: "false" } });
+    const { stdout, stderr } = await execFileAsync(command, args, {
+      cwd,
+      maxBuffer: 32 * 1024 * 1024,
+      env: { ...process.env, npm_config_update_notifier: "false" },
+    });
     return stdout + stderr;
   } catch (error) {
     const failed = error as { stdout?: string; stderr?: string; message: string };
@@ -79,7 +93,13 @@ async function run(command: string, args: string[], cwd: string): Promise<string
 /** A call as the edge makes it: signed with the shared secret, vouching for `identity`. */
 async function signed(base: string, method: string, path: string, identity: Record<string, string>, body = ""): Promise<Response> {
   const timestampS = Math.floor(Date.now() / 1000);
-  const signature = await sign(signingSecret, { method, pathAndQuery: path, timestampS, bodySha256: await sha256Hex(body), headers: identity });
+  const signature = await sign(signingSecret, {
+    method,
+    pathAndQuery: path,
+    timestampS,
+    bodySha256: await sha256Hex(body),
+    headers: identity,
+  });
   const headers = { ...identity, [timestampHeader]: String(timestampS), [signatureHeader]: signature, "content-type": "application/json" };
   return await fetch(`${base}${path}`, { method, headers, ...(method === "GET" ? {} : { body }) });
 }
@@ -89,12 +109,17 @@ describe("the Dockerfile", () => {
     const dockerfile = await readFile(join(root, "Dockerfile"), "utf8");
 
     expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:20\.\d+\.\d+-[a-z]+-slim$/m);
-    expect(dockerfile.match(/^FROM \$\{NODE_IMAGE\} AS (\w+)$/gm)).toEqual(["FROM ${NODE_IMAGE} AS build", "FROM ${NODE_IMAGE} AS runtime"]);
+    expect(dockerfile.match(/^FROM \$\{NODE_IMAGE\} AS (\w+)$/gm)).toEqual([
+      "FROM ${NODE_IMAGE} AS build",
+      "FROM ${NODE_IMAGE} AS runtime",
+    ]);
     const runtime = dockerfile.slice(dockerfile.indexOf("AS runtime"));
     // The commands the next test runs, in this order.
     expect(dockerfile).toContain("RUN npm ci --no-audit --no-fund\nCOPY . .\nRUN npm run build -- regional\n");
     expect(runtime).toContain("RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund");
-    expect(runtime).toContain("COPY --from=build /app/node_modules/postgres ./node_modules/postgres\nCOPY --from=build /app/dist/regional ./dist/regional\n");
+    expect(runtime).toContain(
+      "COPY --from=build /app/node_modules/postgres ./node_modules/postgres\nCOPY --from=build /app/dist/regional ./dist/regional\n",
+    );
     expect(runtime).toMatch(/^USER node$/m);
     expect(runtime).toMatch(/^HEALTHCHECK .*\n.*\/health\/live/m);
     expect(runtime).toMatch(/^CMD \["node", "dist\/regional\/main\.js"\]$/m);
@@ -104,7 +129,10 @@ describe("the Dockerfile", () => {
     // Build stage: the context is the repository less .dockerignore.
     const ignored = await dockerIgnored();
     const context = join(work, "context");
-    await copyInto(context, (await repositoryFiles()).filter((file) => !ignored(file)));
+    await copyInto(
+      context,
+      (await repositoryFiles()).filter((file) => !ignored(file)),
+    );
     await symlink(join(root, "node_modules"), join(context, "node_modules"), "dir");
     await run("npm", ["run", "build", "--", "regional"], context);
     const migrations = (await readdir(join(root, "regional/db/migrations"))).filter((file) => file.endsWith(".sql"));
@@ -115,7 +143,8 @@ describe("the Dockerfile", () => {
     await mkdir(app);
     await copyInto(app, ["package.json", "package-lock.json"]);
     await run("npm", ["ci", "--omit=dev", "--ignore-scripts", "--no-audit", "--no-fund", "--prefer-offline"], app);
-    for (const devOnly of ["tsx", "esbuild", "typescript", "wrangler", "vitest"]) expect(existsSync(join(app, "node_modules", devOnly)), devOnly).toBe(false);
+    for (const devOnly of ["tsx", "esbuild", "typescript", "wrangler", "vitest"])
+      expect(existsSync(join(app, "node_modules", devOnly)), devOnly).toBe(false);
     await rm(join(app, "node_modules/postgres"), { recursive: true });
     await cp(await realpath(join(context, "node_modules/postgres")), join(app, "node_modules/postgres"), { recursive: true });
     await cp(join(context, "dist/regional"), join(app, "dist/regional"), { recursive: true });
@@ -126,7 +155,19 @@ describe("the Dockerfile", () => {
     // As the image starts it: its own directory, nothing of the test runner's environment.
     database = await createTestDatabase(inject("primaryUrl"));
     const port = await freePort();
-    const env = { PATH: process.env.PATH ?? "", HOME: app, NODE_ENV: "production", HOST: "127.0.0.1", PORT: String(port), DATA_DIR: join(work, "data"), DATABASE_URL: database.url, MOCK_PROVIDERS: "on", BREAKWATER_DEV_KEY: devKey, EDGE_SIGNING_SECRET: signingSecret, LOG_LEVEL: "warn" };
+    const env = {
+      PATH: process.env.PATH ?? "",
+      HOME: app,
+      NODE_ENV: "production",
+      HOST: "127.0.0.1",
+      PORT: String(port),
+      DATA_DIR: join(work, "data"),
+      DATABASE_URL: database.url,
+      MOCK_PROVIDERS: "on",
+      BREAKWATER_DEV_KEY: devKey,
+      EDGE_SIGNING_SECRET: signingSecret,
+      LOG_LEVEL: "warn",
+    };
     let output = "";
     const started = spawn(process.execPath, ["dist/regional/main.js"], { cwd: app, env, stdio: ["ignore", "pipe", "pipe"] });
     service = started;
@@ -144,9 +185,23 @@ describe("the Dockerfile", () => {
 
     // The README's call, as the edge forwards it: signed, naming the dev key's tenant.
     const keyHash = createHash("sha256").update(devKey).digest("hex");
-    const record = (await (await signed(base, "GET", `/internal/keys/${keyHash}`, {})).json()) as { key_id: string; tenant_id: string; prefix: string };
-    const identity = { [identityHeaders.keyId]: record.key_id, [identityHeaders.tenantId]: record.tenant_id, [identityHeaders.keyPrefix]: record.prefix };
-    const chat = await signed(base, "POST", "/v1/chat/completions", identity, JSON.stringify({ model: "mock/echo", messages: [{ role: "user", content: "hello there" }] }));
+    const record = (await (await signed(base, "GET", `/internal/keys/${keyHash}`, {})).json()) as {
+      key_id: string;
+      tenant_id: string;
+      prefix: string;
+    };
+    const identity = {
+      [identityHeaders.keyId]: record.key_id,
+      [identityHeaders.tenantId]: record.tenant_id,
+      [identityHeaders.keyPrefix]: record.prefix,
+    };
+    const chat = await signed(
+      base,
+      "POST",
+      "/v1/chat/completions",
+      identity,
+      JSON.stringify({ model: "mock/echo", messages: [{ role: "user", content: "hello there" }] }),
+    );
     expect(chat.status).toBe(200);
     expect(((await chat.json()) as { choices: { message: { content: string } }[] }).choices[0]?.message.content).toBe("hello there");
 

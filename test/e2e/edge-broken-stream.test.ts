@@ -15,7 +15,12 @@ let edge: RunningProcess;
 
 beforeAll(async () => {
   database = await createTestDatabase(inject("primaryUrl"));
-  regional = await startRegional({ DATABASE_URL: database.url, BREAKWATER_DEV_KEY: devKey, BREAKWATER_DEV_RPM: "1000000", BREAKWATER_DEV_TPM: "1000000000" });
+  regional = await startRegional({
+    DATABASE_URL: database.url,
+    BREAKWATER_DEV_KEY: devKey,
+    BREAKWATER_DEV_RPM: "1000000",
+    BREAKWATER_DEV_TPM: "1000000000",
+  });
   edge = await startEdge({ REGIONAL_ORIGIN: regional.url });
 }, 180_000);
 
@@ -30,7 +35,12 @@ describe("a regional origin killed mid-stream", () => {
     const res = await fetch(`${edge.url}/v1/chat/completions`, {
       method: "POST",
       // The mock provider sends one piece of content, then holds the stream open.
-      headers: { authorization: `Bearer ${devKey}`, "content-type": "application/json", "x-mock-fault": "stall-after=1", "x-request-id": "client-req:killed-mid-stream" },
+      headers: {
+        authorization: `Bearer ${devKey}`,
+        "content-type": "application/json",
+        "x-mock-fault": "stall-after=1",
+        "x-request-id": "client-req:killed-mid-stream",
+      },
       body: JSON.stringify({ model: "mock/echo", stream: true, messages: [{ role: "user", content: "keep talking" }] }),
     });
     expect(res.status).toBe(200);
@@ -48,7 +58,13 @@ describe("a regional origin killed mid-stream", () => {
     expect(text).not.toContain("[DONE]");
     const last = text.trimEnd().split("\n\n").at(-1) ?? "";
     expect(JSON.parse(last.replace(/^data: /, ""))).toEqual({
-      error: { message: "The regional origin failed mid-stream.", type: "upstream_error", code: "upstream_error", param: null, request_id: "client-req:killed-mid-stream" },
+      error: {
+        message: "The regional origin failed mid-stream.",
+        type: "upstream_error",
+        code: "upstream_error",
+        param: null,
+        request_id: "client-req:killed-mid-stream",
+      },
     });
   }, 30_000);
 });

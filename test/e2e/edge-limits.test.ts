@@ -19,7 +19,11 @@ let tenantId: string;
 
 beforeAll(async () => {
   database = await createTestDatabase(inject("primaryUrl"));
-  regional = await startRegional({ DATABASE_URL: database.url, UPSTASH_REDIS_REST_URL: upstash.url, UPSTASH_REDIS_REST_TOKEN: upstash.token });
+  regional = await startRegional({
+    DATABASE_URL: database.url,
+    UPSTASH_REDIS_REST_URL: upstash.url,
+    UPSTASH_REDIS_REST_TOKEN: upstash.token,
+  });
   edge = await startEdge({ REGIONAL_ORIGIN: regional.url, UPSTASH_REDIS_REST_URL: upstash.url, UPSTASH_REDIS_REST_TOKEN: upstash.token });
   sql = postgres(database.url, { max: 2, onnotice: () => {} });
   const [tenant] = await sql<{ id: string }[]>`insert into tenants (name) values ('e2e limits') returning id`;
@@ -57,7 +61,9 @@ describe("through wrangler dev", () => {
     for (let i = 0; i < 3; i++) {
       const ok = await chat(key);
       expect(ok.status).toBe(200);
-      expect(ok.headers.get("ratelimit")).toMatch(new RegExp(`^"key-requests";r=${2 - i};t=\\d+, "key-tokens";r=\\d+;t=\\d+, "tenant-requests"`));
+      expect(ok.headers.get("ratelimit")).toMatch(
+        new RegExp(`^"key-requests";r=${2 - i};t=\\d+, "key-tokens";r=\\d+;t=\\d+, "tenant-requests"`),
+      );
       await ok.arrayBuffer();
     }
 
@@ -149,7 +155,12 @@ describe("the regional process", () => {
       headers: { "x-breakwater-tenant-id": tenantId, "x-breakwater-key-id": "k" },
     });
     const signedWrongly = await fetch(`${regional.url}/v1/models`, {
-      headers: { "x-breakwater-tenant-id": tenantId, "x-breakwater-key-id": "k", [timestampHeader]: String(timestampS), [signatureHeader]: forged },
+      headers: {
+        "x-breakwater-tenant-id": tenantId,
+        "x-breakwater-key-id": "k",
+        [timestampHeader]: String(timestampS),
+        [signatureHeader]: forged,
+      },
     });
     expect(signedWrongly.status).toBe(401);
   });

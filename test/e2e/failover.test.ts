@@ -16,7 +16,12 @@ let edge: RunningProcess;
 
 beforeAll(async () => {
   database = await createTestDatabase(inject("primaryUrl"));
-  const common = { DATABASE_URL: database.url, BREAKWATER_DEV_KEY: devKey, BREAKWATER_DEV_RPM: "1000000", BREAKWATER_DEV_TPM: "1000000000" };
+  const common = {
+    DATABASE_URL: database.url,
+    BREAKWATER_DEV_KEY: devKey,
+    BREAKWATER_DEV_RPM: "1000000",
+    BREAKWATER_DEV_TPM: "1000000000",
+  };
   // One after the other: the first creates the dev tenant and key, the second finds them.
   east = await startRegional({ ...common, REGION: "east" });
   west = await startRegional({ ...common, REGION: "west" });
@@ -47,7 +52,13 @@ async function chat(): Promise<Outcome> {
       body: JSON.stringify({ model: "mock/echo", messages: [{ role: "user", content: "still there?" }] }),
     });
     const text = await res.text();
-    return { startedAt, endedAt: performance.now(), status: res.status, origin: res.headers.get("x-breakwater-origin"), error: res.ok ? undefined : text.slice(0, 300) };
+    return {
+      startedAt,
+      endedAt: performance.now(),
+      status: res.status,
+      origin: res.headers.get("x-breakwater-origin"),
+      error: res.ok ? undefined : text.slice(0, 300),
+    };
   } catch (error) {
     return { startedAt, endedAt: performance.now(), status: 0, origin: null, error: String(error) };
   }
@@ -84,7 +95,9 @@ describe("losing a regional origin mid-run", () => {
     const inFlight = outcomes.filter((outcome) => outcome.startedAt < killConfirmedAt && outcome.endedAt >= killedAt);
     const after = outcomes.filter((outcome) => outcome.startedAt >= killConfirmedAt);
     const failed = outcomes.filter((outcome) => outcome.status !== 200);
-    const firstOnSurvivor = outcomes.filter((outcome) => outcome.origin === "west" && outcome.endedAt >= killedAt).sort((x, y) => x.endedAt - y.endedAt)[0];
+    const firstOnSurvivor = outcomes
+      .filter((outcome) => outcome.origin === "west" && outcome.endedAt >= killedAt)
+      .sort((x, y) => x.endedAt - y.endedAt)[0];
     const failoverMs = firstOnSurvivor ? firstOnSurvivor.endedAt - killedAt : Number.NaN;
     console.log(
       `failover: ${outcomes.length} requests (${before.length} before the kill, ${inFlight.length} in flight, ${after.length} after); ` +

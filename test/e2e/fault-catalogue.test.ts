@@ -34,16 +34,20 @@ describe("the fault catalogue as one sequence against one gateway", () => {
 
 describe("each fault alone on a fresh gateway", () => {
   for (const scenario of scenarios) {
-    it(scenario.name, async () => {
-      const database = await createTestDatabase(inject("primaryUrl"));
-      const stack = await stackOn(database);
-      try {
-        await scenario.run(stack);
-      } finally {
-        await stack.close();
-        await database.drop();
-      }
-    }, 120_000);
+    it(
+      scenario.name,
+      async () => {
+        const database = await createTestDatabase(inject("primaryUrl"));
+        const stack = await stackOn(database);
+        try {
+          await scenario.run(stack);
+        } finally {
+          await stack.close();
+          await database.drop();
+        }
+      },
+      120_000,
+    );
   }
 });
 
@@ -59,5 +63,6 @@ describe("the faults that cross both tiers, through wrangler dev and the regiona
     await database?.drop();
   });
 
-  for (const scenario of scenarios.filter((candidate) => candidate.throughEdge)) it(scenario.name, async () => await scenario.run(stack), 60_000);
+  for (const scenario of scenarios.filter((candidate) => candidate.throughEdge))
+    it(scenario.name, async () => await scenario.run(stack), 60_000);
 });

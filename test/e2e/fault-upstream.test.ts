@@ -71,22 +71,41 @@ async function onlyRecord(filter: RequestFilter = {}): Promise<RequestRecord> {
 
 /** The record once its outcome is no longer pending (the process sees a hang-up a moment after the client). */
 const settled = (filter: RequestFilter = {}) =>
-  waitUntil("the request to settle", async () => (await upstream.requests(filter)).find((record) => record.outcome !== "pending"), { timeoutMs: 3_000 });
+  waitUntil("the request to settle", async () => (await upstream.requests(filter)).find((record) => record.outcome !== "pending"), {
+    timeoutMs: 3_000,
+  });
 
 describe("healthy answers", () => {
   it("answers a chat completion naming provider and model, with usage", async () => {
-    const completion = await primary.chat.completions.create({ model: "model-a", messages: [{ role: "system", content: "be brief" }, ...user("hello there")] });
+    const completion = await primary.chat.completions.create({
+      model: "model-a",
+      messages: [{ role: "system", content: "be brief" }, ...user("hello there")],
+    });
     expect(completion.choices[0]?.message.content).toBe("primary/model-a: hello there");
     expect(completion.choices[0]?.finish_reason).toBe("stop");
     expect(completion.usage).toEqual({ prompt_tokens: 4, completion_tokens: 3, total_tokens: 7 });
 
     const record = await onlyRecord();
-    expect(record).toMatchObject({ provider: "primary", endpoint: "chat", model: "model-a", stream: false, status: 200, outcome: "completed", clientGoneAt: null, rule: null });
+    expect(record).toMatchObject({
+      provider: "primary",
+      endpoint: "chat",
+      model: "model-a",
+      stream: false,
+      status: 200,
+      outcome: "completed",
+      clientGoneAt: null,
+      rule: null,
+    });
     expect(record.bodyBytes).toBeGreaterThan(0);
   });
 
   it("streams for the SDK, with the usage chunk when asked", async () => {
-    const stream = await primary.chat.completions.create({ model: "any-name", messages: user("one two three"), stream: true, stream_options: { include_usage: true } });
+    const stream = await primary.chat.completions.create({
+      model: "any-name",
+      messages: user("one two three"),
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     let text = "";
     let usage: OpenAI.CompletionUsage | null | undefined;
     for await (const chunk of stream) {
@@ -124,7 +143,9 @@ describe("scripted faults", () => {
     const response = await chat("primary", {});
     expect(response.status).toBe(429);
     expect(response.headers.get("retry-after")).toBe("3");
-    expect(await response.json()).toEqual({ error: { message: "Rate limit reached for requests.", type: "rate_limit_error", param: null, code: "rate_limit_exceeded" } });
+    expect(await response.json()).toEqual({
+      error: { message: "Rate limit reached for requests.", type: "rate_limit_error", param: null, code: "rate_limit_exceeded" },
+    });
 
     const failure = await primary.chat.completions.create({ model: "model-a", messages: user("x") }).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(OpenAI.RateLimitError);
@@ -133,7 +154,11 @@ describe("scripted faults", () => {
   });
 
   it("moves to the next rule after times, per provider and model", async () => {
-    await upstream.setRules("primary", "*", [{ status: 503, times: 2 }, { status: 400, code: "context_length_exceeded", message: "maximum context length", times: 1 }, { ok: true }]);
+    await upstream.setRules("primary", "*", [
+      { status: 503, times: 2 },
+      { status: 400, code: "context_length_exceeded", message: "maximum context length", times: 1 },
+      { ok: true },
+    ]);
     const statuses = [];
     for (let call = 0; call < 5; call++) statuses.push((await chat("primary", {})).status);
     expect(statuses).toEqual([503, 503, 400, 200, 200]);
@@ -147,7 +172,10 @@ describe("scripted faults", () => {
     await expect(upstream.setRules("primary", "*", [{ status: 503, hang: true }])).rejects.toThrow(/one outcome per rule/);
     await expect(upstream.setRules("primary", "*", [{ ok: true }, { status: 500 }])).rejects.toThrow(/never apply/);
     await expect(upstream.setRules("tertiary", "*", [])).rejects.toThrow(/404/);
-    const typo = await fetch(`${upstream.controlUrl}/control/rules`, { method: "POST", body: JSON.stringify({ provider: "primary", model: "*", rules: [{ statsu: 500 }] }) });
+    const typo = await fetch(`${upstream.controlUrl}/control/rules`, {
+      method: "POST",
+      body: JSON.stringify({ provider: "primary", model: "*", rules: [{ statsu: 500 }] }),
+    });
     expect(typo.status).toBe(400);
   });
 
@@ -168,7 +196,10 @@ describe("scripted faults", () => {
     const response = await chat("primary", { stream: true }, controller.signal);
     const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
     let text = await readUntil(reader, (seen) => contentEvents(seen).length >= 2);
-    const more = await Promise.race([reader.read().then((part) => part.value ?? "(end)"), new Promise<string>((resolve) => setTimeout(() => resolve(""), 300))]);
+    const more = await Promise.race([
+      reader.read().then((part) => part.value ?? "(end)"),
+      new Promise<string>((resolve) => setTimeout(() => resolve(""), 300)),
+    ]);
     text += more;
     expect(contentEvents(text)).toHaveLength(2);
     expect(more).toBe("");

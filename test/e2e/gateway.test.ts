@@ -20,7 +20,12 @@ beforeAll(async () => {
     if (request.path.endsWith("/embeddings")) {
       const base64 = (JSON.parse(request.body) as { encoding_format?: string }).encoding_format === "base64";
       const embedding = base64 ? Buffer.from(new Float32Array([0.5, 0.25]).buffer).toString("base64") : [0.5, 0.25];
-      sendJson(response, 200, { object: "list", data: [{ object: "embedding", index: 0, embedding }], model: "embed-x", usage: { prompt_tokens: 1, total_tokens: 1 } });
+      sendJson(response, 200, {
+        object: "list",
+        data: [{ object: "embedding", index: 0, embedding }],
+        model: "embed-x",
+        usage: { prompt_tokens: 1, total_tokens: 1 },
+      });
       return;
     }
     response.writeHead(200, { "content-type": "text/event-stream" });
@@ -52,7 +57,11 @@ interface ErrorBody {
 }
 
 async function post(path: string, body: string, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(`${edge.url}${path}`, { method: "POST", headers: { authorization: `Bearer ${devKey}`, "content-type": "application/json", ...headers }, body });
+  return fetch(`${edge.url}${path}`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${devKey}`, "content-type": "application/json", ...headers },
+    body,
+  });
 }
 
 async function expectError(response: Response, status: number, code: string): Promise<ErrorBody> {
@@ -65,7 +74,10 @@ async function expectError(response: Response, status: number, code: string): Pr
 
 describe("through the edge and the regional service", () => {
   it("answers a chat completion for the official SDK", async () => {
-    const completion = await client.chat.completions.create({ model: "mock/echo", messages: [{ role: "user", content: "hello through both tiers" }] });
+    const completion = await client.chat.completions.create({
+      model: "mock/echo",
+      messages: [{ role: "user", content: "hello through both tiers" }],
+    });
     expect(completion.choices[0]?.message.content).toBe("hello through both tiers");
     expect(completion.model).toBe("mock/echo");
     expect(completion.usage?.total_tokens).toBe(8);
@@ -89,7 +101,10 @@ describe("through the edge and the regional service", () => {
   });
 
   it("delivers stream chunks as they come, not when the stream ends, and [DONE] last", async () => {
-    const response = await post("/v1/chat/completions", JSON.stringify({ model: "openai/slow-model", stream: true, messages: [{ role: "user", content: "hi" }] }));
+    const response = await post(
+      "/v1/chat/completions",
+      JSON.stringify({ model: "openai/slow-model", stream: true, messages: [{ role: "user", content: "hi" }] }),
+    );
     expect(response.status).toBe(200);
     const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
     let text = "";
@@ -127,31 +142,52 @@ describe("through the edge and the regional service", () => {
   });
 
   it("keeps the caller's request id across both tiers", async () => {
-    const response = await post("/v1/chat/completions", JSON.stringify({ model: "mock/echo", messages: [{ role: "user", content: "id" }] }), { "x-request-id": "e2e-trace-0001" });
+    const response = await post(
+      "/v1/chat/completions",
+      JSON.stringify({ model: "mock/echo", messages: [{ role: "user", content: "id" }] }),
+      { "x-request-id": "e2e-trace-0001" },
+    );
     expect(response.headers.get("x-request-id")).toBe("e2e-trace-0001");
     await response.body?.cancel();
   });
 
   it("answers every bad input with a 4xx in the error shape", async () => {
     await expectError(await post("/v1/chat/completions", '{"model":'), 400, "invalid_json");
-    const typed = await expectError(await post("/v1/chat/completions", JSON.stringify({ model: "mock/echo", messages: "hi" })), 400, "invalid_request");
+    const typed = await expectError(
+      await post("/v1/chat/completions", JSON.stringify({ model: "mock/echo", messages: "hi" })),
+      400,
+      "invalid_request",
+    );
     expect(typed.error.param).toBe("messages");
     const huge = JSON.stringify({ model: "mock/echo", messages: [{ role: "user", content: "x".repeat(1024 * 1024 + 1) }] });
     await expectError(await post("/v1/chat/completions", huge), 413, "payload_too_large");
-    await expectError(await post("/v1/chat/completions", JSON.stringify({ model: "mock/unknown", messages: [{ role: "user", content: "x" }] })), 404, "model_not_found");
-    await expectError(await post("/v1/chat/completions", "{}", { authorization: "Bearer bw_wrongwrongwrongwrongwrong" }), 401, "invalid_api_key");
+    await expectError(
+      await post("/v1/chat/completions", JSON.stringify({ model: "mock/unknown", messages: [{ role: "user", content: "x" }] })),
+      404,
+      "model_not_found",
+    );
+    await expectError(
+      await post("/v1/chat/completions", "{}", { authorization: "Bearer bw_wrongwrongwrongwrongwrong" }),
+      401,
+      "invalid_api_key",
+    );
     await expectError(await fetch(`${edge.url}/v1/chat/completions`, { method: "POST", body: "{}" }), 401, "invalid_api_key");
     await expectError(await fetch(`${edge.url}/elsewhere`), 404, "not_found");
   });
 
   it("SDK errors carry the gateway's status and code", async () => {
-    const failure = await client.chat.completions.create({ model: "mock/missing", messages: [{ role: "user", content: "x" }] }).catch((error: unknown) => error);
+    const failure = await client.chat.completions
+      .create({ model: "mock/missing", messages: [{ role: "user", content: "x" }] })
+      .catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(OpenAI.NotFoundError);
     expect((failure as InstanceType<typeof OpenAI.NotFoundError>).code).toBe("model_not_found");
   });
 
   it("on SIGTERM lets an in-flight stream finish, then the edge answers 503 with Retry-After for the gone origin", async () => {
-    const response = await post("/v1/chat/completions", JSON.stringify({ model: "openai/slow-model", stream: true, messages: [{ role: "user", content: "hi" }] }));
+    const response = await post(
+      "/v1/chat/completions",
+      JSON.stringify({ model: "openai/slow-model", stream: true, messages: [{ role: "user", content: "hi" }] }),
+    );
     const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
     let text = (await reader.read()).value ?? "";
     const stopped = regional.stop("SIGTERM", 30_000);
@@ -161,7 +197,10 @@ describe("through the edge and the regional service", () => {
     expect(text.endsWith("data: [DONE]\n\n")).toBe(true);
     expect(await stopped).toBe(0);
     // The only origin is gone: no origin can take the request (see test/e2e/failover.test.ts for two).
-    const goneResponse = await post("/v1/chat/completions", JSON.stringify({ model: "mock/echo", messages: [{ role: "user", content: "x" }] }));
+    const goneResponse = await post(
+      "/v1/chat/completions",
+      JSON.stringify({ model: "mock/echo", messages: [{ role: "user", content: "x" }] }),
+    );
     expect(goneResponse.headers.get("retry-after")).toBe("1");
     const gone = await expectError(goneResponse, 503, "unavailable");
     expect(gone.error.type).toBe("service_unavailable");

@@ -56,7 +56,13 @@ async function signedFetch(path: string, identity: Record<string, string>, body?
   const secret = edge.secrets[Math.floor(Math.random() * edge.secrets.length)] ?? "";
   const method = body === undefined ? "GET" : "POST";
   const timestampS = Math.floor(Date.now() / 1000);
-  const signature = await sign(secret, { method, pathAndQuery: path, timestampS, bodySha256: await sha256Hex(body ?? ""), headers: identity });
+  const signature = await sign(secret, {
+    method,
+    pathAndQuery: path,
+    timestampS,
+    bodySha256: await sha256Hex(body ?? ""),
+    headers: identity,
+  });
   const headers = { ...identity, [timestampHeader]: String(timestampS), [signatureHeader]: signature, "content-type": "application/json" };
   return await fetch(`${regional.url}${path}`, { method, headers, ...(body !== undefined && { body }) });
 }
@@ -95,13 +101,22 @@ function startLoad(identity: Record<string, string>, keyHash: string) {
 }
 
 const pause = (ms: number) => new Promise((done) => setTimeout(done, ms));
-const callsFor = (secretId: string, stage: string) => sm.calls().filter((call) => call.secretId === secretId && call.stage === stage && call.answer !== "reset");
+const callsFor = (secretId: string, stage: string) =>
+  sm.calls().filter((call) => call.secretId === secretId && call.stage === stage && call.answer !== "reset");
 
 describe("rotating secrets in Secrets Manager under load", () => {
   it("loses no request while the database password and the edge signing secret rotate", async () => {
     const keyHash = createHash("sha256").update(devKey).digest("hex");
-    const record = (await (await signedFetch(`/internal/keys/${keyHash}`, {})).json()) as { key_id: string; tenant_id: string; prefix: string };
-    const identity = { [identityHeaders.keyId]: record.key_id, [identityHeaders.tenantId]: record.tenant_id, [identityHeaders.keyPrefix]: record.prefix };
+    const record = (await (await signedFetch(`/internal/keys/${keyHash}`, {})).json()) as {
+      key_id: string;
+      tenant_id: string;
+      prefix: string;
+    };
+    const identity = {
+      [identityHeaders.keyId]: record.key_id,
+      [identityHeaders.tenantId]: record.tenant_id,
+      [identityHeaders.keyPrefix]: record.prefix,
+    };
     const load = startLoad(identity, keyHash);
     const counted: number[] = [];
     const mark = () => counted.push(load.count());

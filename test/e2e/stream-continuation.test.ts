@@ -33,7 +33,10 @@ let database: TestDatabase;
 let stack: GatewayStack;
 beforeAll(async () => {
   database = await createTestDatabase(inject("primaryUrl"));
-  stack = await startGatewayStack({ routes, regionalEnv: () => ({ DATABASE_URL: database.url, FAULT_UPSTREAM_KEY: "sk-fault", LOG_LEVEL: "error" }) });
+  stack = await startGatewayStack({
+    routes,
+    regionalEnv: () => ({ DATABASE_URL: database.url, FAULT_UPSTREAM_KEY: "sk-fault", LOG_LEVEL: "error" }),
+  });
 }, 120_000);
 afterAll(async () => {
   await stack?.close();
@@ -52,7 +55,10 @@ interface Chunk {
   error?: { code: string; message: string };
 }
 
-async function stream(model = chatRoute, extra: Record<string, unknown> = {}): Promise<{ events: string[]; chunks: Chunk[]; text: string; elapsedMs: number }> {
+async function stream(
+  model = chatRoute,
+  extra: Record<string, unknown> = {},
+): Promise<{ events: string[]; chunks: Chunk[]; text: string; elapsedMs: number }> {
   const started = Date.now();
   const response = await stack.fetch("/v1/chat/completions", {
     method: "POST",
@@ -60,7 +66,10 @@ async function stream(model = chatRoute, extra: Record<string, unknown> = {}): P
     body: JSON.stringify({ model, messages: [{ role: "user", content: "tell me about the fox" }], stream: true, ...extra }),
   });
   expect(response.status).toBe(200);
-  const events = (await response.text()).split("\n\n").filter((event) => event.startsWith("data: ")).map((event) => event.slice(6));
+  const events = (await response.text())
+    .split("\n\n")
+    .filter((event) => event.startsWith("data: "))
+    .map((event) => event.slice(6));
   const chunks = events.filter((event) => event !== "[DONE]").map((event) => JSON.parse(event) as Chunk);
   const text = chunks.flatMap((chunk) => (chunk.choices ?? []).map((choice) => choice.delta.content ?? "")).join("");
   return { events, chunks, text, elapsedMs: Date.now() - started };
@@ -132,7 +141,12 @@ describe("stream continuation", () => {
   it("the official openai SDK's stream helper assembles a continued answer without error", async () => {
     await stack.upstream.setRules("primary", "model-a", cut(9));
     await stack.upstream.setRules("primary", "model-b", [{ text: full, intervalMs: 5 }]);
-    const client = new OpenAI({ baseURL: `${stack.regional.url}/v1`, apiKey: stack.devKey, fetch: (input, init) => stack.fetch(String(input), init), maxRetries: 0 });
+    const client = new OpenAI({
+      baseURL: `${stack.regional.url}/v1`,
+      apiKey: stack.devKey,
+      fetch: (input, init) => stack.fetch(String(input), init),
+      maxRetries: 0,
+    });
     const runner = client.chat.completions.stream({ model: chatRoute, messages: [{ role: "user", content: "tell me about the fox" }] });
     const final = await runner.finalChatCompletion();
     expect(final.choices[0]?.message.content).toBe(full);

@@ -135,7 +135,11 @@ describe("API keys at the edge", () => {
   it("gives an address 20 failed attempts a minute, then 429 with Retry-After, even for a valid key it has not used", async () => {
     const ip = randomIp();
     for (let i = 0; i < 20; i++) {
-      await expectRefused(await edgeFetch("/v1/echo", { headers: { "cf-connecting-ip": ip } }, `bw_guess${String(i).padStart(12, "0")}xyz`), 401, "invalid_api_key");
+      await expectRefused(
+        await edgeFetch("/v1/echo", { headers: { "cf-connecting-ip": ip } }, `bw_guess${String(i).padStart(12, "0")}xyz`),
+        401,
+        "invalid_api_key",
+      );
     }
 
     const limited = await edgeFetch("/v1/echo", { headers: { "cf-connecting-ip": ip } }, "bw_guess999999999999xyz");

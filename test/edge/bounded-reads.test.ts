@@ -22,7 +22,12 @@ describe("bodies the edge reads from an origin", () => {
 
   it("refuses a key record that never ends instead of waiting on it", async () => {
     const { key } = await createKey();
-    const res = await edgeFetchWith({ REGIONAL_ORIGINS: fresh(live), ORIGIN_TIMEOUT_MS: "3000" }, "/v1/echo", { headers: { "x-request-id": "endless-key-record" } }, key);
+    const res = await edgeFetchWith(
+      { REGIONAL_ORIGINS: fresh(live), ORIGIN_TIMEOUT_MS: "3000" },
+      "/v1/echo",
+      { headers: { "x-request-id": "endless-key-record" } },
+      key,
+    );
 
     expect(res.status).toBe(503);
     expect((await errorBody(res)).error.code).toBe("unavailable");

@@ -44,7 +44,14 @@ async function call(path: string, init: RequestInit, key: string, bindings: Part
   } catch {
     served = undefined;
   }
-  return { status: res.status, xCache: res.headers.get("x-cache"), age: res.headers.get("age"), type: res.headers.get("content-type"), text, served };
+  return {
+    status: res.status,
+    xCache: res.headers.get("x-cache"),
+    age: res.headers.get("age"),
+    type: res.headers.get("content-type"),
+    text,
+    served,
+  };
 }
 
 function post(body: unknown, headers: Record<string, string> = {}): RequestInit {
@@ -53,7 +60,13 @@ function post(body: unknown, headers: Record<string, string> = {}): RequestInit 
 
 /** The cache key of an embeddings request for `input` from this tenant. */
 async function embedKey(record: KeyRecord, input: string): Promise<string> {
-  return await cacheKey({ tenantId: record.tenant_id, method: "POST", path: "/v1/embeddings", query: "", body: { model: "mock/embed", input } });
+  return await cacheKey({
+    tenantId: record.tenant_id,
+    method: "POST",
+    path: "/v1/embeddings",
+    query: "",
+    body: { model: "mock/embed", input },
+  });
 }
 
 const embed = (input: string, headers: Record<string, string> = {}) => post({ model: "mock/embed", input }, headers);
@@ -66,7 +79,9 @@ async function fresh(options: Parameters<typeof createKey>[0] = {}): Promise<{ k
 }
 
 async function tokensLeft(record: KeyRecord): Promise<number> {
-  const result = await env.RATE_LIMITER.getByName(`key:${record.key_id}`).peek([{ bucket: "tokens", limit: record.limits.tpm, periodMs: 60_000, cost: 0 }]);
+  const result = await env.RATE_LIMITER.getByName(`key:${record.key_id}`).peek([
+    { bucket: "tokens", limit: record.limits.tpm, periodMs: 60_000, cost: 0 },
+  ]);
   return result.levels[0]!.remaining;
 }
 
@@ -199,7 +214,11 @@ describe("edge response cache: keys", () => {
     const { key } = await fresh();
     await call("/v1/embeddings", post({ model: "mock/embed", input: ["x", "y"] }), key);
 
-    const equivalent = await call("/v1/embeddings", post({ input: ["x", "y"], encoding_format: "float", user: null, model: "mock/embed" }), key);
+    const equivalent = await call(
+      "/v1/embeddings",
+      post({ input: ["x", "y"], encoding_format: "float", user: null, model: "mock/embed" }),
+      key,
+    );
     const otherOrder = await call("/v1/embeddings", post({ model: "mock/embed", input: ["y", "x"] }), key);
     const otherFormat = await call("/v1/embeddings", post({ model: "mock/embed", input: ["x", "y"], encoding_format: "base64" }), key);
 
@@ -212,7 +231,10 @@ describe("edge response cache: keys", () => {
 describe("edge response cache: what is cached", () => {
   it("does not cache chat unless the client opts in", async () => {
     const { key, calls } = await fresh();
-    const plain = [await call("/v1/chat/completions", post(chatBody(), { "x-test-calls": calls }), key), await call("/v1/chat/completions", post(chatBody(), { "x-test-calls": calls }), key)];
+    const plain = [
+      await call("/v1/chat/completions", post(chatBody(), { "x-test-calls": calls }), key),
+      await call("/v1/chat/completions", post(chatBody(), { "x-test-calls": calls }), key),
+    ];
 
     expect(plain.map((a) => a.xCache)).toEqual(["BYPASS", "BYPASS"]);
     expect(await fakeOrigin.calls(calls)).toBe(2);
@@ -319,7 +341,11 @@ describe("edge response cache: what is cached", () => {
     const headers = { "x-breakwater-cache": "on", "x-test-usage": "30" };
     await call("/v1/chat/completions", post(chatBody({ stream: true }), headers), key);
 
-    const asked = await call("/v1/chat/completions", post(chatBody({ stream: true, stream_options: { include_usage: true } }), headers), key);
+    const asked = await call(
+      "/v1/chat/completions",
+      post(chatBody({ stream: true, stream_options: { include_usage: true } }), headers),
+      key,
+    );
 
     expect(asked.xCache).toBe("HIT-EDGE");
     expect(asked.text).toContain('"total_tokens":30');
@@ -330,7 +356,12 @@ describe("edge response cache: what is cached", () => {
     const headers = { "x-breakwater-cache": "on", "x-test-calls": calls };
 
     const hold = crypto.randomUUID();
-    const broken = await edgeFetchWith({}, "/v1/chat/completions", post(chatBody({ stream: true }), { ...headers, "x-test-break": "1", "x-test-hold": hold }), key);
+    const broken = await edgeFetchWith(
+      {},
+      "/v1/chat/completions",
+      post(chatBody({ stream: true }), { ...headers, "x-test-break": "1", "x-test-hold": hold }),
+      key,
+    );
     const reader = broken.body!.pipeThrough(new TextDecoderStream()).getReader();
     let text = "";
     while (!text.includes("twelve chars")) text += (await reader.read()).value ?? "";
@@ -352,7 +383,12 @@ describe("edge response cache: what is cached", () => {
     const headers = { "x-breakwater-cache": "on", "x-test-calls": calls };
 
     const hold = crypto.randomUUID();
-    const left = await edgeFetchWith({}, "/v1/chat/completions", post(chatBody({ stream: true }), { ...headers, "x-test-hold": hold }), key);
+    const left = await edgeFetchWith(
+      {},
+      "/v1/chat/completions",
+      post(chatBody({ stream: true }), { ...headers, "x-test-hold": hold }),
+      key,
+    );
     const reader = left.body!.pipeThrough(new TextDecoderStream()).getReader();
     let text = "";
     while (!text.includes("twelve chars")) text += (await reader.read()).value ?? "";
@@ -440,7 +476,10 @@ describe("edge response cache: stale-if-error", () => {
     await call("/v1/embeddings", embed("g"), key, shortLife);
     vi.setSystemTime(Date.now() + 70_000);
 
-    expect(await call("/v1/embeddings", embed("g", { "x-test-status": "503" }), key, shortLife)).toMatchObject({ status: 503, xCache: "MISS" });
+    expect(await call("/v1/embeddings", embed("g", { "x-test-status": "503" }), key, shortLife)).toMatchObject({
+      status: 503,
+      xCache: "MISS",
+    });
   });
 
   it("passes the error on when the client's stale-if-error is shorter than the entry's age", async () => {
@@ -448,7 +487,12 @@ describe("edge response cache: stale-if-error", () => {
     await call("/v1/embeddings", embed("h"), key, shortLife);
     vi.setSystemTime(Date.now() + 30_000);
 
-    const answer = await call("/v1/embeddings", embed("h", { "x-test-status": "503", "cache-control": "stale-if-error=5" }), key, shortLife);
+    const answer = await call(
+      "/v1/embeddings",
+      embed("h", { "x-test-status": "503", "cache-control": "stale-if-error=5" }),
+      key,
+      shortLife,
+    );
 
     expect(answer).toMatchObject({ status: 503, xCache: "MISS" });
   });

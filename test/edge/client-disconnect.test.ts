@@ -53,7 +53,11 @@ describe("a client that disconnects before the answer", () => {
   it("aborts the origin call within a second, counts no failure and tries no other origin", async () => {
     const [a, b] = names("a", "b");
 
-    await abandoned({ REGIONAL_ORIGINS: `${a}=${live} ${b}=${live}` }, crypto.randomUUID(), { method: "POST", body: "{}", headers: { "x-test-calls": a } });
+    await abandoned({ REGIONAL_ORIGINS: `${a}=${live} ${b}=${live}` }, crypto.randomUUID(), {
+      method: "POST",
+      body: "{}",
+      headers: { "x-test-calls": a },
+    });
 
     expect(await fakeOrigin.calls(a)).toBe(1);
     expect(await breakerOf(a).view(policy)).toMatchObject({ status: "closed", failures: 0 });
@@ -63,7 +67,10 @@ describe("a client that disconnects before the answer", () => {
   it("aborts it through the runtime too: request.signal fires on the disconnect (enable_request_signal)", async () => {
     const id = crypto.randomUUID();
     const client = new AbortController();
-    const pending = exports.default.fetch(`http://edge.test/v1/hang/${id}`, { headers: { authorization: `Bearer ${defaultApiKey}` }, signal: client.signal });
+    const pending = exports.default.fetch(`http://edge.test/v1/hang/${id}`, {
+      headers: { authorization: `Bearer ${defaultApiKey}` },
+      signal: client.signal,
+    });
     pending.catch(() => {});
     await fakeOrigin.arrived(id);
 
@@ -114,7 +121,11 @@ describe("a client that disconnects before the answer", () => {
 
     await within(1_000, "the origin seeing its request closed", fakeOrigin.closed(id));
     // Settled in the background of a request whose client is gone: nothing to wait on but the count.
-    await within(1_000, "the reservation given back", until(async () => (await tokensLeft(record)) === 10_000));
+    await within(
+      1_000,
+      "the reservation given back",
+      until(async () => (await tokensLeft(record)) === 10_000),
+    );
   });
 });
 
@@ -143,6 +154,8 @@ async function until(done: () => Promise<boolean>): Promise<void> {
 
 /** What the key's tokens bucket holds now, asking its limiter directly. */
 async function tokensLeft(record: KeyRecord): Promise<number> {
-  const result = await env.RATE_LIMITER.getByName(`key:${record.key_id}`).peek([{ bucket: "tokens", limit: record.limits.tpm, periodMs: 60_000, cost: 0 }]);
+  const result = await env.RATE_LIMITER.getByName(`key:${record.key_id}`).peek([
+    { bucket: "tokens", limit: record.limits.tpm, periodMs: 60_000, cost: 0 },
+  ]);
   return result.levels[0]!.remaining;
 }

@@ -22,7 +22,11 @@ const breakerOf = (name: string) => env.ORIGIN_BREAKER.getByName(name);
 
 /** A POST through the edge, read to its end (usage accounting waits for that) with its background work done. */
 async function post(origins: string, path: string, body: string, headers: Record<string, string> = {}) {
-  const res = await edgeFetchWith({ REGIONAL_ORIGINS: origins }, path, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
+  const res = await edgeFetchWith({ REGIONAL_ORIGINS: origins }, path, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body,
+  });
   const text = await res.text();
   await res.settled();
   return { status: res.status, headers: res.headers, json: <T = ErrorBody>() => JSON.parse(text) as T };
@@ -131,7 +135,10 @@ describe("failover between regional origins", () => {
       },
     };
     const send = async () => {
-      const res = await edgeFetchWith({ REGIONAL_ORIGINS: `${a}=${live} ${b}=${live}`, ORIGIN_BREAKER: counting as Env["ORIGIN_BREAKER"] }, "/v1/echo");
+      const res = await edgeFetchWith(
+        { REGIONAL_ORIGINS: `${a}=${live} ${b}=${live}`, ORIGIN_BREAKER: counting as Env["ORIGIN_BREAKER"] },
+        "/v1/echo",
+      );
       await res.text();
       await res.settled();
       return res.headers.get("x-breakwater-origin");
@@ -161,7 +168,10 @@ describe("what does not go on to the next origin", () => {
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
     const [a, b] = names("a", "b");
     const id = crypto.randomUUID();
-    const pending = edgeFetchWith({ REGIONAL_ORIGINS: `${a}=${live} ${b}=${live}`, ORIGIN_TIMEOUT_MS: "1000" }, `/v1/hang/${id}`, { method: "POST", body: "{}" });
+    const pending = edgeFetchWith({ REGIONAL_ORIGINS: `${a}=${live} ${b}=${live}`, ORIGIN_TIMEOUT_MS: "1000" }, `/v1/hang/${id}`, {
+      method: "POST",
+      body: "{}",
+    });
     await fakeOrigin.arrived(id);
 
     // One timeout is all it takes: a second origin would hold the call for another.
@@ -222,7 +232,14 @@ describe("a half-open origin's probe slot", () => {
       },
     };
     const via = async () => {
-      const res = await edgeFetchWith({ REGIONAL_ORIGINS: `${a}=${live} ${b}=${live}`, ORIGIN_TIMEOUT_MS: String(timeoutMs), ORIGIN_BREAKER: lossy as unknown as Env["ORIGIN_BREAKER"] }, "/v1/echo");
+      const res = await edgeFetchWith(
+        {
+          REGIONAL_ORIGINS: `${a}=${live} ${b}=${live}`,
+          ORIGIN_TIMEOUT_MS: String(timeoutMs),
+          ORIGIN_BREAKER: lossy as unknown as Env["ORIGIN_BREAKER"],
+        },
+        "/v1/echo",
+      );
       await res.text();
       await res.settled();
       return res.headers.get("x-breakwater-origin");
@@ -279,7 +296,13 @@ describe("when no origin can take the request", () => {
     expect(res.status).toBe(503);
     expect(res.headers.get("retry-after")).toBe("1");
     expect(res.json()).toEqual({
-      error: { message: "No regional origin can be reached right now.", type: "service_unavailable", code: "unavailable", param: null, request_id: "client-req:all-down" },
+      error: {
+        message: "No regional origin can be reached right now.",
+        type: "service_unavailable",
+        code: "unavailable",
+        param: null,
+        request_id: "client-req:all-down",
+      },
     });
   });
 
@@ -301,14 +324,25 @@ describe("the edge health endpoints", () => {
     const [a, b] = names("a", "b");
     await breakerOf(b).force(policy, "open");
 
-    const res = await edgeFetchWith({ REGIONAL_ORIGINS: `${a}:EU=${live} ${b}=${live}` }, "/health/detailed", { headers: opsHeaders }, null);
+    const res = await edgeFetchWith(
+      { REGIONAL_ORIGINS: `${a}:EU=${live} ${b}=${live}` },
+      "/health/detailed",
+      { headers: opsHeaders },
+      null,
+    );
 
     expect(res.status).toBe(200);
     const body = await res.json<{ status: string; origins: unknown[]; cache: unknown }>();
     expect(body.status).toBe("degraded");
     expect(body.origins).toEqual([
       expect.objectContaining({ name: a, continents: ["EU"], breaker: "closed", failures_in_window: 0 }),
-      expect.objectContaining({ name: b, continents: [], breaker: "open", forced: "open", last_transition: expect.objectContaining({ to: "open", reason: "forced open" }) }),
+      expect.objectContaining({
+        name: b,
+        continents: [],
+        breaker: "open",
+        forced: "open",
+        last_transition: expect.objectContaining({ to: "open", reason: "forced open" }),
+      }),
     ]);
     expect(body.cache).toEqual(expect.objectContaining({ misses: expect.any(Number) }));
     expect(JSON.stringify(body)).not.toContain(live);

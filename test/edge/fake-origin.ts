@@ -11,7 +11,6 @@ import type { KeyRecord } from "../../shared/contract/keys.ts";
 import { sha256Hex, signatureHeader, timestampHeader, verify, vouchedHeaders } from "../../shared/signing.ts";
 import "./provided-context.ts";
 
-
 const signingSecret = randomBytes(32).toString("base64url");
 
 /** Key records by the key's hex SHA-256, as the regional tier's `/internal/keys/:sha256` serves them. */
@@ -74,7 +73,13 @@ async function signedByEdge(req: IncomingMessage, body: Buffer): Promise<boolean
   const signature = headers.get(signatureHeader);
   const timestamp = Number(headers.get(timestampHeader));
   if (!signature) return false;
-  const parts = { method: req.method ?? "GET", pathAndQuery: req.url ?? "/", timestampS: timestamp, bodySha256: await sha256Hex(body), headers: vouchedHeaders(headers) };
+  const parts = {
+    method: req.method ?? "GET",
+    pathAndQuery: req.url ?? "/",
+    timestampS: timestamp,
+    bodySha256: await sha256Hex(body),
+    headers: vouchedHeaders(headers),
+  };
   return await verify(signingSecret, parts, signature);
 }
 
@@ -145,7 +150,13 @@ const routes: Record<string, Route> = {
   /** Answers with what the origin received, and whether the edge's signature holds. */
   "v1/echo": async (req, res) => {
     const body = await readAll(req);
-    json(res, 200, { method: req.method, url: req.url, headers: req.headers, body: body.toString(), signed: await signedByEdge(req, body) });
+    json(res, 200, {
+      method: req.method,
+      url: req.url,
+      headers: req.headers,
+      body: body.toString(),
+      signed: await signedByEdge(req, body),
+    });
   },
 
   /**
@@ -157,7 +168,11 @@ const routes: Record<string, Route> = {
    * `x-test-hold-headers: <id>` holds even the headers until released or hung up on.
    */
   "v1/chat": async (req, res) => {
-    const body = JSON.parse((await readAll(req)).toString() || "{}") as { stream?: boolean; stream_options?: { include_usage?: boolean }; max_tokens?: number };
+    const body = JSON.parse((await readAll(req)).toString() || "{}") as {
+      stream?: boolean;
+      stream_options?: { include_usage?: boolean };
+      max_tokens?: number;
+    };
     const holdHeaders = req.headers["x-test-hold-headers"];
     if (typeof holdHeaders === "string") {
       const held = gate(holdHeaders);
@@ -171,12 +186,26 @@ const routes: Record<string, Route> = {
       if (!held.open) return;
     }
     const status = Number(req.headers["x-test-status"] ?? 200);
-    if (status !== 200) return json(res, status, { error: { message: "failed as asked", type: "upstream_error", code: "upstream_error", param: null, request_id: null } });
+    if (status !== 200)
+      return json(res, status, {
+        error: { message: "failed as asked", type: "upstream_error", code: "upstream_error", param: null, request_id: null },
+      });
     const total = Number(req.headers["x-test-usage"] ?? 0);
     const usage = { prompt_tokens: Math.floor(total / 2), completion_tokens: total - Math.floor(total / 2), total_tokens: total };
     const event = (data: unknown) => `data: ${JSON.stringify(data)}\n\n`;
-    const chunk = (delta: Record<string, unknown>) => event({ id: "c1", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta, finish_reason: null }] });
-    if (!body.stream) return json(res, 200, { id: "c1", object: "chat.completion", created: 1, model: "m", choices: [], usage, stream_options: body.stream_options ?? null, max_tokens: body.max_tokens ?? null });
+    const chunk = (delta: Record<string, unknown>) =>
+      event({ id: "c1", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta, finish_reason: null }] });
+    if (!body.stream)
+      return json(res, 200, {
+        id: "c1",
+        object: "chat.completion",
+        created: 1,
+        model: "m",
+        choices: [],
+        usage,
+        stream_options: body.stream_options ?? null,
+        max_tokens: body.max_tokens ?? null,
+      });
     res.writeHead(200, { "content-type": "text/event-stream" });
     res.write(chunk({ role: "assistant", content: "" }));
     res.write(chunk({ content: "twelve chars" }));
@@ -189,10 +218,20 @@ const routes: Record<string, Route> = {
       await held.released;
     }
     // Written out before the connection drops, so the edge really holds half an event.
-    if (req.headers["x-test-break"] === "mid-event") return void res.write('data: {"id":"c1","object":"chat.completion.chu', () => res.destroy());
+    if (req.headers["x-test-break"] === "mid-event")
+      return void res.write('data: {"id":"c1","object":"chat.completion.chu', () => res.destroy());
     if (req.headers["x-test-break"]) return void res.destroy();
-    res.write(event({ id: "c1", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta: {}, finish_reason: "stop" }] }));
-    if (body.stream_options?.include_usage) res.write(event({ id: "c1", object: "chat.completion.chunk", created: 1, model: "m", choices: [], usage }));
+    res.write(
+      event({
+        id: "c1",
+        object: "chat.completion.chunk",
+        created: 1,
+        model: "m",
+        choices: [{ index: 0, delta: {}, finish_reason: "stop" }],
+      }),
+    );
+    if (body.stream_options?.include_usage)
+      res.write(event({ id: "c1", object: "chat.completion.chunk", created: 1, model: "m", choices: [], usage }));
     res.end("data: [DONE]\n\n");
   },
 
@@ -211,10 +250,18 @@ const routes: Record<string, Route> = {
     }
     if (req.headers["x-test-reset"]) return void req.socket.destroy();
     const status = Number(req.headers["x-test-status"] ?? 200);
-    if (status !== 200) return json(res, status, { error: { message: "failed as asked", type: "upstream_error", code: "upstream_error", param: null, request_id: null } });
+    if (status !== 200)
+      return json(res, status, {
+        error: { message: "failed as asked", type: "upstream_error", code: "upstream_error", param: null, request_id: null },
+      });
     served += 1;
     const usage = { prompt_tokens: 4, total_tokens: 4 };
-    json(res, 200, { object: "list", data: [{ object: "embedding", index: 0, embedding: [0.1, 0.2] }], model: "m", usage, served, request: body }, { "x-breakwater-provider": "fake" });
+    json(
+      res,
+      200,
+      { object: "list", data: [{ object: "embedding", index: 0, embedding: [0.1, 0.2] }], model: "m", usage, served, request: body },
+      { "x-breakwater-provider": "fake" },
+    );
   },
 
   /** The model list, numbered like embeddings. */
@@ -295,7 +342,9 @@ const routes: Record<string, Route> = {
 
   /** Fails the way a broken regional service does (its own fault, not a provider's): 500 `internal_error`. */
   "v1/origin-error": (_req, res) => {
-    json(res, 500, { error: { message: "Internal error.", type: "server_error", code: "internal_error", param: null, request_id: "regional" } });
+    json(res, 500, {
+      error: { message: "Internal error.", type: "server_error", code: "internal_error", param: null, request_id: "regional" },
+    });
   },
 
   /** A JSON 5xx sent chunked (no Content-Length) that never ends: more than any error body, and then nothing. */
@@ -341,6 +390,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
 async function defaultKey(): Promise<string> {
   const key = `bw_${randomBytes(24).toString("base64url").slice(0, 32)}`;
   const unlimited = { rpm: 1_000_000_000, tpm: 1_000_000_000 };
-  keyRecords.set(await sha256Hex(key), { key_id: "default-key", tenant_id: "default-tenant", prefix: key.slice(0, 11), status: "active", limits: unlimited, tenant_limits: unlimited });
+  keyRecords.set(await sha256Hex(key), {
+    key_id: "default-key",
+    tenant_id: "default-tenant",
+    prefix: key.slice(0, 11),
+    status: "active",
+    limits: unlimited,
+    tenant_limits: unlimited,
+  });
   return key;
 }

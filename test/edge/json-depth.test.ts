@@ -2,9 +2,14 @@ import { describe, expect, it } from "vitest";
 import { edgeFetch, edgeFetchWith, errorBody, fakeOrigin } from "./harness.ts";
 
 /** A chat request whose unknown field `extra` holds `depth` nested arrays: depth + 1 in all. */
-const nestedChat = (depth: number) => `{"model":"mock/echo","messages":[{"role":"user","content":"hi"}],"extra":${"[".repeat(depth)}${"]".repeat(depth)}}`;
+const nestedChat = (depth: number) =>
+  `{"model":"mock/echo","messages":[{"role":"user","content":"hi"}],"extra":${"[".repeat(depth)}${"]".repeat(depth)}}`;
 
-const post = (body: string, counted: string): RequestInit => ({ method: "POST", headers: { "content-type": "application/json", "x-test-calls": counted }, body });
+const post = (body: string, counted: string): RequestInit => ({
+  method: "POST",
+  headers: { "content-type": "application/json", "x-test-calls": counted },
+  body,
+});
 
 describe("request bodies nested too deep at the edge", () => {
   it("answer 400 invalid_request naming the limit, every time, and never reach the origin", async () => {
@@ -12,14 +17,20 @@ describe("request bodies nested too deep at the edge", () => {
     for (let i = 0; i < 2; i++) {
       const res = await edgeFetch("/v1/chat/completions", post(nestedChat(50_000), counted));
       expect(res.status).toBe(400);
-      expect((await errorBody(res)).error).toMatchObject({ code: "invalid_request", message: "The request body is nested deeper than 64 levels." });
+      expect((await errorBody(res)).error).toMatchObject({
+        code: "invalid_request",
+        message: "The request body is nested deeper than 64 levels.",
+      });
     }
     expect(await fakeOrigin.calls(counted)).toBe(0);
   });
 
   it("are refused before the response cache keys them (embeddings are cached)", async () => {
     const counted = crypto.randomUUID();
-    const res = await edgeFetch("/v1/embeddings", post(`{"model":"mock/embed","input":${"[".repeat(50_000)}${"]".repeat(50_000)}}`, counted));
+    const res = await edgeFetch(
+      "/v1/embeddings",
+      post(`{"model":"mock/embed","input":${"[".repeat(50_000)}${"]".repeat(50_000)}}`, counted),
+    );
     expect(res.status).toBe(400);
     expect((await errorBody(res)).error.code).toBe("invalid_request");
     expect(await fakeOrigin.calls(counted)).toBe(0);

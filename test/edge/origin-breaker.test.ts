@@ -113,7 +113,9 @@ describe("the OriginBreaker Durable Object", () => {
 
     await evictDurableObject(stub);
 
-    const rows = await runInDurableObject(stub, (_, state) => state.storage.sql.exec<{ state: string }>("select state from breaker").toArray());
+    const rows = await runInDurableObject(stub, (_, state) =>
+      state.storage.sql.exec<{ state: string }>("select state from breaker").toArray(),
+    );
     expect(rows.map((row) => (JSON.parse(row.state) as { status: string }).status)).toEqual(["open"]);
     expect(await stub.view(policy)).toMatchObject({ status: "open", lastTransition: { from: "closed", to: "open" } });
   });
@@ -173,9 +175,18 @@ describe("probe slots as leases", () => {
   it("loads a breaker stored before leases, stuck half-open with its slot counted as held, and lets a probe through", async () => {
     const stub = breaker();
     // The shape stored before probe slots were leases: a bare count, never given back by a lost report.
-    const stored = { status: "half_open", buckets: [], openedAt: Date.now() - policy.coolDownMs, probesInFlight: policy.halfOpenMaxProbes, probeSuccesses: 0, forced: null };
+    const stored = {
+      status: "half_open",
+      buckets: [],
+      openedAt: Date.now() - policy.coolDownMs,
+      probesInFlight: policy.halfOpenMaxProbes,
+      probeSuccesses: 0,
+      forced: null,
+    };
     await runInDurableObject(stub, (_, state) => {
-      state.storage.sql.exec("create table if not exists breaker (id integer primary key check (id = 1), state text not null, last_transition text)");
+      state.storage.sql.exec(
+        "create table if not exists breaker (id integer primary key check (id = 1), state text not null, last_transition text)",
+      );
       state.storage.sql.exec("insert into breaker (id, state, last_transition) values (1, ?, null)", JSON.stringify(stored));
     });
 

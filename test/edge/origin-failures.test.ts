@@ -102,7 +102,11 @@ describe("when the origin dies mid-stream", () => {
   }
 
   /** The `data:` payloads of an SSE body, in order. */
-  const dataOf = (text: string) => text.split("\n\n").filter((event) => event.startsWith("data: ")).map((event) => event.slice(6));
+  const dataOf = (text: string) =>
+    text
+      .split("\n\n")
+      .filter((event) => event.startsWith("data: "))
+      .map((event) => event.slice(6));
 
   it("ends the client's stream with the regional tier's error event, and no [DONE]", async () => {
     const { res, text, requestId } = await brokenStream("1");
@@ -112,7 +116,13 @@ describe("when the origin dies mid-stream", () => {
     expect(text).not.toContain("[DONE]");
     expect(text.endsWith("\n\n")).toBe(true);
     expect(JSON.parse(dataOf(text).at(-1)!)).toEqual({
-      error: { message: "The regional origin failed mid-stream.", type: "upstream_error", code: "upstream_error", param: null, request_id: requestId },
+      error: {
+        message: "The regional origin failed mid-stream.",
+        type: "upstream_error",
+        code: "upstream_error",
+        param: null,
+        request_id: requestId,
+      },
     });
   });
 

@@ -3,7 +3,10 @@ import { originsFor, parseOrigins } from "../../edge/origins/list.ts";
 
 describe("REGIONAL_ORIGINS", () => {
   it("reads named origins in order, with the continents that prefer them", () => {
-    const origins = parseOrigins("us-east:NA+SA=https://us.example.com/ ,eu-west:EU=https://eu.example.com\n  ap=http://10.0.0.3:8788", "http://ignored:1");
+    const origins = parseOrigins(
+      "us-east:NA+SA=https://us.example.com/ ,eu-west:EU=https://eu.example.com\n  ap=http://10.0.0.3:8788",
+      "http://ignored:1",
+    );
 
     expect(origins).toEqual([
       { name: "us-east", url: "https://us.example.com", continents: ["NA", "SA"] },

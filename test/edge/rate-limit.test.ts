@@ -44,7 +44,9 @@ describe("rate limits at the edge", () => {
     expect(res.headers.get("ratelimit-policy")).toBe(
       '"key-requests";q=10;w=60, "key-tokens";q=1000;w=60;qu="tokens", "tenant-requests";q=100;w=60, "tenant-tokens";q=100000;w=60;qu="tokens"',
     );
-    expect(res.headers.get("ratelimit")).toBe('"key-requests";r=9;t=6, "key-tokens";r=1000;t=0, "tenant-requests";r=99;t=1, "tenant-tokens";r=100000;t=0');
+    expect(res.headers.get("ratelimit")).toBe(
+      '"key-requests";r=9;t=6, "key-tokens";r=1000;t=0, "tenant-requests";r=99;t=1, "tenant-tokens";r=100000;t=0',
+    );
     // The origin's own errors carry them too.
     const failed = await edgeFetch("/v1/overloaded", {}, key);
     expect(failed.status).toBe(503);
@@ -85,7 +87,13 @@ describe("rate limits at the edge", () => {
     expect(res.headers.get("retry-after")).toBe("30");
     expect(res.headers.get("ratelimit")).toMatch(/^"key-requests";r=0;t=60, /);
     expect(await errorBody(res)).toEqual({
-      error: { message: "Rate limit exceeded (key limit).", type: "rate_limit_error", code: "rate_limited", param: null, request_id: "client-req:0429" },
+      error: {
+        message: "Rate limit exceeded (key limit).",
+        type: "rate_limit_error",
+        code: "rate_limited",
+        param: null,
+        request_id: "client-req:0429",
+      },
     });
     vi.setSystemTime(Date.now() + 30_000);
     expect((await edgeFetch("/v1/echo", {}, key)).status).toBe(200);
@@ -196,7 +204,12 @@ describe("rate limits at the edge", () => {
   it("passes the usage chunk on when the client asked for it", async () => {
     const { key, record } = await createKey({ limits: { tpm: 10_000 } });
 
-    const res = await edgeFetchWith({}, "/v1/chat/completions", chat({ stream: true, stream_options: { include_usage: true } }, { "x-test-usage": "70" }), key);
+    const res = await edgeFetchWith(
+      {},
+      "/v1/chat/completions",
+      chat({ stream: true, stream_options: { include_usage: true } }, { "x-test-usage": "70" }),
+      key,
+    );
     const text = await res.text();
     await res.settled();
 
@@ -208,7 +221,12 @@ describe("rate limits at the edge", () => {
     const { key, record } = await createKey({ limits: { tpm: 10_000 } });
     const id = crypto.randomUUID();
 
-    const res = await edgeFetchWith({}, "/v1/chat/completions", chat({ stream: true, max_tokens: 1_000 }, { "x-test-usage": "70", "x-test-hold": id }), key);
+    const res = await edgeFetchWith(
+      {},
+      "/v1/chat/completions",
+      chat({ stream: true, max_tokens: 1_000 }, { "x-test-usage": "70", "x-test-hold": id }),
+      key,
+    );
     const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
     let text = "";
     while (!text.includes("twelve chars")) text += (await reader.read()).value ?? "";
@@ -276,7 +294,12 @@ describe("when a limiter cannot be reached", () => {
   it("counts a limiter that does not answer within a second as unreachable", async () => {
     const { key } = await createKey();
 
-    const res = await edgeFetchWith({ KEY_LIMIT_ON_ERROR: "closed", RATE_LIMITER: brokenLimiters((name) => name.startsWith("key:"), "hang") }, "/v1/echo", {}, key);
+    const res = await edgeFetchWith(
+      { KEY_LIMIT_ON_ERROR: "closed", RATE_LIMITER: brokenLimiters((name) => name.startsWith("key:"), "hang") },
+      "/v1/echo",
+      {},
+      key,
+    );
 
     expect(res.status).toBe(503);
   });
@@ -284,7 +307,11 @@ describe("when a limiter cannot be reached", () => {
 
 describe("request bodies at the edge", () => {
   it("answers 413 for a body declared larger than 1 MiB", async () => {
-    const res = await edgeFetch("/v1/echo", { method: "POST", headers: { "content-length": String(1024 * 1024 + 1) }, body: "x".repeat(1024 * 1024 + 1) });
+    const res = await edgeFetch("/v1/echo", {
+      method: "POST",
+      headers: { "content-length": String(1024 * 1024 + 1) },
+      body: "x".repeat(1024 * 1024 + 1),
+    });
 
     expect(res.status).toBe(413);
     expect((await errorBody(res)).error.code).toBe("payload_too_large");

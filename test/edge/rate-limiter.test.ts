@@ -18,11 +18,24 @@ const limiter = () => env.RATE_LIMITER.getByName(`test:${crypto.randomUUID()}`);
 describe("the RateLimiter Durable Object", () => {
   it("takes from all its buckets or from none", async () => {
     const stub = limiter();
-    expect((await stub.take([{ ...requests, cost: 1 }, { ...tokens, cost: 900 }])).allowed).toBe(true);
+    expect(
+      (
+        await stub.take([
+          { ...requests, cost: 1 },
+          { ...tokens, cost: 900 },
+        ])
+      ).allowed,
+    ).toBe(true);
 
-    const refused = await stub.take([{ ...requests, cost: 1 }, { ...tokens, cost: 200 }]);
+    const refused = await stub.take([
+      { ...requests, cost: 1 },
+      { ...tokens, cost: 200 },
+    ]);
     expect(refused).toMatchObject({ allowed: false, retryAfterMs: 6_000 });
-    const now = await stub.peek([{ ...requests, cost: 0 }, { ...tokens, cost: 0 }]);
+    const now = await stub.peek([
+      { ...requests, cost: 0 },
+      { ...tokens, cost: 0 },
+    ]);
     expect(now.levels.map((level) => level.remaining)).toEqual([9, 100]);
   });
 
@@ -48,7 +61,10 @@ describe("the RateLimiter Durable Object", () => {
 
   it("forgets buckets once they hold no debt", async () => {
     const stub = limiter();
-    await stub.take([{ ...requests, cost: 1 }, { ...tokens, cost: 1_000 }]);
+    await stub.take([
+      { ...requests, cost: 1 },
+      { ...tokens, cost: 1_000 },
+    ]);
 
     vi.setSystemTime(Date.now() + 60_000);
     expect(await runDurableObjectAlarm(stub)).toBe(true);

@@ -15,13 +15,17 @@ function responseOf(pieces: string[], type: string): Response {
   return new Response(body, { headers: { "content-type": type } });
 }
 
-const chunk = (content: string) => `data: ${JSON.stringify({ object: "chat.completion.chunk", choices: [{ index: 0, delta: { content } }] })}\n\n`;
+const chunk = (content: string) =>
+  `data: ${JSON.stringify({ object: "chat.completion.chunk", choices: [{ index: 0, delta: { content } }] })}\n\n`;
 const usageChunk = `data: ${JSON.stringify({ object: "chat.completion.chunk", choices: [], usage: { prompt_tokens: 10, completion_tokens: 32, total_tokens: 42 } })}\n\n`;
 
 describe("usage metering", () => {
   it("reads usage from a JSON body and passes the body on unchanged", async () => {
     const body = JSON.stringify({ object: "chat.completion", usage: { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 } });
-    const metered = meterUsage(responseOf([body.slice(0, 10), body.slice(10)], "application/json"), { promptTokens: 0, dropUsageChunk: false });
+    const metered = meterUsage(responseOf([body.slice(0, 10), body.slice(10)], "application/json"), {
+      promptTokens: 0,
+      dropUsageChunk: false,
+    });
 
     expect(await metered.response.text()).toBe(body);
     expect(await metered.usage).toBe(7);
@@ -53,7 +57,10 @@ describe("usage metering", () => {
   });
 
   it("counts streamed content at 4 characters a token when no usage comes, plus the prompt", async () => {
-    const metered = meterUsage(responseOf([chunk("twelve chars"), "data: not json\n\n", chunk("1234"), "data: [DONE]"], "text/event-stream"), { promptTokens: 9, dropUsageChunk: true });
+    const metered = meterUsage(
+      responseOf([chunk("twelve chars"), "data: not json\n\n", chunk("1234"), "data: [DONE]"], "text/event-stream"),
+      { promptTokens: 9, dropUsageChunk: true },
+    );
 
     expect(await metered.response.text()).toContain("data: not json\n\n");
     expect(await metered.usage).toBe(9 + 3 + 1);
@@ -62,7 +69,10 @@ describe("usage metering", () => {
   it("holds back no more than one bounded event: an event that never ends is passed on as it comes", async () => {
     let source!: ReadableStreamDefaultController<Uint8Array>;
     const body = new ReadableStream<Uint8Array>({ start: (controller) => void (source = controller) });
-    const metered = meterUsage(new Response(body, { headers: { "content-type": "text/event-stream" } }), { promptTokens: 0, dropUsageChunk: true });
+    const metered = meterUsage(new Response(body, { headers: { "content-type": "text/event-stream" } }), {
+      promptTokens: 0,
+      dropUsageChunk: true,
+    });
     const reader = metered.response.body!.pipeThrough(new TextDecoderStream()).getReader();
 
     source.enqueue(encoder.encode(chunk("Hi")));
@@ -88,7 +98,10 @@ describe("usage metering", () => {
     const huge = `data: ${"y".repeat(maxEventChars + 10)}`;
     const stream = `${huge}\n\n${chunk("after")}data: [DONE]\n\n`;
     const cut = huge.length + 1;
-    const metered = meterUsage(responseOf([stream.slice(0, cut), stream.slice(cut)], "text/event-stream"), { promptTokens: 2, dropUsageChunk: false });
+    const metered = meterUsage(responseOf([stream.slice(0, cut), stream.slice(cut)], "text/event-stream"), {
+      promptTokens: 2,
+      dropUsageChunk: false,
+    });
 
     expect(await metered.response.text()).toBe(stream);
     // "after": 5 characters, 2 tokens, plus the prompt; the unread event is not counted.
@@ -106,7 +119,14 @@ describe("usage metering", () => {
 
 describe("token estimates", () => {
   it("count a chat request's text at 4 characters a token, 4 per message, and its max_tokens per choice", () => {
-    const body = { messages: [{ role: "system", content: "12345678" }, { role: "user", content: [{ type: "text", text: "1234" }] }], max_tokens: 100, n: 2 };
+    const body = {
+      messages: [
+        { role: "system", content: "12345678" },
+        { role: "user", content: [{ type: "text", text: "1234" }] },
+      ],
+      max_tokens: 100,
+      n: 2,
+    };
     expect(estimateTokens("/v1/chat/completions", body)).toEqual({ prompt: 3 + 8, total: 11 + 200 });
   });
 
@@ -119,8 +139,15 @@ describe("token estimates", () => {
     expect(checkCompletionTokens("/v1/chat/completions", { max_tokens: 1_000 }, 1_000)).toEqual({ ok: true });
     expect(checkCompletionTokens("/v1/chat/completions", {}, 1_000)).toEqual({ ok: true });
     expect(checkCompletionTokens("/v1/chat/completions", { max_tokens: 1_001 }, 1_000)).toMatchObject({ ok: false, param: "max_tokens" });
-    expect(checkCompletionTokens("/v1/chat/completions", { max_tokens: 10, max_completion_tokens: 2_000 }, 1_000)).toMatchObject({ ok: false, param: "max_completion_tokens" });
-    expect(checkCompletionTokens("/v1/chat/completions", { max_tokens: 501, n: 2 }, 1_000)).toMatchObject({ ok: false, param: "max_tokens", message: expect.stringContaining("at most 500 with n = 2") });
+    expect(checkCompletionTokens("/v1/chat/completions", { max_tokens: 10, max_completion_tokens: 2_000 }, 1_000)).toMatchObject({
+      ok: false,
+      param: "max_completion_tokens",
+    });
+    expect(checkCompletionTokens("/v1/chat/completions", { max_tokens: 501, n: 2 }, 1_000)).toMatchObject({
+      ok: false,
+      param: "max_tokens",
+      message: expect.stringContaining("at most 500 with n = 2"),
+    });
     // Not chat: nothing to hold.
     expect(checkCompletionTokens("/v1/embeddings", { max_tokens: 5_000 }, 1_000)).toEqual({ ok: true });
   });

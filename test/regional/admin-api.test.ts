@@ -43,7 +43,13 @@ interface Page<T> {
   next_cursor: string | null;
 }
 
-async function admin(method: string, path: string, body?: unknown, key: string = adminKey, headers: Record<string, string> = {}): Promise<Response> {
+async function admin(
+  method: string,
+  path: string,
+  body?: unknown,
+  key: string = adminKey,
+  headers: Record<string, string> = {},
+): Promise<Response> {
   return await t.app.request(`/admin${path}`, {
     method,
     headers: { authorization: `Bearer ${key}`, "content-type": "application/json", "user-agent": "admin-test/1.0", ...headers },
@@ -102,13 +108,18 @@ describe("admin authentication", () => {
   it("audits failed admin logins, sampled, and never an event per attempt under attack", async () => {
     await t.deps.audit.flush();
     const before = await json<Page<AuditEntry>>(await admin("GET", "/audit?action=admin.auth_failure&limit=500"), 200);
-    for (let attempt = 0; attempt < 40; attempt++) await admin("GET", "/tenants", undefined, "wrong-admin-key", { "x-forwarded-for": "198.51.100.9" });
+    for (let attempt = 0; attempt < 40; attempt++)
+      await admin("GET", "/tenants", undefined, "wrong-admin-key", { "x-forwarded-for": "198.51.100.9" });
     await t.deps.audit.flush();
     const after = await json<Page<AuditEntry>>(await admin("GET", "/audit?action=admin.auth_failure&limit=500"), 200);
     const added = after.data.filter((entry) => !before.data.some((old) => old.event_id === entry.event_id));
     expect(added.length).toBeGreaterThan(0);
     expect(added.length).toBeLessThanOrEqual(5);
-    expect(added[0]).toMatchObject({ result: "denied", actor: { type: "anonymous" }, metadata: { reason: "invalid_admin_key", forwarded_for: "198.51.100.9" } });
+    expect(added[0]).toMatchObject({
+      result: "denied",
+      actor: { type: "anonymous" },
+      metadata: { reason: "invalid_admin_key", forwarded_for: "198.51.100.9" },
+    });
   });
 });
 
@@ -133,17 +144,25 @@ describe("tenants", () => {
     const response = await admin("POST", "/tenants", { name: "" });
     const body = await expectError(response, 400, "invalid_request");
     expect(body.error.param).toBe("name");
-    expect(await eventOf(response)).toMatchObject({ action: "tenant.create", result: "failure", metadata: { status: 400, error: "invalid_request" } });
+    expect(await eventOf(response)).toMatchObject({
+      action: "tenant.create",
+      result: "failure",
+      metadata: { status: 400, error: "invalid_request" },
+    });
     await expectError(await admin("POST", "/tenants", "{nope"), 400, "invalid_json");
   });
 
   it("list newest first, page by cursor without repeats, and filter by status", async () => {
     const created: string[] = [];
-    for (let index = 0; index < 5; index++) created.push((await json<TenantView>(await admin("POST", "/tenants", { name: `page-${index}` }), 201)).id);
+    for (let index = 0; index < 5; index++)
+      created.push((await json<TenantView>(await admin("POST", "/tenants", { name: `page-${index}` }), 201)).id);
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const page: Page<TenantView> = await json<Page<TenantView>>(await admin("GET", `/tenants?limit=2${cursor ? `&cursor=${cursor}` : ""}`), 200);
+      const page: Page<TenantView> = await json<Page<TenantView>>(
+        await admin("GET", `/tenants?limit=2${cursor ? `&cursor=${cursor}` : ""}`),
+        200,
+      );
       expect(page.data.length).toBeLessThanOrEqual(2);
       seen.push(...page.data.map((tenant) => tenant.id));
       cursor = page.next_cursor;
@@ -188,7 +207,12 @@ describe("API keys", () => {
     expect(created.prefix).toBe(created.key?.slice(0, 11));
     expect((await chat(created.key ?? "")).status).toBe(200);
     const event = await eventOf(response);
-    expect(event).toMatchObject({ action: "key.create", resource: `api_key:${created.id}`, tenant_id: tenantId, metadata: { prefix: created.prefix } });
+    expect(event).toMatchObject({
+      action: "key.create",
+      resource: `api_key:${created.id}`,
+      tenant_id: tenantId,
+      metadata: { prefix: created.prefix },
+    });
     expect(JSON.stringify(event)).not.toContain(created.key);
 
     const listResponse = await admin("GET", `/tenants/${tenantId}/keys`);
@@ -207,7 +231,11 @@ describe("API keys", () => {
     expect(rotated.key).not.toBe(old.key);
     await expectError(await chat(old.key ?? ""), 401, "invalid_api_key");
     expect((await chat(rotated.key ?? "")).status).toBe(200);
-    expect(await eventOf(response)).toMatchObject({ action: "key.rotate", resource: `api_key:${old.id}`, metadata: { new_key: rotated.id } });
+    expect(await eventOf(response)).toMatchObject({
+      action: "key.rotate",
+      resource: `api_key:${old.id}`,
+      metadata: { new_key: rotated.id },
+    });
     await expectError(await admin("POST", `/keys/${old.id}/rotate`), 409, "conflict");
   });
 
@@ -233,7 +261,10 @@ describe("the audit query", () => {
     const pages: AuditEntry[] = [];
     let cursor: string | null = null;
     do {
-      const page: Page<AuditEntry> = await json<Page<AuditEntry>>(await admin("GET", `/audit?tenant_id=${tenant.id}&action=key.create&limit=2${cursor ? `&cursor=${cursor}` : ""}`), 200);
+      const page: Page<AuditEntry> = await json<Page<AuditEntry>>(
+        await admin("GET", `/audit?tenant_id=${tenant.id}&action=key.create&limit=2${cursor ? `&cursor=${cursor}` : ""}`),
+        200,
+      );
       pages.push(...page.data);
       cursor = page.next_cursor;
     } while (cursor);
@@ -278,13 +309,31 @@ describe("usage", () => {
     expect((await chat(key, "one two three")).status).toBe(200);
     const streamed = await chat(key, "four five", { stream: true, stream_options: { include_usage: true } });
     await streamed.text();
-    expect((await t.app.request(postJson("/v1/chat/completions", { model: "mock/nope", messages: [{ role: "user", content: "x" }] }, key))).status).toBe(404);
+    expect(
+      (await t.app.request(postJson("/v1/chat/completions", { model: "mock/nope", messages: [{ role: "user", content: "x" }] }, key)))
+        .status,
+    ).toBe(404);
     // A large answer (about 200 kB of vectors): its usage is read from its end.
-    const embedded = await t.app.request(postJson("/v1/embeddings", { model: "mock/embed", input: Array.from({ length: 1_000 }, (_, index) => `text ${index}`) }, key));
+    const embedded = await t.app.request(
+      postJson("/v1/embeddings", { model: "mock/embed", input: Array.from({ length: 1_000 }, (_, index) => `text ${index}`) }, key),
+    );
     expect((await embedded.text()).length).toBeGreaterThan(64 * 1024);
     const usageOf = async () => {
       const response = await admin("GET", `/usage?tenant_id=${tenant.id}`);
-      return { response, summary: await json<{ data: { tenant_id: string; requests: number; errors: number; completion_tokens: number; total_tokens: number; latency_ms: { avg: number; p95: number }; by_model: { model: string | null; prompt_tokens: number }[] }[] }>(response, 200) };
+      return {
+        response,
+        summary: await json<{
+          data: {
+            tenant_id: string;
+            requests: number;
+            errors: number;
+            completion_tokens: number;
+            total_tokens: number;
+            latency_ms: { avg: number; p95: number };
+            by_model: { model: string | null; prompt_tokens: number }[];
+          }[];
+        }>(response, 200),
+      };
     };
     // Usage rows of JSON answers are taken from a copy of the body, read after the answer went out.
     await expect.poll(async () => (await usageOf()).summary.data[0]?.requests, { timeout: 5_000 }).toBe(4);
@@ -328,7 +377,12 @@ describe("circuit breakers", () => {
   it("can be forced open, which stops traffic to the provider, and handed back; each change audited", async () => {
     const opened = await admin("POST", "/circuit-breakers/mock", { state: "open" });
     expect(await json<BreakerView>(opened, 200)).toMatchObject({ id: "mock", status: "open", forced: "open" });
-    expect(await eventOf(opened)).toMatchObject({ action: "breaker.force", resource: "breaker:mock", result: "success", metadata: { state: "open" } });
+    expect(await eventOf(opened)).toMatchObject({
+      action: "breaker.force",
+      resource: "breaker:mock",
+      result: "success",
+      metadata: { state: "open" },
+    });
 
     const health = (await (await detailedHealth(t)).json()) as { breakers: BreakerView[] };
     expect(health.breakers.find((breaker) => breaker.id === "mock")).toEqual({ id: "mock", status: "open", forced: "open" });

@@ -20,7 +20,11 @@ function appWithFailingEvents(): ReturnType<typeof createApp> {
 
 describe("an admin change and its audit event", () => {
   it("commit together: the event is in the log the moment the change answers, in the same transaction", async () => {
-    const created = await t.app.request("/admin/tenants", { method: "POST", headers, body: JSON.stringify({ name: "committed together" }) });
+    const created = await t.app.request("/admin/tenants", {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ name: "committed together" }),
+    });
     expect(created.status).toBe(201);
     const { id } = (await created.json()) as { id: string };
     // Not flushed: nothing is waiting in the writer's queue for this change.
@@ -31,7 +35,11 @@ describe("an admin change and its audit event", () => {
 
   it("leave no change behind when the event cannot be written, and the failure is audited", async () => {
     const app = appWithFailingEvents();
-    const refused = await app.request("/admin/tenants", { method: "POST", headers, body: JSON.stringify({ name: "never without its event" }) });
+    const refused = await app.request("/admin/tenants", {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ name: "never without its event" }),
+    });
     expect(refused.status).toBe(500);
     const [tenant] = await t.db.write<{ n: number }[]>`select count(*)::int as n from tenants where name = 'never without its event'`;
     expect(tenant?.n).toBe(0);
@@ -42,7 +50,11 @@ describe("an admin change and its audit event", () => {
   });
 
   it("leave a key active when its revocation cannot be audited, and a new key uncreated", async () => {
-    const created = await t.app.request(`/admin/tenants/${t.tenantId}/keys`, { method: "POST", headers, body: JSON.stringify({ name: "kept" }) });
+    const created = await t.app.request(`/admin/tenants/${t.tenantId}/keys`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ name: "kept" }),
+    });
     const { id } = (await created.json()) as { id: string };
     const app = appWithFailingEvents();
 
@@ -51,7 +63,9 @@ describe("an admin change and its audit event", () => {
     expect(key?.status).toBe("active");
 
     const before = await t.db.write<{ n: number }[]>`select count(*)::int as n from api_keys where tenant_id = ${t.tenantId}`;
-    expect((await app.request(`/admin/tenants/${t.tenantId}/keys`, { method: "POST", headers, body: JSON.stringify({ name: "never" }) })).status).toBe(500);
+    expect(
+      (await app.request(`/admin/tenants/${t.tenantId}/keys`, { method: "POST", headers, body: JSON.stringify({ name: "never" }) })).status,
+    ).toBe(500);
     expect(await t.db.write<{ n: number }[]>`select count(*)::int as n from api_keys where tenant_id = ${t.tenantId}`).toEqual(before);
   });
 });

@@ -96,7 +96,13 @@ async function listedKey(tenantId: string, keyId: string): Promise<KeyView | und
 async function edgeRecord(key: string): Promise<KeyRecord> {
   const path = `/internal/keys/${hashApiKey(key).toString("hex")}`;
   const timestampS = Math.floor(Date.now() / 1000);
-  const signature = await sign(signingSecret, { method: "GET", pathAndQuery: path, timestampS, bodySha256: await sha256Hex(""), headers: {} });
+  const signature = await sign(signingSecret, {
+    method: "GET",
+    pathAndQuery: path,
+    timestampS,
+    bodySha256: await sha256Hex(""),
+    headers: {},
+  });
   const response = await app.request(path, { headers: { [timestampHeader]: String(timestampS), [signatureHeader]: signature } });
   return await json<KeyRecord>(response, 200);
 }
@@ -128,7 +134,14 @@ describe("PATCH /admin/keys/:id", () => {
 
     const updated = await json<KeyView>(await admin("PATCH", `/keys/${key.id}`, { rpm_limit: 120, tpm_limit: 50_000 }), 200);
 
-    expect(updated).toMatchObject({ object: "api_key", id: key.id, tenant_id: tenant.id, status: "active", rpm_limit: 120, tpm_limit: 50_000 });
+    expect(updated).toMatchObject({
+      object: "api_key",
+      id: key.id,
+      tenant_id: tenant.id,
+      status: "active",
+      rpm_limit: 120,
+      tpm_limit: 50_000,
+    });
     expect(await listedKey(tenant.id, key.id)).toMatchObject({ rpm_limit: 120, tpm_limit: 50_000 });
     const record = await edgeRecord(key.key);
     expect(record.limits).toEqual({ rpm: 120, tpm: 50_000 });
@@ -181,7 +194,13 @@ describe("PATCH /admin/keys/:id", () => {
       resource: `api_key:${key.id}`,
       result: "success",
       tenant_id: tenant.id,
-      metadata: { prefix: key.prefix, before: keyDefaults, after: { rpm_limit: 60, tpm_limit: keyDefaults.tpm_limit }, method: "PATCH", status: 200 },
+      metadata: {
+        prefix: key.prefix,
+        before: keyDefaults,
+        after: { rpm_limit: 60, tpm_limit: keyDefaults.tpm_limit },
+        method: "PATCH",
+        status: 200,
+      },
     });
   });
 
@@ -206,7 +225,12 @@ describe("PATCH /admin/keys/:id", () => {
     expect(error.code).toBe("invalid_request");
     expect(error.param).toBe(param);
     expect(error.message).toContain(param ?? "rpm_limit, tpm_limit");
-    expect(await eventOf(response)).toMatchObject({ action: "key.limits", resource: `api_key:${key.id}`, result: "failure", metadata: { status: 400 } });
+    expect(await eventOf(response)).toMatchObject({
+      action: "key.limits",
+      resource: `api_key:${key.id}`,
+      result: "failure",
+      metadata: { status: 400 },
+    });
     expect(await listedKey(tenant.id, key.id)).toMatchObject(keyDefaults);
   });
 
@@ -220,7 +244,12 @@ describe("PATCH /admin/keys/:id", () => {
     const unknown = await admin("PATCH", "/keys/00000000-0000-4000-8000-000000000000", { rpm_limit: 10 });
     const { error } = await json<ErrorBody>(unknown, 404);
     expect(error).toMatchObject({ code: "not_found", param: "id" });
-    expect(await eventOf(unknown)).toMatchObject({ action: "key.limits", resource: "api_key:00000000-0000-4000-8000-000000000000", result: "failure", metadata: { status: 404 } });
+    expect(await eventOf(unknown)).toMatchObject({
+      action: "key.limits",
+      resource: "api_key:00000000-0000-4000-8000-000000000000",
+      result: "failure",
+      metadata: { status: 404 },
+    });
     expect((await json<ErrorBody>(await admin("PATCH", "/keys/not-a-uuid", { rpm_limit: 10 }), 404)).error.code).toBe("not_found");
   });
 });
@@ -234,7 +263,10 @@ describe("PATCH /admin/tenants/:id", () => {
     const updated = await json<TenantView>(await admin("PATCH", `/tenants/${tenant.id}`, { rpm_limit: 5_000, tpm_limit: 3_000_000 }), 200);
 
     expect(updated).toMatchObject({ object: "tenant", id: tenant.id, status: "active", rpm_limit: 5_000, tpm_limit: 3_000_000 });
-    expect(await json<TenantView>(await admin("GET", `/tenants/${tenant.id}`), 200)).toMatchObject({ rpm_limit: 5_000, tpm_limit: 3_000_000 });
+    expect(await json<TenantView>(await admin("GET", `/tenants/${tenant.id}`), 200)).toMatchObject({
+      rpm_limit: 5_000,
+      tpm_limit: 3_000_000,
+    });
     const listed = await json<{ data: TenantView[] }>(await admin("GET", "/tenants?limit=200"), 200);
     expect(listed.data.find((item) => item.id === tenant.id)).toMatchObject({ rpm_limit: 5_000, tpm_limit: 3_000_000 });
     for (const key of keys) {
@@ -248,7 +280,10 @@ describe("PATCH /admin/tenants/:id", () => {
     const tenant = await newTenant();
     await json<TenantView>(await admin("PATCH", `/tenants/${tenant.id}`, { rpm_limit: 10, tpm_limit: 1_000 }), 200);
 
-    expect(await json<TenantView>(await admin("PATCH", `/tenants/${tenant.id}`, { rpm_limit: null }), 200)).toMatchObject({ rpm_limit: tenantDefaults.rpm_limit, tpm_limit: 1_000 });
+    expect(await json<TenantView>(await admin("PATCH", `/tenants/${tenant.id}`, { rpm_limit: null }), 200)).toMatchObject({
+      rpm_limit: tenantDefaults.rpm_limit,
+      tpm_limit: 1_000,
+    });
     expect(await json<TenantView>(await admin("PATCH", `/tenants/${tenant.id}`, { tpm_limit: null }), 200)).toMatchObject(tenantDefaults);
   });
 
@@ -290,7 +325,12 @@ describe("PATCH /admin/tenants/:id", () => {
     expect(error.code).toBe("invalid_request");
     expect(error.param).toBe(param);
     expect(error.message).toContain(param ?? "rpm_limit, tpm_limit");
-    expect(await eventOf(response)).toMatchObject({ action: "tenant.limits", resource: `tenant:${tenant.id}`, result: "failure", metadata: { status: 400 } });
+    expect(await eventOf(response)).toMatchObject({
+      action: "tenant.limits",
+      resource: `tenant:${tenant.id}`,
+      result: "failure",
+      metadata: { status: 400 },
+    });
     expect(await json<TenantView>(await admin("GET", `/tenants/${tenant.id}`), 200)).toMatchObject(tenantDefaults);
   });
 
@@ -304,7 +344,12 @@ describe("PATCH /admin/tenants/:id", () => {
     const unknown = await admin("PATCH", "/tenants/00000000-0000-4000-8000-000000000000", { rpm_limit: 10 });
     const { error } = await json<ErrorBody>(unknown, 404);
     expect(error).toMatchObject({ code: "not_found", param: "id" });
-    expect(await eventOf(unknown)).toMatchObject({ action: "tenant.limits", resource: "tenant:00000000-0000-4000-8000-000000000000", result: "failure", metadata: { status: 404 } });
+    expect(await eventOf(unknown)).toMatchObject({
+      action: "tenant.limits",
+      resource: "tenant:00000000-0000-4000-8000-000000000000",
+      result: "failure",
+      metadata: { status: 404 },
+    });
     expect((await json<ErrorBody>(await admin("PATCH", "/tenants/not-a-uuid", { rpm_limit: 10 }), 404)).error.code).toBe("not_found");
   });
 });

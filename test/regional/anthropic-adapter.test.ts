@@ -37,7 +37,10 @@ function sseResponse(text: string, pieceSize = 7): Response {
 }
 
 const jsonResponse = (body: string | unknown, status = 200, headers: Record<string, string> = {}) =>
-  new Response(typeof body === "string" ? body : JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } });
+  new Response(typeof body === "string" ? body : JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/json", ...headers },
+  });
 
 let answer: Answer = () => jsonResponse({}, 500);
 const sent: Sent[] = [];
@@ -58,7 +61,11 @@ const anthropic = createAnthropicProvider({
 });
 
 const context = (signal = new AbortController().signal): CallContext => ({ signal, requestId: "req-test" });
-const ask = (extra: Partial<ChatCompletionRequest> = {}): ChatCompletionRequest => ({ model: "claude-sonnet-4-5", messages: [{ role: "user", content: "Hello" }], ...extra });
+const ask = (extra: Partial<ChatCompletionRequest> = {}): ChatCompletionRequest => ({
+  model: "claude-sonnet-4-5",
+  messages: [{ role: "user", content: "Hello" }],
+  ...extra,
+});
 
 async function collect(chunks: AsyncIterable<ChatCompletionChunk>): Promise<ChatCompletionChunk[]> {
   const all: ChatCompletionChunk[] = [];
@@ -100,8 +107,18 @@ describe("anthropic adapter: request translation", () => {
           { role: "system", content: "You are terse." },
           { role: "developer", content: [{ type: "text", text: "Answer in English." }] },
           { role: "user", content: "Hi" },
-          { role: "user", content: [{ type: "text", text: "What is in this image?" }, { type: "image_url", image_url: { url: "data:image/png;base64,iVBORw0KGgo=" } }] },
-          { role: "assistant", content: null, tool_calls: [{ id: "toolu_1", type: "function", function: { name: "get_weather", arguments: '{"location":"Paris"}' } }] },
+          {
+            role: "user",
+            content: [
+              { type: "text", text: "What is in this image?" },
+              { type: "image_url", image_url: { url: "data:image/png;base64,iVBORw0KGgo=" } },
+            ],
+          },
+          {
+            role: "assistant",
+            content: null,
+            tool_calls: [{ id: "toolu_1", type: "function", function: { name: "get_weather", arguments: '{"location":"Paris"}' } }],
+          },
           { role: "tool", tool_call_id: "toolu_1", content: "18°C and sunny" },
           { role: "user", content: "And tomorrow?" },
         ],
@@ -148,7 +165,12 @@ describe("anthropic adapter: request translation", () => {
   it("asks for a stream with stream: true", async () => {
     answer = async () => sseResponse(await fixture("stream-text.sse"));
     await collect(await anthropic.chatStream(ask({ stream: true, stream_options: { include_usage: true } }), context()));
-    expect(sent[0]?.body).toEqual({ model: "claude-sonnet-4-5", max_tokens: 4096, messages: [{ role: "user", content: [{ type: "text", text: "Hello" }] }], stream: true });
+    expect(sent[0]?.body).toEqual({
+      model: "claude-sonnet-4-5",
+      max_tokens: 4096,
+      messages: [{ role: "user", content: [{ type: "text", text: "Hello" }] }],
+      stream: true,
+    });
   });
 
   it("prefers max_completion_tokens, then max_tokens, then the default", () => {
@@ -174,22 +196,41 @@ describe("anthropic adapter: request translation", () => {
     [undefined, undefined, undefined],
   ])("maps tool_choice %j (parallel_tool_calls %j)", (toolChoice, parallel, expected) => {
     const tools = [{ type: "function", function: { name: "get_weather" } }];
-    const body = toMessagesRequest(ask({ tools, ...(toolChoice !== undefined && { tool_choice: toolChoice }), ...(parallel !== undefined && { parallel_tool_calls: parallel }) }), { maxTokens: 1 });
+    const body = toMessagesRequest(
+      ask({
+        tools,
+        ...(toolChoice !== undefined && { tool_choice: toolChoice }),
+        ...(parallel !== undefined && { parallel_tool_calls: parallel }),
+      }),
+      { maxTokens: 1 },
+    );
     expect(body.tool_choice).toEqual(expected);
     expect(body.tools).toEqual([{ name: "get_weather", input_schema: { type: "object", properties: {} } }]);
   });
 
   it("sends an https image as a URL source", () => {
-    const body = toMessagesRequest(ask({ messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "https://example.com/cat.jpg" } }] }] }), { maxTokens: 1 });
+    const body = toMessagesRequest(
+      ask({ messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "https://example.com/cat.jpg" } }] }] }),
+      { maxTokens: 1 },
+    );
     expect(body.messages[0]?.content).toEqual([{ type: "image", source: { type: "url", url: "https://example.com/cat.jpg" } }]);
   });
 
   it.each([
     [{ n: 2 }, "n"],
-    [{ messages: [{ role: "user", content: [{ type: "input_audio", input_audio: { data: "x", format: "wav" } }] }] }, "messages[0].content[0]"],
-    [{ messages: [{ role: "assistant", tool_calls: [{ id: "t", type: "function", function: { name: "f", arguments: "{oops" } }] }] }, "messages[0].tool_calls[0].function.arguments"],
+    [
+      { messages: [{ role: "user", content: [{ type: "input_audio", input_audio: { data: "x", format: "wav" } }] }] },
+      "messages[0].content[0]",
+    ],
+    [
+      { messages: [{ role: "assistant", tool_calls: [{ id: "t", type: "function", function: { name: "f", arguments: "{oops" } }] }] },
+      "messages[0].tool_calls[0].function.arguments",
+    ],
     [{ messages: [{ role: "tool", content: "42" }] }, "messages[0].tool_call_id"],
-    [{ messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "ftp://x/y.png" } }] }] }, "messages[0].content[0].image_url.url"],
+    [
+      { messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "ftp://x/y.png" } }] }] },
+      "messages[0].content[0].image_url.url",
+    ],
     [{ tools: [{ type: "code_interpreter" }] }, "tools[0]"],
   ])("refuses what Anthropic cannot take (%j) as invalid_request naming the field", (extra, param) => {
     let error: unknown;
@@ -218,8 +259,15 @@ describe("anthropic adapter: what each model accepts", () => {
   // both"; Opus 4.1 and the 4.5 generation answer 400 "`temperature` and `top_p` cannot both be
   // specified for this model. Please use only one."
   it("refuses temperature with top_p before sending, naming top_p", async () => {
-    expect(refusal({ temperature: 0.3, top_p: 0.9 })).toMatchObject({ code: "invalid_request", param: "top_p", message: expect.stringContaining("set only one") });
-    expect(await failureOf(anthropic.chat(ask({ temperature: 0.3, top_p: 0.9 }), context()))).toMatchObject({ code: "invalid_request", param: "top_p" });
+    expect(refusal({ temperature: 0.3, top_p: 0.9 })).toMatchObject({
+      code: "invalid_request",
+      param: "top_p",
+      message: expect.stringContaining("set only one"),
+    });
+    expect(await failureOf(anthropic.chat(ask({ temperature: 0.3, top_p: 0.9 }), context()))).toMatchObject({
+      code: "invalid_request",
+      param: "top_p",
+    });
     expect(sent).toHaveLength(0);
   });
 
@@ -234,7 +282,9 @@ describe("anthropic adapter: what each model accepts", () => {
 
   it("sends both when the model entry says the model takes them", () => {
     const capabilities = { ...anthropicCapabilities("claude-3-5-sonnet-20241022"), temperatureWithTopP: true };
-    expect(toMessagesRequest(ask({ model: "claude-3-5-sonnet-20241022", temperature: 0.3, top_p: 0.9 }), { maxTokens: 1, capabilities })).toMatchObject({ temperature: 0.3, top_p: 0.9 });
+    expect(
+      toMessagesRequest(ask({ model: "claude-3-5-sonnet-20241022", temperature: 0.3, top_p: 0.9 }), { maxTokens: 1, capabilities }),
+    ).toMatchObject({ temperature: 0.3, top_p: 0.9 });
   });
 
   // Anthropic: 400 "stop_sequences: each stop sequence must contain non-whitespace" (BerriAI/litellm#3286).
@@ -257,20 +307,40 @@ describe("anthropic adapter: what each model accepts", () => {
     ["claude-sonnet-4-6", false, ["json_schema"]],
     ["claude-opus-5", false, ["json_schema"]],
   ])("knows from Anthropic's docs what %s accepts: prefill %s, response formats %j", (model, prefill, formats) => {
-    expect(anthropicCapabilities(model)).toEqual({ streamOptions: false, temperatureWithTopP: false, prefill, tools: true, responseFormat: formats });
+    expect(anthropicCapabilities(model)).toEqual({
+      streamOptions: false,
+      temperatureWithTopP: false,
+      prefill,
+      tools: true,
+      responseFormat: formats,
+    });
   });
 
-  const prefilled = (model: string) => ask({ model, messages: [{ role: "user", content: "What is your favorite color?" }, { role: "assistant", content: "As an AI assistant, I" }] });
+  const prefilled = (model: string) =>
+    ask({
+      model,
+      messages: [
+        { role: "user", content: "What is your favorite color?" },
+        { role: "assistant", content: "As an AI assistant, I" },
+      ],
+    });
 
   // platform.claude.com, prefill-claudes-response: the answer continues from the final assistant message.
   it("sends a final assistant message to a model that continues it", () => {
-    expect(toMessagesRequest(prefilled("claude-sonnet-4-5"), { maxTokens: 1 }).messages.at(-1)).toEqual({ role: "assistant", content: [{ type: "text", text: "As an AI assistant, I" }] });
+    expect(toMessagesRequest(prefilled("claude-sonnet-4-5"), { maxTokens: 1 }).messages.at(-1)).toEqual({
+      role: "assistant",
+      content: [{ type: "text", text: "As an AI assistant, I" }],
+    });
   });
 
   // platform.claude.com, What's new in Claude 4.6: "Prefilling assistant messages returns a 400 error on Claude 4.6 models."
   it("refuses a final assistant message for a model that does not continue one, naming the message", async () => {
     const error = await failureOf(anthropic.chat(prefilled("claude-opus-4-6"), context()));
-    expect(error).toMatchObject({ code: "invalid_request", param: "messages[1]", message: expect.stringContaining("anthropic/claude-opus-4-6 does not continue") });
+    expect(error).toMatchObject({
+      code: "invalid_request",
+      param: "messages[1]",
+      message: expect.stringContaining("anthropic/claude-opus-4-6 does not continue"),
+    });
     expect(sent).toHaveLength(0);
   });
 
@@ -278,7 +348,10 @@ describe("anthropic adapter: what each model accepts", () => {
   // JSONOutputFormat { type: "json_schema"; schema }.
   it("sends a json_schema response format as output_config.format, its description inside the schema", () => {
     const schema = { type: "object", properties: { answer: { type: "string" } }, required: ["answer"], additionalProperties: false };
-    const body = toMessagesRequest(ask({ response_format: { type: "json_schema", json_schema: { name: "reply", description: "The reply", schema, strict: true } } }), { maxTokens: 1 });
+    const body = toMessagesRequest(
+      ask({ response_format: { type: "json_schema", json_schema: { name: "reply", description: "The reply", schema, strict: true } } }),
+      { maxTokens: 1 },
+    );
     expect(body.output_config).toEqual({ format: { type: "json_schema", schema: { ...schema, description: "The reply" } } });
   });
 
@@ -288,8 +361,16 @@ describe("anthropic adapter: what each model accepts", () => {
 
   it.each([
     [{ response_format: { type: "json_object" } }, "claude-sonnet-4-5", "response_format"],
-    [{ response_format: { type: "json_schema", json_schema: { name: "reply" } } }, "claude-sonnet-4-5", "response_format.json_schema.schema"],
-    [{ response_format: { type: "json_schema", json_schema: { name: "reply", schema: { type: "object" } } } }, "claude-3-5-haiku-20241022", "response_format"],
+    [
+      { response_format: { type: "json_schema", json_schema: { name: "reply" } } },
+      "claude-sonnet-4-5",
+      "response_format.json_schema.schema",
+    ],
+    [
+      { response_format: { type: "json_schema", json_schema: { name: "reply", schema: { type: "object" } } } },
+      "claude-3-5-haiku-20241022",
+      "response_format",
+    ],
   ])("refuses a response format it cannot honour (%j on %s) rather than dropping it, naming %s", (extra, model, param) => {
     expect(refusal(extra as Partial<ChatCompletionRequest>, model)).toMatchObject({ code: "invalid_request", param });
   });
@@ -297,18 +378,35 @@ describe("anthropic adapter: what each model accepts", () => {
   it("refuses tools for a model its entry says takes none", () => {
     const capabilities = { ...anthropicCapabilities("claude-sonnet-4-5"), tools: false };
     const tools = [{ type: "function", function: { name: "get_weather" } }];
-    expect(() => toMessagesRequest(ask({ tools }), { maxTokens: 1, capabilities })).toThrow(expect.objectContaining({ code: "invalid_request", param: "tools" }));
+    expect(() => toMessagesRequest(ask({ tools }), { maxTokens: 1, capabilities })).toThrow(
+      expect.objectContaining({ code: "invalid_request", param: "tools" }),
+    );
   });
 
   it("says what each of its models accepts, entry settings over Anthropic's defaults", () => {
     const configured = createAnthropicProvider({
       name: "claude",
       apiKey: "k",
-      models: [{ id: "claude-opus-4-6", kind: "chat" }, { id: "claude-sonnet-4-5", kind: "chat", capabilities: { temperatureWithTopP: true } }],
+      models: [
+        { id: "claude-opus-4-6", kind: "chat" },
+        { id: "claude-sonnet-4-5", kind: "chat", capabilities: { temperatureWithTopP: true } },
+      ],
       capabilities: { tools: false },
     });
-    expect(configured.capabilities?.("claude-opus-4-6")).toEqual({ streamOptions: false, temperatureWithTopP: false, prefill: false, tools: false, responseFormat: ["json_schema"] });
-    expect(configured.capabilities?.("claude-sonnet-4-5")).toEqual({ streamOptions: false, temperatureWithTopP: true, prefill: true, tools: false, responseFormat: ["json_schema"] });
+    expect(configured.capabilities?.("claude-opus-4-6")).toEqual({
+      streamOptions: false,
+      temperatureWithTopP: false,
+      prefill: false,
+      tools: false,
+      responseFormat: ["json_schema"],
+    });
+    expect(configured.capabilities?.("claude-sonnet-4-5")).toEqual({
+      streamOptions: false,
+      temperatureWithTopP: true,
+      prefill: true,
+      tools: false,
+      responseFormat: ["json_schema"],
+    });
   });
 });
 
@@ -321,7 +419,14 @@ describe("anthropic adapter: answers", () => {
       object: "chat.completion",
       created,
       model: "claude-sonnet-4-5-20250929",
-      choices: [{ index: 0, message: { role: "assistant", content: "Hello! How can I help you today?", refusal: null }, finish_reason: "stop", logprobs: null }],
+      choices: [
+        {
+          index: 0,
+          message: { role: "assistant", content: "Hello! How can I help you today?", refusal: null },
+          finish_reason: "stop",
+          logprobs: null,
+        },
+      ],
       usage: { prompt_tokens: 12, completion_tokens: 12, total_tokens: 24, prompt_tokens_details: { cached_tokens: 0 } },
       system_fingerprint: null,
     });
@@ -337,14 +442,25 @@ describe("anthropic adapter: answers", () => {
           role: "assistant",
           content: "I'll check the current weather in San Francisco for you.",
           refusal: null,
-          tool_calls: [{ id: "toolu_01A09q90qw90lq917835lq9", type: "function", function: { name: "get_weather", arguments: '{"location":"San Francisco, CA","unit":"celsius"}' } }],
+          tool_calls: [
+            {
+              id: "toolu_01A09q90qw90lq917835lq9",
+              type: "function",
+              function: { name: "get_weather", arguments: '{"location":"San Francisco, CA","unit":"celsius"}' },
+            },
+          ],
         },
         finish_reason: "tool_calls",
         logprobs: null,
       },
     ]);
     // 384 uncached + 100 read from the cache: OpenAI's prompt_tokens counts both and says how many were cached.
-    expect(completion.usage).toEqual({ prompt_tokens: 484, completion_tokens: 73, total_tokens: 557, prompt_tokens_details: { cached_tokens: 100 } });
+    expect(completion.usage).toEqual({
+      prompt_tokens: 484,
+      completion_tokens: 73,
+      total_tokens: 557,
+      prompt_tokens_details: { cached_tokens: 100 },
+    });
   });
 
   it.each([
@@ -367,8 +483,16 @@ describe("anthropic adapter: answers", () => {
 });
 
 describe("anthropic adapter: streams", () => {
-  const base = { id: "msg_01PPTB1VfAYm5zB6hT3hLW8y", object: "chat.completion.chunk", created, model: "claude-sonnet-4-5-20250929", system_fingerprint: null };
-  const choice = (delta: Record<string, unknown>, finish: string | null = null) => [{ index: 0, delta, finish_reason: finish, logprobs: null }];
+  const base = {
+    id: "msg_01PPTB1VfAYm5zB6hT3hLW8y",
+    object: "chat.completion.chunk",
+    created,
+    model: "claude-sonnet-4-5-20250929",
+    system_fingerprint: null,
+  };
+  const choice = (delta: Record<string, unknown>, finish: string | null = null) => [
+    { index: 0, delta, finish_reason: finish, logprobs: null },
+  ];
 
   it("turns text events into chunks: role first, content, finish reason, then usage", async () => {
     answer = async () => sseResponse(await fixture("stream-text.sse"));
@@ -379,7 +503,11 @@ describe("anthropic adapter: streams", () => {
       { ...base, choices: choice({ content: "! How can I" }) },
       { ...base, choices: choice({ content: " help you today?" }) },
       { ...base, choices: choice({}, "stop") },
-      { ...base, choices: [], usage: { prompt_tokens: 25, completion_tokens: 15, total_tokens: 40, prompt_tokens_details: { cached_tokens: 0 } } },
+      {
+        ...base,
+        choices: [],
+        usage: { prompt_tokens: 25, completion_tokens: 15, total_tokens: 40, prompt_tokens_details: { cached_tokens: 0 } },
+      },
     ]);
   });
 
@@ -392,7 +520,14 @@ describe("anthropic adapter: streams", () => {
       { ...toolBase, choices: choice({ role: "assistant", content: "", refusal: null }) },
       { ...toolBase, choices: choice({ content: "Okay" }) },
       { ...toolBase, choices: choice({ content: ", let's check the weather for San Francisco, CA:" }) },
-      { ...toolBase, choices: choice({ tool_calls: [{ index: 0, id: "toolu_01T1x1fJ34qAmk2tNTrN7Up6", type: "function", function: { name: "get_weather", arguments: "" } }] }) },
+      {
+        ...toolBase,
+        choices: choice({
+          tool_calls: [
+            { index: 0, id: "toolu_01T1x1fJ34qAmk2tNTrN7Up6", type: "function", function: { name: "get_weather", arguments: "" } },
+          ],
+        }),
+      },
       args('{"location":'),
       args(' "San Fra'),
       args('ncisco, CA"'),
@@ -407,7 +542,9 @@ describe("anthropic adapter: streams", () => {
   it("gives a tool call streamed without arguments the same '{}' the non-streamed answer has", async () => {
     answer = async () => sseResponse(await fixture("stream-tool-no-arguments.sse"));
     const chunks = await collect(await anthropic.chatStream(ask({ stream: true }), context()));
-    const calls = chunks.flatMap((chunk) => (chunk.choices[0]?.delta.tool_calls as Array<{ index: number; function: { arguments: string } }> | undefined) ?? []);
+    const calls = chunks.flatMap(
+      (chunk) => (chunk.choices[0]?.delta.tool_calls as Array<{ index: number; function: { arguments: string } }> | undefined) ?? [],
+    );
     const streamed = calls.map((call) => call.function.arguments).join("");
     const message: Message = {
       id: "msg_019Q1hrJbZG26Fb9BQhrkHEr",
@@ -430,7 +567,8 @@ describe("anthropic adapter: streams", () => {
     const seen: string[] = [];
     const error = await failureOf(
       (async () => {
-        for await (const chunk of await anthropic.chatStream(ask({ stream: true }), context())) seen.push(chunk.choices[0]?.delta.content ?? "");
+        for await (const chunk of await anthropic.chatStream(ask({ stream: true }), context()))
+          seen.push(chunk.choices[0]?.delta.content ?? "");
       })(),
     );
     expect(seen.join("")).toBe("Once upon");
@@ -451,17 +589,30 @@ describe("anthropic adapter: streams", () => {
     answer = () => sseResponse(text.slice(0, text.indexOf("event: message_stop")));
     const chunks = await collect(await anthropic.chatStream(ask({ stream: true }), context()));
     expect(chunks.at(-2)?.choices[0]?.finish_reason).toBe("stop");
-    expect(chunks.at(-1)?.usage).toEqual({ prompt_tokens: 25, completion_tokens: 15, total_tokens: 40, prompt_tokens_details: { cached_tokens: 0 } });
+    expect(chunks.at(-1)?.usage).toEqual({
+      prompt_tokens: 25,
+      completion_tokens: 15,
+      total_tokens: 40,
+      prompt_tokens_details: { cached_tokens: 0 },
+    });
   });
 
   it("skips events that cannot be read between valid ones, reports each one's size but never its content, and completes", async () => {
     const text = await fixture("stream-text.sse");
     const secret = "user secret text";
-    const unreadable = [`{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"${secret}`, `{"no_type":"${secret}"}`];
+    const unreadable = [
+      `{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"${secret}`,
+      `{"no_type":"${secret}"}`,
+    ];
     const at = text.indexOf("event: content_block_delta");
-    answer = () => sseResponse(`${text.slice(0, at)}${unreadable.map((data) => `event: content_block_delta\ndata: ${data}\n\n`).join("")}${text.slice(at)}`);
+    answer = () =>
+      sseResponse(
+        `${text.slice(0, at)}${unreadable.map((data) => `event: content_block_delta\ndata: ${data}\n\n`).join("")}${text.slice(at)}`,
+      );
     const reported: unknown[] = [];
-    const chunks = await collect(await anthropic.chatStream(ask({ stream: true }), { ...context(), onMalformedChunk: (detail) => void reported.push(detail) }));
+    const chunks = await collect(
+      await anthropic.chatStream(ask({ stream: true }), { ...context(), onMalformedChunk: (detail) => void reported.push(detail) }),
+    );
     expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? "").join("")).toBe("Hello! How can I help you today?");
     expect(chunks.at(-2)?.choices[0]?.finish_reason).toBe("stop");
     expect(reported).toEqual(unreadable.map((data) => ({ bytes: new TextEncoder().encode(data).byteLength })));
@@ -480,7 +631,12 @@ describe("anthropic adapter: errors", () => {
   it.each([
     ["error-overloaded.json", 529, {}, { code: "upstream_error", upstreamStatus: 529 }],
     ["error-rate-limit.json", 429, { "retry-after": "30" }, { code: "rate_limited", upstreamStatus: 429, retryAfterS: 30 }],
-    ["error-prompt-too-long.json", 400, {}, { code: "context_length_exceeded", upstreamStatus: 400, message: "prompt is too long: 205351 tokens > 200000 maximum" }],
+    [
+      "error-prompt-too-long.json",
+      400,
+      {},
+      { code: "context_length_exceeded", upstreamStatus: 400, message: "prompt is too long: 205351 tokens > 200000 maximum" },
+    ],
   ])("maps %s (%i)", async (name, status, headers, expected) => {
     const body = await fixture(name);
     answer = () => jsonResponse(body, status, headers);
@@ -529,7 +685,8 @@ describe("anthropic adapter: errors", () => {
     ["false", 529, false],
     ["true", 400, true],
   ])("carries x-should-retry: %s on a %i as the provider's own retry hint", async (header, status, retry) => {
-    answer = async () => jsonResponse(body(status === 529 ? "overloaded_error" : "invalid_request_error", "x"), status, { "x-should-retry": header });
+    answer = async () =>
+      jsonResponse(body(status === 529 ? "overloaded_error" : "invalid_request_error", "x"), status, { "x-should-retry": header });
     expect(await failureOf(anthropic.chat(ask(), context()))).toMatchObject({ upstreamStatus: status, retry });
   });
 
@@ -550,7 +707,9 @@ describe("anthropic adapter: errors", () => {
 
   it("lists no embedding models and refuses embeddings", async () => {
     expect(anthropic.models().every((model) => model.kind === "chat")).toBe(true);
-    expect(await failureOf(anthropic.embeddings({ model: "claude-sonnet-4-5", input: "x" }, context()))).toMatchObject({ code: "invalid_request" });
+    expect(await failureOf(anthropic.embeddings({ model: "claude-sonnet-4-5", input: "x" }, context()))).toMatchObject({
+      code: "invalid_request",
+    });
   });
 });
 
@@ -561,7 +720,14 @@ describe("anthropic adapter through the app", () => {
   });
   afterAll(async () => t?.close());
 
-  const post = (body: Record<string, unknown>) => t.app.request(postJson("/v1/chat/completions", { model: "anthropic/claude-sonnet-4-5", messages: [{ role: "user", content: "Hello" }], ...body }, t.apiKey));
+  const post = (body: Record<string, unknown>) =>
+    t.app.request(
+      postJson(
+        "/v1/chat/completions",
+        { model: "anthropic/claude-sonnet-4-5", messages: [{ role: "user", content: "Hello" }], ...body },
+        t.apiKey,
+      ),
+    );
 
   it("answers an OpenAI client with the translated completion", async () => {
     answer = async () => jsonResponse(await fixture("message-text.json"));
@@ -606,12 +772,22 @@ describe("anthropic adapter in a route", () => {
   let t: TestApp;
   const target = "anthropic/claude-sonnet-4-5";
   beforeAll(async () => {
-    const routes = { routes: { chat: { targets: [{ provider: "anthropic", model: "claude-sonnet-4-5" }, { provider: "mock", model: "echo" }] } } };
+    const routes = {
+      routes: {
+        chat: {
+          targets: [
+            { provider: "anthropic", model: "claude-sonnet-4-5" },
+            { provider: "mock", model: "echo" },
+          ],
+        },
+      },
+    };
     t = await createTestApp(inject("primaryUrl"), { providers: [anthropic, createMockProvider()], routes });
   });
   afterAll(async () => t?.close());
 
-  const post = (body: Record<string, unknown> = {}) => t.app.request(postJson("/v1/chat/completions", { model: "chat", messages: [{ role: "user", content: "Hello" }], ...body }, t.apiKey));
+  const post = (body: Record<string, unknown> = {}) =>
+    t.app.request(postJson("/v1/chat/completions", { model: "chat", messages: [{ role: "user", content: "Hello" }], ...body }, t.apiKey));
 
   it.each(["error-billing.json", "error-spend-limit.json", "error-own-spend-limit.json"])(
     "moves on at once from %s, and skips the provider while it cools down",

@@ -58,7 +58,12 @@ describe("the hash chain", () => {
 
   it("signs checkpoints with HMAC-SHA-256 to a known answer", () => {
     const secret = createHash("sha256").update("test-secret-of-at-least-32-characters!!").digest();
-    const checkpoint = { region: "eu-west-1", seq: 2, hash: Buffer.from("6cfb68146d4c5ec67cdf55f8d3918b703b28843075fe3e20afa622e7cfc10331", "hex"), createdAt: "2024-01-02T03:04:06.000000Z" };
+    const checkpoint = {
+      region: "eu-west-1",
+      seq: 2,
+      hash: Buffer.from("6cfb68146d4c5ec67cdf55f8d3918b703b28843075fe3e20afa622e7cfc10331", "hex"),
+      createdAt: "2024-01-02T03:04:06.000000Z",
+    };
     const signature = signCheckpoint(secret, checkpoint);
     expect(signature.toString("hex")).toBe("76f8e28c0c6a1b3c5af821764659994cb66da9f0039415fc5cd64d745845c98d");
     expect(checkpointSignatureValid(secret, { ...checkpoint, signature })).toBe(true);
@@ -109,7 +114,9 @@ describe("the audit writer", () => {
   });
 
   it("stores each event id once however often it is written", async () => {
-    const records = Array.from({ length: 5 }, (_, index) => toRecord({ eventId: uuidv7(), occurredAtMs: Date.now(), input: sampleEvent(index) }, "idempotent"));
+    const records = Array.from({ length: 5 }, (_, index) =>
+      toRecord({ eventId: uuidv7(), occurredAtMs: Date.now(), input: sampleEvent(index) }, "idempotent"),
+    );
     expect((await insertChained(t.db.write, "idempotent", records)).inserted).toBe(5);
     expect((await insertChained(t.db.write, "idempotent", [...records, ...records])).inserted).toBe(0);
     const extra = toRecord({ eventId: uuidv7(), occurredAtMs: Date.now(), input: sampleEvent(9) }, "idempotent");
@@ -119,10 +126,14 @@ describe("the audit writer", () => {
   });
 
   it("keeps one linear chain when two writers append to the same region at once", async () => {
-    const [a, b] = await Promise.all([createTestWriter(t.db, { region: "two-writers", flushEvents: 7 }), createTestWriter(t.db, { region: "two-writers", flushEvents: 11 })]);
+    const [a, b] = await Promise.all([
+      createTestWriter(t.db, { region: "two-writers", flushEvents: 7 }),
+      createTestWriter(t.db, { region: "two-writers", flushEvents: 11 }),
+    ]);
     const ids: string[] = [];
     for (let round = 0; round < 40; round++) {
-      for (let index = 0; index < 25; index++) ids.push(a!.audit.append(sampleEvent(index, { actorId: "a" })), b!.audit.append(sampleEvent(index, { actorId: "b" })));
+      for (let index = 0; index < 25; index++)
+        ids.push(a!.audit.append(sampleEvent(index, { actorId: "a" })), b!.audit.append(sampleEvent(index, { actorId: "b" })));
       await new Promise((resolve) => setImmediate(resolve));
     }
     await Promise.all([a!.audit.flush(), b!.audit.flush()]);
@@ -149,9 +160,22 @@ describe("the audit writer", () => {
   it("stores what Postgres would refuse (NUL, lone surrogates, huge metadata) so nothing blocks the queue", async () => {
     const w = await createTestWriter(t.db, { region: "odd-input" });
     const id = await w.audit.appendDurable(
-      sampleEvent(1, { actorId: "a\u0000b", userAgent: "x\uD800y", metadata: { bad: "\u0000", nested: { deep: [1, Number.NaN, undefined, 2n] }, when: new Date(0), big: "x".repeat(1_500), more: "y".repeat(1_500), evenMore: Array.from({ length: 10 }, () => "z".repeat(1_000)) } }),
+      sampleEvent(1, {
+        actorId: "a\u0000b",
+        userAgent: "x\uD800y",
+        metadata: {
+          bad: "\u0000",
+          nested: { deep: [1, Number.NaN, undefined, 2n] },
+          when: new Date(0),
+          big: "x".repeat(1_500),
+          more: "y".repeat(1_500),
+          evenMore: Array.from({ length: 10 }, () => "z".repeat(1_000)),
+        },
+      }),
     );
-    const small = await w.audit.appendDurable(sampleEvent(2, { metadata: { bad: "\u0000", nested: { deep: [1, Number.NaN, undefined, 2n] }, when: new Date(0) } }));
+    const small = await w.audit.appendDurable(
+      sampleEvent(2, { metadata: { bad: "\u0000", nested: { deep: [1, Number.NaN, undefined, 2n] }, when: new Date(0) } }),
+    );
     const rows = await t.db.write<{ event_id: string; actor_id: string; user_agent: string; metadata: unknown }[]>`
       select event_id, actor_id, user_agent, metadata from audit_log where region = 'odd-input' order by seq`;
     expect(rows.map((row) => row.event_id)).toEqual([id, small]);

@@ -14,7 +14,9 @@ import { startPostgres, type PostgresCluster } from "../infra/postgres.ts";
 import { createTestWriter, sampleEvent, silentLogger, testCheckpointSecret } from "../support/audit.ts";
 
 function records(count: number, region = "journal"): AuditRecord[] {
-  return Array.from({ length: count }, (_, index) => toRecord({ eventId: uuidv7(), occurredAtMs: Date.now(), input: sampleEvent(index) }, region));
+  return Array.from({ length: count }, (_, index) =>
+    toRecord({ eventId: uuidv7(), occurredAtMs: Date.now(), input: sampleEvent(index) }, region),
+  );
 }
 
 async function readAll(journal: Awaited<ReturnType<typeof openJournal>>): Promise<AuditRecord[]> {
@@ -154,7 +156,16 @@ describe("the audit log when Postgres goes away", () => {
     await insertChained(db.write, "crash-region", left.slice(0, 5));
     await journal.close();
 
-    const audit = await openAuditLog({ sql: db.write, region: "crash-region", dataDir: where, logger: silentLogger, checkpointSecret: testCheckpointSecret, flushIntervalMs: 1_000, flushEvents: 100, checkpointIntervalMs: 60_000 });
+    const audit = await openAuditLog({
+      sql: db.write,
+      region: "crash-region",
+      dataDir: where,
+      logger: silentLogger,
+      checkpointSecret: testCheckpointSecret,
+      flushIntervalMs: 1_000,
+      flushEvents: 100,
+      checkpointIntervalMs: 60_000,
+    });
     const rows = await db.write<{ event_id: string }[]>`select event_id from audit_log where region = 'crash-region' order by seq`;
     expect(rows.map((row) => row.event_id)).toEqual(left.map((record) => record.event_id));
     expect(await readFile(journalPath(join(where, "audit"), "crash-region"), "utf8")).toBe("");

@@ -5,7 +5,14 @@ import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
 import { eventHash } from "../../regional/audit/hash-chain.ts";
 import { verifyChain } from "../../regional/audit/verify.ts";
 import type { AuditRecord } from "../../regional/audit/event.ts";
-import { createAuditDb, createTestWriter, sampleEvent, testCheckpointSecret, testCheckpointSecretText, type AuditDb } from "../support/audit.ts";
+import {
+  createAuditDb,
+  createTestWriter,
+  sampleEvent,
+  testCheckpointSecret,
+  testCheckpointSecretText,
+  type AuditDb,
+} from "../support/audit.ts";
 
 const region = "verify-region";
 let t: AuditDb;
@@ -43,7 +50,11 @@ describe("the audit verifier", () => {
 
   it("names the row whose field was edited", async () => {
     await tamper((sql) => sql`update audit_log set actor_id = 'someone-else' where region = ${region} and seq = 7`);
-    expect(await verify()).toMatchObject({ ok: false, events: 6, broken: { seq: 7, reason: expect.stringMatching(/content of seq 7 does not match its hash/) } });
+    expect(await verify()).toMatchObject({
+      ok: false,
+      events: 6,
+      broken: { seq: 7, reason: expect.stringMatching(/content of seq 7 does not match its hash/) },
+    });
   });
 
   it("names the row whose metadata was edited", async () => {
@@ -52,7 +63,9 @@ describe("the audit verifier", () => {
   });
 
   it("names a row whose time moved by a microsecond", async () => {
-    await tamper((sql) => sql`update audit_log set occurred_at = occurred_at + interval '1 microsecond' where region = ${region} and seq = 3`);
+    await tamper(
+      (sql) => sql`update audit_log set occurred_at = occurred_at + interval '1 microsecond' where region = ${region} and seq = 3`,
+    );
     expect((await verify()).broken?.seq).toBe(3);
   });
 
@@ -90,7 +103,11 @@ describe("the audit verifier", () => {
 
   it("notices a removed tail through the signed checkpoint", async () => {
     await tamper((sql) => sql`delete from audit_log where region = ${region} and seq > 17`);
-    expect(await verify()).toMatchObject({ ok: false, events: 17, broken: { seq: 18, reason: expect.stringMatching(/ends at seq 17.*checkpoint records seq 20/) } });
+    expect(await verify()).toMatchObject({
+      ok: false,
+      events: 17,
+      broken: { seq: 18, reason: expect.stringMatching(/ends at seq 17.*checkpoint records seq 20/) },
+    });
   });
 
   it("rejects a checkpoint not signed with the secret", async () => {

@@ -51,7 +51,13 @@ describe("sampled auth-failure auditing", () => {
     now += 10_000; // one token back at 6 per minute
     await app.request("/x", from("203.0.113.1"));
     expect(log.events).toHaveLength(3);
-    expect(log.events[2]).toMatchObject({ action: "auth.failure", result: "denied", actorId: "bw_abcdefgh", ip: "203.0.113.1", metadata: { reason: "invalid_key", suppressed_before: 48 } });
+    expect(log.events[2]).toMatchObject({
+      action: "auth.failure",
+      result: "denied",
+      actorId: "bw_abcdefgh",
+      ip: "203.0.113.1",
+      metadata: { reason: "invalid_key", suppressed_before: 48 },
+    });
     auditor.stop();
   });
 
@@ -81,7 +87,10 @@ describe("sampled auth-failure auditing", () => {
     for (let attempt = 0; attempt < 10; attempt++) await app.request("/x", from("203.0.113.7"));
     auditor.stop();
     expect(log.events).toHaveLength(2);
-    expect(log.events[1]).toMatchObject({ action: "auth.failure_summary", metadata: { suppressed: 9, clients: 1, top: [{ client: "203.0.113.7", suppressed: 9 }], final: true } });
+    expect(log.events[1]).toMatchObject({
+      action: "auth.failure_summary",
+      metadata: { suppressed: 9, clients: 1, top: [{ client: "203.0.113.7", suppressed: 9 }], final: true },
+    });
   });
 });
 
@@ -94,13 +103,32 @@ describe("API key failures on /v1", () => {
 
   it("are audited with the presented key's prefix, never the key", async () => {
     const wrong = "bw_WrongKeyWrongKeyWrongKey123456";
-    const response = await t.app.request(postJson("/v1/chat/completions", {}, wrong, { "user-agent": "probe/1", "x-request-id": "probe-0000001" }));
+    const response = await t.app.request(
+      postJson("/v1/chat/completions", {}, wrong, { "user-agent": "probe/1", "x-request-id": "probe-0000001" }),
+    );
     expect(response.status).toBe(401);
     await t.deps.audit.flush();
-    const rows = await t.db.write<{ actor_type: string; actor_id: string; action: string; result: string; user_agent: string; request_id: string; metadata: Record<string, unknown> }[]>`
+    const rows = await t.db.write<
+      {
+        actor_type: string;
+        actor_id: string;
+        action: string;
+        result: string;
+        user_agent: string;
+        request_id: string;
+        metadata: Record<string, unknown>;
+      }[]
+    >`
       select actor_type, actor_id, action, result, user_agent, request_id, metadata::text as text, metadata from audit_log where action = 'auth.failure'`;
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ actor_type: "key", actor_id: "bw_WrongKey", result: "denied", user_agent: "probe/1", request_id: "probe-0000001", metadata: { reason: "invalid_key" } });
+    expect(rows[0]).toMatchObject({
+      actor_type: "key",
+      actor_id: "bw_WrongKey",
+      result: "denied",
+      user_agent: "probe/1",
+      request_id: "probe-0000001",
+      metadata: { reason: "invalid_key" },
+    });
     expect(JSON.stringify(rows)).not.toContain(wrong);
   });
 
@@ -113,7 +141,9 @@ describe("API key failures on /v1", () => {
   });
 
   it("do not slow a valid request: its usage is recorded, not audited", async () => {
-    const ok = await t.app.request(postJson("/v1/chat/completions", { model: "mock/echo", messages: [{ role: "user", content: "hi" }] }, t.apiKey));
+    const ok = await t.app.request(
+      postJson("/v1/chat/completions", { model: "mock/echo", messages: [{ role: "user", content: "hi" }] }, t.apiKey),
+    );
     expect(ok.status).toBe(200);
     // The usage row is taken from a copy of the body, read after the answer went out.
     const usageRows = async () => {

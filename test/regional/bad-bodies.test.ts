@@ -32,7 +32,11 @@ describe("a body nested too deep, at the regional tier", () => {
       const response = await chat(nestedChat(50_000));
       expect(response.status).toBe(400);
       const body = (await response.json()) as ErrorBody;
-      expect(body.error).toMatchObject({ code: "invalid_request", type: "invalid_request_error", message: "The request body is nested deeper than 64 levels." });
+      expect(body.error).toMatchObject({
+        code: "invalid_request",
+        type: "invalid_request_error",
+        message: "The request body is nested deeper than 64 levels.",
+      });
     }
     expect(mock.calls("echo")).toBe(0);
     // Refused at the door, the provider's breaker never hears of it.
@@ -75,30 +79,61 @@ describe("an adapter that cannot serialise the request", () => {
     sent += 1;
     return new Response("{}", { status: 500 });
   });
-  const openai = createOpenAiProvider({ name: "openai", baseUrl: "http://openai.invalid/v1", apiKey: "k", models: [{ id: "gpt", kind: "chat" }], transport });
-  const anthropic = createAnthropicProvider({ name: "anthropic", baseUrl: "http://anthropic.invalid", apiKey: "k", models: [{ id: "claude", kind: "chat" }], transport });
+  const openai = createOpenAiProvider({
+    name: "openai",
+    baseUrl: "http://openai.invalid/v1",
+    apiKey: "k",
+    models: [{ id: "gpt", kind: "chat" }],
+    transport,
+  });
+  const anthropic = createAnthropicProvider({
+    name: "anthropic",
+    baseUrl: "http://anthropic.invalid",
+    apiKey: "k",
+    models: [{ id: "claude", kind: "chat" }],
+    transport,
+  });
   const context: CallContext = { signal: new AbortController().signal, requestId: "req-deep" };
   // OpenAI's adapter sends unknown fields on; Anthropic's sends a tool's parameters as they are.
   const deepRequests: Array<[string, Provider, ChatCompletionRequest]> = [
-    ["openai", openai, { model: "gpt", messages: [{ role: "user", content: "hi" }], extra: deeplyNested(100_000, (inner) => [inner]) } as ChatCompletionRequest],
+    [
+      "openai",
+      openai,
+      {
+        model: "gpt",
+        messages: [{ role: "user", content: "hi" }],
+        extra: deeplyNested(100_000, (inner) => [inner]),
+      } as ChatCompletionRequest,
+    ],
     [
       "anthropic",
       anthropic,
-      { model: "claude", messages: [{ role: "user", content: "hi" }], tools: [{ type: "function", function: { name: "f", parameters: { deep: deeplyNested(100_000, (inner) => ({ inner })) } } }] },
+      {
+        model: "claude",
+        messages: [{ role: "user", content: "hi" }],
+        tools: [{ type: "function", function: { name: "f", parameters: { deep: deeplyNested(100_000, (inner) => ({ inner })) } } }],
+      },
     ],
   ];
 
-  it.each(deepRequests)("%s: refuses it as the client's 400 invalid_request, with the cause kept, and sends nothing", async (_, provider, request) => {
-    sent = 0;
-    for (const call of [() => provider.chat(request, context), () => provider.chatStream({ ...request, stream: true }, context)]) {
-      const error = await call().then(
-        () => undefined,
-        (reason: unknown) => reason,
-      );
-      expect(error).toBeInstanceOf(GatewayError);
-      expect(error).toMatchObject({ code: "invalid_request", status: 400, message: "The request cannot be sent to the provider: its body cannot be serialised." });
-      expect((error as Error).cause).toBeInstanceOf(RangeError);
-    }
-    expect(sent).toBe(0);
-  });
+  it.each(deepRequests)(
+    "%s: refuses it as the client's 400 invalid_request, with the cause kept, and sends nothing",
+    async (_, provider, request) => {
+      sent = 0;
+      for (const call of [() => provider.chat(request, context), () => provider.chatStream({ ...request, stream: true }, context)]) {
+        const error = await call().then(
+          () => undefined,
+          (reason: unknown) => reason,
+        );
+        expect(error).toBeInstanceOf(GatewayError);
+        expect(error).toMatchObject({
+          code: "invalid_request",
+          status: 400,
+          message: "The request cannot be sent to the provider: its body cannot be serialised.",
+        });
+        expect((error as Error).cause).toBeInstanceOf(RangeError);
+      }
+      expect(sent).toBe(0);
+    },
+  );
 });

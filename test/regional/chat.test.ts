@@ -8,7 +8,13 @@ beforeAll(async () => {
 });
 afterAll(async () => t?.close());
 
-const hello = { model: "mock/echo", messages: [{ role: "system", content: "be brief" }, { role: "user", content: "hello there world" }] };
+const hello = {
+  model: "mock/echo",
+  messages: [
+    { role: "system", content: "be brief" },
+    { role: "user", content: "hello there world" },
+  ],
+};
 
 describe("POST /v1/chat/completions", () => {
   it("answers with the last user message, usage and who served it", async () => {
@@ -45,7 +51,9 @@ describe("POST /v1/chat/completions", () => {
   });
 
   it("adds a usage chunk to the stream only when the client asks for it", async () => {
-    const response = await t.app.request(postJson("/v1/chat/completions", { ...hello, stream: true, stream_options: { include_usage: true } }, t.apiKey));
+    const response = await t.app.request(
+      postJson("/v1/chat/completions", { ...hello, stream: true, stream_options: { include_usage: true } }, t.apiKey),
+    );
     const events = await sseDataOf(response);
     const usageChunk = JSON.parse(events.at(-2) ?? "{}") as ChatCompletionChunk;
     expect(usageChunk.choices).toEqual([]);
@@ -54,7 +62,18 @@ describe("POST /v1/chat/completions", () => {
   });
 
   it("reads text out of content parts", async () => {
-    const parts = { model: "mock/echo", messages: [{ role: "user", content: [{ type: "text", text: "from " }, { type: "text", text: "parts" }] }] };
+    const parts = {
+      model: "mock/echo",
+      messages: [
+        {
+          role: "user",
+          content: [
+            { type: "text", text: "from " },
+            { type: "text", text: "parts" },
+          ],
+        },
+      ],
+    };
     const body = (await (await t.app.request(postJson("/v1/chat/completions", parts, t.apiKey))).json()) as ChatCompletion;
     expect(body.choices[0]?.message.content).toBe("from parts");
   });
@@ -79,8 +98,13 @@ describe("GET /v1/models and POST /v1/embeddings", () => {
 
   it("embeds each input as a deterministic 8-dimension unit vector", async () => {
     const request = { model: "mock/embed", input: ["alpha", "beta"] };
-    const first = (await (await t.app.request(postJson("/v1/embeddings", request, t.apiKey))).json()) as { data: Array<{ index: number; embedding: number[] }>; model: string };
-    const second = (await (await t.app.request(postJson("/v1/embeddings", { model: "mock/embed", input: "alpha" }, t.apiKey))).json()) as { data: Array<{ embedding: number[] }> };
+    const first = (await (await t.app.request(postJson("/v1/embeddings", request, t.apiKey))).json()) as {
+      data: Array<{ index: number; embedding: number[] }>;
+      model: string;
+    };
+    const second = (await (await t.app.request(postJson("/v1/embeddings", { model: "mock/embed", input: "alpha" }, t.apiKey))).json()) as {
+      data: Array<{ embedding: number[] }>;
+    };
     expect(first.model).toBe("mock/embed");
     expect(first.data.map((item) => item.index)).toEqual([0, 1]);
     expect(first.data[0]?.embedding).toHaveLength(8);
@@ -90,8 +114,12 @@ describe("GET /v1/models and POST /v1/embeddings", () => {
   });
 
   it("answers base64 little-endian float32s when asked, as OpenAI's SDKs do by default", async () => {
-    const floats = (await (await t.app.request(postJson("/v1/embeddings", { model: "mock/embed", input: "alpha" }, t.apiKey))).json()) as { data: Array<{ embedding: number[] }> };
-    const encoded = (await (await t.app.request(postJson("/v1/embeddings", { model: "mock/embed", input: "alpha", encoding_format: "base64" }, t.apiKey))).json()) as { data: Array<{ embedding: string }> };
+    const floats = (await (await t.app.request(postJson("/v1/embeddings", { model: "mock/embed", input: "alpha" }, t.apiKey))).json()) as {
+      data: Array<{ embedding: number[] }>;
+    };
+    const encoded = (await (
+      await t.app.request(postJson("/v1/embeddings", { model: "mock/embed", input: "alpha", encoding_format: "base64" }, t.apiKey))
+    ).json()) as { data: Array<{ embedding: string }> };
     const bytes = Buffer.from(encoded.data[0]?.embedding ?? "", "base64");
     const decoded = Array.from({ length: bytes.length / 4 }, (_, i) => bytes.readFloatLE(i * 4));
     expect(decoded).toHaveLength(8);

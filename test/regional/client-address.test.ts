@@ -29,13 +29,17 @@ interface AuditEntry {
 
 async function auditEntries(served: Served, action: string): Promise<AuditEntry[]> {
   await served.t.deps.audit.flush();
-  const response = await served.t.app.request(`/admin/audit?action=${action}&limit=500`, { headers: { authorization: `Bearer ${adminKey}` } });
+  const response = await served.t.app.request(`/admin/audit?action=${action}&limit=500`, {
+    headers: { authorization: `Bearer ${adminKey}` },
+  });
   return ((await response.json()) as { data: AuditEntry[] }).data;
 }
 
 /** An admin call over a real socket from 127.0.0.1, claiming to come from elsewhere. */
 async function adminCall(served: Served, forwardedFor: string, key = adminKey): Promise<Response> {
-  return await fetch(`${served.server.url}/admin/tenants?limit=1`, { headers: { authorization: `Bearer ${key}`, "x-forwarded-for": forwardedFor, "cf-connecting-ip": forwardedFor.split(",")[0] ?? "" } });
+  return await fetch(`${served.server.url}/admin/tenants?limit=1`, {
+    headers: { authorization: `Bearer ${key}`, "x-forwarded-for": forwardedFor, "cf-connecting-ip": forwardedFor.split(",")[0] ?? "" },
+  });
 }
 
 let open: Served;
@@ -62,10 +66,15 @@ describe("the client address of a request", () => {
 
   it("is the first address past the trusted proxies, read from the right, when the peer is one", async () => {
     // The client prepended 198.51.100.1 itself; 10.1.2.3 is a trusted proxy in between.
-    const response = await fetch(`${behindProxy.server.url}/admin/tenants?limit=1`, { headers: { authorization: `Bearer ${adminKey}`, "x-forwarded-for": "198.51.100.1, 203.0.113.7, 10.1.2.3" } });
+    const response = await fetch(`${behindProxy.server.url}/admin/tenants?limit=1`, {
+      headers: { authorization: `Bearer ${adminKey}`, "x-forwarded-for": "198.51.100.1, 203.0.113.7, 10.1.2.3" },
+    });
     const id = response.headers.get(auditIdHeader);
     const event = (await auditEntries(behindProxy, "tenant.list")).find((entry) => entry.event_id === id);
-    expect(event).toMatchObject({ ip: "203.0.113.7", metadata: { peer: "127.0.0.1", forwarded_for: "198.51.100.1, 203.0.113.7, 10.1.2.3" } });
+    expect(event).toMatchObject({
+      ip: "203.0.113.7",
+      metadata: { peer: "127.0.0.1", forwarded_for: "198.51.100.1, 203.0.113.7, 10.1.2.3" },
+    });
   });
 
   it("keys auth-failure sampling by the peer, so changing X-Forwarded-For on every try buys no extra audit events", async () => {
@@ -80,7 +89,9 @@ describe("the client address of a request", () => {
 
 describe("resolving the client address", () => {
   const app = (trusted: string[]) =>
-    new Hono<AppEnv>().use(clientAddressing(trustedProxies(trusted))).get("/", (c) => c.json(resolveClientAddress(c, trustedProxies(trusted))));
+    new Hono<AppEnv>()
+      .use(clientAddressing(trustedProxies(trusted)))
+      .get("/", (c) => c.json(resolveClientAddress(c, trustedProxies(trusted))));
 
   it("believes no header without a socket peer to trust", async () => {
     const body = await (await app(["0.0.0.0/0"]).request("/", { headers: { "x-forwarded-for": "203.0.113.7" } })).json();
@@ -88,8 +99,13 @@ describe("resolving the client address", () => {
   });
 
   it("takes the address the edge vouched for in its signed headers on signed routes", async () => {
-    const signedApp = new Hono<AppEnv>().use(clientAddressing()).use(edgeVouchedClient()).get("/", (c) => c.json(clientAddress(c)));
-    expect(await (await signedApp.request("/", { headers: { [clientIpHeader]: "203.0.113.9", "x-forwarded-for": "198.51.100.1" } })).json()).toEqual({ peer: null, client: "203.0.113.9", claimed: "198.51.100.1" });
+    const signedApp = new Hono<AppEnv>()
+      .use(clientAddressing())
+      .use(edgeVouchedClient())
+      .get("/", (c) => c.json(clientAddress(c)));
+    expect(
+      await (await signedApp.request("/", { headers: { [clientIpHeader]: "203.0.113.9", "x-forwarded-for": "198.51.100.1" } })).json(),
+    ).toEqual({ peer: null, client: "203.0.113.9", claimed: "198.51.100.1" });
     // Not an address: ignored.
     expect(await (await signedApp.request("/", { headers: { [clientIpHeader]: "somewhere" } })).json()).toMatchObject({ client: null });
   });

@@ -37,7 +37,16 @@ afterAll(async () => t?.close());
 describe("configuration in the service.start audit event", () => {
   it("covers every setting of the schema", () => {
     expect(settingNames.length).toBeGreaterThan(40);
-    expect(settingNames).toEqual(expect.arrayContaining(["DATABASE_URL", "DATABASE_REPLICA_URLS", "REDIS_URL", "UPSTASH_REDIS_REST_URL", "ADMIN_API_KEY", "EDGE_SIGNING_SECRET"]));
+    expect(settingNames).toEqual(
+      expect.arrayContaining([
+        "DATABASE_URL",
+        "DATABASE_REPLICA_URLS",
+        "REDIS_URL",
+        "UPSTASH_REDIS_REST_URL",
+        "ADMIN_API_KEY",
+        "EDGE_SIGNING_SECRET",
+      ]),
+    );
   });
 
   it.each(withPassword)("keeps no password when every setting is a URL carrying one: %s", (url) => {
@@ -63,14 +72,22 @@ describe("configuration in the service.start audit event", () => {
 
   it("stores no password in the audit log nor shows one in GET /admin/audit", async () => {
     for (const url of withPassword) await auditServiceStart(t.deps.audit, t.db.write, everySettingAs(url));
-    await auditServiceStart(t.deps.audit, t.db.write, Object.fromEntries(settingNames.filter((name) => !recordedSettings.has(name)).map((name) => [name, password])));
+    await auditServiceStart(
+      t.deps.audit,
+      t.db.write,
+      Object.fromEntries(settingNames.filter((name) => !recordedSettings.has(name)).map((name) => [name, password])),
+    );
     await t.deps.audit.flush();
 
-    const stored = await t.db.write<{ row: string }[]>`select row_to_json(a)::text as row from audit_log a where action in ('service.start', 'config.change')`;
+    const stored = await t.db.write<
+      { row: string }[]
+    >`select row_to_json(a)::text as row from audit_log a where action in ('service.start', 'config.change')`;
     expect(stored.length).toBeGreaterThanOrEqual(4);
     for (const { row } of stored) expect(row).not.toContain(password);
 
-    const response = await t.app.request("/admin/audit?action=service.start&limit=50", { headers: { authorization: `Bearer ${adminKey}` } });
+    const response = await t.app.request("/admin/audit?action=service.start&limit=50", {
+      headers: { authorization: `Bearer ${adminKey}` },
+    });
     const text = await response.text();
     expect(response.status).toBe(200);
     expect((JSON.parse(text) as { data: unknown[] }).data.length).toBeGreaterThanOrEqual(4);

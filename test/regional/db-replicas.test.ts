@@ -57,7 +57,9 @@ describe("reads over replicas", () => {
     await cluster.waitForReplay();
     // What `now() - pg_last_xact_replay_timestamp()` would call lag grows past the bound while nothing is written.
     await waitUntil("the last replayed transaction to be older than the bound", async () => {
-      const [row] = await (await db.read())<{ ms: number }[]>`select extract(epoch from now() - pg_last_xact_replay_timestamp()) * 1000 as ms`;
+      const [row] = await (await db.read())<
+        { ms: number }[]
+      >`select extract(epoch from now() - pg_last_xact_replay_timestamp()) * 1000 as ms`;
       return Number(row?.ms) > maxLagMs * 2;
     });
     const health = await db.checkHealth();
@@ -111,7 +113,9 @@ describe("reads over replicas", () => {
   it("puts a replica that comes back into rotation again, over connections that work", async () => {
     await cluster.startReplica();
     await cluster.waitForReplay();
-    await waitUntil("the replicas to be back in rotation", async () => (await db.checkHealth()).replicas.every((replica) => replica.inRotation));
+    await waitUntil("the replicas to be back in rotation", async () =>
+      (await db.checkHealth()).replicas.every((replica) => replica.inRotation),
+    );
     for (let i = 0; i < 10; i++) expect(await inRecovery(await db.read())).toBe(true);
   });
 });

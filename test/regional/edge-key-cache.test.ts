@@ -33,8 +33,12 @@ describe("invalidateEdgeKey", () => {
     await edgeKeyInvalidator({}, logger)(hashApiKey(generateApiKey()));
     expect(warnings).toEqual([]);
 
-    await expect(edgeKeyInvalidator({ url: "http://127.0.0.1:1", token: "x" }, logger)(hashApiKey(generateApiKey()))).resolves.toBeUndefined();
-    expect(warnings.map((line) => (JSON.parse(line) as LogFields).message)).toEqual(["could not drop the edge's cached key record; it expires within 60 s"]);
+    await expect(
+      edgeKeyInvalidator({ url: "http://127.0.0.1:1", token: "x" }, logger)(hashApiKey(generateApiKey())),
+    ).resolves.toBeUndefined();
+    expect(warnings.map((line) => (JSON.parse(line) as LogFields).message)).toEqual([
+      "could not drop the edge's cached key record; it expires within 60 s",
+    ]);
   });
 });
 

@@ -32,7 +32,11 @@ interface SignOptions {
 async function signed(options: SignOptions = {}): Promise<Request> {
   const method = options.method ?? (options.body === undefined ? "GET" : "POST");
   const path = options.path ?? "/v1/models";
-  const identity = options.identity ?? { [identityHeaders.keyId]: "key-1", [identityHeaders.tenantId]: t.tenantId, [identityHeaders.keyPrefix]: "bw_abcdefgh" };
+  const identity = options.identity ?? {
+    [identityHeaders.keyId]: "key-1",
+    [identityHeaders.tenantId]: t.tenantId,
+    [identityHeaders.keyPrefix]: "bw_abcdefgh",
+  };
   const timestampS = options.timestampS ?? Math.floor(Date.now() / 1000);
   const signature = await sign(options.secret ?? secret, {
     method,
@@ -41,7 +45,11 @@ async function signed(options: SignOptions = {}): Promise<Request> {
     bodySha256: await sha256Hex(options.body ?? ""),
     headers: identity,
   });
-  const request = { path, body: options.body, headers: { ...identity, [timestampHeader]: String(timestampS), [signatureHeader]: signature, "content-type": "application/json" } };
+  const request = {
+    path,
+    body: options.body,
+    headers: { ...identity, [timestampHeader]: String(timestampS), [signatureHeader]: signature, "content-type": "application/json" },
+  };
   options.tamper?.(request);
   return new Request(`http://regional.test${request.path}`, { method, headers: request.headers, body: request.body });
 }
@@ -80,7 +88,10 @@ describe("with EDGE_SIGNING_SECRET, the regional tier", () => {
     ["tenant", (request) => (request.headers[identityHeaders.tenantId] = "00000000-0000-0000-0000-000000000000")],
     ["added edge header", (request) => (request.headers["x-breakwater-role"] = "admin")],
     ["timestamp", (request) => (request.headers[timestampHeader] = String(Number(request.headers[timestampHeader]) + 1))],
-    ["signature", (request) => (request.headers[signatureHeader] = request.headers[signatureHeader]!.replace(/.$/, (c) => (c === "0" ? "1" : "0")))],
+    [
+      "signature",
+      (request) => (request.headers[signatureHeader] = request.headers[signatureHeader]!.replace(/.$/, (c) => (c === "0" ? "1" : "0"))),
+    ],
   ])("rejects a request whose %s was changed after signing", async (_, tamper) => {
     await expectUnsigned(await app.request(await signed({ path: "/v1/chat/completions", body: chatBody, tamper })));
   });
@@ -101,7 +112,9 @@ describe("with EDGE_SIGNING_SECRET, the regional tier", () => {
   });
 
   it("answers 413 for a body over the limit before checking anything else", async () => {
-    const response = await app.request(await signed({ path: "/v1/chat/completions", body: JSON.stringify({ pad: "x".repeat(64 * 1024) }) }));
+    const response = await app.request(
+      await signed({ path: "/v1/chat/completions", body: JSON.stringify({ pad: "x".repeat(64 * 1024) }) }),
+    );
 
     expect(response.status).toBe(413);
   });
@@ -127,12 +140,19 @@ describe("GET /internal/keys/:sha256", () => {
   });
 
   it("answers each key's own limits and says when it is revoked or its tenant disabled", async () => {
-    const [tenant] = await t.db.write<{ id: string }[]>`insert into tenants (name, rpm_limit, tpm_limit) values ('limited', 50, 5000) returning id`;
+    const [tenant] = await t.db.write<
+      { id: string }[]
+    >`insert into tenants (name, rpm_limit, tpm_limit) values ('limited', 50, 5000) returning id`;
     const { key, record } = await t.keys.create(tenant!.id, "x");
     await t.db.write`update api_keys set rpm_limit = 5, tpm_limit = 500 where id = ${record.keyId}`;
 
     const read = async () => (await (await app.request(await signed({ path: path(key), identity: {} }))).json()) as KeyRecord;
-    expect(await read()).toMatchObject({ key_id: record.keyId, status: "active", limits: { rpm: 5, tpm: 500 }, tenant_limits: { rpm: 50, tpm: 5_000 } });
+    expect(await read()).toMatchObject({
+      key_id: record.keyId,
+      status: "active",
+      limits: { rpm: 5, tpm: 500 },
+      tenant_limits: { rpm: 50, tpm: 5_000 },
+    });
     await t.db.write`update tenants set status = 'disabled' where id = ${tenant!.id}`;
     expect((await read()).status).toBe("tenant_disabled");
     await t.db.write`update api_keys set status = 'revoked' where id = ${record.keyId}`;

@@ -41,7 +41,11 @@ describe("bad requests get a 4xx in OpenAI's error shape", () => {
   });
 
   it("names a wrongly typed top-level field", async () => {
-    const body = await expectError(await chat({ model: "mock/echo", messages: [{ role: "user", content: "hi" }], temperature: "hot" }), 400, "invalid_request");
+    const body = await expectError(
+      await chat({ model: "mock/echo", messages: [{ role: "user", content: "hi" }], temperature: "hot" }),
+      400,
+      "invalid_request",
+    );
     expect(body.error.param).toBe("temperature");
   });
 
@@ -79,7 +83,11 @@ describe("bad requests get a 4xx in OpenAI's error shape", () => {
   });
 
   it("refuses a chat model for embeddings", async () => {
-    await expectError(await t.app.request(postJson("/v1/embeddings", { model: "mock/echo", input: "hi" }, t.apiKey)), 400, "invalid_request");
+    await expectError(
+      await t.app.request(postJson("/v1/embeddings", { model: "mock/echo", input: "hi" }, t.apiKey)),
+      400,
+      "invalid_request",
+    );
   });
 
   it("answers a missing key with 401", async () => {

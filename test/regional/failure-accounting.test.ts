@@ -36,20 +36,64 @@ const completion = (model: string) => ({
 });
 const modelOf = (request: RecordedRequest) => (JSON.parse(request.body) as { model: string }).model;
 const ok = (_: RecordedRequest, response: ServerResponse) => sendJson(response, 200, completion("upstream"));
-const status = (code: number, headers: Record<string, string> = {}) => (_: RecordedRequest, response: ServerResponse) =>
-  sendJson(response, code, { error: { message: `status ${code}` } }, headers);
+const status =
+  (code: number, headers: Record<string, string> = {}) =>
+  (_: RecordedRequest, response: ServerResponse) =>
+    sendJson(response, code, { error: { message: `status ${code}` } }, headers);
 
 const fast = { firstByteMs: 2_000, firstTokenMs: 2_000, idleMs: 2_000, totalMs: 5_000 };
 const retry = { maxAttempts: 3, initialDelayMs: 1, maxDelayMs: 5, retryAfterCapMs: 2_000 };
 const routes = {
   routes: {
-    siblings: { targets: [{ provider: "alpha", model: "m" }, { provider: "alpha", model: "n" }], timeouts: fast, retry },
-    "alpha-then-beta": { targets: [{ provider: "alpha", model: "m" }, { provider: "beta", model: "m" }], timeouts: fast, retry },
-    "refused-first": { targets: [{ provider: "nowhere", model: "m" }, { provider: "beta", model: "m" }], timeouts: fast, retry },
-    "buggy-first": { targets: [{ provider: "buggy", model: "m" }, { provider: "beta", model: "m" }], timeouts: fast, retry },
-    "crowded-first": { targets: [{ provider: "crowded", model: "m" }, { provider: "beta", model: "m" }], timeouts: fast, retry },
+    siblings: {
+      targets: [
+        { provider: "alpha", model: "m" },
+        { provider: "alpha", model: "n" },
+      ],
+      timeouts: fast,
+      retry,
+    },
+    "alpha-then-beta": {
+      targets: [
+        { provider: "alpha", model: "m" },
+        { provider: "beta", model: "m" },
+      ],
+      timeouts: fast,
+      retry,
+    },
+    "refused-first": {
+      targets: [
+        { provider: "nowhere", model: "m" },
+        { provider: "beta", model: "m" },
+      ],
+      timeouts: fast,
+      retry,
+    },
+    "buggy-first": {
+      targets: [
+        { provider: "buggy", model: "m" },
+        { provider: "beta", model: "m" },
+      ],
+      timeouts: fast,
+      retry,
+    },
+    "crowded-first": {
+      targets: [
+        { provider: "crowded", model: "m" },
+        { provider: "beta", model: "m" },
+      ],
+      timeouts: fast,
+      retry,
+    },
     "crowded-only": { targets: [{ provider: "crowded", model: "m" }], timeouts: fast, retry },
-    "final-first": { targets: [{ provider: "final", model: "m" }, { provider: "beta", model: "m" }], timeouts: fast, retry },
+    "final-first": {
+      targets: [
+        { provider: "final", model: "m" },
+        { provider: "beta", model: "m" },
+      ],
+      timeouts: fast,
+      retry,
+    },
   },
 };
 
@@ -98,7 +142,9 @@ afterEach(async () => {
 });
 
 const chat = (model: string, extra: Record<string, unknown> = {}, init: RequestInit = {}) =>
-  t.app.request(new Request(postJson("/v1/chat/completions", { model, messages: [{ role: "user", content: "hi" }], ...extra }, t.apiKey), init));
+  t.app.request(
+    new Request(postJson("/v1/chat/completions", { model, messages: [{ role: "user", content: "hi" }], ...extra }, t.apiKey), init),
+  );
 const breaker = (id: string) => t.deps.router.breakers.list().find((entry) => entry.id === id)?.state;
 const failuresIn = (id: string) => (breaker(id)?.buckets ?? []).reduce((sum, [, , failed]) => sum + failed, 0);
 const errorOf = async (response: Response) => ((await response.json()) as { error: { code: string; message: string } }).error;
@@ -135,7 +181,9 @@ describe("breakers blame only the provider", () => {
   });
 
   it("a bug of ours is answered as a generic 500 and counts against no breaker", async () => {
-    const response = await t.app.request(new Request(postJson("/v1/chat/completions", { model: "buggy/m", messages: [{ role: "user", content: "hi" }] }, t.apiKey)));
+    const response = await t.app.request(
+      new Request(postJson("/v1/chat/completions", { model: "buggy/m", messages: [{ role: "user", content: "hi" }] }, t.apiKey)),
+    );
     expect(response.status).toBe(500);
     const error = await errorOf(response);
     expect(error.code).toBe("internal_error");
@@ -249,7 +297,9 @@ describe("cancellation and probe leases", () => {
     await reader.cancel().catch(() => {});
     let rows: Array<{ completion_tokens: number | null; prompt_tokens: number | null }> = [];
     await waitFor(async () => {
-      rows = await t.db.write<Array<{ completion_tokens: number | null; prompt_tokens: number | null }>>`select completion_tokens, prompt_tokens from usage where tenant_id = ${t.tenantId}`;
+      rows = await t.db.write<
+        Array<{ completion_tokens: number | null; prompt_tokens: number | null }>
+      >`select completion_tokens, prompt_tokens from usage where tenant_id = ${t.tenantId}`;
       return rows.length > 0;
     });
     expect(rows[0]).toEqual({ completion_tokens: 3, prompt_tokens: 5 });

@@ -23,7 +23,8 @@ import { definitelyRefused, nothingMade } from "../../regional/gpu/provider-erro
 import type { Transport, UpstreamRequest } from "../../regional/providers/http.ts";
 import type { CallContext } from "../../regional/providers/types.ts";
 
-const fixture = async (path: string): Promise<unknown> => JSON.parse(await readFile(new URL(`../fixtures/${path}`, import.meta.url), "utf8"));
+const fixture = async (path: string): Promise<unknown> =>
+  JSON.parse(await readFile(new URL(`../fixtures/${path}`, import.meta.url), "utf8"));
 const context: CallContext = { signal: new AbortController().signal, requestId: "req-1" };
 
 interface Answer {
@@ -75,9 +76,30 @@ function fakeClock(start = 1_000_000) {
 
 const bodyOf = (request: UpstreamRequest | undefined): unknown => JSON.parse(request?.body ?? "null");
 const query = (overrides: Partial<MarketplaceQuery>): MarketplaceQuery => ({ disk_gb: 20, limit: 50, ...overrides });
-const errorOf = async (promise: Promise<unknown>): Promise<unknown> => promise.then(() => undefined, (error: unknown) => error);
-const vastOfferFor = (id: number): GpuOffer => ({ id: `vastai:${id}`, provider: "vastai", gpu_model: "RTX 4090", gpu_count: 1, vram_gb: 24, price_per_hour: 0.35, location: null, reliability: null });
-const spec = (offer: GpuOffer) => ({ offer, label: "bw-local-0b9c2f7e-3c1a-4f55-9a8e-6f1d2c3b4a59", image: "pytorch/pytorch:latest", diskGb: 40, durationHours: 3, httpPort: 8000, env: { HF_TOKEN: "x" } });
+const errorOf = async (promise: Promise<unknown>): Promise<unknown> =>
+  promise.then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+const vastOfferFor = (id: number): GpuOffer => ({
+  id: `vastai:${id}`,
+  provider: "vastai",
+  gpu_model: "RTX 4090",
+  gpu_count: 1,
+  vram_gb: 24,
+  price_per_hour: 0.35,
+  location: null,
+  reliability: null,
+});
+const spec = (offer: GpuOffer) => ({
+  offer,
+  label: "bw-local-0b9c2f7e-3c1a-4f55-9a8e-6f1d2c3b4a59",
+  image: "pytorch/pytorch:latest",
+  diskGb: 40,
+  durationHours: 3,
+  httpPort: 8000,
+  env: { HF_TOKEN: "x" },
+});
 
 describe("Vast.ai adapter", () => {
   const base = "https://console.vast.ai/api/v0";
@@ -85,9 +107,18 @@ describe("Vast.ai adapter", () => {
     createVastAiMarketplace({ baseUrl: base, apiKey: "vk", transport, pacing: false, ...extra });
 
   it("searches with server-side filters: exact GPU names from the catalog, country codes, count, price and disk", async () => {
-    const { transport, seen } = fixtureTransport({ "GET /api/v0/gpu_names/unique/": { file: "vastai/gpu-names.json" }, "POST /api/v0/bundles/": { file: "vastai/search-offers.json" } });
-    const offers = await vast(transport).searchOffers(query({ gpu_model: "H100", gpu_count: 1, max_price_per_hour: 3, region: "us", disk_gb: 40 }), context);
-    expect(seen.map((request) => `${request.method} ${new URL(request.url).pathname}`)).toEqual(["GET /api/v0/gpu_names/unique/", "POST /api/v0/bundles/"]);
+    const { transport, seen } = fixtureTransport({
+      "GET /api/v0/gpu_names/unique/": { file: "vastai/gpu-names.json" },
+      "POST /api/v0/bundles/": { file: "vastai/search-offers.json" },
+    });
+    const offers = await vast(transport).searchOffers(
+      query({ gpu_model: "H100", gpu_count: 1, max_price_per_hour: 3, region: "us", disk_gb: 40 }),
+      context,
+    );
+    expect(seen.map((request) => `${request.method} ${new URL(request.url).pathname}`)).toEqual([
+      "GET /api/v0/gpu_names/unique/",
+      "POST /api/v0/bundles/",
+    ]);
     expect(seen[1]?.headers.authorization).toBe("Bearer vk");
     // search_offers.yaml operators; vast-cli's default filters; `_`/`-` read as spaces as vast-cli's query.py does.
     expect(bodyOf(seen[1])).toEqual({
@@ -106,8 +137,26 @@ describe("Vast.ai adapter", () => {
       order: [["dph_total", "asc"]],
     });
     expect(offers).toEqual([
-      { id: "vastai:12345678", provider: "vastai", gpu_model: "RTX 4090", gpu_count: 1, vram_gb: 24, price_per_hour: 0.3467, location: "Oslo, NO", reliability: 0.9951 },
-      { id: "vastai:23456789", provider: "vastai", gpu_model: "H100 SXM", gpu_count: 2, vram_gb: 80, price_per_hour: 2.1534, location: "Virginia, US", reliability: 0.9987 },
+      {
+        id: "vastai:12345678",
+        provider: "vastai",
+        gpu_model: "RTX 4090",
+        gpu_count: 1,
+        vram_gb: 24,
+        price_per_hour: 0.3467,
+        location: "Oslo, NO",
+        reliability: 0.9951,
+      },
+      {
+        id: "vastai:23456789",
+        provider: "vastai",
+        gpu_model: "H100 SXM",
+        gpu_count: 2,
+        vram_gb: 80,
+        price_per_hour: 2.1534,
+        location: "Virginia, US",
+        reliability: 0.9987,
+      },
     ]);
     for (const offer of offers) expect(gpuOffer.parse(offer)).toEqual(offer);
   });
@@ -120,13 +169,21 @@ describe("Vast.ai adapter", () => {
 
   it("searches nothing when Vast.ai has no GPU of that name, and keeps the name catalog for a day", async () => {
     let now = 0;
-    const { transport, seen } = fixtureTransport({ "GET /api/v0/gpu_names/unique/": { file: "vastai/gpu-names.json" }, "POST /api/v0/bundles/": { file: "vastai/search-offers.json" } });
+    const { transport, seen } = fixtureTransport({
+      "GET /api/v0/gpu_names/unique/": { file: "vastai/gpu-names.json" },
+      "POST /api/v0/bundles/": { file: "vastai/search-offers.json" },
+    });
     const marketplace = vast(transport, { now: () => now });
     expect(await marketplace.searchOffers(query({ gpu_model: "TPU v5" }), context)).toEqual([]);
     await marketplace.searchOffers(query({ gpu_model: "RTX 4090" }), context);
     now += 24 * 3_600_000 + 1;
     await marketplace.searchOffers(query({ gpu_model: "RTX 4090" }), context);
-    expect(seen.map((request) => new URL(request.url).pathname)).toEqual(["/api/v0/gpu_names/unique/", "/api/v0/bundles/", "/api/v0/gpu_names/unique/", "/api/v0/bundles/"]);
+    expect(seen.map((request) => new URL(request.url).pathname)).toEqual([
+      "/api/v0/gpu_names/unique/",
+      "/api/v0/bundles/",
+      "/api/v0/gpu_names/unique/",
+      "/api/v0/bundles/",
+    ]);
   });
 
   it("sends a free-text region nowhere (it is matched locally) and pins an offer id server-side", async () => {
@@ -142,14 +199,25 @@ describe("Vast.ai adapter", () => {
     const { transport, seen } = fixtureTransport({ "PUT /api/v0/asks/12345678/": { file: "vastai/create-instance.json" } });
     expect(await vast(transport).create(spec(vastOfferFor(12345678)), context)).toEqual({ providerInstanceId: "1234568" });
     // create_instance.yaml body; the port as vast-cli's parse_env writes `-p 8000:8000`.
-    expect(bodyOf(seen[0])).toEqual({ image: "pytorch/pytorch:latest", disk: 40, label: "bw-local-0b9c2f7e-3c1a-4f55-9a8e-6f1d2c3b4a59", env: { HF_TOKEN: "x", "-p 8000:8000": "1" }, runtype: "args", cancel_unavail: true });
+    expect(bodyOf(seen[0])).toEqual({
+      image: "pytorch/pytorch:latest",
+      disk: 40,
+      label: "bw-local-0b9c2f7e-3c1a-4f55-9a8e-6f1d2c3b4a59",
+      env: { HF_TOKEN: "x", "-p 8000:8000": "1" },
+      runtype: "args",
+      cancel_unavail: true,
+    });
   });
 
   it("takes a 2xx with success: false as a refusal, never as an instance named 'undefined'", async () => {
     const { transport } = fixtureTransport({ "PUT /api/v0/asks/12345678/": { file: "vastai/create-success-false.json", status: 200 } });
     const failure = await errorOf(vast(transport).create(spec(vastOfferFor(12345678)), context));
     expect(failure).toBeInstanceOf(GatewayError);
-    expect(failure).toMatchObject({ code: "invalid_request", upstreamStatus: 400, message: "error 400/3467: Invalid args: 'id' is required and must be a valid offer ID" });
+    expect(failure).toMatchObject({
+      code: "invalid_request",
+      upstreamStatus: 400,
+      message: "error 400/3467: Invalid args: 'id' is required and must be a valid offer ID",
+    });
     expect(definitelyRefused(failure)).toBe(true);
   });
 
@@ -169,10 +237,17 @@ describe("Vast.ai adapter", () => {
 
   it("reads a 429's {detail} and holds the endpoint back for its interval, Vast.ai sending no Retry-After", async () => {
     const { clock, pacing } = fakeClock();
-    const { transport, seen } = fixtureTransport({ "PUT /api/v0/asks/12345678/": [{ file: "vastai/error-too-frequent.json", status: 429 }, { file: "vastai/create-instance.json" }] });
+    const { transport, seen } = fixtureTransport({
+      "PUT /api/v0/asks/12345678/": [{ file: "vastai/error-too-frequent.json", status: 429 }, { file: "vastai/create-instance.json" }],
+    });
     const marketplace = vast(transport, { pacing: pacing(5_000) });
     const failure = await errorOf(marketplace.create(spec(vastOfferFor(12345678)), context));
-    expect(failure).toMatchObject({ code: "rate_limited", upstreamStatus: 429, retryAfterS: 1, message: "vastai is rate limiting: API requests too frequent endpoint threshold=4.5" });
+    expect(failure).toMatchObject({
+      code: "rate_limited",
+      upstreamStatus: 429,
+      retryAfterS: 1,
+      message: "vastai is rate limiting: API requests too frequent endpoint threshold=4.5",
+    });
     await marketplace.create(spec(vastOfferFor(12345678)), context);
     expect(clock.sleeps).toEqual([1_000]);
     expect(seen).toHaveLength(2);
@@ -202,20 +277,34 @@ describe("Vast.ai adapter", () => {
       ["exited", "stopped"],
       ["something-new", "degraded"],
     ];
-    for (const [actual, status] of expected) expect([actual, vastStatus({ id: 1, label: null, actual_status: actual, cur_state: "running" })]).toEqual([actual, status]);
+    for (const [actual, status] of expected)
+      expect([actual, vastStatus({ id: 1, label: null, actual_status: actual, cur_state: "running" })]).toEqual([actual, status]);
     expect(vastStatus({ id: 1, label: null, actual_status: "exited", cur_state: "unloaded" })).toBe("terminated");
   });
 
   it("shows one instance with its own status word, and none for an unknown id", async () => {
-    const { transport } = fixtureTransport({ "GET /api/v0/instances/883/": { file: "vastai/show-instance.json" }, "GET /api/v0/instances/999/": { file: "vastai/show-instance-null.json" } });
-    expect(await vast(transport).get("883", context)).toEqual({ providerInstanceId: "883", label: "bw-local-0b9c2f7e-3c1a-4f55-9a8e-6f1d2c3b4a59", status: "running", rawStatus: "running" });
+    const { transport } = fixtureTransport({
+      "GET /api/v0/instances/883/": { file: "vastai/show-instance.json" },
+      "GET /api/v0/instances/999/": { file: "vastai/show-instance-null.json" },
+    });
+    expect(await vast(transport).get("883", context)).toEqual({
+      providerInstanceId: "883",
+      label: "bw-local-0b9c2f7e-3c1a-4f55-9a8e-6f1d2c3b4a59",
+      status: "running",
+      rawStatus: "running",
+    });
     expect(await vast(transport).get("999", context)).toBeUndefined();
   });
 
   it("finds an instance by label with the v1 listing's server-side filter", async () => {
     const label = "bw-local-0b9c2f7e-3c1a-4f55-9a8e-6f1d2c3b4a59";
     const { transport, seen } = fixtureTransport({ "GET /api/v1/instances/": { file: "vastai/instances-v1.json" } });
-    expect(await vast(transport).findByLabel(label, context)).toEqual({ providerInstanceId: "1234568", label, status: "provisioning", rawStatus: "loading" });
+    expect(await vast(transport).findByLabel(label, context)).toEqual({
+      providerInstanceId: "1234568",
+      label,
+      status: "provisioning",
+      rawStatus: "loading",
+    });
     const url = new URL(seen[0]?.url ?? "");
     expect(`${url.origin}${url.pathname}`).toBe("https://console.vast.ai/api/v1/instances/");
     expect(JSON.parse(url.searchParams.get("select_filters") ?? "")).toEqual({ label: { eq: label } });
@@ -223,7 +312,9 @@ describe("Vast.ai adapter", () => {
   });
 
   it("lists every instance under a label prefix across keyset pages", async () => {
-    const { transport, seen } = fixtureTransport({ "GET /api/v1/instances/": [{ file: "vastai/instances-v1.json" }, { file: "vastai/instances-v1-last-page.json" }] });
+    const { transport, seen } = fixtureTransport({
+      "GET /api/v1/instances/": [{ file: "vastai/instances-v1.json" }, { file: "vastai/instances-v1-last-page.json" }],
+    });
     const listed = await vast(transport).listLabelled("bw-local-", context);
     expect(listed.map(({ providerInstanceId, status, rawStatus }) => ({ providerInstanceId, status, rawStatus }))).toEqual([
       { providerInstanceId: "1234568", status: "provisioning", rawStatus: "loading" },
@@ -235,20 +326,28 @@ describe("Vast.ai adapter", () => {
   });
 
   it("destroys an instance, and counts an unknown one as destroyed", async () => {
-    const { transport, seen } = fixtureTransport({ "DELETE /api/v0/instances/883/": { file: "vastai/destroy-instance.json" }, "DELETE /api/v0/instances/999/": { file: "vastai/error-destroy-not-found.json", status: 404 } });
+    const { transport, seen } = fixtureTransport({
+      "DELETE /api/v0/instances/883/": { file: "vastai/destroy-instance.json" },
+      "DELETE /api/v0/instances/999/": { file: "vastai/error-destroy-not-found.json", status: 404 },
+    });
     await expect(vast(transport).destroy("883", context)).resolves.toBeUndefined();
     await expect(vast(transport).destroy("999", context)).resolves.toBeUndefined();
     expect(seen.map((request) => request.method)).toEqual(["DELETE", "DELETE"]);
   });
 
   it("does not take a destroy answered success: false as done", async () => {
-    const { transport } = fixtureTransport({ "DELETE /api/v0/instances/883/": { body: { success: false, error: "invalid_args", msg: "invalid instance_id" } } });
+    const { transport } = fixtureTransport({
+      "DELETE /api/v0/instances/883/": { body: { success: false, error: "invalid_args", msg: "invalid instance_id" } },
+    });
     await expect(vast(transport).destroy("883", context)).rejects.toMatchObject({ code: "invalid_request" });
   });
 
   it("paces each endpoint to its published limit: show-instance 2 a second, search 10 a minute", async () => {
     const { clock, pacing } = fakeClock();
-    const { transport, seen } = fixtureTransport({ "GET /api/v0/instances/883/": { file: "vastai/show-instance.json" }, "POST /api/v0/bundles/": { file: "vastai/search-offers.json" } });
+    const { transport, seen } = fixtureTransport({
+      "GET /api/v0/instances/883/": { file: "vastai/show-instance.json" },
+      "POST /api/v0/bundles/": { file: "vastai/search-offers.json" },
+    });
     const marketplace = vast(transport, { pacing: pacing(5_000) });
     for (let n = 0; n < 3; n++) await marketplace.get("883", context);
     expect(clock.sleeps).toEqual([500, 500]);
@@ -275,24 +374,51 @@ describe("io.net adapter", () => {
     [`DELETE ${path("/deployment/5d0b6a3e-97a2-4c7f-8d8e-1f2a3b4c5d6e")}`]: { file: "ionet/destroy.json" },
   };
   const ionet = (transport: Transport) => createIonetMarketplace({ baseUrl: base, apiKey: "ik", transport, pacing: false });
-  const ionetOffer: GpuOffer = { id: "ionet:217-15-2", provider: "ionet", gpu_model: "H100 HBM3", gpu_count: 2, vram_gb: 80, price_per_hour: 4.52, location: null, reliability: null };
+  const ionetOffer: GpuOffer = {
+    id: "ionet:217-15-2",
+    provider: "ionet",
+    gpu_model: "H100 HBM3",
+    gpu_count: 2,
+    vram_gb: 80,
+    price_per_hour: 4.52,
+    location: null,
+    reliability: null,
+  };
 
   it("prices with the documented query: duration_hours, and location_ids as one JSON-array string", async () => {
     const { transport, seen } = fixtureTransport(routes);
     const offers = await ionet(transport).searchOffers(query({ gpu_model: "H100", gpu_count: 2 }), context);
     expect(seen.every((request) => request.headers["x-api-key"] === "ik")).toBe(true);
-    expect(offers).toEqual([{ id: "ionet:217-15-2", provider: "ionet", gpu_model: "H100 HBM3", gpu_count: 2, vram_gb: 80, price_per_hour: 4.52, location: "United States, US", reliability: null }]);
+    expect(offers).toEqual([
+      {
+        id: "ionet:217-15-2",
+        provider: "ionet",
+        gpu_model: "H100 HBM3",
+        gpu_count: 2,
+        vram_gb: 80,
+        price_per_hour: 4.52,
+        location: "United States, US",
+        reliability: null,
+      },
+    ]);
     for (const offer of offers) expect(gpuOffer.parse(offer)).toEqual(offer);
     const price = new URL(seen.find((request) => request.url.includes("/price"))?.url ?? "http://x").searchParams;
     // caas/price-estimation: exactly these five; no duration_type/duration_qty, no repeated location_ids.
     expect([...price.keys()].sort()).toEqual(["duration_hours", "gpus_per_container", "hardware_id", "location_ids", "replica_count"]);
     expect(price.getAll("location_ids")).toEqual(["[15]"]);
-    expect(Object.fromEntries(price)).toEqual({ location_ids: "[15]", hardware_id: "217", duration_hours: "1", gpus_per_container: "2", replica_count: "1" });
+    expect(Object.fromEntries(price)).toEqual({
+      location_ids: "[15]",
+      hardware_id: "217",
+      duration_hours: "1",
+      gpus_per_container: "2",
+      replica_count: "1",
+    });
   });
 
   it("drops only the offers of a hardware type whose price call failed", async () => {
     const { transport } = transportOf((request, url) => {
-      if (url.pathname.endsWith("/price") && url.searchParams.get("hardware_id") === "208") return { status: 500, body: { detail: "price service down" } };
+      if (url.pathname.endsWith("/price") && url.searchParams.get("hardware_id") === "208")
+        return { status: 500, body: { detail: "price service down" } };
       return routes[`${request.method} ${url.pathname}`];
     });
     const offers = await ionet(transport).searchOffers(query({ gpu_count: 1 }), context);
@@ -300,13 +426,21 @@ describe("io.net adapter", () => {
   });
 
   it("fails the search only when no hardware type could be priced", async () => {
-    const { transport } = transportOf((request, url) => (url.pathname.endsWith("/price") ? { file: "ionet/error-validation.json", status: 422 } : routes[`${request.method} ${url.pathname}`]));
-    await expect(ionet(transport).searchOffers(query({ gpu_count: 1 }), context)).rejects.toMatchObject({ code: "invalid_request", upstreamStatus: 422, message: "Field required" });
+    const { transport } = transportOf((request, url) =>
+      url.pathname.endsWith("/price") ? { file: "ionet/error-validation.json", status: 422 } : routes[`${request.method} ${url.pathname}`],
+    );
+    await expect(ionet(transport).searchOffers(query({ gpu_count: 1 }), context)).rejects.toMatchObject({
+      code: "invalid_request",
+      upstreamStatus: 422,
+      message: "Field required",
+    });
   });
 
   it("deploys named by the label, with container_config.traffic_port (one HTTP port, required)", async () => {
     const { transport, seen } = fixtureTransport(routes);
-    expect(await ionet(transport).create(spec(ionetOffer), context)).toEqual({ providerInstanceId: "5d0b6a3e-97a2-4c7f-8d8e-1f2a3b4c5d6e" });
+    expect(await ionet(transport).create(spec(ionetOffer), context)).toEqual({
+      providerInstanceId: "5d0b6a3e-97a2-4c7f-8d8e-1f2a3b4c5d6e",
+    });
     expect(bodyOf(seen[0])).toEqual({
       resource_private_name: "bw-local-0b9c2f7e-3c1a-4f55-9a8e-6f1d2c3b4a59",
       duration_hours: 3,
@@ -319,16 +453,25 @@ describe("io.net adapter", () => {
   });
 
   it("finds a deployment by label over every page from page 0, live statuses only, no undocumented sort", async () => {
-    const item = ((await fixture("ionet/deployments.json")) as { data: { deployments: Array<Record<string, unknown>> } }).data.deployments[1] ?? {};
+    const item =
+      ((await fixture("ionet/deployments.json")) as { data: { deployments: Array<Record<string, unknown>> } }).data.deployments[1] ?? {};
     const label = "bw-local-0b9c2f7e-3c1a-4f55-9a8e-6f1d2c3b4a59";
-    const running = [...Array.from({ length: 100 }, (_, n) => ({ ...item, id: `other-${n}`, name: `cluster-${n}` })), { ...item, id: "5d0b6a3e-97a2-4c7f-8d8e-1f2a3b4c5d6e", name: label }];
+    const running = [
+      ...Array.from({ length: 100 }, (_, n) => ({ ...item, id: `other-${n}`, name: `cluster-${n}` })),
+      { ...item, id: "5d0b6a3e-97a2-4c7f-8d8e-1f2a3b4c5d6e", name: label },
+    ];
     const { transport, seen } = transportOf((_request, url) => {
       if (!url.pathname.endsWith("/deployments")) return undefined;
       const page = Number(url.searchParams.get("page"));
       const list = url.searchParams.get("status") === "running" ? running : [];
       return { body: { data: { deployments: list.slice(page * 100, (page + 1) * 100), total: list.length, statuses: [] } } };
     });
-    expect(await ionet(transport).findByLabel(label, context)).toEqual({ providerInstanceId: "5d0b6a3e-97a2-4c7f-8d8e-1f2a3b4c5d6e", label, status: "running", rawStatus: "running" });
+    expect(await ionet(transport).findByLabel(label, context)).toEqual({
+      providerInstanceId: "5d0b6a3e-97a2-4c7f-8d8e-1f2a3b4c5d6e",
+      label,
+      status: "running",
+      rawStatus: "running",
+    });
     const asked = seen.map((request) => Object.fromEntries(new URL(request.url).searchParams));
     expect(asked).toEqual([
       { status: "deployment requested", page: "0", page_size: "100" },
@@ -339,13 +482,18 @@ describe("io.net adapter", () => {
 
   it("shows and destroys a deployment; an unknown one is gone", async () => {
     const { transport } = fixtureTransport(routes);
-    expect(await ionet(transport).get("5d0b6a3e-97a2-4c7f-8d8e-1f2a3b4c5d6e", context)).toMatchObject({ status: "running", rawStatus: "running" });
+    expect(await ionet(transport).get("5d0b6a3e-97a2-4c7f-8d8e-1f2a3b4c5d6e", context)).toMatchObject({
+      status: "running",
+      rawStatus: "running",
+    });
     expect(await ionet(transport).get("gone", context)).toBeUndefined();
     await expect(ionet(transport).destroy("5d0b6a3e-97a2-4c7f-8d8e-1f2a3b4c5d6e", context)).resolves.toBeUndefined();
     await expect(ionet(transport).destroy("gone", context)).resolves.toBeUndefined();
   });
 
   it("maps every CaaSResourceStatus, and watches an unknown word instead of ending the instance", () => {
-    expect(["deployment requested", "running", "termination requested", "destroyed", "completed", "failed", "paused"].map(ionetStatus)).toEqual(["provisioning", "running", "terminating", "terminated", "terminated", "failed", "degraded"]);
+    expect(
+      ["deployment requested", "running", "termination requested", "destroyed", "completed", "failed", "paused"].map(ionetStatus),
+    ).toEqual(["provisioning", "running", "terminating", "terminated", "terminated", "failed", "degraded"]);
   });
 });

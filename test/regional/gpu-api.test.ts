@@ -75,9 +75,12 @@ beforeEach(() => {
 let keys = 0;
 const freshKey = () => `key-${Date.now()}-${++keys}`;
 const rtx = { gpu_model: "RTX 4090", gpu_count: 1, max_price_per_hour: 1, image: "pytorch/pytorch:latest" };
-const create = (body: unknown, key: string | null = freshKey(), apiKey = t.apiKey) => t.app.request(postJson("/v1/gpu/instances", body, apiKey, key === null ? {} : { "idempotency-key": key }));
-const get = (path: string, apiKey = t.apiKey) => t.app.request(`http://regional.test${path}`, { headers: { authorization: `Bearer ${apiKey}` } });
-const remove = (path: string) => t.app.request(`http://regional.test${path}`, { method: "DELETE", headers: { authorization: `Bearer ${t.apiKey}` } });
+const create = (body: unknown, key: string | null = freshKey(), apiKey = t.apiKey) =>
+  t.app.request(postJson("/v1/gpu/instances", body, apiKey, key === null ? {} : { "idempotency-key": key }));
+const get = (path: string, apiKey = t.apiKey) =>
+  t.app.request(`http://regional.test${path}`, { headers: { authorization: `Bearer ${apiKey}` } });
+const remove = (path: string) =>
+  t.app.request(`http://regional.test${path}`, { method: "DELETE", headers: { authorization: `Bearer ${t.apiKey}` } });
 const live = () => mocks.vastai.instances() + mocks.ionet.instances();
 
 /** The API reads a replica: waits until it has replayed the instance at `status`. */
@@ -94,7 +97,12 @@ async function untilReplicaHas(id: string, status: GpuInstance["status"]): Promi
 async function expectError(response: Response, status: number, code: string, param?: string): Promise<ErrorBody> {
   expect(response.status).toBe(status);
   const body = (await response.json()) as ErrorBody;
-  expect(body.error).toMatchObject({ code, type: expect.any(String), message: expect.any(String), request_id: response.headers.get("x-request-id") });
+  expect(body.error).toMatchObject({
+    code,
+    type: expect.any(String),
+    message: expect.any(String),
+    request_id: response.headers.get("x-request-id"),
+  });
   if (param !== undefined) expect(body.error.param).toBe(param);
   return body;
 }
@@ -115,8 +123,19 @@ describe("GET /v1/gpu/offers", () => {
     expect(list.failed_providers).toEqual([]);
     expect(new Set(list.data.map((offer) => offer.provider))).toEqual(new Set(["vastai", "ionet"]));
     expect(list.data.every((offer) => offer.gpu_model === "RTX 4090" && offer.gpu_count === 1 && offer.vram_gb === 24)).toBe(true);
-    expect(list.data.map((offer) => offer.price_per_hour)).toEqual([...list.data.map((offer) => offer.price_per_hour)].sort((a, b) => a - b));
-    expect(list.data[0]).toEqual({ id: "vastai:1001", provider: "vastai", gpu_model: "RTX 4090", gpu_count: 1, vram_gb: 24, price_per_hour: 0.35, location: "Oslo, NO", reliability: 0.995 });
+    expect(list.data.map((offer) => offer.price_per_hour)).toEqual(
+      [...list.data.map((offer) => offer.price_per_hour)].sort((a, b) => a - b),
+    );
+    expect(list.data[0]).toEqual({
+      id: "vastai:1001",
+      provider: "vastai",
+      gpu_model: "RTX 4090",
+      gpu_count: 1,
+      vram_gb: 24,
+      price_per_hour: 0.35,
+      location: "Oslo, NO",
+      reliability: 0.995,
+    });
   });
 
   it("answers with the other marketplace's offers and names the one that failed", async () => {
@@ -151,7 +170,12 @@ describe("POST /v1/gpu/instances", () => {
     expect(first.status).toBe(201);
     expect(first.headers.get("x-breakwater-provider")).toBe("vastai");
     const instance = (await first.json()) as GpuInstance;
-    expect(instance).toMatchObject({ object: "gpu.instance", provider: "vastai", status: "provisioning", offer: { id: "vastai:1001", price_per_hour: 0.35 } });
+    expect(instance).toMatchObject({
+      object: "gpu.instance",
+      provider: "vastai",
+      status: "provisioning",
+      offer: { id: "vastai:1001", price_per_hour: 0.35 },
+    });
 
     const again = await create(rtx, key);
     expect(again.status).toBe(201);
@@ -169,14 +193,20 @@ describe("POST /v1/gpu/instances", () => {
 
   it("makes exactly one instance for 20 concurrent duplicates", async () => {
     const before = live();
-    const [{ count: rowsBefore } = { count: 0 }] = await t.db.write<{ count: number }[]>`select count(*)::int as count from gpu_instances where tenant_id = ${t.tenantId}`;
+    const [{ count: rowsBefore } = { count: 0 }] = await t.db.write<
+      { count: number }[]
+    >`select count(*)::int as count from gpu_instances where tenant_id = ${t.tenantId}`;
     const key = freshKey();
     const responses = await Promise.all(Array.from({ length: 20 }, () => create(rtx, key)));
-    const bodies = await Promise.all(responses.map(async (response) => ({ status: response.status, body: (await response.json()) as GpuInstance })));
+    const bodies = await Promise.all(
+      responses.map(async (response) => ({ status: response.status, body: (await response.json()) as GpuInstance })),
+    );
     expect(bodies.map((answer) => answer.status)).toEqual(Array(20).fill(201));
     expect(new Set(bodies.map((answer) => answer.body.id)).size).toBe(1);
     expect(live()).toBe(before + 1);
-    const [{ count: rowsAfter } = { count: 0 }] = await t.db.write<{ count: number }[]>`select count(*)::int as count from gpu_instances where tenant_id = ${t.tenantId}`;
+    const [{ count: rowsAfter } = { count: 0 }] = await t.db.write<
+      { count: number }[]
+    >`select count(*)::int as count from gpu_instances where tenant_id = ${t.tenantId}`;
     expect(rowsAfter).toBe(rowsBefore + 1);
   });
 
@@ -276,8 +306,20 @@ describe("POST /v1/gpu/instances", () => {
     const key = freshKey();
     // What a process that died mid-create leaves: the claimed key, the pending row, and the instance at Vast.ai.
     await leaveInterruptedCreate(request, key, id);
-    const offer = { id: "vastai:1001", provider: "vastai" as const, gpu_model: "RTX 4090", gpu_count: 1, vram_gb: 24, price_per_hour: 0.35, location: "Oslo, NO", reliability: 0.995 };
-    await mocks.vastai.marketplace.create({ offer, label: labelFor("local", id), image: request.image, diskGb: 20, durationHours: 1, httpPort: 8000, env: {} }, { signal: new AbortController().signal, requestId: "crashed" });
+    const offer = {
+      id: "vastai:1001",
+      provider: "vastai" as const,
+      gpu_model: "RTX 4090",
+      gpu_count: 1,
+      vram_gb: 24,
+      price_per_hour: 0.35,
+      location: "Oslo, NO",
+      reliability: 0.995,
+    };
+    await mocks.vastai.marketplace.create(
+      { offer, label: labelFor("local", id), image: request.image, diskGb: 20, durationHours: 1, httpPort: 8000, env: {} },
+      { signal: new AbortController().signal, requestId: "crashed" },
+    );
     const before = live();
 
     await untilReplicaHas(id, "pending");
@@ -328,7 +370,9 @@ describe("instances", () => {
       ["pending", "provisioning"],
       ["provisioning", "running"],
     ]);
-    const events = await t.db.write<{ to_status: string }[]>`select to_status from gpu_instance_events where instance_id = ${created.id} order by id`;
+    const events = await t.db.write<
+      { to_status: string }[]
+    >`select to_status from gpu_instance_events where instance_id = ${created.id} order by id`;
     expect(events.map((event) => event.to_status)).toEqual(["pending", "provisioning", "running"]);
 
     const list = (await (await get("/v1/gpu/instances")).json()) as { data: GpuInstance[] };

@@ -17,12 +17,17 @@ const signal = new AbortController().signal;
 const fails = (error: unknown) => async (): Promise<never> => {
   throw error;
 };
-const settle = (promise: Promise<unknown>) => promise.then(() => "ok", () => "failed");
+const settle = (promise: Promise<unknown>) =>
+  promise.then(
+    () => "ok",
+    () => "failed",
+  );
 
 describe("GPU guard", () => {
   it("lets a call the adapter refused itself (paced) count neither against the marketplace nor for it", async () => {
     const { clock, guard, status } = guarded();
-    for (let n = 0; n < 5; n++) await settle(guard.once("vastai", "r", signal, fails(new GatewayError("upstream_error", { upstreamStatus: 500 }))));
+    for (let n = 0; n < 5; n++)
+      await settle(guard.once("vastai", "r", signal, fails(new GatewayError("upstream_error", { upstreamStatus: 500 }))));
     expect(status()).toBe("open");
     clock.now += 60_000;
     for (let n = 0; n < 3; n++) await settle(guard.once("vastai", "r", signal, fails(new NotSent("rate_limited", { retryAfterS: 6 }))));
@@ -36,27 +41,47 @@ describe("GPU guard", () => {
     const { guard } = guarded();
     let billing = 0;
     const refused = new GatewayError("unavailable", { upstreamStatus: 402, retry: false, retryAfterS: 300 });
-    await settle(guard.retried("vastai", "r", signal, async () => {
-      billing += 1;
-      throw refused;
-    }));
+    await settle(
+      guard.retried("vastai", "r", signal, async () => {
+        billing += 1;
+        throw refused;
+      }),
+    );
     expect(billing).toBe(1);
     let limited = 0;
-    await settle(guard.retried("ionet", "r", signal, async () => {
-      limited += 1;
-      throw new GatewayError("rate_limited", { upstreamStatus: 429, retryAfterS: 0.5 });
-    }));
+    await settle(
+      guard.retried("ionet", "r", signal, async () => {
+        limited += 1;
+        throw new GatewayError("rate_limited", { upstreamStatus: 429, retryAfterS: 0.5 });
+      }),
+    );
     expect(limited).toBe(3);
   });
 
   it("cools a marketplace that refused the account for the wait it gave, for searches and creates only", async () => {
     const { clock, guard } = guarded();
-    await settle(guard.once("vastai", "r", signal, fails(new GatewayError("unavailable", { upstreamStatus: 402, retry: false, retryAfterS: 300, message: "vastai cannot serve now: no credit" }))));
+    await settle(
+      guard.once(
+        "vastai",
+        "r",
+        signal,
+        fails(
+          new GatewayError("unavailable", {
+            upstreamStatus: 402,
+            retry: false,
+            retryAfterS: 300,
+            message: "vastai cannot serve now: no credit",
+          }),
+        ),
+      ),
+    );
     expect(() => guard.refuseIfCooling("vastai")).toThrow(expect.objectContaining({ code: "unavailable", retryAfterS: 300 }));
     expect(() => guard.refuseIfCooling("ionet")).not.toThrow();
     // Looking and destroying are not refused: they do not ask.
     expect(await guard.once("vastai", "r", signal, async () => "destroyed")).toBe("destroyed");
-    expect(guard.coolingDown()).toEqual([{ provider: "vastai", until: new Date(clock.now + 300_000).toISOString(), reason: "vastai cannot serve now: no credit" }]);
+    expect(guard.coolingDown()).toEqual([
+      { provider: "vastai", until: new Date(clock.now + 300_000).toISOString(), reason: "vastai cannot serve now: no credit" },
+    ]);
     clock.now += 300_001;
     expect(() => guard.refuseIfCooling("vastai")).not.toThrow();
   });

@@ -67,14 +67,36 @@ const gpu = (): GpuService => {
 };
 const rtx = { gpu_model: "RTX 4090", gpu_count: 1, max_price_per_hour: 1, image: "pytorch/pytorch:latest" };
 const context: CallContext = { signal: new AbortController().signal, requestId: "test" };
-const create = async (body: unknown, key = randomUUID()): Promise<Response> => await t.app.request(postJson("/v1/gpu/instances", body, t.apiKey, { "idempotency-key": key }));
+const create = async (body: unknown, key = randomUUID()): Promise<Response> =>
+  await t.app.request(postJson("/v1/gpu/instances", body, t.apiKey, { "idempotency-key": key }));
 const get = (path: string) => t.app.request(`http://regional.test${path}`, { headers: { authorization: `Bearer ${t.apiKey}` } });
-const remove = (path: string) => t.app.request(`http://regional.test${path}`, { method: "DELETE", headers: { authorization: `Bearer ${t.apiKey}` } });
+const remove = (path: string) =>
+  t.app.request(`http://regional.test${path}`, { method: "DELETE", headers: { authorization: `Bearer ${t.apiKey}` } });
 const instance = async (response: Response): Promise<GpuInstance> => (await response.json()) as GpuInstance;
-const rowOf = async (id: string) => (await t.db.write<Array<{ status: string; provider_status: string | null; failure: string | null; checked_at: Date | null }>>`select status, provider_status, failure, checked_at from gpu_instances where id = ${id}`)[0];
-const vastOffer: GpuOffer = { id: "vastai:1001", provider: "vastai", gpu_model: "RTX 4090", gpu_count: 1, vram_gb: 24, price_per_hour: 0.35, location: "Oslo, NO", reliability: 0.995 };
+const rowOf = async (id: string) =>
+  (
+    await t.db.write<
+      Array<{ status: string; provider_status: string | null; failure: string | null; checked_at: Date | null }>
+    >`select status, provider_status, failure, checked_at from gpu_instances where id = ${id}`
+  )[0];
+const vastOffer: GpuOffer = {
+  id: "vastai:1001",
+  provider: "vastai",
+  gpu_model: "RTX 4090",
+  gpu_count: 1,
+  vram_gb: 24,
+  price_per_hour: 0.35,
+  location: "Oslo, NO",
+  reliability: 0.995,
+};
 /** An instance made at Vast.ai behind the gateway's back, carrying `label`. */
-const rentAtVast = async (label: string) => (await mocks.vastai.marketplace.create({ offer: vastOffer, label, image: "x", diskGb: 20, durationHours: 1, httpPort: 8000, env: {} }, context)).providerInstanceId;
+const rentAtVast = async (label: string) =>
+  (
+    await mocks.vastai.marketplace.create(
+      { offer: vastOffer, label, image: "x", diskGb: 20, durationHours: 1, httpPort: 8000, env: {} },
+      context,
+    )
+  ).providerInstanceId;
 
 async function created(body: unknown = rtx): Promise<GpuInstance> {
   const response = await create(body);
@@ -120,7 +142,15 @@ describe("marketplace states that may still bill stay live", () => {
       ["terminated", "destroyed at vastai"],
     ]);
     expect(mocks.vastai.instances()).toBe(live - 1);
-    expect(audited).toEqual([expect.objectContaining({ actorType: "system", action: "gpu.instance_given_up", result: "success", resource: `gpu_instance:${made.id}`, tenantId: t.tenantId })]);
+    expect(audited).toEqual([
+      expect.objectContaining({
+        actorType: "system",
+        action: "gpu.instance_given_up",
+        result: "success",
+        resource: `gpu_instance:${made.id}`,
+        tenantId: t.tenantId,
+      }),
+    ]);
     expect(gpu().health()).toMatchObject({ given_up: expect.any(Number), destroys_confirmed: expect.any(Number) });
   });
 
@@ -132,7 +162,10 @@ describe("marketplace states that may still bill stay live", () => {
     const failuresBefore = gpu().health().destroy_failures;
     skewMs = giveUpAfterMs + 1_000;
     await gpu().refreshActive(1_000);
-    expect(await rowOf(made.id)).toMatchObject({ status: "terminating", failure: expect.stringMatching(/^given up: degraded \(vastai reports offline\)/) });
+    expect(await rowOf(made.id)).toMatchObject({
+      status: "terminating",
+      failure: expect.stringMatching(/^given up: degraded \(vastai reports offline\)/),
+    });
     expect(gpu().health().destroy_failures).toBeGreaterThan(failuresBefore);
     const live = mocks.vastai.instances();
 
@@ -171,7 +204,10 @@ describe("marketplace states that may still bill stay live", () => {
   it("ends the row, as terminated and not failed, when the marketplace no longer knows the instance", async () => {
     const made = await created();
     await mocks.vastai.marketplace.destroy(made.provider_instance_id ?? "", context);
-    expect(await instance(await get(`/v1/gpu/instances/${made.id}`))).toMatchObject({ status: "terminated", failure: "gone at the provider" });
+    expect(await instance(await get(`/v1/gpu/instances/${made.id}`))).toMatchObject({
+      status: "terminated",
+      failure: "gone at the provider",
+    });
   });
 
   it("gives every live instance its turn, however small the poller's batch", async () => {
@@ -195,10 +231,19 @@ describe("the sweep", () => {
     const reports = await gpu().sweep();
     expect(reports.find((report) => report.provider === "vastai")).toMatchObject({ destroyed: 1, adopted: 0 });
     expect(mocks.vastai.instances()).toBe(live - 1);
-    expect(audited).toEqual([expect.objectContaining({ actorType: "system", action: "gpu.orphan_destroyed", result: "success", metadata: expect.objectContaining({ provider: "vastai", reason: "no record of the instance" }) })]);
+    expect(audited).toEqual([
+      expect.objectContaining({
+        actorType: "system",
+        action: "gpu.orphan_destroyed",
+        result: "success",
+        metadata: expect.objectContaining({ provider: "vastai", reason: "no record of the instance" }),
+      }),
+    ]);
     // The event is in the hash-chained audit log itself.
     await t.deps.audit.flush();
-    const [logged] = await t.db.write<Array<{ count: number }>>`select count(*)::int as count from audit_log where action = 'gpu.orphan_destroyed'`;
+    const [logged] = await t.db.write<
+      Array<{ count: number }>
+    >`select count(*)::int as count from audit_log where action = 'gpu.orphan_destroyed'`;
     expect(logged?.count).toBeGreaterThan(0);
     expect(((await (await detailedHealth(t)).json()) as { gpu: { orphans_destroyed: number } }).gpu.orphans_destroyed).toBeGreaterThan(0);
   });
@@ -273,12 +318,18 @@ describe("prices, disks and refusals", () => {
   it("refuses a disk under Vast.ai's 8 GB minimum with a 400 naming disk_gb", async () => {
     for (const response of [await create({ ...rtx, disk_gb: 4 }), await get("/v1/gpu/offers?disk_gb=4")]) {
       expect(response.status).toBe(400);
-      expect(((await response.json()) as ErrorBody).error).toMatchObject({ code: "invalid_request", param: "disk_gb", message: expect.stringContaining("at least 8 GB") });
+      expect(((await response.json()) as ErrorBody).error).toMatchObject({
+        code: "invalid_request",
+        param: "disk_gb",
+        message: expect.stringContaining("at least 8 GB"),
+      });
     }
   });
 
   it("quotes offers for the disk asked for, and holds a create's price limit to that price", async () => {
-    const priced = async (disk: number) => ((await (await get(`/v1/gpu/offers?gpu_model=rtx-4090&gpu_count=1&provider=vastai&disk_gb=${disk}`)).json()) as GpuOfferList).data[0]?.price_per_hour;
+    const priced = async (disk: number) =>
+      ((await (await get(`/v1/gpu/offers?gpu_model=rtx-4090&gpu_count=1&provider=vastai&disk_gb=${disk}`)).json()) as GpuOfferList).data[0]
+        ?.price_per_hour;
     expect(await priced(20)).toBe(0.35);
     expect(await priced(500)).toBe(0.45);
     // 0.45/h with 500 GB is over 0.42: io.net (no disk price) rents it instead.
@@ -296,9 +347,19 @@ describe("prices, disks and refusals", () => {
       guard: createGpuGuard({ breakers: t.deps.router.breakers, timeoutMs: 10_000, attempts: 3, sleep: async () => {} }),
       reconcile: { lookups: 1, delayMs: 0 },
     });
-    own.vastai.faults.inject("create", { times: 1, status: 402, body: { success: false, error: "insufficient_credit", msg: "Your account balance is too low to rent this instance." } });
+    own.vastai.faults.inject("create", {
+      times: 1,
+      status: 402,
+      body: { success: false, error: "insufficient_credit", msg: "Your account balance is too low to rent this instance." },
+    });
     const request = createGpuInstanceRequest.parse(rtx);
-    const { response } = await service.create(t.tenantId, randomUUID(), requestHash("POST", "/v1/gpu/instances", request), request, "req-billing");
+    const { response } = await service.create(
+      t.tenantId,
+      randomUUID(),
+      requestHash("POST", "/v1/gpu/instances", request),
+      request,
+      "req-billing",
+    );
     expect(response.status).toBe(201);
     expect(response.headers["x-breakwater-provider"]).toBe("ionet");
     expect(own.vastai.faults.calls("create")).toBe(1);
@@ -306,12 +367,19 @@ describe("prices, disks and refusals", () => {
 
     const searches = own.vastai.faults.calls("search");
     const offers = await service.offers({ gpu_model: "RTX 4090", disk_gb: 20, limit: 50 }, "req-offers", new AbortController().signal);
-    expect(offers.failed_providers).toEqual([{ provider: "vastai", code: "unavailable", message: expect.stringContaining("cannot serve now") }]);
+    expect(offers.failed_providers).toEqual([
+      { provider: "vastai", code: "unavailable", message: expect.stringContaining("cannot serve now") },
+    ]);
     expect(own.vastai.faults.calls("search")).toBe(searches);
-    expect(service.health().cooling_down).toEqual([{ provider: "vastai", until: expect.any(String), reason: expect.stringContaining("balance is too low") }]);
+    expect(service.health().cooling_down).toEqual([
+      { provider: "vastai", until: expect.any(String), reason: expect.stringContaining("balance is too low") },
+    ]);
 
     // Looking at and destroying what is rented goes on while it cools.
-    await own.vastai.marketplace.create({ offer: vastOffer, label: labelFor("local", randomUUID()), image: "x", diskGb: 20, durationHours: 1, httpPort: 8000, env: {} }, context);
+    await own.vastai.marketplace.create(
+      { offer: vastOffer, label: labelFor("local", randomUUID()), image: "x", diskGb: 20, durationHours: 1, httpPort: 8000, env: {} },
+      context,
+    );
     await service.sweep();
     expect(own.vastai.instances()).toBe(0);
   });

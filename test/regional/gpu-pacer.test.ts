@@ -40,7 +40,13 @@ describe("marketplace pacer", () => {
   it("queues concurrent callers in order without ever letting two through at once", async () => {
     // The clock stands still: each caller's wait is only its place in the queue.
     const waits: number[] = [];
-    const clockless = createPacer({ name: "market", limits: { create: { limit: 1, periodMs: 223 } }, maxWaitMs: 5_000, now: () => 0, sleep: async (ms) => void waits.push(ms) });
+    const clockless = createPacer({
+      name: "market",
+      limits: { create: { limit: 1, periodMs: 223 } },
+      maxWaitMs: 5_000,
+      now: () => 0,
+      sleep: async (ms) => void waits.push(ms),
+    });
     await Promise.all([0, 1, 2, 3].map(() => clockless.take("create", signal)));
     expect(waits).toEqual([223, 446, 669]);
   });
@@ -48,7 +54,10 @@ describe("marketplace pacer", () => {
   it("refuses at once, as rate_limited and never sent, when the wait would pass the call's allowance", async () => {
     const { pacer, clock } = paced({ search: { limit: 10, periodMs: 60_000 } }, 5_000);
     for (let n = 0; n < 10; n++) await pacer.take("search", signal);
-    const refused = await pacer.take("search", signal).then(() => undefined, (error: unknown) => error);
+    const refused = await pacer.take("search", signal).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
     expect(refused).toMatchObject({ code: "rate_limited", retryAfterS: 6 });
     expect(isNotSent(refused)).toBe(true);
     expect(clock.sleeps).toEqual([]);
@@ -78,14 +87,27 @@ describe("marketplace pacer", () => {
 });
 
 describe("paced adapters against marketplaces that enforce their published limits", () => {
-  const offer = { id: "vastai:1001", provider: "vastai" as const, gpu_model: "RTX 4090", gpu_count: 1, vram_gb: 24, price_per_hour: 0.35, location: null, reliability: null };
+  const offer = {
+    id: "vastai:1001",
+    provider: "vastai" as const,
+    gpu_model: "RTX 4090",
+    gpu_count: 1,
+    vram_gb: 24,
+    price_per_hour: 0.35,
+    location: null,
+    reliability: null,
+  };
   const context = { signal, requestId: "pacing" };
 
   /** Creates three Vast.ai instances, polls each five times, lists and destroys them: a poller's busy minute. */
   async function busyMinute(mocks: MockMarketplaces): Promise<void> {
     const vast = mocks.vastai.marketplace;
     const ids: string[] = [];
-    for (let n = 0; n < 3; n++) ids.push((await vast.create({ offer, label: `bw-local-${n}`, image: "x", diskGb: 20, durationHours: 1, httpPort: 8000, env: {} }, context)).providerInstanceId);
+    for (let n = 0; n < 3; n++)
+      ids.push(
+        (await vast.create({ offer, label: `bw-local-${n}`, image: "x", diskGb: 20, durationHours: 1, httpPort: 8000, env: {} }, context))
+          .providerInstanceId,
+      );
     for (let round = 0; round < 5; round++) for (const id of ids) await vast.get(id, context);
     await vast.listLabelled("bw-local-", context);
     for (const id of ids) await vast.destroy(id, context);
@@ -93,7 +115,12 @@ describe("paced adapters against marketplaces that enforce their published limit
 
   it("never draws a 429 from Vast.ai when paced", async () => {
     const clock = { now: 0 };
-    const mocks = createMockMarketplaces({ bootMs: 0, now: () => clock.now, enforceLimits: true, pacing: { maxWaitMs: 5_000, now: () => clock.now, sleep: async (ms) => void (clock.now += ms) } });
+    const mocks = createMockMarketplaces({
+      bootMs: 0,
+      now: () => clock.now,
+      enforceLimits: true,
+      pacing: { maxWaitMs: 5_000, now: () => clock.now, sleep: async (ms) => void (clock.now += ms) },
+    });
     await busyMinute(mocks);
     expect(mocks.vastai.tooFrequent()).toBe(0);
     expect(clock.now).toBeGreaterThan(0);

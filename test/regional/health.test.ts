@@ -6,7 +6,10 @@ const deadReplica = "postgres://postgres@127.0.0.1:1/nowhere";
 
 let t: TestApp;
 beforeAll(async () => {
-  t = await createTestApp(inject("primaryUrl"), { adminKey: testAdminKey, db: { replicaUrls: [deadReplica], connectTimeoutMs: 1_000, healthCheckIntervalMs: 600_000 } });
+  t = await createTestApp(inject("primaryUrl"), {
+    adminKey: testAdminKey,
+    db: { replicaUrls: [deadReplica], connectTimeoutMs: 1_000, healthCheckIntervalMs: 600_000 },
+  });
   await t.db.checkHealth();
 });
 afterAll(async () => t?.close());
@@ -40,7 +43,10 @@ describe("GET /health/detailed", () => {
     expect(response.status).toBe(200);
     expect(response.headers.get("cache-control")).toBe("no-store");
     const text = await response.text();
-    const body = JSON.parse(text) as { database: { primary: Record<string, unknown>; replicas: Record<string, unknown>[] }; usage: Record<string, number> };
+    const body = JSON.parse(text) as {
+      database: { primary: Record<string, unknown>; replicas: Record<string, unknown>[] };
+      usage: Record<string, number>;
+    };
     expect(body.database.primary).toMatchObject({ up: true });
     expect(body.database.replicas).toEqual([expect.objectContaining({ name: "replica-1", up: false, in_rotation: false, reason: "down" })]);
     expect(body.usage).toEqual({ queued: expect.any(Number), dropped: 0, setAside: 0 });

@@ -74,7 +74,8 @@ describe("an internal exception from a provider adapter reaches the client only 
   });
 
   const post = (path: string, body: Record<string, unknown>) => t.app.request(postJson(path, body, t.apiKey));
-  const ask = (model: string, stream = false) => post("/v1/chat/completions", { model: `broken/${model}`, messages: [{ role: "user", content: "hi" }], stream });
+  const ask = (model: string, stream = false) =>
+    post("/v1/chat/completions", { model: `broken/${model}`, messages: [{ role: "user", content: "hi" }], stream });
 
   it.each([
     ["a chat call", () => ask("chat")],
@@ -96,7 +97,9 @@ describe("an internal exception from a provider adapter reaches the client only 
     const events = await sseDataOf(response);
     expect((JSON.parse(events[0] ?? "{}") as ChatCompletionChunk).choices[0]?.delta.content).toBe("partial ");
     expect(events).not.toContain("[DONE]");
-    expect(JSON.parse(events.at(-1) ?? "{}")).toMatchObject({ error: { code: "internal_error", type: "server_error", message: "Internal error." } });
+    expect(JSON.parse(events.at(-1) ?? "{}")).toMatchObject({
+      error: { code: "internal_error", type: "server_error", message: "Internal error." },
+    });
     expect(events.join("\n")).not.toContain(internalText);
   });
 
@@ -123,6 +126,8 @@ describe("the regional error handler", () => {
     const response = await app.request("/boom");
     expect(response.status).toBe(500);
     expect(await response.json()).toMatchObject({ error: { code: "internal_error", type: "server_error", message: "Internal error." } });
-    expect(logged).toEqual([expect.objectContaining({ code: "internal_error", error: expect.objectContaining({ message: internalText }) })]);
+    expect(logged).toEqual([
+      expect.objectContaining({ code: "internal_error", error: expect.objectContaining({ message: internalText }) }),
+    ]);
   });
 });

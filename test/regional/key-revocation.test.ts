@@ -28,17 +28,28 @@ describe("a revoked key, with a replica that has not replayed the revocation", (
     const path = `/internal/keys/${hashApiKey(key).toString("hex")}`;
     const timestampS = Math.floor(Date.now() / 1000);
     const signature = await sign(secret, { method: "GET", pathAndQuery: path, timestampS, bodySha256: await sha256Hex(""), headers: {} });
-    return await edgeFacing.request(`http://regional.test${path}`, { headers: { [timestampHeader]: String(timestampS), [signatureHeader]: signature } });
+    return await edgeFacing.request(`http://regional.test${path}`, {
+      headers: { [timestampHeader]: String(timestampS), [signatureHeader]: signature },
+    });
   };
   /** Regional checking the key itself (no edge in front, as in tests and local mode). */
-  const directCall = async (): Promise<number> => (await t.app.request("/v1/models", { headers: { authorization: `Bearer ${key}` } })).status;
+  const directCall = async (): Promise<number> =>
+    (await t.app.request("/v1/models", { headers: { authorization: `Bearer ${key}` } })).status;
 
   beforeAll(async () => {
     cluster = await startPostgres();
     // The replica never leaves rotation for lag here; health is checked when the test says.
-    t = await createTestApp(cluster.primaryUrl, { adminKey, replicaServerUrl: cluster.replicaUrl, db: { maxReplicaLagMs: 600_000, healthCheckIntervalMs: 600_000 } });
+    t = await createTestApp(cluster.primaryUrl, {
+      adminKey,
+      replicaServerUrl: cluster.replicaUrl,
+      db: { maxReplicaLagMs: 600_000, healthCheckIntervalMs: 600_000 },
+    });
     edgeFacing = createApp({ ...t.deps, edgeSigningSecret: secret });
-    const created = await t.app.request(`/admin/tenants/${t.tenantId}/keys`, { method: "POST", headers: { authorization: `Bearer ${adminKey}`, "content-type": "application/json" }, body: "{}" });
+    const created = await t.app.request(`/admin/tenants/${t.tenantId}/keys`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${adminKey}`, "content-type": "application/json" },
+      body: "{}",
+    });
     ({ key, id: keyId } = (await created.json()) as { key: string; id: string });
     await cluster.waitForReplay();
     await t.db.checkHealth();
@@ -52,7 +63,10 @@ describe("a revoked key, with a replica that has not replayed the revocation", (
 
   it("is looked up as revoked at once, by the edge and by regional itself", async () => {
     await cluster.pauseReplay();
-    const revoked = await t.app.request(`/admin/keys/${keyId}/revoke`, { method: "POST", headers: { authorization: `Bearer ${adminKey}` } });
+    const revoked = await t.app.request(`/admin/keys/${keyId}/revoke`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${adminKey}` },
+    });
     expect(revoked.status).toBe(200);
     // The replica still has the key as active: a plain read there would hand it out again.
     const [stale] = await (await t.db.read())<{ status: string }[]>`select status from api_keys where id = ${keyId}`;

@@ -14,7 +14,9 @@ const secret = "edge-signing-secret-for-local-mode-0123456789";
  */
 async function start(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
   const dataDir = await mkdtemp(join(tmpdir(), "bw-local-mode-"));
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(EDGE_SIGNING_SECRET|DATABASE_URL|HOST|PORT|DATA_DIR)$/.test(name)));
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !/^(EDGE_SIGNING_SECRET|DATABASE_URL|HOST|PORT|DATA_DIR)$/.test(name)),
+  );
   const child = spawn(process.execPath, ["--import", "tsx", "regional/main.ts"], {
     cwd: repoRoot,
     env: { ...inherited, PORT: "0", DATA_DIR: dataDir, LOG_LEVEL: "info", ...env },
@@ -53,8 +55,12 @@ describe("local mode", () => {
   it("needs no EDGE_SIGNING_SECRET; anywhere else start-up stops, saying why", () => {
     expect(() => requireEdgeSigning({ DATABASE_URL: undefined, HOST: "127.0.0.1", EDGE_SIGNING_SECRET: undefined })).not.toThrow();
     expect(() => requireEdgeSigning({ DATABASE_URL: "postgres://db/app", HOST: "127.0.0.1", EDGE_SIGNING_SECRET: secret })).not.toThrow();
-    expect(() => requireEdgeSigning({ DATABASE_URL: "postgres://db/app", HOST: "127.0.0.1", EDGE_SIGNING_SECRET: undefined })).toThrow(/EDGE_SIGNING_SECRET is not set.*DATABASE_URL.*rate limits/s);
-    expect(() => requireEdgeSigning({ DATABASE_URL: undefined, HOST: "0.0.0.0", EDGE_SIGNING_SECRET: undefined })).toThrow(/EDGE_SIGNING_SECRET is not set.*HOST 0\.0\.0\.0.*not a loopback/s);
+    expect(() => requireEdgeSigning({ DATABASE_URL: "postgres://db/app", HOST: "127.0.0.1", EDGE_SIGNING_SECRET: undefined })).toThrow(
+      /EDGE_SIGNING_SECRET is not set.*DATABASE_URL.*rate limits/s,
+    );
+    expect(() => requireEdgeSigning({ DATABASE_URL: undefined, HOST: "0.0.0.0", EDGE_SIGNING_SECRET: undefined })).toThrow(
+      /EDGE_SIGNING_SECRET is not set.*HOST 0\.0\.0\.0.*not a loopback/s,
+    );
   });
 });
 

@@ -6,7 +6,12 @@ describe("mock fault specs", () => {
     expect(parseFault("status=503")).toEqual({ ...noFault, status: 503 });
     expect(parseFault("status=429; retry-after=2")).toEqual({ ...noFault, status: 429, retryAfterS: 2 });
     expect(parseFault("latency=150,reset")).toEqual({ ...noFault, latencyMs: 150, reset: true });
-    expect(parseFault("first-token-delay=500;stall-after=2;break-after=3")).toEqual({ ...noFault, firstTokenDelayMs: 500, stallAfter: 2, breakAfter: 3 });
+    expect(parseFault("first-token-delay=500;stall-after=2;break-after=3")).toEqual({
+      ...noFault,
+      firstTokenDelayMs: 500,
+      stallAfter: 2,
+      breakAfter: 3,
+    });
     expect(parseFault("malformed-chunk;no-done")).toEqual({ ...noFault, malformedChunk: true, noDone: true });
     expect(parseFault("context-length;times=2")).toEqual({ ...noFault, contextLength: true, times: 2 });
     expect(parseFault("CONTENT-POLICY")).toEqual({ ...noFault, contentPolicy: true });

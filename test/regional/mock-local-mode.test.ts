@@ -9,7 +9,10 @@ import { parseRoutes } from "../../regional/routes-file.ts";
 import { createTestApp, postJson, type TestApp } from "../support/regional-app.ts";
 
 const databaseUrl = "postgres://gateway@db.internal:5432/breakwater";
-const modelsOf = (env: Record<string, string>) => createRegistry(configuredProviders(loadConfig(env))).list().map((model) => model.id);
+const modelsOf = (env: Record<string, string>) =>
+  createRegistry(configuredProviders(loadConfig(env)))
+    .list()
+    .map((model) => model.id);
 
 describe("mock providers only in local mode", () => {
   it("has no mock models with a DATABASE_URL and no MOCK_PROVIDERS: mock/echo does not exist", () => {
@@ -28,13 +31,23 @@ describe("mock providers only in local mode", () => {
   it("has no mock GPU marketplaces outside local mode: without marketplace keys the GPU API is off", () => {
     const logger = createLogger("silent");
     expect(configuredMarketplaces(loadConfig({ DATABASE_URL: databaseUrl }), logger)).toEqual([]);
-    expect(configuredMarketplaces(loadConfig({ DATABASE_URL: databaseUrl, MOCK_PROVIDERS: "on" }), logger).map((marketplace) => marketplace.name)).toEqual(["vastai", "ionet"]);
+    expect(
+      configuredMarketplaces(loadConfig({ DATABASE_URL: databaseUrl, MOCK_PROVIDERS: "on" }), logger).map(
+        (marketplace) => marketplace.name,
+      ),
+    ).toEqual(["vastai", "ionet"]);
   });
 
   it("stops start-up on a mock entry in the routes file outside local mode, naming the field", () => {
     const file = parseRoutes({ providers: { flaky: { type: "mock", faults: { echo: "status=503;times=1" } } } });
-    expect(() => configuredProviders(loadConfig({ DATABASE_URL: databaseUrl }), file, {})).toThrow("Routes file: providers.flaky.type: mock providers exist only in local mode");
-    expect(createRegistry(configuredProviders(loadConfig({}), file, {})).list().map((model) => model.id)).toContain("flaky/echo");
+    expect(() => configuredProviders(loadConfig({ DATABASE_URL: databaseUrl }), file, {})).toThrow(
+      "Routes file: providers.flaky.type: mock providers exist only in local mode",
+    );
+    expect(
+      createRegistry(configuredProviders(loadConfig({}), file, {}))
+        .list()
+        .map((model) => model.id),
+    ).toContain("flaky/echo");
   });
 });
 
@@ -45,7 +58,9 @@ describe("x-mock-fault outside local mode", () => {
   beforeAll(async () => {
     // A real provider whose upstream would honour the header, were it ever passed on.
     upstream = await serveMockUpstream(0);
-    const file = parseRoutes({ providers: { real: { type: "openai", baseUrl: `${upstream.url}/openai/v1`, apiKey: "env:REAL_KEY", models: ["echo"] } } });
+    const file = parseRoutes({
+      providers: { real: { type: "openai", baseUrl: `${upstream.url}/openai/v1`, apiKey: "env:REAL_KEY", models: ["echo"] } },
+    });
     const providers = configuredProviders(loadConfig({ DATABASE_URL: databaseUrl }), file, { REAL_KEY: "sk-real" });
     t = await createTestApp(inject("primaryUrl"), { providers });
   });
@@ -55,7 +70,11 @@ describe("x-mock-fault outside local mode", () => {
   });
 
   const ask = (model: string) =>
-    t.app.request(postJson("/v1/chat/completions", { model, messages: [{ role: "user", content: "still here" }] }, t.apiKey, { "x-mock-fault": "status=503" }));
+    t.app.request(
+      postJson("/v1/chat/completions", { model, messages: [{ role: "user", content: "still here" }] }, t.apiKey, {
+        "x-mock-fault": "status=503",
+      }),
+    );
 
   it("answers 404 model_not_found for mock/echo", async () => {
     const response = await ask("mock/echo");

@@ -8,7 +8,13 @@ import { createOpenAiProvider } from "../../regional/providers/openai/index.ts";
 import type { CallContext } from "../../regional/providers/types.ts";
 import { createTestApp, postJson, sseDataOf, type TestApp } from "../support/regional-app.ts";
 
-const hello: ChatCompletionRequest = { model: "echo", messages: [{ role: "system", content: "be brief" }, { role: "user", content: "hello there world" }] };
+const hello: ChatCompletionRequest = {
+  model: "echo",
+  messages: [
+    { role: "system", content: "be brief" },
+    { role: "user", content: "hello there world" },
+  ],
+};
 const streamed: ChatCompletionRequest = { ...hello, stream: true, stream_options: { include_usage: true } };
 const pause = (ms: number) => new Promise<"silent">((resolve) => setTimeout(() => resolve("silent"), ms));
 
@@ -47,7 +53,8 @@ async function failureOf(promise: Promise<unknown>): Promise<unknown> {
 /** The error and its causes, outermost first. */
 function causes(error: unknown): unknown[] {
   const chain: unknown[] = [];
-  for (let current = error; current !== undefined && chain.length < 5; current = current instanceof Error ? current.cause : undefined) chain.push(current);
+  for (let current = error; current !== undefined && chain.length < 5; current = current instanceof Error ? current.cause : undefined)
+    chain.push(current);
   return chain;
 }
 
@@ -66,7 +73,11 @@ describe.each(wires)("mock provider on %s's wire format", (wire) => {
   it("streams word by word, then the finish reason and usage", async () => {
     const chunks = await collect(await provider.chatStream(streamed, context()));
     expect(chunks[0]?.choices[0]?.delta).toMatchObject({ role: "assistant" });
-    expect(chunks.filter((chunk) => chunk.choices[0]?.delta.content).map((chunk) => chunk.choices[0]?.delta.content)).toEqual(["hello ", "there ", "world"]);
+    expect(chunks.filter((chunk) => chunk.choices[0]?.delta.content).map((chunk) => chunk.choices[0]?.delta.content)).toEqual([
+      "hello ",
+      "there ",
+      "world",
+    ]);
     expect(chunks.at(-2)?.choices[0]?.finish_reason).toBe("stop");
     expect(chunks.at(-1)).toMatchObject({ choices: [], usage: { prompt_tokens: 5, completion_tokens: 3, total_tokens: 8 } });
   });
@@ -82,12 +93,22 @@ describe.each(wires)("mock provider on %s's wire format", (wire) => {
   });
 
   it("answers status=429;retry-after=2 with rate_limited and the wait", async () => {
-    expect(await failureOf(provider.chat(hello, context("status=429;retry-after=2")))).toMatchObject({ code: "rate_limited", upstreamStatus: 429, retryAfterS: 2 });
+    expect(await failureOf(provider.chat(hello, context("status=429;retry-after=2")))).toMatchObject({
+      code: "rate_limited",
+      upstreamStatus: 429,
+      retryAfterS: 2,
+    });
   });
 
   it("answers context-length and content-policy as the provider words them", async () => {
-    expect(await failureOf(provider.chat(hello, context("context-length")))).toMatchObject({ code: "context_length_exceeded", upstreamStatus: 400 });
-    expect(await failureOf(provider.chatStream(streamed, context("content-policy")))).toMatchObject({ code: "content_policy_violation", upstreamStatus: 400 });
+    expect(await failureOf(provider.chat(hello, context("context-length")))).toMatchObject({
+      code: "context_length_exceeded",
+      upstreamStatus: 400,
+    });
+    expect(await failureOf(provider.chatStream(streamed, context("content-policy")))).toMatchObject({
+      code: "content_policy_violation",
+      upstreamStatus: 400,
+    });
   });
 
   it("resets the connection the way Node's fetch reports it", async () => {
@@ -116,7 +137,10 @@ describe.each(wires)("mock provider on %s's wire format", (wire) => {
   it("sends a slow first token: headers at once, the first event later", async () => {
     const controller = new AbortController();
     let headers = false;
-    const chunks = await provider.chatStream(streamed, context("first-token-delay=60000", controller.signal, () => (headers = true)));
+    const chunks = await provider.chatStream(
+      streamed,
+      context("first-token-delay=60000", controller.signal, () => (headers = true)),
+    );
     expect(headers).toBe(true);
     const iterator = chunks[Symbol.asyncIterator]();
     const first = iterator.next();
@@ -156,7 +180,9 @@ describe.each(wires)("mock provider on %s's wire format", (wire) => {
 
   it("sends a malformed chunk after the first piece of content, which the adapter skips and reports", async () => {
     const reported: Array<{ bytes: number }> = [];
-    const chunks = await collect(await provider.chatStream(streamed, { ...context("malformed-chunk"), onMalformedChunk: (detail) => void reported.push(detail) }));
+    const chunks = await collect(
+      await provider.chatStream(streamed, { ...context("malformed-chunk"), onMalformedChunk: (detail) => void reported.push(detail) }),
+    );
     expect(contentOf(chunks)).toBe("hello there world");
     expect(chunks.some((chunk) => chunk.choices[0]?.finish_reason === "stop")).toBe(true);
     expect(reported).toEqual([{ bytes: expect.any(Number) }]);
@@ -191,7 +217,10 @@ describe.each(wires)("mock provider on %s's wire format", (wire) => {
   });
 
   it("answers a model it does not serve with model_not_found", async () => {
-    expect(await failureOf(provider.chat({ ...hello, model: "nope" }, context()))).toMatchObject({ code: "model_not_found", upstreamStatus: 404 });
+    expect(await failureOf(provider.chat({ ...hello, model: "nope" }, context()))).toMatchObject({
+      code: "model_not_found",
+      upstreamStatus: 404,
+    });
   });
 });
 
@@ -206,7 +235,9 @@ describe("mock provider specifics", () => {
     const bytes = Buffer.from(String(encoded.data[0]?.embedding), "base64");
     expect(Array.from({ length: bytes.length / 4 }, (_, i) => bytes.readFloatLE(i * 4))).toHaveLength(8);
     expect(floats.usage).toEqual({ prompt_tokens: 2, total_tokens: 2 });
-    expect(await failureOf(provider.embeddings({ model: "embed", input: "x" }, context("status=502")))).toMatchObject({ upstreamStatus: 502 });
+    expect(await failureOf(provider.embeddings({ model: "embed", input: "x" }, context("status=502")))).toMatchObject({
+      upstreamStatus: 502,
+    });
   });
 
   it("answers an overload on Anthropic's wire as a 529 upstream_error", async () => {
@@ -229,7 +260,14 @@ describe("mock upstream wire formats", () => {
   const upstream = createMockUpstream();
   const bindings = { reset: () => {} };
   const call = (path: string, body: unknown, headers: Record<string, string>) =>
-    upstream.app.fetch(new Request(`http://mock.test${path}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) }), bindings);
+    upstream.app.fetch(
+      new Request(`http://mock.test${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body: JSON.stringify(body),
+      }),
+      bindings,
+    );
   const openai = { authorization: "Bearer k" };
   const anthropic = { "x-api-key": "k", "anthropic-version": "2023-06-01" };
   const messages = [{ role: "user", content: "hi there" }];
@@ -237,7 +275,9 @@ describe("mock upstream wire formats", () => {
   it("ends OpenAI's stream with [DONE], and leaves it out under no-done", async () => {
     const body = { model: "echo", messages, stream: true };
     expect(await (await call("/openai/v1/chat/completions", body, openai)).text()).toMatch(/data: \[DONE\]\n\n$/);
-    expect(await (await call("/openai/v1/chat/completions", body, { ...openai, "x-mock-fault": "no-done" })).text()).not.toContain("[DONE]");
+    expect(await (await call("/openai/v1/chat/completions", body, { ...openai, "x-mock-fault": "no-done" })).text()).not.toContain(
+      "[DONE]",
+    );
   });
 
   it("ends Anthropic's stream with message_stop, and leaves it out under no-done", async () => {
@@ -253,11 +293,17 @@ describe("mock upstream wire formats", () => {
       "message_delta",
       "message_stop",
     ]);
-    expect(await (await call("/anthropic/v1/messages", body, { ...anthropic, "x-mock-fault": "no-done" })).text()).not.toContain("message_stop");
+    expect(await (await call("/anthropic/v1/messages", body, { ...anthropic, "x-mock-fault": "no-done" })).text()).not.toContain(
+      "message_stop",
+    );
   });
 
   it("sends Anthropic's error shape and Retry-After", async () => {
-    const response = await call("/anthropic/v1/messages", { model: "echo", max_tokens: 10, messages }, { ...anthropic, "x-mock-fault": "status=429;retry-after=3" });
+    const response = await call(
+      "/anthropic/v1/messages",
+      { model: "echo", max_tokens: 10, messages },
+      { ...anthropic, "x-mock-fault": "status=429;retry-after=3" },
+    );
     expect(response.status).toBe(429);
     expect(response.headers.get("retry-after")).toBe("3");
     expect(await response.json()).toMatchObject({ type: "error", error: { type: "rate_limit_error" } });
@@ -276,8 +322,18 @@ describe("mock upstream on a port", () => {
   it("serves the real adapters over HTTP and counts the calls", async () => {
     const served = await serveMockUpstream(0);
     try {
-      const openai = createOpenAiProvider({ name: "openai", baseUrl: `${served.url}/openai/v1`, apiKey: "k", models: [{ id: "echo", kind: "chat" }] });
-      const anthropic = createAnthropicProvider({ name: "anthropic", baseUrl: `${served.url}/anthropic`, apiKey: "k", models: [{ id: "echo", kind: "chat" }] });
+      const openai = createOpenAiProvider({
+        name: "openai",
+        baseUrl: `${served.url}/openai/v1`,
+        apiKey: "k",
+        models: [{ id: "echo", kind: "chat" }],
+      });
+      const anthropic = createAnthropicProvider({
+        name: "anthropic",
+        baseUrl: `${served.url}/anthropic`,
+        apiKey: "k",
+        models: [{ id: "echo", kind: "chat" }],
+      });
       expect((await openai.chat(hello, context())).choices[0]?.message.content).toBe("hello there world");
       expect(contentOf(await collect(await anthropic.chatStream(streamed, context())))).toBe("hello there world");
       expect(served.upstream.calls("echo")).toBe(2);
@@ -306,7 +362,12 @@ describe("mock upstream on a port", () => {
   it("breaks a stream mid-way over the network for a configured break-after", async () => {
     const served = await serveMockUpstream(0, { faults: { echo: "break-after=1" } });
     try {
-      const anthropic = createAnthropicProvider({ name: "anthropic", baseUrl: `${served.url}/anthropic`, apiKey: "k", models: [{ id: "echo", kind: "chat" }] });
+      const anthropic = createAnthropicProvider({
+        name: "anthropic",
+        baseUrl: `${served.url}/anthropic`,
+        apiKey: "k",
+        models: [{ id: "echo", kind: "chat" }],
+      });
       const { content, error } = await readUntilFailure(await anthropic.chatStream(streamed, context()));
       expect(content).toBe("hello ");
       expect(error).toMatchObject({ code: "upstream_error", message: "anthropic broke off the stream." });
@@ -319,7 +380,9 @@ describe("mock upstream on a port", () => {
 describe("mock providers through the app", () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await createTestApp(inject("primaryUrl"), { providers: [createMockProvider(), createMockProvider({ name: "mock-anthropic", wire: "anthropic" })] });
+    t = await createTestApp(inject("primaryUrl"), {
+      providers: [createMockProvider(), createMockProvider({ name: "mock-anthropic", wire: "anthropic" })],
+    });
   });
   afterAll(async () => t?.close());
 
@@ -369,7 +432,17 @@ describe("mock faults through the app's routing", () => {
   const steady = createMockProvider({ name: "steady", wire: "anthropic" });
   // Backoff sleeps return at once; only the first-token deadline takes real time.
   const clock = { now: () => Date.now(), sleep: async () => {} };
-  const routes = { routes: { "late-first": { targets: [{ provider: "late", model: "echo" }, { provider: "steady", model: "echo" }], timeouts: { firstTokenMs: 30 } } } };
+  const routes = {
+    routes: {
+      "late-first": {
+        targets: [
+          { provider: "late", model: "echo" },
+          { provider: "steady", model: "echo" },
+        ],
+        timeouts: { firstTokenMs: 30 },
+      },
+    },
+  };
 
   beforeAll(async () => {
     t = await createTestApp(inject("primaryUrl"), { providers: [flaky, late, steady], routes, clock });
@@ -377,7 +450,9 @@ describe("mock faults through the app's routing", () => {
   afterAll(async () => t?.close());
 
   it("recovers from two 503s by retrying (times=2), and the mock counts three calls", async () => {
-    const response = await t.app.request(postJson("/v1/chat/completions", { ...hello, model: "flaky/echo" }, t.apiKey, { "x-mock-fault": "status=503;times=2" }));
+    const response = await t.app.request(
+      postJson("/v1/chat/completions", { ...hello, model: "flaky/echo" }, t.apiKey, { "x-mock-fault": "status=503;times=2" }),
+    );
     expect(response.status).toBe(200);
     expect(response.headers.get("x-breakwater-attempts")).toBe("3");
     expect(flaky.calls("echo")).toBe(3);

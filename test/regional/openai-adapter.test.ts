@@ -14,7 +14,13 @@ let openai: Provider;
 /** An OpenAI-compatible server on the same upstream whose entry says it takes no `stream_options`. */
 let plain: Provider;
 
-const fixture = async (name: string) => JSON.parse(await readFile(new URL(`../fixtures/openai/${name}`, import.meta.url), "utf8")) as { source: string; status: number; headers: Record<string, string>; body: unknown };
+const fixture = async (name: string) =>
+  JSON.parse(await readFile(new URL(`../fixtures/openai/${name}`, import.meta.url), "utf8")) as {
+    source: string;
+    status: number;
+    headers: Record<string, string>;
+    body: unknown;
+  };
 
 beforeAll(async () => {
   upstream = await startFakeUpstream();
@@ -27,7 +33,12 @@ beforeAll(async () => {
       { id: "text-embedding-test", kind: "embeddings" },
     ],
   });
-  plain = createOpenAiProvider({ name: "plain", baseUrl: upstream.baseUrl, models: [{ id: "m", kind: "chat" }], capabilities: { streamOptions: false } });
+  plain = createOpenAiProvider({
+    name: "plain",
+    baseUrl: upstream.baseUrl,
+    models: [{ id: "m", kind: "chat" }],
+    capabilities: { streamOptions: false },
+  });
   // One attempt and a breaker that never trips: these tests pin translation, not routing.
   const once = { retry: { maxAttempts: 1 }, breaker: { failureThreshold: 1_000 } };
   const routes = { providers: { openai: once, plain: once } };
@@ -51,7 +62,9 @@ const completion = (model: string) => ({
 });
 
 const ask = (extra: Record<string, unknown> = {}) =>
-  t.app.request(postJson("/v1/chat/completions", { model: "openai/gpt-test", messages: [{ role: "user", content: "hi" }], ...extra }, t.apiKey));
+  t.app.request(
+    postJson("/v1/chat/completions", { model: "openai/gpt-test", messages: [{ role: "user", content: "hi" }], ...extra }, t.apiKey),
+  );
 
 describe("openai adapter", () => {
   it("sends the provider's own key, never the client's, and the provider's model name", async () => {
@@ -70,7 +83,11 @@ describe("openai adapter", () => {
 
   it("passes fields the gateway does not know on to the provider", async () => {
     upstream.handle((_, response) => sendJson(response, 200, completion("gpt-test")));
-    await ask({ reasoning_effort: "low", metadata: { team: "a" }, messages: [{ role: "user", content: "hi", cache_control: { type: "ephemeral" } }] });
+    await ask({
+      reasoning_effort: "low",
+      metadata: { team: "a" },
+      messages: [{ role: "user", content: "hi", cache_control: { type: "ephemeral" } }],
+    });
     const sent = JSON.parse(upstream.requests[0]?.body ?? "{}") as Record<string, unknown>;
     expect(sent.reasoning_effort).toBe("low");
     expect(sent.metadata).toEqual({ team: "a" });
@@ -80,7 +97,11 @@ describe("openai adapter", () => {
   it("relays the upstream stream chunk by chunk and ends it with [DONE]", async () => {
     upstream.handle(async (_, response) => {
       response.writeHead(200, { "content-type": "text/event-stream" });
-      for (const [word, finish] of [["one ", null], ["two ", null], ["three", "stop"]] as const) {
+      for (const [word, finish] of [
+        ["one ", null],
+        ["two ", null],
+        ["three", "stop"],
+      ] as const) {
         response.write(contentChunk("gpt-test", word, finish));
         await sleep(5);
       }
@@ -97,7 +118,9 @@ describe("openai adapter", () => {
   it("skips a chunk that cannot be read between valid ones: the answer is whole and ends with [DONE]", async () => {
     upstream.handle((_, response) => {
       response.writeHead(200, { "content-type": "text/event-stream" });
-      response.end(`${contentChunk("gpt-test", "partial ")}data: {not json\n\n${contentChunk("gpt-test", "and whole", "stop")}data: [DONE]\n\n`);
+      response.end(
+        `${contentChunk("gpt-test", "partial ")}data: {not json\n\n${contentChunk("gpt-test", "and whole", "stop")}data: [DONE]\n\n`,
+      );
     });
     const events = await sseDataOf(await ask({ stream: true }));
     expect(events.at(-1)).toBe("[DONE]");
@@ -110,12 +133,22 @@ describe("openai adapter", () => {
     const unreadable = [`{"choices":[{"delta":{"content":"${secret}`, `{"id":"no choices, ${secret}"}`, `"${secret}"`];
     upstream.handle((_, response) => {
       response.writeHead(200, { "content-type": "text/event-stream" });
-      response.end(`${contentChunk("gpt-test", "one ")}${unreadable.map((data) => `data: ${data}\n\n`).join("")}${contentChunk("gpt-test", "two", "stop")}data: [DONE]\n\n`);
+      response.end(
+        `${contentChunk("gpt-test", "one ")}${unreadable.map((data) => `data: ${data}\n\n`).join("")}${contentChunk("gpt-test", "two", "stop")}data: [DONE]\n\n`,
+      );
     });
     const reported: unknown[] = [];
-    const context = { signal: new AbortController().signal, requestId: "req-skip", onMalformedChunk: (detail: { bytes: number }) => void reported.push(detail) };
+    const context = {
+      signal: new AbortController().signal,
+      requestId: "req-skip",
+      onMalformedChunk: (detail: { bytes: number }) => void reported.push(detail),
+    };
     const chunks: ChatCompletionChunk[] = [];
-    for await (const chunk of await openai.chatStream({ model: "gpt-test", messages: [{ role: "user", content: "hi" }], stream: true }, context)) chunks.push(chunk);
+    for await (const chunk of await openai.chatStream(
+      { model: "gpt-test", messages: [{ role: "user", content: "hi" }], stream: true },
+      context,
+    ))
+      chunks.push(chunk);
     expect(chunks.map((chunk) => chunk.choices[0]?.delta.content).join("")).toBe("one two");
     expect(reported).toEqual(unreadable.map((data) => ({ bytes: new TextEncoder().encode(data).byteLength })));
     expect(JSON.stringify(reported)).not.toContain(secret);
@@ -128,7 +161,9 @@ describe("openai adapter", () => {
     });
     const events = await sseDataOf(await ask({ stream: true }));
     expect(events).not.toContain("[DONE]");
-    expect(JSON.parse(events.at(-1) ?? "{}")).toMatchObject({ error: { code: "upstream_error", message: expect.stringContaining("failed mid-stream") } });
+    expect(JSON.parse(events.at(-1) ?? "{}")).toMatchObject({
+      error: { code: "upstream_error", message: expect.stringContaining("failed mid-stream") },
+    });
   });
 
   it("reports a provider 429 with its Retry-After when no target is left", async () => {
@@ -147,7 +182,11 @@ describe("openai adapter", () => {
     upstream.handle((_, response) => sendJson(response, 400, { error: { message: "max_tokens is too large", param: "max_tokens" } }));
     const response = await ask();
     expect(response.status).toBe(400);
-    expect(((await response.json()) as { error: unknown }).error).toMatchObject({ code: "invalid_request", message: "max_tokens is too large", param: "max_tokens" });
+    expect(((await response.json()) as { error: unknown }).error).toMatchObject({
+      code: "invalid_request",
+      message: "max_tokens is too large",
+      param: "max_tokens",
+    });
   });
 
   it("reports a provider 5xx, and a refusal of our credentials, as the provider's failure, never as the client's 401", async () => {
@@ -211,7 +250,11 @@ describe("openai adapter", () => {
       response.end(`${contentChunk("m", "hi", "stop")}data: [DONE]\n\n`);
     });
     const chunks: ChatCompletionChunk[] = [];
-    for await (const chunk of await plain.chatStream({ model: "m", messages: [{ role: "user", content: "hi" }], stream: true }, { signal: new AbortController().signal, requestId: "r" })) chunks.push(chunk);
+    for await (const chunk of await plain.chatStream(
+      { model: "m", messages: [{ role: "user", content: "hi" }], stream: true },
+      { signal: new AbortController().signal, requestId: "r" },
+    ))
+      chunks.push(chunk);
     expect(chunks).toHaveLength(1);
     expect(chunks[0]?.usage).toBeUndefined();
   });
@@ -224,7 +267,9 @@ describe("openai adapter", () => {
       response.end(`${contentChunk("m", "hi", "stop")}${usageChunk}data: [DONE]\n\n`);
     });
     const events = await sseDataOf(await ask({ model: "plain/m", stream: true, stream_options: { include_usage: true } }));
-    const usages = events.slice(0, -1).flatMap((data) => ((JSON.parse(data) as ChatCompletionChunk).usage ? [(JSON.parse(data) as ChatCompletionChunk).usage] : []));
+    const usages = events
+      .slice(0, -1)
+      .flatMap((data) => ((JSON.parse(data) as ChatCompletionChunk).usage ? [(JSON.parse(data) as ChatCompletionChunk).usage] : []));
     expect(usages).toEqual([usage]);
   });
 
@@ -232,7 +277,9 @@ describe("openai adapter", () => {
   it("reads how long a 429 asks to wait from x-ratelimit-reset-* when it sends no Retry-After", async () => {
     const { status, headers, body } = await fixture("error-rate-limit.json");
     upstream.handle((_, response) => sendJson(response, status, body, headers));
-    const error = await openai.chat({ model: "gpt-test", messages: [{ role: "user", content: "hi" }] }, { signal: new AbortController().signal, requestId: "r" }).catch((reason: unknown) => reason);
+    const error = await openai
+      .chat({ model: "gpt-test", messages: [{ role: "user", content: "hi" }] }, { signal: new AbortController().signal, requestId: "r" })
+      .catch((reason: unknown) => reason);
     // The tokens are exhausted (remaining 0): their reset, 6m0s, not the requests' 1s.
     expect(error).toMatchObject({ code: "rate_limited", upstreamStatus: 429, retryAfterS: 360 });
   });
@@ -241,7 +288,9 @@ describe("openai adapter", () => {
   it("takes a 429 insufficient_quota for an account that cannot pay: a long cool-down and no retry", async () => {
     const { status, body } = await fixture("error-insufficient-quota.json");
     upstream.handle((_, response) => sendJson(response, status, body));
-    const error = await openai.chat({ model: "gpt-test", messages: [{ role: "user", content: "hi" }] }, { signal: new AbortController().signal, requestId: "r" }).catch((reason: unknown) => reason);
+    const error = await openai
+      .chat({ model: "gpt-test", messages: [{ role: "user", content: "hi" }] }, { signal: new AbortController().signal, requestId: "r" })
+      .catch((reason: unknown) => reason);
     expect(error).toBeInstanceOf(GatewayError);
     expect(error).toMatchObject({ code: "upstream_error", upstreamStatus: 429, retry: false, retryAfterS: 300 });
     expect((error as GatewayError).message).toContain("openai cannot serve now");
@@ -250,14 +299,23 @@ describe("openai adapter", () => {
   // openai/openai-node src/client.ts shouldRetry: x-should-retry "true"/"false" is obeyed first.
   it("carries x-should-retry as the provider's own retry hint", async () => {
     upstream.handle((_, response) => sendJson(response, 500, { error: { message: "exploded" } }, { "x-should-retry": "false" }));
-    const error = await openai.chat({ model: "gpt-test", messages: [{ role: "user", content: "hi" }] }, { signal: new AbortController().signal, requestId: "r" }).catch((reason: unknown) => reason);
+    const error = await openai
+      .chat({ model: "gpt-test", messages: [{ role: "user", content: "hi" }] }, { signal: new AbortController().signal, requestId: "r" })
+      .catch((reason: unknown) => reason);
     expect(error).toMatchObject({ upstreamStatus: 500, retry: false });
   });
 
   it("refuses tools for a backend whose entry says it takes none, naming the param, sending nothing", async () => {
-    const toolless = createOpenAiProvider({ name: "toolless", baseUrl: upstream.baseUrl, models: [{ id: "m", kind: "chat", capabilities: { tools: false } }] });
+    const toolless = createOpenAiProvider({
+      name: "toolless",
+      baseUrl: upstream.baseUrl,
+      models: [{ id: "m", kind: "chat", capabilities: { tools: false } }],
+    });
     const error = await toolless
-      .chat({ model: "m", messages: [{ role: "user", content: "hi" }], tools: [{ type: "function", function: { name: "f" } }] }, { signal: new AbortController().signal, requestId: "r" })
+      .chat(
+        { model: "m", messages: [{ role: "user", content: "hi" }], tools: [{ type: "function", function: { name: "f" } }] },
+        { signal: new AbortController().signal, requestId: "r" },
+      )
       .catch((reason: unknown) => reason);
     expect(error).toMatchObject({ code: "invalid_request", param: "tools", message: "toolless/m does not take tools." });
     expect(upstream.requests).toHaveLength(0);
@@ -265,9 +323,16 @@ describe("openai adapter", () => {
 
   it("forwards embeddings requests and names the model provider/model", async () => {
     upstream.handle((_, response) =>
-      sendJson(response, 200, { object: "list", data: [{ object: "embedding", index: 0, embedding: [0.1, 0.2] }], model: "text-embedding-test", usage: { prompt_tokens: 1, total_tokens: 1 } }),
+      sendJson(response, 200, {
+        object: "list",
+        data: [{ object: "embedding", index: 0, embedding: [0.1, 0.2] }],
+        model: "text-embedding-test",
+        usage: { prompt_tokens: 1, total_tokens: 1 },
+      }),
     );
-    const response = await t.app.request(postJson("/v1/embeddings", { model: "openai/text-embedding-test", input: "hi", dimensions: 2 }, t.apiKey));
+    const response = await t.app.request(
+      postJson("/v1/embeddings", { model: "openai/text-embedding-test", input: "hi", dimensions: 2 }, t.apiKey),
+    );
     expect(response.status).toBe(200);
     expect(JSON.parse(upstream.requests[0]?.body ?? "{}")).toEqual({ model: "text-embedding-test", input: "hi", dimensions: 2 });
     expect(((await response.json()) as { model: string }).model).toBe("openai/text-embedding-test");
@@ -277,7 +342,16 @@ describe("openai adapter", () => {
 describe("openai adapter in a route", () => {
   let routed: TestApp;
   beforeAll(async () => {
-    const routes = { routes: { chat: { targets: [{ provider: "openai", model: "gpt-test" }, { provider: "mock", model: "echo" }] } } };
+    const routes = {
+      routes: {
+        chat: {
+          targets: [
+            { provider: "openai", model: "gpt-test" },
+            { provider: "mock", model: "echo" },
+          ],
+        },
+      },
+    };
     routed = await createTestApp(inject("primaryUrl"), { providers: [openai, createMockProvider()], routes });
   });
   afterAll(async () => routed?.close());
@@ -285,7 +359,8 @@ describe("openai adapter in a route", () => {
   it("moves on at once from a 429 insufficient_quota and skips the provider while it cools down", async () => {
     const { status, body } = await fixture("error-insufficient-quota.json");
     upstream.handle((_, response) => sendJson(response, status, body));
-    const post = () => routed.app.request(postJson("/v1/chat/completions", { model: "chat", messages: [{ role: "user", content: "hi" }] }, routed.apiKey));
+    const post = () =>
+      routed.app.request(postJson("/v1/chat/completions", { model: "chat", messages: [{ role: "user", content: "hi" }] }, routed.apiKey));
     const first = await post();
     expect(first.status).toBe(200);
     expect(first.headers.get("x-breakwater-provider")).toBe("mock");

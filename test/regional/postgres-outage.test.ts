@@ -51,7 +51,9 @@ describe("the Postgres pool when the primary crashes under load", () => {
       const restarted = Date.now();
       let committed: unknown[] | undefined;
       while (!committed && Date.now() - restarted < 10_000) {
-        committed = await db.write.begin(async (tx) => await tx`insert into outage (note) values ('after') returning id`).catch(() => undefined);
+        committed = await db.write
+          .begin(async (tx) => await tx`insert into outage (note) values ('after') returning id`)
+          .catch(() => undefined);
       }
       expect(committed).toHaveLength(1);
       expect(Date.now() - restarted).toBeLessThan(10_000);

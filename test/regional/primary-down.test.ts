@@ -21,7 +21,11 @@ describe("the regional service with its primary down", () => {
   beforeAll(async () => {
     cluster = await startPostgres();
     // Checks only when the test asks, so what the service knows about the primary is the test's choice.
-    app = await createTestApp(cluster.primaryUrl, { adminKey, replicaServerUrl: cluster.replicaUrl, db: { healthCheckIntervalMs: 60_000 } });
+    app = await createTestApp(cluster.primaryUrl, {
+      adminKey,
+      replicaServerUrl: cluster.replicaUrl,
+      db: { healthCheckIntervalMs: 60_000 },
+    });
     const created = await request("POST", "/admin/tenants", { name: "before the outage" });
     expect(created.status).toBe(201);
     tenantId = ((await created.json()) as { id: string }).id;
@@ -54,7 +58,14 @@ describe("the regional service with its primary down", () => {
     const detail = await request("GET", "/health/detailed");
     expect(detail.status).toBe(200);
     const text = await detail.text();
-    const body = JSON.parse(text) as { status: string; database: { primary: { up: boolean }; reads: string; replicas: { name: string; up: boolean; in_rotation: boolean; lag_ms: number }[] } };
+    const body = JSON.parse(text) as {
+      status: string;
+      database: {
+        primary: { up: boolean };
+        reads: string;
+        replicas: { name: string; up: boolean; in_rotation: boolean; lag_ms: number }[];
+      };
+    };
     expect(body.status).toBe("degraded");
     expect(body.database.primary.up).toBe(false);
     expect(body.database.reads).toBe("replicas");
@@ -94,7 +105,10 @@ describe("a database connection error reaching the error handler", () => {
       const response = await app.request("/");
       expect(response.status).toBe(503);
       expect(response.headers.get("retry-after")).toBe("1");
-      expect(((await response.json()) as { error: { code: string; type: string } }).error).toMatchObject({ code: "unavailable", type: "service_unavailable" });
+      expect(((await response.json()) as { error: { code: string; type: string } }).error).toMatchObject({
+        code: "unavailable",
+        type: "service_unavailable",
+      });
     } finally {
       await sql.end({ timeout: 0 });
     }

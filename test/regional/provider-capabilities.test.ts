@@ -5,9 +5,14 @@ import { createMockProvider } from "../../regional/providers/mock/index.ts";
 import { openAiDefaults } from "../../regional/providers/openai/index.ts";
 import type { ModelCapabilities, Provider } from "../../regional/providers/types.ts";
 
-const ask = (extra: Partial<ChatCompletionRequest> = {}): ChatCompletionRequest => ({ model: "m", messages: [{ role: "user", content: "hi" }], ...extra });
+const ask = (extra: Partial<ChatCompletionRequest> = {}): ChatCompletionRequest => ({
+  model: "m",
+  messages: [{ role: "user", content: "hi" }],
+  ...extra,
+});
 const only = (changes: Partial<ModelCapabilities>): ModelCapabilities => ({ ...openAiDefaults, ...changes });
-const fit = (extra: Partial<ChatCompletionRequest>, changes: Partial<ModelCapabilities> = {}) => fitToCapabilities(ask(extra), only(changes), "p/m");
+const fit = (extra: Partial<ChatCompletionRequest>, changes: Partial<ModelCapabilities> = {}) =>
+  fitToCapabilities(ask(extra), only(changes), "p/m");
 const refusal = (extra: Partial<ChatCompletionRequest>, changes: Partial<ModelCapabilities>) => {
   try {
     fit(extra, changes);
@@ -27,7 +32,10 @@ describe("requests fitted to what a model takes", () => {
 
   it("sends temperature and top_p together only where the model takes both", () => {
     expect(fit({ temperature: 0.2, top_p: 0.5 })).toMatchObject({ temperature: 0.2, top_p: 0.5 });
-    expect(refusal({ temperature: 0.2, top_p: 0.5 }, { temperatureWithTopP: false })).toMatchObject({ code: "invalid_request", param: "top_p" });
+    expect(refusal({ temperature: 0.2, top_p: 0.5 }, { temperatureWithTopP: false })).toMatchObject({
+      code: "invalid_request",
+      param: "top_p",
+    });
     expect(fit({ temperature: 0.2, top_p: 1 }, { temperatureWithTopP: false })).not.toHaveProperty("top_p");
     expect(fit({ temperature: 0.2, top_p: null }, { temperatureWithTopP: false })).toMatchObject({ temperature: 0.2, top_p: null });
   });
@@ -53,7 +61,13 @@ describe("requests fitted to what a model takes", () => {
   });
 
   it("leaves a request the model takes as it is", () => {
-    const request = ask({ stream: true, stream_options: { include_usage: true }, temperature: 0.2, tools: [{ type: "function" }], response_format: { type: "json_schema" } });
+    const request = ask({
+      stream: true,
+      stream_options: { include_usage: true },
+      temperature: 0.2,
+      tools: [{ type: "function" }],
+      response_format: { type: "json_schema" },
+    });
     expect(fitToCapabilities(request, openAiDefaults, "p/m")).toEqual(request);
   });
 });

@@ -61,7 +61,8 @@ const dataOf = (sse: string) =>
     .map((line) => JSON.parse(line.slice("data: ".length)) as unknown);
 
 /** Fields the body sends that the provider's schema does not list. */
-const undocumented = (body: Record<string, unknown>, documented: string[]) => Object.keys(body).filter((field) => !documented.includes(field));
+const undocumented = (body: Record<string, unknown>, documented: string[]) =>
+  Object.keys(body).filter((field) => !documented.includes(field));
 
 describe("OpenAI-compatible adapter against OpenAI's published API (openai/openai-openapi 2.3.0)", () => {
   const openai = createOpenAiProvider({
@@ -103,7 +104,12 @@ describe("OpenAI-compatible adapter against OpenAI's published API (openai/opena
     const example = await json<Example<ChatCompletionRequest, ChatCompletion>>("openai/chat-completion.json");
     const sse = await text("openai/chat-stream.sse");
     reply = sseReply(sse);
-    const chunks = await collect(await openai.chatStream({ ...example.request, model: "gpt-4o-mini", stream: true, stream_options: { include_usage: true } }, context()));
+    const chunks = await collect(
+      await openai.chatStream(
+        { ...example.request, model: "gpt-4o-mini", stream: true, stream_options: { include_usage: true } },
+        context(),
+      ),
+    );
     expect(sent[0]?.body).toEqual({ ...example.request, model: "gpt-4o-mini", stream: true, stream_options: { include_usage: true } });
     expect(undocumented(sent[0]?.body ?? {}, (await fields()).chatCompletion)).toEqual([]);
     expect(chunks).toEqual(dataOf(sse));
@@ -113,7 +119,10 @@ describe("OpenAI-compatible adapter against OpenAI's published API (openai/opena
   it("embeddings: sends the documented request and returns the documented answer as it is", async () => {
     const example = await json<Example<Record<string, unknown>, EmbeddingsResponse>>("openai/embeddings.json");
     reply = jsonReply(example.response);
-    const response = await openai.embeddings({ model: "text-embedding-ada-002", input: "The food was delicious and the waiter...", encoding_format: "float" }, context());
+    const response = await openai.embeddings(
+      { model: "text-embedding-ada-002", input: "The food was delicious and the waiter...", encoding_format: "float" },
+      context(),
+    );
     expect(sent[0]?.url).toBe("https://api.openai.com/v1/embeddings");
     expect(sent[0]?.body).toEqual(example.request);
     expect(undocumented(sent[0]?.body ?? {}, (await fields()).embedding)).toEqual([]);
@@ -137,13 +146,22 @@ describe("Anthropic adapter against Anthropic's published Messages API (2023-06-
   /** A message's string content as the one text block it stands for (`content: string | ContentBlockParam[]` in the SDK). */
   const asBlocks = <T extends { messages: Array<{ role: string; content: unknown }> }>(body: T) => ({
     ...body,
-    messages: body.messages.map((message) => ({ ...message, content: typeof message.content === "string" ? [{ type: "text", text: message.content }] : message.content })),
+    messages: body.messages.map((message) => ({
+      ...message,
+      content: typeof message.content === "string" ? [{ type: "text", text: message.content }] : message.content,
+    })),
   });
 
   it("messages: sends the documented request and turns the documented answer into a chat completion", async () => {
-    const example = await json<Example<{ model: string; max_tokens: number; messages: Array<{ role: "user"; content: string }> }, Record<string, unknown>>>("anthropic/message-basic.json");
+    const example =
+      await json<
+        Example<{ model: string; max_tokens: number; messages: Array<{ role: "user"; content: string }> }, Record<string, unknown>>
+      >("anthropic/message-basic.json");
     reply = jsonReply(example.response);
-    const completion = await anthropic.chat({ model: example.request.model, max_tokens: example.request.max_tokens, messages: example.request.messages }, context());
+    const completion = await anthropic.chat(
+      { model: example.request.model, max_tokens: example.request.max_tokens, messages: example.request.messages },
+      context(),
+    );
     expect(sent[0]?.url).toBe("https://api.anthropic.com/v1/messages");
     expect(sent[0]?.headers.get("x-api-key")).toBe("sk-ant-contract");
     expect(sent[0]?.headers.get("anthropic-version")).toBe("2023-06-01");
@@ -161,18 +179,35 @@ describe("Anthropic adapter against Anthropic's published Messages API (2023-06-
   });
 
   it("messages with a JSON schema: sends output_config.format in the SDK's JSONOutputFormat shape, only documented fields", async () => {
-    const example = await json<Example<{ model: string; max_tokens: number; messages: Array<{ role: "user"; content: string }> }, Record<string, unknown>>>("anthropic/message-basic.json");
+    const example =
+      await json<
+        Example<{ model: string; max_tokens: number; messages: Array<{ role: "user"; content: string }> }, Record<string, unknown>>
+      >("anthropic/message-basic.json");
     reply = jsonReply(example.response);
     const schema = { type: "object", properties: { greeting: { type: "string" } }, required: ["greeting"], additionalProperties: false };
-    await anthropic.chat({ model: "claude-opus-5-5", messages: example.request.messages, response_format: { type: "json_schema", json_schema: { name: "greeting", schema } } }, context());
+    await anthropic.chat(
+      {
+        model: "claude-opus-5-5",
+        messages: example.request.messages,
+        response_format: { type: "json_schema", json_schema: { name: "greeting", schema } },
+      },
+      context(),
+    );
     expect(sent[0]?.body.output_config).toEqual({ format: { type: "json_schema", schema } });
     expect(undocumented(sent[0]?.body ?? {}, await documentedFields())).toEqual([]);
   });
 
   it("messages stream: sends the SDK test's request and turns the SDK's recorded stream into chunks, usage last", async () => {
     reply = sseReply(await text("anthropic/sdk-stream-basic.sse"));
-    const chunks = await collect(await anthropic.chatStream({ model: "claude-opus-4-8", max_tokens: 1024, messages: [{ role: "user", content: "Say hello there!" }], stream: true }, context()));
-    expect(sent[0]?.body).toEqual(asBlocks({ model: "claude-opus-4-8", max_tokens: 1024, messages: [{ role: "user", content: "Say hello there!" }], stream: true }));
+    const chunks = await collect(
+      await anthropic.chatStream(
+        { model: "claude-opus-4-8", max_tokens: 1024, messages: [{ role: "user", content: "Say hello there!" }], stream: true },
+        context(),
+      ),
+    );
+    expect(sent[0]?.body).toEqual(
+      asBlocks({ model: "claude-opus-4-8", max_tokens: 1024, messages: [{ role: "user", content: "Say hello there!" }], stream: true }),
+    );
     expect(undocumented(sent[0]?.body ?? {}, await documentedFields())).toEqual([]);
     expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? "").join("")).toBe("Hello there!");
     expect(chunks.every((chunk) => chunk.id === "msg_4QpJur2dWWDjF6C758FbBw5vm12BaVipnK" && chunk.model === "claude-opus-4-8")).toBe(true);
@@ -182,12 +217,25 @@ describe("Anthropic adapter against Anthropic's published Messages API (2023-06-
 
   it("messages stream with a tool call: the streamed arguments are the SDK's accumulated input", async () => {
     reply = sseReply(await text("anthropic/sdk-stream-tool-use.sse"));
-    const chunks = await collect(await anthropic.chatStream({ model: "claude-opus-4-8", messages: [{ role: "user", content: "Weather in Paris?" }], stream: true }, context()));
-    const calls = chunks.flatMap((chunk) => (chunk.choices[0]?.delta.tool_calls as Array<{ id?: string; function: { name?: string; arguments: string } }> | undefined) ?? []);
+    const chunks = await collect(
+      await anthropic.chatStream(
+        { model: "claude-opus-4-8", messages: [{ role: "user", content: "Weather in Paris?" }], stream: true },
+        context(),
+      ),
+    );
+    const calls = chunks.flatMap(
+      (chunk) =>
+        (chunk.choices[0]?.delta.tool_calls as Array<{ id?: string; function: { name?: string; arguments: string } }> | undefined) ?? [],
+    );
     expect(calls[0]).toMatchObject({ id: "toolu_01NRLabsLyVHZPKxbKvkfSMn", function: { name: "get_weather" } });
     // The SDK's test expects the accumulated message's input { location: "Paris" } (tests/api-resources/MessageStream.test.ts).
     expect(JSON.parse(calls.map((call) => call.function.arguments).join(""))).toEqual({ location: "Paris" });
     expect(chunks.at(-2)?.choices[0]?.finish_reason).toBe("tool_calls");
-    expect(chunks.at(-1)?.usage).toEqual({ prompt_tokens: 377, completion_tokens: 65, total_tokens: 442, prompt_tokens_details: { cached_tokens: 0 } });
+    expect(chunks.at(-1)?.usage).toEqual({
+      prompt_tokens: 377,
+      completion_tokens: 65,
+      total_tokens: 442,
+      prompt_tokens_details: { cached_tokens: 0 },
+    });
   });
 });

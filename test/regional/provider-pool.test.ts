@@ -26,7 +26,13 @@ afterEach(async () => {
 });
 
 const question = { model: "m", messages: [{ role: "user" as const, content: "hi" }] };
-const completion = { id: "chatcmpl-1", object: "chat.completion", created: 1, model: "m", choices: [{ index: 0, message: { role: "assistant", content: "ok" }, finish_reason: "stop" }] };
+const completion = {
+  id: "chatcmpl-1",
+  object: "chat.completion",
+  created: 1,
+  model: "m",
+  choices: [{ index: 0, message: { role: "assistant", content: "ok" }, finish_reason: "stop" }],
+};
 
 function provider(pool: Partial<PoolSettings> = {}, baseUrl = upstream.baseUrl) {
   return createOpenAiProvider({ name: "up", baseUrl, apiKey: "k", models: [{ id: "m", kind: "chat" }], transport: nodeTransport(pool) });
@@ -46,7 +52,11 @@ async function until(condition: () => boolean, what: string, timeoutMs = 5_000):
   }
 }
 
-const failureOf = (promise: Promise<unknown>) => promise.then(() => undefined, (error: unknown) => error);
+const failureOf = (promise: Promise<unknown>) =>
+  promise.then(
+    () => undefined,
+    (error: unknown) => error,
+  );
 
 describe("provider connection pool", () => {
   it("fails a third concurrent call with overloaded while two hang, without charging the provider", async () => {
@@ -150,7 +160,9 @@ describe("provider connection pool", () => {
     const started = await Promise.race([all, sleep(15_000).then(() => undefined)]);
     expect(started, `only ${held.length} of ${streams} streams reached the upstream`).toBeDefined();
     const opened = started ?? [];
-    expect(opened.map(({ first }) => (first.value as ChatCompletionChunk | undefined)?.choices[0]?.delta.content)).toEqual(Array(streams).fill("first"));
+    expect(opened.map(({ first }) => (first.value as ChatCompletionChunk | undefined)?.choices[0]?.delta.content)).toEqual(
+      Array(streams).fill("first"),
+    );
 
     for (const response of held) response.end("data: [DONE]\n\n");
     const rests = await Promise.all(opened.map(async ({ chunks }) => (await chunks.next()).done));

@@ -13,7 +13,13 @@ const production = { DATABASE_URL: "postgres://gateway@db.internal:5432/breakwat
 let first: FakeUpstream;
 let second: FakeUpstream;
 
-const completion = (model: string) => ({ id: "chatcmpl-1", object: "chat.completion", created: 1, model, choices: [{ index: 0, message: { role: "assistant", content: "ok" }, finish_reason: "stop" }] });
+const completion = (model: string) => ({
+  id: "chatcmpl-1",
+  object: "chat.completion",
+  created: 1,
+  model,
+  choices: [{ index: 0, message: { role: "assistant", content: "ok" }, finish_reason: "stop" }],
+});
 const answer = (_: unknown, response: ServerResponse) => sendJson(response, 200, completion("m"));
 
 beforeAll(async () => {
@@ -40,12 +46,32 @@ describe("providers built from configuration", () => {
   it("serves two OpenAI-compatible vendors side by side, each with its own URL, key and headers", async () => {
     const file = parseRoutes({
       providers: {
-        openai: { type: "openai", baseUrl: first.baseUrl, apiKey: "env:OPENAI_API_KEY", headers: { "OpenAI-Organization": "org-acme" }, models: ["gpt-4o-mini"] },
-        groq: { type: "openai", baseUrl: second.baseUrl, apiKey: "env:GROQ_API_KEY", headers: { "X-Project": "env:GROQ_PROJECT" }, models: ["llama-3.1-8b-instant"] },
+        openai: {
+          type: "openai",
+          baseUrl: first.baseUrl,
+          apiKey: "env:OPENAI_API_KEY",
+          headers: { "OpenAI-Organization": "org-acme" },
+          models: ["gpt-4o-mini"],
+        },
+        groq: {
+          type: "openai",
+          baseUrl: second.baseUrl,
+          apiKey: "env:GROQ_API_KEY",
+          headers: { "X-Project": "env:GROQ_PROJECT" },
+          models: ["llama-3.1-8b-instant"],
+        },
       },
     });
-    const providers = configuredProviders(loadConfig(production), file, { OPENAI_API_KEY: "sk-openai", GROQ_API_KEY: "gsk-groq", GROQ_PROJECT: "proj-7" });
-    expect(createRegistry(providers).list().map((model) => model.id)).toEqual(["openai/gpt-4o-mini", "groq/llama-3.1-8b-instant"]);
+    const providers = configuredProviders(loadConfig(production), file, {
+      OPENAI_API_KEY: "sk-openai",
+      GROQ_API_KEY: "gsk-groq",
+      GROQ_PROJECT: "proj-7",
+    });
+    expect(
+      createRegistry(providers)
+        .list()
+        .map((model) => model.id),
+    ).toEqual(["openai/gpt-4o-mini", "groq/llama-3.1-8b-instant"]);
 
     await ask(byName(providers, "openai"), "gpt-4o-mini");
     await ask(byName(providers, "groq"), "llama-3.1-8b-instant");
@@ -61,14 +87,19 @@ describe("providers built from configuration", () => {
   });
 
   it("still expands OPENAI_* and ANTHROPIC_* into providers named openai and anthropic", async () => {
-    const config = loadConfig({ ...production, OPENAI_API_KEY: "sk-env", OPENAI_BASE_URL: first.baseUrl, OPENAI_MODELS: "gpt-4o-mini,text-embedding-3-small", ANTHROPIC_API_KEY: "sk-ant" });
+    const config = loadConfig({
+      ...production,
+      OPENAI_API_KEY: "sk-env",
+      OPENAI_BASE_URL: first.baseUrl,
+      OPENAI_MODELS: "gpt-4o-mini,text-embedding-3-small",
+      ANTHROPIC_API_KEY: "sk-ant",
+    });
     const providers = configuredProviders(config);
-    expect(createRegistry(providers).list().map((model) => model.id)).toEqual([
-      "openai/gpt-4o-mini",
-      "openai/text-embedding-3-small",
-      "anthropic/claude-sonnet-4-5",
-      "anthropic/claude-haiku-4-5",
-    ]);
+    expect(
+      createRegistry(providers)
+        .list()
+        .map((model) => model.id),
+    ).toEqual(["openai/gpt-4o-mini", "openai/text-embedding-3-small", "anthropic/claude-sonnet-4-5", "anthropic/claude-haiku-4-5"]);
     expect(createRegistry(providers).resolveAny("openai/text-embedding-3-small").kind).toBe("embeddings");
     await ask(byName(providers, "openai"), "gpt-4o-mini");
     expect(first.requests[0]?.headers.authorization).toBe("Bearer sk-env");
@@ -76,9 +107,15 @@ describe("providers built from configuration", () => {
 
   it("lets a typed file entry named openai replace the OPENAI_* shorthand", async () => {
     const config = loadConfig({ ...production, OPENAI_API_KEY: "sk-env", OPENAI_BASE_URL: first.baseUrl });
-    const file = parseRoutes({ providers: { openai: { type: "openai", baseUrl: second.baseUrl, apiKey: "env:OPENAI_API_KEY", models: ["gpt-4.1"] } } });
+    const file = parseRoutes({
+      providers: { openai: { type: "openai", baseUrl: second.baseUrl, apiKey: "env:OPENAI_API_KEY", models: ["gpt-4.1"] } },
+    });
     const providers = configuredProviders(config, file, { OPENAI_API_KEY: "sk-env" });
-    expect(createRegistry(providers).list().map((model) => model.id)).toEqual(["openai/gpt-4.1"]);
+    expect(
+      createRegistry(providers)
+        .list()
+        .map((model) => model.id),
+    ).toEqual(["openai/gpt-4.1"]);
     await ask(byName(providers, "openai"), "gpt-4.1");
     expect(first.requests).toHaveLength(0);
     expect(second.requests[0]?.headers.authorization).toBe("Bearer sk-env");
@@ -87,7 +124,9 @@ describe("providers built from configuration", () => {
   it("gives each provider the pool its entry asks for", async () => {
     const held: ServerResponse[] = [];
     first.handle((_, response) => void held.push(response));
-    const file = parseRoutes({ providers: { small: { type: "openai", baseUrl: first.baseUrl, models: ["m"], pool: { maxSockets: 1, queueTimeoutMs: 50 } } } });
+    const file = parseRoutes({
+      providers: { small: { type: "openai", baseUrl: first.baseUrl, models: ["m"], pool: { maxSockets: 1, queueTimeoutMs: 50 } } },
+    });
     const small = byName(configuredProviders(loadConfig(production), file, {}), "small");
     const hanging = ask(small, "m");
     while (held.length === 0) await sleep(5);
@@ -96,14 +135,18 @@ describe("providers built from configuration", () => {
     await expect(hanging).resolves.toMatchObject({ id: "chatcmpl-1" });
   });
   it("fits requests to the capabilities its entry gives: a neutral top_p left out, a meaningful one refused", async () => {
-    const file = parseRoutes({ providers: { strict: { type: "openai", baseUrl: first.baseUrl, capabilities: { temperatureWithTopP: false }, models: ["m"] } } });
+    const file = parseRoutes({
+      providers: { strict: { type: "openai", baseUrl: first.baseUrl, capabilities: { temperatureWithTopP: false }, models: ["m"] } },
+    });
     const strict = byName(configuredProviders(loadConfig(production), file, {}), "strict");
     if (!strict) throw new Error("no such provider");
     await strict.chat({ model: "m", messages: [{ role: "user", content: "hi" }], temperature: 0.2, top_p: 1 }, context());
     const sent = JSON.parse(first.requests[0]?.body ?? "{}") as Record<string, unknown>;
     expect(sent.temperature).toBe(0.2);
     expect(sent).not.toHaveProperty("top_p");
-    await expect(strict.chat({ model: "m", messages: [{ role: "user", content: "hi" }], temperature: 0.2, top_p: 0.5 }, context())).rejects.toMatchObject({ code: "invalid_request", param: "top_p" });
+    await expect(
+      strict.chat({ model: "m", messages: [{ role: "user", content: "hi" }], temperature: 0.2, top_p: 0.5 }, context()),
+    ).rejects.toMatchObject({ code: "invalid_request", param: "top_p" });
     expect(first.requests).toHaveLength(1);
   });
 });

@@ -30,8 +30,10 @@ const completion = (model: string) => ({
   usage: { prompt_tokens: 1, completion_tokens: 3, total_tokens: 4 },
 });
 const ok = (model: string) => (_: RecordedRequest, response: ServerResponse) => sendJson(response, 200, completion(model));
-const failWith = (status: number, body: unknown = { error: { message: `status ${status}` } }, headers: Record<string, string> = {}) => (_: RecordedRequest, response: ServerResponse) =>
-  sendJson(response, status, body, headers);
+const failWith =
+  (status: number, body: unknown = { error: { message: `status ${status}` } }, headers: Record<string, string> = {}) =>
+  (_: RecordedRequest, response: ServerResponse) =>
+    sendJson(response, status, body, headers);
 
 const fast = { firstByteMs: 2_000, firstTokenMs: 150, idleMs: 150, totalMs: 5_000 };
 const retry = { maxAttempts: 3, initialDelayMs: 1, maxDelayMs: 5, retryAfterCapMs: 2_000 };
@@ -39,7 +41,14 @@ const retry = { maxAttempts: 3, initialDelayMs: 1, maxDelayMs: 5, retryAfterCapM
 function routes() {
   return {
     routes: {
-      "fast-chat": { targets: [{ provider: "alpha", model: "m" }, { provider: "beta", model: "m" }], timeouts: fast, retry },
+      "fast-chat": {
+        targets: [
+          { provider: "alpha", model: "m" },
+          { provider: "beta", model: "m" },
+        ],
+        timeouts: fast,
+        retry,
+      },
       "solo-chat": { targets: [{ provider: "alpha", model: "m" }], timeouts: fast, retry, breaker: { failureThreshold: 100_000 } },
       "big-context": {
         targets: [
@@ -49,9 +58,30 @@ function routes() {
         ],
         retry,
       },
-      "refused-first": { targets: [{ provider: "nowhere", model: "m" }, { provider: "beta", model: "m" }], timeouts: fast, retry },
-      "impatient": { targets: [{ provider: "alpha", model: "m" }, { provider: "beta", model: "m" }], timeouts: { ...fast, firstByteMs: 100 }, retry },
-      "lenient-policy": { targets: [{ provider: "alpha", model: "m" }, { provider: "beta", model: "m" }], fallbackOnContentPolicy: true, retry },
+      "refused-first": {
+        targets: [
+          { provider: "nowhere", model: "m" },
+          { provider: "beta", model: "m" },
+        ],
+        timeouts: fast,
+        retry,
+      },
+      impatient: {
+        targets: [
+          { provider: "alpha", model: "m" },
+          { provider: "beta", model: "m" },
+        ],
+        timeouts: { ...fast, firstByteMs: 100 },
+        retry,
+      },
+      "lenient-policy": {
+        targets: [
+          { provider: "alpha", model: "m" },
+          { provider: "beta", model: "m" },
+        ],
+        fallbackOnContentPolicy: true,
+        retry,
+      },
     },
   };
 }
@@ -60,10 +90,20 @@ let t: TestApp;
 
 async function freshApp(): Promise<TestApp> {
   await t?.close();
-  const providers = names.map((name) => createOpenAiProvider({ name, baseUrl: upstreams[name].baseUrl, apiKey: `sk-${name}`, models: [{ id: "m", kind: "chat" }] }));
+  const providers = names.map((name) =>
+    createOpenAiProvider({ name, baseUrl: upstreams[name].baseUrl, apiKey: `sk-${name}`, models: [{ id: "m", kind: "chat" }] }),
+  );
   // Nothing listens on port 1: every call is refused.
-  providers.push(createOpenAiProvider({ name: "nowhere", baseUrl: "http://127.0.0.1:1/v1", apiKey: "sk-x", models: [{ id: "m", kind: "chat" }] }));
-  t = await createTestApp(inject("primaryUrl"), { providers, routes: routes(), clock, random: () => 0.5, retryBudget: { ratio: 0.2, floor: 3, windowMs: 10_000 } });
+  providers.push(
+    createOpenAiProvider({ name: "nowhere", baseUrl: "http://127.0.0.1:1/v1", apiKey: "sk-x", models: [{ id: "m", kind: "chat" }] }),
+  );
+  t = await createTestApp(inject("primaryUrl"), {
+    providers,
+    routes: routes(),
+    clock,
+    random: () => 0.5,
+    retryBudget: { ratio: 0.2, floor: 3, windowMs: 10_000 },
+  });
   return t;
 }
 
@@ -86,7 +126,9 @@ afterEach(async () => {
 
 const calls = (name: Name) => upstreams[name].requests.length;
 const chat = (model: string, extra: Record<string, unknown> = {}, init: RequestInit = {}) =>
-  t.app.request(new Request(postJson("/v1/chat/completions", { model, messages: [{ role: "user", content: "hi" }], ...extra }, t.apiKey), init));
+  t.app.request(
+    new Request(postJson("/v1/chat/completions", { model, messages: [{ role: "user", content: "hi" }], ...extra }, t.apiKey), init),
+  );
 const errorOf = async (response: Response) => ((await response.json()) as { error: { code: string; message: string } }).error;
 
 describe("fallback and retries", () => {
@@ -163,7 +205,9 @@ describe("fallback and retries", () => {
   });
 
   it("moves a context-length failure only to a target with a larger context window", async () => {
-    upstreams.alpha.handle(failWith(400, { error: { message: "This model's maximum context length is 8192 tokens", code: "context_length_exceeded" } }));
+    upstreams.alpha.handle(
+      failWith(400, { error: { message: "This model's maximum context length is 8192 tokens", code: "context_length_exceeded" } }),
+    );
     const response = await chat("big-context");
     expect(response.headers.get("x-breakwater-provider")).toBe("gamma");
     expect(calls("alpha")).toBe(1);
@@ -291,7 +335,9 @@ describe("streams", () => {
     upstreams.alpha.handle(streaming([contentChunk("alpha-m", "cut ")]));
     const events = await sseDataOf(await chat("fast-chat", { stream: true }));
     expect(events).not.toContain("[DONE]");
-    expect(JSON.parse(events.at(-1) ?? "{}")).toMatchObject({ error: { message: expect.stringContaining("before the answer was complete") } });
+    expect(JSON.parse(events.at(-1) ?? "{}")).toMatchObject({
+      error: { message: expect.stringContaining("before the answer was complete") },
+    });
   });
 
   it("ask the provider for usage, and pass the usage chunk on only when the client asked", async () => {
@@ -301,7 +347,11 @@ describe("streams", () => {
     expect(JSON.parse(upstreams.alpha.requests[0]?.body ?? "{}")).toMatchObject({ stream_options: { include_usage: true } });
     expect(quiet.some((data) => data.includes('"usage"'))).toBe(false);
     const asked = await sseDataOf(await chat("fast-chat", { stream: true, stream_options: { include_usage: true } }));
-    expect((JSON.parse(asked.at(-2) ?? "{}") as ChatCompletionChunk).usage).toEqual({ prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 });
+    expect((JSON.parse(asked.at(-2) ?? "{}") as ChatCompletionChunk).usage).toEqual({
+      prompt_tokens: 1,
+      completion_tokens: 1,
+      total_tokens: 2,
+    });
   });
 
   it("cancel the upstream call when the client disconnects", async () => {
@@ -327,6 +377,17 @@ describe("models", () => {
   it("lists routes as models, then each provider's own", async () => {
     const response = await t.app.request("/v1/models", { headers: { authorization: `Bearer ${t.apiKey}` } });
     const ids = ((await response.json()) as { data: Array<{ id: string }> }).data.map((model) => model.id);
-    expect(ids).toEqual(["fast-chat", "solo-chat", "big-context", "refused-first", "impatient", "lenient-policy", "alpha/m", "beta/m", "gamma/m", "nowhere/m"]);
+    expect(ids).toEqual([
+      "fast-chat",
+      "solo-chat",
+      "big-context",
+      "refused-first",
+      "impatient",
+      "lenient-policy",
+      "alpha/m",
+      "beta/m",
+      "gamma/m",
+      "nowhere/m",
+    ]);
   });
 });

@@ -25,12 +25,25 @@ function setUp(options: Partial<Pick<SecretStoreOptions, "ttlMs" | "random" | "m
   const clock = { ms: 1_000_000 };
   const lines: string[] = [];
   const logger = createLogger("debug", (line) => lines.push(line));
-  const source = secretsManagerSource({ endpoint: sm.url, region: "us-east-1", credentials: { accessKeyId: "test", secretAccessKey: "test" }, maxAttempts: 3 });
-  const store = createSecretStore({ source, ttlMs: options.ttlMs ?? 60_000, logger, now: () => clock.ms, random: options.random ?? (() => 0), minRefreshIntervalMs: options.minRefreshIntervalMs ?? 1_000 });
+  const source = secretsManagerSource({
+    endpoint: sm.url,
+    region: "us-east-1",
+    credentials: { accessKeyId: "test", secretAccessKey: "test" },
+    maxAttempts: 3,
+  });
+  const store = createSecretStore({
+    source,
+    ttlMs: options.ttlMs ?? 60_000,
+    logger,
+    now: () => clock.ms,
+    random: options.random ?? (() => 0),
+    minRefreshIntervalMs: options.minRefreshIntervalMs ?? 1_000,
+  });
   return { secrets: createSecrets(store, logger), store, clock, lines, log: () => lines.join("\n") };
 }
 
-const callsFor = (secretId: string, stage = "AWSCURRENT") => sm.calls().filter((call) => call.secretId === secretId && call.stage === stage);
+const callsFor = (secretId: string, stage = "AWSCURRENT") =>
+  sm.calls().filter((call) => call.secretId === secretId && call.stage === stage);
 const settle = () => new Promise((done) => setTimeout(done, 50));
 async function until(what: string, check: () => boolean, timeoutMs = 5_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -64,7 +77,11 @@ describe("secret references, resolved at start through the real SDK", () => {
       REGION: "eu-west",
       OPENAI_API_KEY: "sk-literal",
     });
-    expect(settings.references).toEqual({ ADMIN_API_KEY: { name: "start/admin" }, DATABASE_PASSWORD: { name: "rds!db-0a1b2c", jsonKey: "password" }, UPSTASH_REDIS_REST_TOKEN: { name: sm.arnOf("start/admin") } });
+    expect(settings.references).toEqual({
+      ADMIN_API_KEY: { name: "start/admin" },
+      DATABASE_PASSWORD: { name: "rds!db-0a1b2c", jsonKey: "password" },
+      UPSTASH_REDIS_REST_TOKEN: { name: sm.arnOf("start/admin") },
+    });
     expect(callsFor("start/admin").every((call) => call.signed)).toBe(true);
   });
 
@@ -82,16 +99,24 @@ describe("secret references, resolved at start through the real SDK", () => {
     const { secrets } = setUp();
 
     const failure = resolveSecretSettings(
-      { ADMIN_API_KEY: "secretsmanager:start/missing", DATABASE_PASSWORD: "secretsmanager:start/not-json#password", AUDIT_CHECKPOINT_SECRET: "secretsmanager:start/json#key" },
+      {
+        ADMIN_API_KEY: "secretsmanager:start/missing",
+        DATABASE_PASSWORD: "secretsmanager:start/not-json#password",
+        AUDIT_CHECKPOINT_SECRET: "secretsmanager:start/json#key",
+      },
       secrets,
     );
 
-    await expect(failure).rejects.toThrow(/ADMIN_API_KEY: secretsmanager:start\/missing \(AWSCURRENT\) could not be read: ResourceNotFoundException/);
+    await expect(failure).rejects.toThrow(
+      /ADMIN_API_KEY: secretsmanager:start\/missing \(AWSCURRENT\) could not be read: ResourceNotFoundException/,
+    );
     const message = await failure.catch((error: Error) => error.message);
     expect(message).toContain("DATABASE_PASSWORD: secretsmanager:start/not-json#password (AWSCURRENT): is not JSON");
     expect(message).toContain("AUDIT_CHECKPOINT_SECRET: secretsmanager:start/json#key (AWSCURRENT): has no key 'key'");
     expect(message).not.toMatch(/the-secret-value-itself|the-other-secret-value/);
-    await expect(resolveSecretSettings({ EDGE_SIGNING_SECRET: "secretsmanager:" }, secrets)).rejects.toThrow(/EDGE_SIGNING_SECRET: needs a secret name/);
+    await expect(resolveSecretSettings({ EDGE_SIGNING_SECRET: "secretsmanager:" }, secrets)).rejects.toThrow(
+      /EDGE_SIGNING_SECRET: needs a secret name/,
+    );
   });
 });
 
@@ -157,7 +182,9 @@ describe("the secret cache", () => {
       sm.outage(false);
     }
     expect(secrets.stats()).toMatchObject({ failures: 1, lastGoodServed: 1 });
-    expect(log()).toContain('"message":"Secrets Manager could not be read; the last good value stays in use","reference":"secretsmanager:cache/outage (AWSCURRENT)"');
+    expect(log()).toContain(
+      '"message":"Secrets Manager could not be read; the last good value stays in use","reference":"secretsmanager:cache/outage (AWSCURRENT)"',
+    );
 
     sm.put("cache/outage", "value-after-outage");
     clock.ms += 20_000;
@@ -185,19 +212,39 @@ describe("provider keys from Secrets Manager", () => {
   beforeAll(async () => {
     upstream = await startFakeUpstream((request, response) => {
       const given = request.headers.authorization?.replace(/^Bearer /, "") ?? request.headers["x-api-key"];
-      if (given !== acceptedKey) return sendJson(response, 401, { error: { message: "Incorrect API key provided", type: "invalid_request_error" } });
+      if (given !== acceptedKey)
+        return sendJson(response, 401, { error: { message: "Incorrect API key provided", type: "invalid_request_error" } });
       if (request.path.endsWith("/messages")) {
-        return sendJson(response, 200, { id: "msg_1", type: "message", role: "assistant", model: "m", content: [{ type: "text", text: "hi" }], stop_reason: "end_turn", stop_sequence: null, usage: { input_tokens: 1, output_tokens: 1 } });
+        return sendJson(response, 200, {
+          id: "msg_1",
+          type: "message",
+          role: "assistant",
+          model: "m",
+          content: [{ type: "text", text: "hi" }],
+          stop_reason: "end_turn",
+          stop_sequence: null,
+          usage: { input_tokens: 1, output_tokens: 1 },
+        });
       }
-      return sendJson(response, 200, { id: "c1", object: "chat.completion", created: 1, model: "m", choices: [{ index: 0, message: { role: "assistant", content: "hi" }, finish_reason: "stop" }], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } });
+      return sendJson(response, 200, {
+        id: "c1",
+        object: "chat.completion",
+        created: 1,
+        model: "m",
+        choices: [{ index: 0, message: { role: "assistant", content: "hi" }, finish_reason: "stop" }],
+        usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
+      });
     });
   });
   afterAll(async () => upstream?.close());
 
-  const chatOnce = (provider: Provider) => provider.chat({ model: "m", messages: [{ role: "user", content: "hello" }] }, { signal: new AbortController().signal, requestId: "r1" }).then(
-    () => "ok",
-    (error: unknown) => (error instanceof GatewayError ? `${error.code} ${error.upstreamStatus ?? ""}`.trim() : String(error)),
-  );
+  const chatOnce = (provider: Provider) =>
+    provider
+      .chat({ model: "m", messages: [{ role: "user", content: "hello" }] }, { signal: new AbortController().signal, requestId: "r1" })
+      .then(
+        () => "ok",
+        (error: unknown) => (error instanceof GatewayError ? `${error.code} ${error.upstreamStatus ?? ""}`.trim() : String(error)),
+      );
 
   it.each([
     ["openai", "providers/openai-key", { type: "openai" as const, baseUrl: "" }],
@@ -208,7 +255,12 @@ describe("provider keys from Secrets Manager", () => {
     // A TTL far away: only the refusal can make the provider read the key again.
     const { secrets } = setUp({ ttlMs: 3_600_000, minRefreshIntervalMs: 0 });
     const baseUrl = shape.type === "openai" ? upstream.baseUrl : upstream.baseUrl.replace(/\/v1$/, "");
-    const spec = { ...shape, baseUrl, apiKey: { from: "secretsmanager" as const, name, jsonKey: "apiKey" }, models: [{ id: "m", kind: "chat" as const }] };
+    const spec = {
+      ...shape,
+      baseUrl,
+      apiKey: { from: "secretsmanager" as const, name, jsonKey: "apiKey" },
+      models: [{ id: "m", kind: "chat" as const }],
+    };
     secrets.secret(spec.apiKey);
     await secrets.prime();
     const [provider] = buildProviders({ p: spec }, { env: {}, mocks: false, secrets });
@@ -234,12 +286,24 @@ describe("edge signing secret rotation", () => {
   });
   afterAll(async () => t?.close());
 
-  const identity = () => ({ [identityHeaders.keyId]: "key-1", [identityHeaders.tenantId]: t.tenantId, [identityHeaders.keyPrefix]: "bw_abcdefgh" });
+  const identity = () => ({
+    [identityHeaders.keyId]: "key-1",
+    [identityHeaders.tenantId]: t.tenantId,
+    [identityHeaders.keyPrefix]: "bw_abcdefgh",
+  });
   async function signedRequest(secret: string): Promise<Request> {
     const timestampS = Math.floor(Date.now() / 1000);
     const headers = identity();
-    const signature = await sign(secret, { method: "GET", pathAndQuery: "/v1/models", timestampS, bodySha256: await sha256Hex(""), headers });
-    return new Request("http://regional.test/v1/models", { headers: { ...headers, [timestampHeader]: String(timestampS), [signatureHeader]: signature } });
+    const signature = await sign(secret, {
+      method: "GET",
+      pathAndQuery: "/v1/models",
+      timestampS,
+      bodySha256: await sha256Hex(""),
+      headers,
+    });
+    return new Request("http://regional.test/v1/models", {
+      headers: { ...headers, [timestampHeader]: String(timestampS), [signatureHeader]: signature },
+    });
   }
 
   /** Requests signed with whatever `edge.secret` is when each is sent, `workers` at a time, until `stop()`. */
@@ -291,7 +355,10 @@ describe("edge signing secret rotation", () => {
 
     expect(running.statuses.length).toBeGreaterThan(100);
     expect(running.statuses.filter((status) => status !== 200)).toEqual([]);
-    expect(signing.accepted()).toEqual(["edge-signing-secret-version-3-0123456789abcdef", "edge-signing-secret-version-2-0123456789abcdef"]);
+    expect(signing.accepted()).toEqual([
+      "edge-signing-secret-version-3-0123456789abcdef",
+      "edge-signing-secret-version-2-0123456789abcdef",
+    ]);
     expect(log()).not.toContain("edge-signing-secret-version");
   });
 
@@ -304,7 +371,12 @@ describe("edge signing secret rotation", () => {
     clock.ms += 5_000;
     const before = callsFor(name).length;
 
-    const statuses = await Promise.all(Array.from({ length: 20 }, async () => (await app.request(await signedRequest("a-secret-that-was-never-the-edges-0123456789"))).status));
+    const statuses = await Promise.all(
+      Array.from(
+        { length: 20 },
+        async () => (await app.request(await signedRequest("a-secret-that-was-never-the-edges-0123456789"))).status,
+      ),
+    );
 
     expect(new Set(statuses)).toEqual(new Set([401]));
     expect(callsFor(name).length - before).toBe(1);

@@ -43,14 +43,32 @@ beforeAll(async () => {
   beta = await startFakeUpstream(words());
   plain = await startFakeUpstream(words());
   const provider = (name: string, upstream: FakeUpstream, prefill: boolean) =>
-    createOpenAiProvider({ name, baseUrl: upstream.baseUrl, apiKey: `sk-${name}`, models: [{ id: "m", kind: "chat" }], capabilities: { prefill } });
+    createOpenAiProvider({
+      name,
+      baseUrl: upstream.baseUrl,
+      apiKey: `sk-${name}`,
+      models: [{ id: "m", kind: "chat" }],
+      capabilities: { prefill },
+    });
   const timeouts = { firstByteMs: 2_000, firstTokenMs: 2_000, idleMs: 500, totalMs: 10_000 };
   t = await createTestApp(inject("primaryUrl"), {
     providers: [provider("alpha", alpha, true), provider("beta", beta, true), provider("plain", plain, false)],
     routes: {
       routes: {
-        continued: { targets: [{ provider: "alpha", model: "m" }, { provider: "beta", model: "m" }], timeouts },
-        "plain-fallback": { targets: [{ provider: "alpha", model: "m" }, { provider: "plain", model: "m" }], timeouts },
+        continued: {
+          targets: [
+            { provider: "alpha", model: "m" },
+            { provider: "beta", model: "m" },
+          ],
+          timeouts,
+        },
+        "plain-fallback": {
+          targets: [
+            { provider: "alpha", model: "m" },
+            { provider: "plain", model: "m" },
+          ],
+          timeouts,
+        },
       },
     },
   });
@@ -65,7 +83,9 @@ afterEach(() => {
 });
 
 const stream = async (model: string) => {
-  const response = await t.app.request(postJson("/v1/chat/completions", { model, messages: [{ role: "user", content: "count" }], stream: true }, t.apiKey));
+  const response = await t.app.request(
+    postJson("/v1/chat/completions", { model, messages: [{ role: "user", content: "count" }], stream: true }, t.apiKey),
+  );
   const events = await sseDataOf(response);
   const text = events
     .filter((event) => event !== "[DONE]")

@@ -1,9 +1,18 @@
 import { describe, expect, it } from "vitest";
-import { accountCoolDownS, resetSeconds, shouldRetryHeader, upstreamErrorFrom, waitFromHeaders } from "../../regional/providers/upstream-error.ts";
+import {
+  accountCoolDownS,
+  resetSeconds,
+  shouldRetryHeader,
+  upstreamErrorFrom,
+  waitFromHeaders,
+} from "../../regional/providers/upstream-error.ts";
 import { classifyFailure } from "../../shared/resilience/outcome.ts";
 
 /** A response with only a status and headers, as the error mapping reads it. */
-const answer = (status: number, headers: Record<string, string>) => ({ status, header: (name: string) => headers[name.toLowerCase()] ?? null });
+const answer = (status: number, headers: Record<string, string>) => ({
+  status,
+  header: (name: string) => headers[name.toLowerCase()] ?? null,
+});
 
 describe("how long an upstream asks to wait", () => {
   // https://platform.openai.com/docs/guides/rate-limits#rate-limits-in-headers: sample values 1s and 6m0s.
@@ -23,7 +32,12 @@ describe("how long an upstream asks to wait", () => {
   });
 
   it("takes the reset of the exhausted dimension, else the longest reset reported", () => {
-    const tokensOut = { "x-ratelimit-remaining-requests": "59", "x-ratelimit-reset-requests": "1s", "x-ratelimit-remaining-tokens": "0", "x-ratelimit-reset-tokens": "6m0s" };
+    const tokensOut = {
+      "x-ratelimit-remaining-requests": "59",
+      "x-ratelimit-reset-requests": "1s",
+      "x-ratelimit-remaining-tokens": "0",
+      "x-ratelimit-reset-tokens": "6m0s",
+    };
     expect(waitFromHeaders(answer(429, tokensOut))).toBe(360);
     const requestsOut = { ...tokensOut, "x-ratelimit-remaining-requests": "0", "x-ratelimit-remaining-tokens": "1200" };
     expect(waitFromHeaders(answer(429, requestsOut))).toBe(1);

@@ -29,7 +29,9 @@ const row = (requestId: string, change: Partial<UsageEvent> = {}): UsageEvent =>
 });
 
 async function storedRequestIds(): Promise<string[]> {
-  const rows = await database.db.write<{ request_id: string }[]>`select request_id from usage where tenant_id = ${tenantId} order by request_id`;
+  const rows = await database.db.write<
+    { request_id: string }[]
+  >`select request_id from usage where tenant_id = ${tenantId} order by request_id`;
   return rows.map((stored) => stored.request_id);
 }
 
@@ -61,7 +63,9 @@ describe("the usage recorder with rows Postgres refuses", () => {
 
     await usage.flush();
     expect(usage.stats()).toEqual({ queued: 0, dropped: 0, setAside: 2 });
-    const setAside = lines.map((line) => JSON.parse(line) as { message: string; requestId?: string }).filter((line) => line.message === "usage row set aside: Postgres refuses it");
+    const setAside = lines
+      .map((line) => JSON.parse(line) as { message: string; requestId?: string })
+      .filter((line) => line.message === "usage row set aside: Postgres refuses it");
     expect(setAside.map((line) => line.requestId).sort()).toEqual(["b-past-int4", "d-no-uuid"]);
 
     // Recording goes on as before.

@@ -41,7 +41,17 @@ describe("cache key", () => {
 
   it("treats chat defaults spelled out, or null, like fields left out", async () => {
     const plain = await cacheKey(request());
-    const spelled = { model: "mock/echo", messages, temperature: 1, top_p: 1, n: 1, stream: false, presence_penalty: 0, frequency_penalty: 0, user: null };
+    const spelled = {
+      model: "mock/echo",
+      messages,
+      temperature: 1,
+      top_p: 1,
+      n: 1,
+      stream: false,
+      presence_penalty: 0,
+      frequency_penalty: 0,
+      user: null,
+    };
     expect(await cacheKey(request({ body: spelled }))).toBe(plain);
     expect(await cacheKey(request({ body: { model: "mock/echo", messages, stream_options: { include_usage: true } } }))).toBe(plain);
   });
@@ -59,8 +69,16 @@ describe("cache key", () => {
     const stream = await cacheKey(request({ body: { model: "mock/echo", messages, stream: true } }));
     expect(stream).not.toBe(json);
     // The edge asks every stream for usage and trims the chunk on replay: include_usage is not part of the answer.
-    expect(await cacheKey(request({ body: { model: "mock/echo", messages, stream: true, stream_options: { include_usage: true } } }))).toBe(stream);
-    expect(await cacheKey(request({ body: { model: "mock/echo", messages, stream: true, stream_options: { include_usage: true, include_obfuscation: false } } }))).not.toBe(stream);
+    expect(await cacheKey(request({ body: { model: "mock/echo", messages, stream: true, stream_options: { include_usage: true } } }))).toBe(
+      stream,
+    );
+    expect(
+      await cacheKey(
+        request({
+          body: { model: "mock/echo", messages, stream: true, stream_options: { include_usage: true, include_obfuscation: false } },
+        }),
+      ),
+    ).not.toBe(stream);
   });
 
   it("drops encoding_format float for embeddings only", async () => {

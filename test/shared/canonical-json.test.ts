@@ -7,7 +7,9 @@ describe("canonical JSON", () => {
     const input = JSON.parse(
       '{"numbers":[333333333.33333329,1E30,4.50,2e-3,0.000000000000000000000000001],"string":"\\u20ac$\\u000F\\u000aA\'\\u0042\\u0022\\u005c\\\\\\"\\/","literals":[null,true,false]}',
     ) as unknown;
-    expect(canonicalJson(input)).toBe('{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],"string":"€$\\u000f\\nA\'B\\"\\\\\\\\\\"/"}');
+    expect(canonicalJson(input)).toBe(
+      '{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],"string":"€$\\u000f\\nA\'B\\"\\\\\\\\\\"/"}',
+    );
   });
 
   it("sorts keys by UTF-16 code units, as RFC 8785's sorting sample", () => {
@@ -20,7 +22,9 @@ describe("canonical JSON", () => {
   });
 
   it("has no whitespace and sorts nested objects too", () => {
-    expect(canonicalJson({ b: [3, { z: 1, a: "x y" }], a: { d: null, c: true } })).toBe('{"a":{"c":true,"d":null},"b":[3,{"a":"x y","z":1}]}');
+    expect(canonicalJson({ b: [3, { z: 1, a: "x y" }], a: { d: null, c: true } })).toBe(
+      '{"a":{"c":true,"d":null},"b":[3,{"a":"x y","z":1}]}',
+    );
   });
 
   it("gives the same text whatever order the keys were written in", () => {
@@ -28,7 +32,9 @@ describe("canonical JSON", () => {
   });
 
   it("writes numbers as their shortest round trip, -0 as 0", () => {
-    expect(canonicalJson([0, -0, 1, -1.5, 1e21, 1e-7, 123456789012345680000, 0.1 + 0.2])).toBe("[0,0,1,-1.5,1e+21,1e-7,123456789012345680000,0.30000000000000004]");
+    expect(canonicalJson([0, -0, 1, -1.5, 1e21, 1e-7, 123456789012345680000, 0.1 + 0.2])).toBe(
+      "[0,0,1,-1.5,1e+21,1e-7,123456789012345680000,0.30000000000000004]",
+    );
   });
 
   it("refuses what JSON cannot say exactly instead of dropping it", () => {

@@ -1,5 +1,17 @@
 import { describe, expect, it } from "vitest";
-import { acquire, createBreaker, defaultBreakerPolicy, force, probesInFlight, recordFailure, recordSuccess, releaseProbe, upgradeBreaker, type BreakerPolicy, type BreakerState } from "../../shared/circuit-breaker.ts";
+import {
+  acquire,
+  createBreaker,
+  defaultBreakerPolicy,
+  force,
+  probesInFlight,
+  recordFailure,
+  recordSuccess,
+  releaseProbe,
+  upgradeBreaker,
+  type BreakerPolicy,
+  type BreakerState,
+} from "../../shared/circuit-breaker.ts";
 
 const policy = defaultBreakerPolicy;
 const fail = (state = createBreaker(), times: number, at: number, p: BreakerPolicy = policy) => {
@@ -105,7 +117,14 @@ describe("half-open probe slots are leases", () => {
   });
 
   it("upgrades a state stored before leases existed", () => {
-    const stored = { status: "half_open", buckets: [], openedAt: 0, probesInFlight: 3, probeSuccesses: 0, forced: null } as unknown as Partial<BreakerState>;
+    const stored = {
+      status: "half_open",
+      buckets: [],
+      openedAt: 0,
+      probesInFlight: 3,
+      probeSuccesses: 0,
+      forced: null,
+    } as unknown as Partial<BreakerState>;
     const state = upgradeBreaker(stored);
     expect(acquire(state, policy, 60_000, 1_000).allowed).toBe(true);
   });

@@ -37,7 +37,8 @@ describe("GatewayError", () => {
 
 describe("parseOrThrow", () => {
   it("names the first bad field the way OpenAI does", () => {
-    const attempt = () => parseOrThrow(chatCompletionRequest, { model: "m", messages: [{ role: "user", content: "a" }, { role: "robot" }] });
+    const attempt = () =>
+      parseOrThrow(chatCompletionRequest, { model: "m", messages: [{ role: "user", content: "a" }, { role: "robot" }] });
     expect(attempt).toThrowError(GatewayError);
     try {
       attempt();
@@ -48,7 +49,11 @@ describe("parseOrThrow", () => {
   });
 
   it("keeps fields the schema does not know", () => {
-    const parsed = parseOrThrow(chatCompletionRequest, { model: "m", messages: [{ role: "user", content: "a", extra: 1 }], future_option: true });
+    const parsed = parseOrThrow(chatCompletionRequest, {
+      model: "m",
+      messages: [{ role: "user", content: "a", extra: 1 }],
+      future_option: true,
+    });
     expect(parsed).toMatchObject({ future_option: true, messages: [{ extra: 1 }] });
   });
 

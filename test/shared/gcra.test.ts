@@ -5,7 +5,13 @@ const t0 = 1_750_000_000_000;
 const perMinute = (limit: number): GcraPolicy => ({ limit, periodMs: 60_000 });
 
 /** Consumes `cost` `times` times at `now`, carrying the state; returns how many were allowed. */
-function burst(state: GcraState | undefined, policy: GcraPolicy, times: number, now: number, cost = 1): { allowed: number; state: GcraState | undefined } {
+function burst(
+  state: GcraState | undefined,
+  policy: GcraPolicy,
+  times: number,
+  now: number,
+  cost = 1,
+): { allowed: number; state: GcraState | undefined } {
   let allowed = 0;
   for (let i = 0; i < times; i++) {
     const decision = gcraConsume(state, policy, cost, now);

@@ -36,7 +36,7 @@ describe("JSON depth scan", () => {
   });
 
   it("reads multi-byte UTF-8 without mistaking its bytes for quotes or brackets", () => {
-    expect(jsonNestedDeeperThan(bytes(JSON.stringify({ content: "日本語 [ émoji 🎉 \" {" })), 1)).toBe(false);
+    expect(jsonNestedDeeperThan(bytes(JSON.stringify({ content: '日本語 [ émoji 🎉 " {' })), 1)).toBe(false);
     expect(jsonNestedDeeperThan(bytes(JSON.stringify({ "🎉": [["日本"]] })), 2)).toBe(true);
   });
 

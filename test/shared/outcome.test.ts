@@ -11,7 +11,10 @@ describe("outcome classification", () => {
     expect(classifyFailure(upstream(529), false).outcome).toBe("provider_fault");
     expect(classifyFailure(upstream(408), false).outcome).toBe("provider_fault");
     expect(classifyFailure(new AttemptTimeout("no first byte"), false).outcome).toBe("provider_fault");
-    expect(classifyFailure(new GatewayError("upstream_error", { message: "refused", transport: true }), false)).toEqual({ outcome: "provider_fault", transport: true });
+    expect(classifyFailure(new GatewayError("upstream_error", { message: "refused", transport: true }), false)).toEqual({
+      outcome: "provider_fault",
+      transport: true,
+    });
   });
 
   it("calls a 429 rate limited, a 4xx the client's fault", () => {

@@ -11,14 +11,26 @@ const failed = (error: GatewayError): AttemptEnd<string> => ({ kind: "failed", e
 
 function context(extra: Partial<RetryContext> = {}): RetryContext & { slept: number[] } {
   const slept: number[] = [];
-  return { signal: new AbortController().signal, now: () => 0, random: () => 0.5, sleep: async (ms) => void slept.push(ms), slept, ...extra };
+  return {
+    signal: new AbortController().signal,
+    now: () => 0,
+    random: () => 0.5,
+    sleep: async (ms) => void slept.push(ms),
+    slept,
+    ...extra,
+  };
 }
 
 describe("retries", () => {
   it("retries provider faults with backoff until the attempts run out", async () => {
     const ctx = context();
     let calls = 0;
-    const { end } = await withRetries(policy, ctx, async () => (calls++, failed(new GatewayError("upstream_error", { upstreamStatus: 503 }))), () => true);
+    const { end } = await withRetries(
+      policy,
+      ctx,
+      async () => (calls++, failed(new GatewayError("upstream_error", { upstreamStatus: 503 }))),
+      () => true,
+    );
     expect(end.kind).toBe("failed");
     expect(calls).toBe(3);
     expect(ctx.slept).toEqual([50, 100]);
@@ -26,24 +38,49 @@ describe("retries", () => {
 
   it("waits for Retry-After when longer than the backoff, and stops when it passes the cap", async () => {
     const ctx = context();
-    await withRetries(policy, ctx, async () => failed(new GatewayError("rate_limited", { upstreamStatus: 429, retryAfterS: 1 })), () => true);
+    await withRetries(
+      policy,
+      ctx,
+      async () => failed(new GatewayError("rate_limited", { upstreamStatus: 429, retryAfterS: 1 })),
+      () => true,
+    );
     expect(ctx.slept).toEqual([1_000, 1_000]);
-    const capped = await withRetries(policy, context(), async () => failed(new GatewayError("rate_limited", { upstreamStatus: 429, retryAfterS: 5 })), () => true);
+    const capped = await withRetries(
+      policy,
+      context(),
+      async () => failed(new GatewayError("rate_limited", { upstreamStatus: 429, retryAfterS: 5 })),
+      () => true,
+    );
     expect(capped.stopped).toBe("retry-after beyond cap");
   });
 
   it("draws on the budget for provider faults only", async () => {
     const budget = createRetryBudget({ ratio: 0, floor: 0, windowMs: 10_000 });
-    const faults = await withRetries(policy, context({ budget }), async () => failed(new GatewayError("upstream_error", { upstreamStatus: 500 })), () => true);
+    const faults = await withRetries(
+      policy,
+      context({ budget }),
+      async () => failed(new GatewayError("upstream_error", { upstreamStatus: 500 })),
+      () => true,
+    );
     expect(faults.stopped).toBe("retry budget exhausted");
     let calls = 0;
-    await withRetries(policy, context({ budget }), async () => (calls++, failed(new GatewayError("rate_limited", { upstreamStatus: 429, retryAfterS: 0 }))), () => true);
+    await withRetries(
+      policy,
+      context({ budget }),
+      async () => (calls++, failed(new GatewayError("rate_limited", { upstreamStatus: 429, retryAfterS: 0 }))),
+      () => true,
+    );
     expect(calls).toBe(3);
   });
 
   it("stops at once when waiting is pointless", async () => {
     let calls = 0;
-    const result = await withRetries(policy, context({ blocked: () => true }), async () => (calls++, failed(new GatewayError("upstream_error", { upstreamStatus: 500 }))), () => true);
+    const result = await withRetries(
+      policy,
+      context({ blocked: () => true }),
+      async () => (calls++, failed(new GatewayError("upstream_error", { upstreamStatus: 500 }))),
+      () => true,
+    );
     expect(result.stopped).toBe("blocked");
     expect(calls).toBe(1);
   });

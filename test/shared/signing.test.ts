@@ -28,7 +28,10 @@ describe("edge request signatures", () => {
     ["timestamp", { timestampS: 1_750_000_001 }],
     ["body", { bodySha256: "0".repeat(64) }],
     ["tenant", { headers: { "x-breakwater-tenant-id": "tenant-b", "x-breakwater-key-id": "key-a" } }],
-    ["an added edge header", { headers: { "x-breakwater-tenant-id": "tenant-a", "x-breakwater-key-id": "key-a", "x-breakwater-admin": "1" } }],
+    [
+      "an added edge header",
+      { headers: { "x-breakwater-tenant-id": "tenant-a", "x-breakwater-key-id": "key-a", "x-breakwater-admin": "1" } },
+    ],
     ["a dropped edge header", { headers: { "x-breakwater-tenant-id": "tenant-a" } }],
   ])("fail when the %s changed", async (_, change) => {
     const signature = await sign(secret, await parts());
@@ -44,12 +47,20 @@ describe("edge request signatures", () => {
   });
 
   it("do not depend on header order or name case", async () => {
-    const signature = await sign(secret, await parts({ headers: { "X-Breakwater-Key-Id": "key-a", "x-breakwater-tenant-id": "tenant-a" } }));
+    const signature = await sign(
+      secret,
+      await parts({ headers: { "X-Breakwater-Key-Id": "key-a", "x-breakwater-tenant-id": "tenant-a" } }),
+    );
     expect(await verify(secret, await parts(), signature)).toBe(true);
   });
 
   it("vouch for every x-breakwater- header but the signature and timestamp", () => {
-    const headers = new Headers({ "x-breakwater-tenant-id": "t", "x-breakwater-signature": "v1=00", "x-breakwater-timestamp": "1", "content-type": "a" });
+    const headers = new Headers({
+      "x-breakwater-tenant-id": "t",
+      "x-breakwater-signature": "v1=00",
+      "x-breakwater-timestamp": "1",
+      "content-type": "a",
+    });
     expect(vouchedHeaders(headers)).toEqual({ "x-breakwater-tenant-id": "t" });
   });
 

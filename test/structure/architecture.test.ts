@@ -21,7 +21,8 @@ interface Violation {
 
 beforeAll(async () => {
   copy = await mkdtemp(join(tmpdir(), "bw-architecture-"));
-  for (const part of ["edge", "regional", "shared", "tsconfig.json", ".dependency-cruiser.cjs"]) await cp(join(root, part), join(copy, part), { recursive: true });
+  for (const part of ["edge", "regional", "shared", "tsconfig.json", ".dependency-cruiser.cjs"])
+    await cp(join(root, part), join(copy, part), { recursive: true });
   const plant = (path: string, text: string) => writeFile(join(copy, path), text);
   await plant("regional/planted-a.ts", 'import type { B } from "./planted-b.ts";\nexport type A = B | 1;\n');
   await plant("regional/planted-b.ts", 'import type { A } from "./planted-a.ts";\nexport type B = A | 2;\n');
@@ -35,9 +36,11 @@ afterAll(async () => {
 
 async function violations(): Promise<Violation[]> {
   const cli = join(root, "node_modules", "dependency-cruiser", "bin", "dependency-cruise.mjs");
-  const { stdout } = await run(process.execPath, [cli, "edge", "regional", "shared", "--config", ".dependency-cruiser.cjs", "--output-type", "json"], { cwd: copy, maxBuffer: 64 * 1024 * 1024 }).catch(
-    (error: { stdout?: string }) => ({ stdout: error.stdout ?? "" }),
-  );
+  const { stdout } = await run(
+    process.execPath,
+    [cli, "edge", "regional", "shared", "--config", ".dependency-cruiser.cjs", "--output-type", "json"],
+    { cwd: copy, maxBuffer: 64 * 1024 * 1024 },
+  ).catch((error: { stdout?: string }) => ({ stdout: error.stdout ?? "" }));
   return (JSON.parse(stdout) as { summary: { violations: Violation[] } }).summary.violations;
 }
 

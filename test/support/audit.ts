@@ -71,5 +71,13 @@ export async function createTestWriter(db: Db, options: Partial<AuditWriterOptio
 }
 
 export function sampleEvent(index: number, overrides: Partial<AuditInput> = {}): AuditInput {
-  return { actorType: "admin", actorId: "admin:test", action: "tenant.create", resource: `tenant:${index}`, result: "success", metadata: { index }, ...overrides };
+  return {
+    actorType: "admin",
+    actorId: "admin:test",
+    action: "tenant.create",
+    resource: `tenant:${index}`,
+    result: "success",
+    metadata: { index },
+    ...overrides,
+  };
 }

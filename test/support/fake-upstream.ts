@@ -27,7 +27,12 @@ export async function startFakeUpstream(initial?: UpstreamHandler): Promise<Fake
     const parts: Buffer[] = [];
     incoming.on("data", (part: Buffer) => parts.push(part));
     incoming.on("end", () => {
-      const recorded = { method: incoming.method ?? "", path: incoming.url ?? "", headers: incoming.headers, body: Buffer.concat(parts).toString("utf8") };
+      const recorded = {
+        method: incoming.method ?? "",
+        path: incoming.url ?? "",
+        headers: incoming.headers,
+        body: Buffer.concat(parts).toString("utf8"),
+      };
       requests.push(recorded);
       void Promise.resolve(handler(recorded, response)).catch(() => response.destroy());
     });

@@ -51,7 +51,12 @@ async function breakers(stack: GatewayStack): Promise<Map<string, BreakerRow>> {
 
 const message = (text: string) => ({ model: chatRoute, messages: [{ role: "user", content: text }] });
 const post = (stack: GatewayStack, body: unknown, init: RequestInit = {}) =>
-  stack.fetch("/v1/chat/completions", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body), ...init });
+  stack.fetch("/v1/chat/completions", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+    ...init,
+  });
 
 /** Who answered a plain chat call: `provider/model` as the upstream's echo names it. */
 async function answeredBy(response: Response): Promise<string> {
@@ -63,7 +68,10 @@ async function answeredBy(response: Response): Promise<string> {
 /** The SSE `data:` payloads of a stream, read to its end. */
 async function events(response: Response): Promise<string[]> {
   const text = await response.text();
-  return text.split("\n\n").filter((event) => event.startsWith("data: ")).map((event) => event.slice(6));
+  return text
+    .split("\n\n")
+    .filter((event) => event.startsWith("data: "))
+    .map((event) => event.slice(6));
 }
 
 async function until(condition: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
@@ -80,7 +88,11 @@ async function until(condition: () => Promise<boolean>, timeoutMs: number, what:
  */
 async function recovered(stack: GatewayStack): Promise<void> {
   await stack.upstream.reset();
-  await until(async () => (await answeredBy(await post(stack, message("are you back?")))) === "primary/model-a", coolDownMs * 3, "primary/model-a answering again");
+  await until(
+    async () => (await answeredBy(await post(stack, message("are you back?")))) === "primary/model-a",
+    coolDownMs * 3,
+    "primary/model-a answering again",
+  );
 }
 
 export const scenarios: FaultScenario[] = [
@@ -91,7 +103,11 @@ export const scenarios: FaultScenario[] = [
       const before = (await stack.upstream.requests()).length;
       const nested = `{"model":"${chatRoute}","messages":[{"role":"user","content":"x"}],"extra":${"[".repeat(50_000)}${"]".repeat(50_000)}}`;
       for (let i = 0; i < 2; i++) {
-        const response = await stack.fetch("/v1/chat/completions", { method: "POST", headers: { "content-type": "application/json" }, body: nested });
+        const response = await stack.fetch("/v1/chat/completions", {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: nested,
+        });
         expect(response.status).toBe(400);
         const { error } = (await response.json()) as { error: { code: string; message: string } };
         expect(error.code).toBe("invalid_request");
@@ -116,7 +132,11 @@ export const scenarios: FaultScenario[] = [
         client.abort();
         await reader.cancel().catch(() => {});
       }
-      await until(async () => (await stack.upstream.requests({ provider: "primary", outcome: "client-gone" })).length >= 10, 3_000, "upstream saw ten cancels");
+      await until(
+        async () => (await stack.upstream.requests({ provider: "primary", outcome: "client-gone" })).length >= 10,
+        3_000,
+        "upstream saw ten cancels",
+      );
       const primary = (await breakers(stack)).get("primary/model-a");
       expect(primary?.status).toBe("closed");
       expect(primary?.window.failures).toBe(0);
@@ -129,16 +149,24 @@ export const scenarios: FaultScenario[] = [
     async run(stack) {
       await recovered(stack);
       await stack.upstream.setRules("primary", "model-a", [{ status: 500 }]);
-      await until(async () => {
-        await post(stack, message("fail"));
-        return (await breakers(stack)).get("primary/model-a")?.status === "open";
-      }, 10_000, "primary/model-a open");
+      await until(
+        async () => {
+          await post(stack, message("fail"));
+          return (await breakers(stack)).get("primary/model-a")?.status === "open";
+        },
+        10_000,
+        "primary/model-a open",
+      );
       await new Promise((resolve) => setTimeout(resolve, coolDownMs + 100));
       await stack.upstream.setRules("primary", "model-a", [{ hang: true }]);
       const since = (await stack.upstream.requests()).at(-1)?.id ?? 0;
       const clients = Array.from({ length: 3 }, () => new AbortController());
       const probes = clients.map((client) => post(stack, message("probe"), { signal: client.signal }).catch(() => undefined));
-      await until(async () => (await stack.upstream.requests({ provider: "primary", model: "model-a", afterId: since })).length >= 3, 5_000, "three probes at the upstream");
+      await until(
+        async () => (await stack.upstream.requests({ provider: "primary", model: "model-a", afterId: since })).length >= 3,
+        5_000,
+        "three probes at the upstream",
+      );
       for (const client of clients) client.abort();
       await Promise.all(probes);
       await stack.upstream.reset();
@@ -159,11 +187,19 @@ export const scenarios: FaultScenario[] = [
       const since = (await stack.upstream.requests()).at(-1)?.id ?? 0;
       const client = new AbortController();
       const pending = post(stack, message("wait for me"), { signal: client.signal }).catch(() => undefined);
-      await until(async () => (await stack.upstream.requests({ provider: "primary", afterId: since })).length === 1, 5_000, "the call at the upstream");
+      await until(
+        async () => (await stack.upstream.requests({ provider: "primary", afterId: since })).length === 1,
+        5_000,
+        "the call at the upstream",
+      );
       const abortedAt = Date.now();
       client.abort();
       await pending;
-      await until(async () => (await stack.upstream.requests({ provider: "primary", afterId: since }))[0]?.clientGoneAt !== null, 2_000, "the upstream saw the cancel");
+      await until(
+        async () => (await stack.upstream.requests({ provider: "primary", afterId: since }))[0]?.clientGoneAt !== null,
+        2_000,
+        "the upstream saw the cancel",
+      );
       const [record] = await stack.upstream.requests({ provider: "primary", afterId: since });
       expect((record?.clientGoneAt ?? Infinity) - abortedAt).toBeLessThan(1_000);
       expect((await breakers(stack)).get("primary/model-a")?.window.failures).toBe(0);

@@ -126,7 +126,11 @@ async function identityOf(regionalUrl: string, devKey: string): Promise<Record<s
   const response = await signedFetch(regionalUrl, {})(`/internal/keys/${keyHash}`);
   if (!response.ok) throw new Error(`regional has no record of the dev key: ${response.status} ${await response.text()}`);
   const record = (await response.json()) as { key_id: string; tenant_id: string; prefix: string };
-  return { [identityHeaders.keyId]: record.key_id, [identityHeaders.tenantId]: record.tenant_id, [identityHeaders.keyPrefix]: record.prefix };
+  return {
+    [identityHeaders.keyId]: record.key_id,
+    [identityHeaders.tenantId]: record.tenant_id,
+    [identityHeaders.keyPrefix]: record.prefix,
+  };
 }
 
 /** Calls regional as the edge does: without the client's credentials, signed with the shared secret. */
@@ -139,10 +143,17 @@ function signedFetch(base: string, vouched: Record<string, string>): Fetch {
     const method = init.method ?? "GET";
     const timestampS = Math.floor(Date.now() / 1000);
     const pathAndQuery = `${url.pathname}${url.search}`;
-    const signature = await sign(edgeSigningSecret, { method, pathAndQuery, timestampS, bodySha256: await sha256Hex(body), headers: vouched });
+    const signature = await sign(edgeSigningSecret, {
+      method,
+      pathAndQuery,
+      timestampS,
+      bodySha256: await sha256Hex(body),
+      headers: vouched,
+    });
     const headers = new Headers(init.headers);
     headers.delete("authorization");
-    for (const [name, value] of Object.entries({ ...vouched, [timestampHeader]: String(timestampS), [signatureHeader]: signature })) headers.set(name, value);
+    for (const [name, value] of Object.entries({ ...vouched, [timestampHeader]: String(timestampS), [signatureHeader]: signature }))
+      headers.set(name, value);
     return await fetch(url, { ...init, method, headers, ...(given !== undefined && { body: given }) });
   };
 }

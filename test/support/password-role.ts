@@ -72,7 +72,9 @@ export async function createPasswordRole(serverUrl: string, password: string): P
       }
     },
     async loginsSince(since) {
-      const [row] = await admin<{ count: number }[]>`select count(*)::int as count from pg_stat_activity where usename = ${role} and backend_start > ${since}`;
+      const [row] = await admin<
+        { count: number }[]
+      >`select count(*)::int as count from pg_stat_activity where usename = ${role} and backend_start > ${since}`;
       return row?.count ?? 0;
     },
     async drop() {

@@ -38,7 +38,10 @@ async function waitForOk(url: string, child: ChildProcess, output: () => string,
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`process exited (${child.exitCode}) before ${url} was ready:\n${output().slice(-3000)}`);
-    const ok = await fetch(url, { signal: AbortSignal.timeout(1_000) }).then((response) => response.ok, () => false);
+    const ok = await fetch(url, { signal: AbortSignal.timeout(1_000) }).then(
+      (response) => response.ok,
+      () => false,
+    );
     if (ok) return;
     await new Promise((done) => setTimeout(done, 100));
   }
@@ -78,7 +81,14 @@ function launch(command: string, args: string[], env: NodeJS.ProcessEnv, cleanup
 export async function startRegional(env: Record<string, string>): Promise<RunningProcess> {
   const port = await freePort();
   const dataDir = await mkdtemp(join(tmpdir(), "bw-regional-"));
-  const defaults = { HOST: "127.0.0.1", PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: "warn", EDGE_SIGNING_SECRET: edgeSigningSecret, MOCK_PROVIDERS: "on" };
+  const defaults = {
+    HOST: "127.0.0.1",
+    PORT: String(port),
+    DATA_DIR: dataDir,
+    LOG_LEVEL: "warn",
+    EDGE_SIGNING_SECRET: edgeSigningSecret,
+    MOCK_PROVIDERS: "on",
+  };
   const running = launch(process.execPath, ["--import", "tsx", "regional/main.ts"], { ...defaults, ...env }, () =>
     rm(dataDir, { recursive: true, force: true }),
   );
@@ -96,8 +106,24 @@ export async function startRegional(env: Record<string, string>): Promise<Runnin
 export async function startEdge(vars: Record<string, string>): Promise<RunningProcess> {
   const [port, inspectorPort] = [await freePort(), await freePort()];
   const stateDir = await mkdtemp(join(tmpdir(), "bw-edge-"));
-  const varArgs = Object.entries({ EDGE_SIGNING_SECRET: edgeSigningSecret, ...vars }).flatMap(([name, value]) => ["--var", `${name}:${value}`]);
-  const args = ["node_modules/wrangler/bin/wrangler.js", "dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort), "--persist-to", stateDir, "--show-interactive-dev-session=false", ...varArgs];
+  const varArgs = Object.entries({ EDGE_SIGNING_SECRET: edgeSigningSecret, ...vars }).flatMap(([name, value]) => [
+    "--var",
+    `${name}:${value}`,
+  ]);
+  const args = [
+    "node_modules/wrangler/bin/wrangler.js",
+    "dev",
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--inspector-port",
+    String(inspectorPort),
+    "--persist-to",
+    stateDir,
+    "--show-interactive-dev-session=false",
+    ...varArgs,
+  ];
   const running = launch(process.execPath, args, quietWranglerEnv, () => rm(stateDir, { recursive: true, force: true }));
   const url = `http://127.0.0.1:${port}`;
   try {

@@ -73,7 +73,16 @@ export async function createTestApp(serverUrl: string, options: TestAppOptions =
   if (replicaUrls.length > 0) await db.checkHealth();
   const logger = createLogger("silent");
   const dataDir = await mkdtemp(join(tmpdir(), "bw-app-"));
-  const audit = await openAuditLog({ sql: db.write, region: "test", dataDir, logger, checkpointSecret: testCheckpointSecret, flushIntervalMs: 50, flushEvents: 100, checkpointIntervalMs: 60_000 });
+  const audit = await openAuditLog({
+    sql: db.write,
+    region: "test",
+    dataDir,
+    logger,
+    checkpointSecret: testCheckpointSecret,
+    flushIntervalMs: 50,
+    flushEvents: 100,
+    checkpointIntervalMs: 60_000,
+  });
   const authFailures = createAuthFailureAuditor(audit, { perClientPerMinute: options.authFailuresPerMinute ?? 10 });
   const usage = createUsageRecorder({ sql: db.write, logger, flushIntervalMs: 50, flushEvents: 100 });
   const deps: AppDeps = {

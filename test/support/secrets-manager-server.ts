@@ -63,7 +63,8 @@ export async function startSecretsManagerServer(): Promise<SecretsManagerServer>
     }
     return secret;
   };
-  const find = (secretId: string): Secret | undefined => secrets.get(secretId) ?? [...secrets.values()].find((secret) => secret.arn === secretId);
+  const find = (secretId: string): Secret | undefined =>
+    secrets.get(secretId) ?? [...secrets.values()].find((secret) => secret.arn === secretId);
   /** Moves a label to one version, as UpdateSecretVersionStage does. */
   const label = (secret: Secret, stage: string, to: Version | undefined): void => {
     for (const version of secret.versions) version.stages.delete(stage);
@@ -93,31 +94,53 @@ export async function startSecretsManagerServer(): Promise<SecretsManagerServer>
     const target = request.headers["x-amz-target"];
     const body = parseBody(Buffer.concat(parts).toString("utf8"));
     const signed = /^AWS4-HMAC-SHA256 Credential=/.test(request.headers.authorization ?? "");
-    const call = { secretId: typeof body.SecretId === "string" ? body.SecretId : "", stage: typeof body.VersionStage === "string" ? body.VersionStage : "AWSCURRENT", signed };
+    const call = {
+      secretId: typeof body.SecretId === "string" ? body.SecretId : "",
+      stage: typeof body.VersionStage === "string" ? body.VersionStage : "AWSCURRENT",
+      signed,
+    };
 
     if (down) {
       calls.push({ ...call, answer: "reset" });
       request.socket.destroy();
       return;
     }
-    if (request.method !== "POST" || request.url !== "/" || !String(request.headers["content-type"]).startsWith("application/x-amz-json-1.1")) {
+    if (
+      request.method !== "POST" ||
+      request.url !== "/" ||
+      !String(request.headers["content-type"]).startsWith("application/x-amz-json-1.1")
+    ) {
       return error(response, 404, "UnknownOperationException", "Not a Secrets Manager call.");
     }
-    if (target !== "secretsmanager.GetSecretValue") return error(response, 400, "UnknownOperationException", `Unsupported operation ${String(target)}.`);
+    if (target !== "secretsmanager.GetSecretValue")
+      return error(response, 400, "UnknownOperationException", `Unsupported operation ${String(target)}.`);
     if (throttled === true || (typeof throttled === "number" && throttled > 0)) {
       if (typeof throttled === "number") throttled -= 1;
       calls.push({ ...call, answer: "throttled" });
       return error(response, 400, "ThrottlingException", "Rate exceeded");
     }
     const secret = find(call.secretId);
-    const version = secret && (typeof body.VersionId === "string" ? secret.versions.find((candidate) => candidate.id === body.VersionId) : withStage(secret, call.stage));
+    const version =
+      secret &&
+      (typeof body.VersionId === "string"
+        ? secret.versions.find((candidate) => candidate.id === body.VersionId)
+        : withStage(secret, call.stage));
     if (!secret || !version) {
       calls.push({ ...call, answer: "not_found" });
-      const message = secret ? `Secrets Manager can't find the specified secret value for staging label: ${call.stage}` : "Secrets Manager can't find the specified secret.";
+      const message = secret
+        ? `Secrets Manager can't find the specified secret value for staging label: ${call.stage}`
+        : "Secrets Manager can't find the specified secret.";
       return error(response, 400, "ResourceNotFoundException", message);
     }
     calls.push({ ...call, answer: "ok" });
-    json(response, 200, { ARN: secret.arn, Name: secret.name, VersionId: version.id, SecretString: version.value, VersionStages: [...version.stages], CreatedDate: version.created });
+    json(response, 200, {
+      ARN: secret.arn,
+      Name: secret.name,
+      VersionId: version.id,
+      SecretString: version.value,
+      VersionStages: [...version.stages],
+      CreatedDate: version.created,
+    });
   }
 
   await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
@@ -165,7 +188,12 @@ function parseBody(text: string): Record<string, unknown> {
 
 function json(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
-  response.writeHead(status, { ...headers, "content-type": "application/x-amz-json-1.1", "content-length": Buffer.byteLength(text), "x-amzn-requestid": randomUUID() });
+  response.writeHead(status, {
+    ...headers,
+    "content-type": "application/x-amz-json-1.1",
+    "content-length": Buffer.byteLength(text),
+    "x-amzn-requestid": randomUUID(),
+  });
   response.end(text);
 }
 

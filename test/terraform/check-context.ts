@@ -44,7 +44,8 @@ export function requiredSources(module: TfModule): Map<string, string> {
     for (const block of Array.isArray(required) ? required : [required]) {
       if (typeof block !== "object" || block === null || Array.isArray(block)) continue;
       for (const [name, entry] of Object.entries(block)) {
-        if (typeof entry === "object" && entry !== null && !Array.isArray(entry) && typeof entry.source === "string") sources.set(name, entry.source);
+        if (typeof entry === "object" && entry !== null && !Array.isArray(entry) && typeof entry.source === "string")
+          sources.set(name, entry.source);
       }
     }
   }

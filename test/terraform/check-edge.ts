@@ -31,7 +31,10 @@ export function durableObjectProblems(context: CheckContext, wrangler: Record<st
   for (const [where, facts] of Object.entries(wrangler)) {
     for (const [name, key] of pairs) {
       const ours = local(edge, name);
-      if (!isDeepStrictEqual(ours, facts[key])) problems.push(`${edgeModuleDir} local.${name} is ${JSON.stringify(ours)}; wrangler.toml (${where}) has ${JSON.stringify(facts[key])}`);
+      if (!isDeepStrictEqual(ours, facts[key]))
+        problems.push(
+          `${edgeModuleDir} local.${name} is ${JSON.stringify(ours)}; wrangler.toml (${where}) has ${JSON.stringify(facts[key])}`,
+        );
     }
   }
   return problems;
@@ -76,7 +79,8 @@ export function environmentProblems(context: CheckContext, environment: string, 
   const edge = rootEdge(root);
   const problems: string[] = [];
   const differs = (what: string, terraform: unknown, wrangler: unknown) => {
-    if (!isDeepStrictEqual(terraform, wrangler)) problems.push(`${dir} ${what} is ${JSON.stringify(terraform)}; wrangler.toml [env.${environment}] has ${JSON.stringify(wrangler)}`);
+    if (!isDeepStrictEqual(terraform, wrangler))
+      problems.push(`${dir} ${what} is ${JSON.stringify(terraform)}; wrangler.toml [env.${environment}] has ${JSON.stringify(wrangler)}`);
   };
   differs("local.environment", edge.environment, environment);
   differs("edge.script_name", edge.scriptName, facts.name);
@@ -89,9 +93,15 @@ export function environmentProblems(context: CheckContext, environment: string, 
   differs("preview URLs (off)", false, facts.previewUrls);
   try {
     const parsed = parseOrigins(origins, undefined).map((origin) => ({ name: origin.name, continents: origin.continents }));
-    differs("regions (as the edge parses REGIONAL_ORIGINS)", edge.regions.map(({ name, continents }) => ({ name, continents })), parsed);
+    differs(
+      "regions (as the edge parses REGIONAL_ORIGINS)",
+      edge.regions.map(({ name, continents }) => ({ name, continents })),
+      parsed,
+    );
   } catch (error) {
-    problems.push(`wrangler.toml [env.${environment}] REGIONAL_ORIGINS does not parse at the edge: ${error instanceof Error ? error.message : String(error)}`);
+    problems.push(
+      `wrangler.toml [env.${environment}] REGIONAL_ORIGINS does not parse at the edge: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
   return problems;
 }
@@ -108,5 +118,7 @@ export function bindingProblems(context: CheckContext, environments: string[], e
       return root ? Object.keys(rootEdge(root).vars ?? {}) : [];
     }),
   ];
-  return [...new Set(names)].filter((name) => !edgeBindings.has(name)).map((name) => `the Worker gets binding ${name}, which edge/env.ts's Env does not declare`);
+  return [...new Set(names)]
+    .filter((name) => !edgeBindings.has(name))
+    .map((name) => `the Worker gets binding ${name}, which edge/env.ts's Env does not declare`);
 }

@@ -19,7 +19,8 @@ export interface Schemas {
 export async function loadSchemas(): Promise<Schemas> {
   // One after the other: the AWS assembly alone is 130 MB of JSON, and parsing two at once only adds memory.
   const providers: ProviderSchema[] = [];
-  for (const name of ["@cdktf/provider-aws", "@cdktf/provider-cloudflare", "@cdktf/provider-random"]) providers.push(await jsiiProviderSchema(name));
+  for (const name of ["@cdktf/provider-aws", "@cdktf/provider-cloudflare", "@cdktf/provider-random"])
+    providers.push(await jsiiProviderSchema(name));
   providers.push(await upstashProviderSchema());
   return { providers: new Map(providers.map((schema) => [schema.source, schema])), functions: await terraformFunctionNames() };
 }
@@ -28,7 +29,8 @@ async function variableTypes(tree: InfraTree): Promise<Map<string, Map<string, T
   const types = new Map<string, Map<string, TypeShape>>();
   for (const module of tree.modules.values()) {
     const byName = new Map<string, TypeShape>();
-    for (const [name, { body }] of module.variables) byName.set(name, await parseTypeConstraint(typeof body.type === "string" ? body.type : undefined));
+    for (const [name, { body }] of module.variables)
+      byName.set(name, await parseTypeConstraint(typeof body.type === "string" ? body.type : undefined));
     types.set(module.dir, byName);
   }
   return types;
@@ -43,7 +45,12 @@ export interface InfraCheck {
 /** Parses the tree under `root` and runs every static check over it. */
 export async function checkInfra(root: string, schemas: Schemas): Promise<InfraCheck> {
   const tree = await loadInfra(root);
-  const context: CheckContext = { tree, schemas: schemas.providers, functions: schemas.functions, variableTypes: await variableTypes(tree) };
+  const context: CheckContext = {
+    tree,
+    schemas: schemas.providers,
+    functions: schemas.functions,
+    variableTypes: await variableTypes(tree),
+  };
   const problems = [...tree.problems];
   for (const module of tree.modules.values()) {
     problems.push(...(await checkSchema(context, module)));

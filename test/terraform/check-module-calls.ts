@@ -65,7 +65,10 @@ function providersProblems(caller: TfModule, target: TfModule, providers: HclVal
 function callProblems(context: CheckContext, caller: TfModule, name: string, call: HclObject, file: string): string[] {
   const label = `${file}: module ${name}`;
   const target = calledModule(context, caller, call.source);
-  if (!target) return typeof call.source === "string" && call.source.startsWith(".") ? [`${label}: source ${call.source} is not a module in infra/`] : [];
+  if (!target)
+    return typeof call.source === "string" && call.source.startsWith(".")
+      ? [`${label}: source ${call.source} is not a module in infra/`]
+      : [];
   const types = context.variableTypes.get(target.dir);
   const problems: string[] = [];
   for (const [key, value] of Object.entries(call)) {
@@ -86,11 +89,15 @@ export function checkModuleCalls(context: CheckContext, module: TfModule): strin
   for (const [name, { file, body }] of module.moduleCalls) problems.push(...callProblems(context, module, name, body, file));
   // A resource's `provider = aws.x` must name a configuration this module has.
   const available = availableProviders(module);
-  for (const [kind, blocks] of [["resource", module.resources], ["data", module.data]] as const) {
+  for (const [kind, blocks] of [
+    ["resource", module.resources],
+    ["data", module.data],
+  ] as const) {
     for (const [type, named] of blocks) {
       for (const [name, { file, body }] of named) {
         const provider = typeof body.provider === "string" ? body.provider.replace(/^\$\{|\}$/g, "") : undefined;
-        if (provider && !available.has(provider)) problems.push(`${file}: ${kind} ${type}.${name}: provider ${provider} is not configured in ${module.dir}`);
+        if (provider && !available.has(provider))
+          problems.push(`${file}: ${kind} ${type}.${name}: provider ${provider} is not configured in ${module.dir}`);
       }
     }
   }

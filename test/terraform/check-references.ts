@@ -33,7 +33,13 @@ function typePath(shape: TypeShape | undefined, path: string[], label: string): 
   return undefined;
 }
 
-function resourceAttribute(context: CheckContext, module: TfModule, kind: "resource" | "data", type: string, attribute: string | undefined): string | undefined {
+function resourceAttribute(
+  context: CheckContext,
+  module: TfModule,
+  kind: "resource" | "data",
+  type: string,
+  attribute: string | undefined,
+): string | undefined {
   if (attribute === undefined) return undefined;
   const schema = schemaFor(context, module, type);
   const block = kind === "resource" ? schema?.resources.get(type) : schema?.dataSources.get(type);
@@ -43,19 +49,32 @@ function resourceAttribute(context: CheckContext, module: TfModule, kind: "resou
 }
 
 /** Why a reference would not resolve, or undefined when it does. */
-export function referenceProblem(context: CheckContext, module: TfModule, site: Pick<Site, "scope">, reference: string): string | undefined {
+export function referenceProblem(
+  context: CheckContext,
+  module: TfModule,
+  site: Pick<Site, "scope">,
+  reference: string,
+): string | undefined {
   // `aws_kms_key.replica[0].arn` comes as `aws_kms_key.replica.0.arn`, `x["k"]` as `x."k"`: index steps are not names.
   const [root = "", second, third, ...rest] = reference.split(".").filter((part) => !/^(\d+|".*")$/.test(part));
   if (builtinRoots.has(root) || site.scope.has(root)) return undefined;
   switch (root) {
     case "var": {
       if (!second || !module.variables.has(second)) return `var.${second} is not declared`;
-      return typePath(context.variableTypes.get(module.dir)?.get(second), [third, ...rest].filter((part) => part !== undefined), `var.${second}`);
+      return typePath(
+        context.variableTypes.get(module.dir)?.get(second),
+        [third, ...rest].filter((part) => part !== undefined),
+        `var.${second}`,
+      );
     }
     case "local": {
       const local = second ? module.locals.get(second) : undefined;
       if (!second || !local) return `local.${second} is not declared`;
-      return literalPath(local.body, [third, ...rest].filter((part) => part !== undefined), `local.${second}`);
+      return literalPath(
+        local.body,
+        [third, ...rest].filter((part) => part !== undefined),
+        `local.${second}`,
+      );
     }
     case "module": {
       const call = second ? module.moduleCalls.get(second) : undefined;
@@ -71,7 +90,8 @@ export function referenceProblem(context: CheckContext, module: TfModule, site: 
       return resourceAttribute(context, module, "data", second, rest[0]);
     }
     default: {
-      if (!second || !module.resources.get(root)?.has(second)) return `${root}.${second} is neither a declared resource nor a name in scope`;
+      if (!second || !module.resources.get(root)?.has(second))
+        return `${root}.${second} is neither a declared resource nor a name in scope`;
       return resourceAttribute(context, module, "resource", root, third);
     }
   }

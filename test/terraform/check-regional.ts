@@ -24,14 +24,21 @@ export function taskEnvironment(context: CheckContext): Record<string, HclValue>
  * Every variable the task sets is one regional reads; every one regional reads is set, has a
  * default, or is listed as deliberately unset (with why). The list must not go stale either.
  */
-export async function taskEnvironmentProblems(context: CheckContext, config: { keys: ReadonlySet<string>; defaults: ReadonlySet<string> }, unset: Readonly<Record<string, string>>): Promise<string[]> {
+export async function taskEnvironmentProblems(
+  context: CheckContext,
+  config: { keys: ReadonlySet<string>; defaults: ReadonlySet<string> },
+  unset: Readonly<Record<string, string>>,
+): Promise<string[]> {
   const set = new Set(Object.keys(taskEnvironment(context)));
   const problems: string[] = [];
   for (const key of set) {
     if (!config.keys.has(key)) problems.push(`${regionModuleDir}: the task definition sets ${key}, which regional/config.ts does not read`);
   }
   for (const key of config.keys) {
-    if (!set.has(key) && !config.defaults.has(key) && !(key in unset)) problems.push(`regional/config.ts reads ${key}, which has no default and which the task definition does not set (environment.tf), nor lists as deliberately unset`);
+    if (!set.has(key) && !config.defaults.has(key) && !(key in unset))
+      problems.push(
+        `regional/config.ts reads ${key}, which has no default and which the task definition does not set (environment.tf), nor lists as deliberately unset`,
+      );
   }
   for (const key of Object.keys(unset)) {
     if (set.has(key)) problems.push(`${key} is listed as deliberately unset but the task definition sets it`);
@@ -41,7 +48,9 @@ export async function taskEnvironmentProblems(context: CheckContext, config: { k
   // The environment must be what the container gets.
   const task = regionModule(context).resources.get("aws_ecs_task_definition");
   const definitions = [...(task?.values() ?? [])].map(({ body }) => body.container_definitions);
-  const readsEnvironment = await Promise.all(definitions.map(async (text) => typeof text === "string" && (await expressionFacts(text)).references.includes("local.environment")));
+  const readsEnvironment = await Promise.all(
+    definitions.map(async (text) => typeof text === "string" && (await expressionFacts(text)).references.includes("local.environment")),
+  );
   if (!readsEnvironment.some(Boolean)) problems.push(`${regionModuleDir}: no container definition is built from local.environment`);
   return problems;
 }
@@ -99,7 +108,8 @@ export function secretReferenceProblems(context: CheckContext): string[] {
       if (resource.type === "aws_db_instance" && resource.attribute === "master_user_secret") {
         const body = resource.module.resources.get(resource.type)?.get(resource.name)?.body;
         if (body?.manage_master_user_password !== true) problems.push(`${label}: the instance does not let RDS manage its master password`);
-        if (reference.jsonKey !== undefined && !rdsSecretKeys.has(reference.jsonKey)) problems.push(`${label}: an RDS-managed secret has no key "${reference.jsonKey}"`);
+        if (reference.jsonKey !== undefined && !rdsSecretKeys.has(reference.jsonKey))
+          problems.push(`${label}: an RDS-managed secret has no key "${reference.jsonKey}"`);
         continue;
       }
       problems.push(`${label}: not a Secrets Manager secret`);
@@ -124,8 +134,11 @@ export async function iamProblems(context: CheckContext): Promise<string[]> {
       if (reference.startsWith("var.secret_names.") || reference === "var.database.password_secret_arn") granted.add(reference);
     }
   }
-  for (const source of referenced) if (!granted.has(source)) problems.push(`${regionModuleDir}: the task role cannot read ${source}, which the environment references`);
-  for (const source of granted) if (!referenced.has(source)) problems.push(`${regionModuleDir}: the task role may read ${source}, which the environment does not reference`);
+  for (const source of referenced)
+    if (!granted.has(source)) problems.push(`${regionModuleDir}: the task role cannot read ${source}, which the environment references`);
+  for (const source of granted)
+    if (!referenced.has(source))
+      problems.push(`${regionModuleDir}: the task role may read ${source}, which the environment does not reference`);
   for (const each of context.tree.modules.values()) {
     for (const [name, { file, body }] of each.data.get("aws_iam_policy_document") ?? []) {
       for (const statement of bodies(body.statement)) {

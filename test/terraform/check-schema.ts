@@ -5,7 +5,14 @@ import type { BlockSchema } from "./provider-schema.ts";
 
 const resourceMeta = new Set(["count", "for_each", "depends_on", "provider", "lifecycle", "provisioner", "connection"]);
 const dataMeta = new Set(["count", "for_each", "depends_on", "provider", "lifecycle"]);
-const lifecycleArguments = new Set(["create_before_destroy", "prevent_destroy", "ignore_changes", "replace_triggered_by", "precondition", "postcondition"]);
+const lifecycleArguments = new Set([
+  "create_before_destroy",
+  "prevent_destroy",
+  "ignore_changes",
+  "replace_triggered_by",
+  "precondition",
+  "postcondition",
+]);
 
 function unquote(text: string): string {
   return text.replace(/^\$\{|\}$/g, "");
@@ -21,7 +28,8 @@ function lifecycleProblems(value: HclValue | undefined, schema: BlockSchema, lab
     for (const entry of Array.isArray(ignored) ? ignored : []) {
       // `ignore_changes = [tags["Name"], content]`: the first name must be an argument.
       const name = typeof entry === "string" ? unquote(entry).split(/[.[]/)[0] : undefined;
-      if (name && name !== "all" && !schema.args.has(name)) problems.push(`${label}: lifecycle.ignore_changes names "${name}", which is not an argument`);
+      if (name && name !== "all" && !schema.args.has(name))
+        problems.push(`${label}: lifecycle.ignore_changes names "${name}", which is not an argument`);
     }
   }
   return problems;
@@ -49,7 +57,8 @@ async function blockProblems(body: HclObject, schema: BlockSchema, label: string
           continue;
         }
         for (const dynamic of bodies(blocks)) {
-          for (const content of bodies(dynamic.content)) problems.push(...(await blockProblems(content, nested, `${label}.${name}`, new Set())));
+          for (const content of bodies(dynamic.content))
+            problems.push(...(await blockProblems(content, nested, `${label}.${name}`, new Set())));
         }
       }
       continue;
@@ -60,8 +69,10 @@ async function blockProblems(body: HclObject, schema: BlockSchema, label: string
       continue;
     }
     if (!arg.nested) continue;
-    if (typeof value === "string" && hasExpression(value)) problems.push(...(await expressionObjectProblems(value, arg.nested, `${label}.${key}`)));
-    for (const [index, nested] of bodies(value).entries()) problems.push(...(await blockProblems(nested, arg.nested, `${label}.${key}[${index}]`, new Set())));
+    if (typeof value === "string" && hasExpression(value))
+      problems.push(...(await expressionObjectProblems(value, arg.nested, `${label}.${key}`)));
+    for (const [index, nested] of bodies(value).entries())
+      problems.push(...(await blockProblems(nested, arg.nested, `${label}.${key}[${index}]`, new Set())));
   }
   const dynamicNames = isObject(body.dynamic) ? Object.keys(body.dynamic) : [];
   for (const [name, arg] of schema.args) {
@@ -82,7 +93,10 @@ function requiredProviderProblems(context: CheckContext, module: TfModule): stri
           problems.push(`${file}: required provider ${name} (${source}) has no schema to check against`);
           continue;
         }
-        if (entry.version !== schema.version) problems.push(`${file}: required provider ${name} must pin exactly ${schema.version}, the version its schema (${schema.origin}) describes; it says ${String(entry.version)}`);
+        if (entry.version !== schema.version)
+          problems.push(
+            `${file}: required provider ${name} must pin exactly ${schema.version}, the version its schema (${schema.origin}) describes; it says ${String(entry.version)}`,
+          );
       }
     }
   }
@@ -93,7 +107,10 @@ function requiredProviderProblems(context: CheckContext, module: TfModule): stri
 export async function checkSchema(context: CheckContext, module: TfModule): Promise<string[]> {
   const problems = requiredProviderProblems(context, module);
   const sources = requiredSources(module);
-  for (const [kind, blocks] of [["resource", module.resources], ["data", module.data]] as const) {
+  for (const [kind, blocks] of [
+    ["resource", module.resources],
+    ["data", module.data],
+  ] as const) {
     for (const [type, named] of blocks) {
       const schema = schemaFor(context, module, type);
       for (const [name, { file, body }] of named) {
@@ -104,7 +121,9 @@ export async function checkSchema(context: CheckContext, module: TfModule): Prom
         }
         const block = kind === "resource" ? schema.resources.get(type) : schema.dataSources.get(type);
         if (!block) {
-          const why = schema.unrecorded?.has(type) ? "exists, but its arguments are not recorded in the schema snapshot" : `is not a ${kind === "resource" ? "resource" : "data source"} type of ${schema.source} ${schema.version}`;
+          const why = schema.unrecorded?.has(type)
+            ? "exists, but its arguments are not recorded in the schema snapshot"
+            : `is not a ${kind === "resource" ? "resource" : "data source"} type of ${schema.source} ${schema.version}`;
           problems.push(`${label}: ${type} ${why}`);
           continue;
         }

@@ -33,15 +33,24 @@ interface ResolvedConfig {
 
 export function wranglerFacts(env?: string): WranglerFacts {
   // Warnings are wrangler's to print on deploy; the tests assert on the values themselves.
-  const config: ResolvedConfig = unstable_readConfig({ config: repoFile("wrangler.toml"), ...(env !== undefined && { env }) }, { hideWarnings: true });
+  const config: ResolvedConfig = unstable_readConfig(
+    { config: repoFile("wrangler.toml"), ...(env !== undefined && { env }) },
+    { hideWarnings: true },
+  );
   return {
     name: config.name ?? "",
     compatibilityDate: config.compatibility_date,
     compatibilityFlags: config.compatibility_flags,
-    vars: Object.fromEntries(Object.entries(config.vars).map(([key, value]) => [key, typeof value === "string" ? value : JSON.stringify(value)])),
+    vars: Object.fromEntries(
+      Object.entries(config.vars).map(([key, value]) => [key, typeof value === "string" ? value : JSON.stringify(value)]),
+    ),
     durableObjects: Object.fromEntries(config.durable_objects.bindings.map((binding) => [binding.name, binding.class_name])),
     migrations: config.migrations.map((migration) => ({ tag: migration.tag, new_sqlite_classes: migration.new_sqlite_classes ?? [] })),
-    routes: (config.routes ?? []).map((route) => (typeof route === "string" ? { pattern: route, custom_domain: false } : { pattern: route.pattern, custom_domain: route.custom_domain === true })),
+    routes: (config.routes ?? []).map((route) =>
+      typeof route === "string"
+        ? { pattern: route, custom_domain: false }
+        : { pattern: route.pattern, custom_domain: route.custom_domain === true },
+    ),
     workersDev: config.workers_dev,
     previewUrls: config.preview_urls,
   };

@@ -48,7 +48,12 @@ async function analyse(text: string): Promise<ExpressionFacts> {
     outermostObjects(ast ?? undefined, objects);
     return { references, functions, objects };
   } catch (error) {
-    return { references: [], functions: [], objects: [], problem: error instanceof Error ? error.message.split("\n")[0] ?? error.message : String(error) };
+    return {
+      references: [],
+      functions: [],
+      objects: [],
+      problem: error instanceof Error ? (error.message.split("\n")[0] ?? error.message) : String(error),
+    };
   }
 }
 

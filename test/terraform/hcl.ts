@@ -60,11 +60,28 @@ async function tfFiles(dir: string): Promise<string[]> {
 }
 
 function emptyModule(dir: string): TfModule {
-  return { dir, variables: new Map(), locals: new Map(), outputs: new Map(), moduleCalls: new Map(), resources: new Map(), data: new Map(), providers: new Map(), terraform: [], unknownBlocks: [] };
+  return {
+    dir,
+    variables: new Map(),
+    locals: new Map(),
+    outputs: new Map(),
+    moduleCalls: new Map(),
+    resources: new Map(),
+    data: new Map(),
+    providers: new Map(),
+    terraform: [],
+    unknownBlocks: [],
+  };
 }
 
 /** Adds `label → body` pairs of one block kind; a repeated label is reported, as Terraform would. */
-function addNamed(target: Map<string, Located<HclObject>>, file: string, blocks: HclValue | undefined, kind: string, problems: string[]): void {
+function addNamed(
+  target: Map<string, Located<HclObject>>,
+  file: string,
+  blocks: HclValue | undefined,
+  kind: string,
+  problems: string[],
+): void {
   if (!isObject(blocks)) return;
   for (const [name, value] of Object.entries(blocks)) {
     for (const body of bodies(value)) {
@@ -74,7 +91,13 @@ function addNamed(target: Map<string, Located<HclObject>>, file: string, blocks:
   }
 }
 
-function addTyped(target: Map<string, Map<string, Located<HclObject>>>, file: string, blocks: HclValue | undefined, kind: string, problems: string[]): void {
+function addTyped(
+  target: Map<string, Map<string, Located<HclObject>>>,
+  file: string,
+  blocks: HclValue | undefined,
+  kind: string,
+  problems: string[],
+): void {
   if (!isObject(blocks)) return;
   for (const [type, named] of Object.entries(blocks)) {
     const byName = target.get(type) ?? new Map<string, Located<HclObject>>();
@@ -83,7 +106,20 @@ function addTyped(target: Map<string, Map<string, Located<HclObject>>>, file: st
   }
 }
 
-const knownBlocks = new Set(["terraform", "variable", "locals", "output", "module", "resource", "data", "provider", "moved", "import", "removed", "check"]);
+const knownBlocks = new Set([
+  "terraform",
+  "variable",
+  "locals",
+  "output",
+  "module",
+  "resource",
+  "data",
+  "provider",
+  "moved",
+  "import",
+  "removed",
+  "check",
+]);
 
 function addFile(module: TfModule, file: string, parsed: HclObject, problems: string[]): void {
   for (const [kind, value] of Object.entries(parsed)) {

@@ -33,7 +33,9 @@ async function everyProblem(check: InfraCheck, facts: CodeFacts): Promise<string
   return [
     ...check.problems,
     ...durableObjectProblems(context, facts.wrangler),
-    ...environments.flatMap((environment) => environmentProblems(context, environment, facts.wrangler[`env.${environment}`] ?? wranglerFacts(environment))),
+    ...environments.flatMap((environment) =>
+      environmentProblems(context, environment, facts.wrangler[`env.${environment}`] ?? wranglerFacts(environment)),
+    ),
     ...bindingProblems(context, [...environments], facts.edgeBindings),
     ...(await taskEnvironmentProblems(context, facts.config, deliberatelyUnset)),
     ...secretReferenceProblems(context),
@@ -57,7 +59,23 @@ describe("infra/ against the pinned providers' schemas", () => {
     expect(check.problems).toEqual([]);
     // The walk reached the roots and every module (a directory it missed would pass unchecked).
     expect([...check.context.tree.modules.keys()].sort()).toEqual(
-      ["bootstrap", "envs/production", "envs/staging", ...["alarms", "aws-database", "aws-database-replica", "aws-network", "aws-peering", "aws-region", "aws-secrets", "cloudflare-edge", "environment", "upstash"].map((name) => `modules/${name}`)].sort(),
+      [
+        "bootstrap",
+        "envs/production",
+        "envs/staging",
+        ...[
+          "alarms",
+          "aws-database",
+          "aws-database-replica",
+          "aws-network",
+          "aws-peering",
+          "aws-region",
+          "aws-secrets",
+          "cloudflare-edge",
+          "environment",
+          "upstash",
+        ].map((name) => `modules/${name}`),
+      ].sort(),
     );
   });
 
@@ -70,10 +88,18 @@ describe("infra/ against the pinned providers' schemas", () => {
         }
       }
     }
-    expect([...pins].sort()).toEqual(["cloudflare/cloudflare@5.14.0", "hashicorp/aws@6.25.0", "hashicorp/random@3.7.2", "upstash/upstash@2.0.1"]);
+    expect([...pins].sort()).toEqual([
+      "cloudflare/cloudflare@5.14.0",
+      "hashicorp/aws@6.25.0",
+      "hashicorp/random@3.7.2",
+      "upstash/upstash@2.0.1",
+    ]);
     expect([...schemas.providers.values()].map((schema) => `${schema.source}@${schema.version}`).sort()).toEqual([...pins].sort());
-    const packageJson = JSON.parse(await readFile(new URL("../../package.json", import.meta.url), "utf8")) as { devDependencies: Record<string, string> };
-    for (const name of ["@cdktf/hcl2json", "@cdktf/provider-aws", "@cdktf/provider-cloudflare", "@cdktf/provider-random"]) expect(packageJson.devDependencies[name]).toMatch(/^\d+\.\d+\.\d+$/);
+    const packageJson = JSON.parse(await readFile(new URL("../../package.json", import.meta.url), "utf8")) as {
+      devDependencies: Record<string, string>;
+    };
+    for (const name of ["@cdktf/hcl2json", "@cdktf/provider-aws", "@cdktf/provider-cloudflare", "@cdktf/provider-random"])
+      expect(packageJson.devDependencies[name]).toMatch(/^\d+\.\d+\.\d+$/);
   });
 
   it.each(environments)("gives the %s root two AWS regions through provider aliases", (environment) => {
@@ -110,7 +136,17 @@ describe("infra/ against the code", () => {
 
   it("points every secret reference of the task at a secret Terraform declares (or RDS manages)", () => {
     const sources = secretReferences(check.context).map((reference) => reference.source);
-    expect(sources).toEqual(expect.arrayContaining(["var.database.password_secret_arn", "var.secret_names.edge_signing_secret", "var.secret_names.admin_api_key", "var.secret_names.audit_checkpoint_secret", "var.secret_names.redis_url", "var.secret_names.upstash_rest_token", "var.secret_names.provider_keys"]));
+    expect(sources).toEqual(
+      expect.arrayContaining([
+        "var.database.password_secret_arn",
+        "var.secret_names.edge_signing_secret",
+        "var.secret_names.admin_api_key",
+        "var.secret_names.audit_checkpoint_secret",
+        "var.secret_names.redis_url",
+        "var.secret_names.upstash_rest_token",
+        "var.secret_names.provider_keys",
+      ]),
+    );
     expect(secretReferenceProblems(check.context)).toEqual([]);
   });
 
@@ -128,27 +164,123 @@ describe("infra/ against the code", () => {
 
 /** Each: where, the text there, its misspelling, and the problem the checker must report. */
 const plants = [
-  ["a resource type", "modules/aws-region/alb.tf", 'resource "aws_lb_listener" "https"', 'resource "aws_lb_listner" "https"', "aws_lb_listner is not a resource type of hashicorp/aws 6.25.0"],
-  ["a data source type", "modules/aws-region/iam.tf", 'data "aws_iam_policy_document" "execution"', 'data "aws_iam_policy_documnt" "execution"', "aws_iam_policy_documnt is not a data source type"],
-  ["a resource argument", "modules/aws-database/main.tf", "storage_encrypted = true", "storage_encryptd = true", 'no argument "storage_encryptd"'],
-  ["an argument of a nested block", "modules/aws-region/alb.tf", "healthy_threshold = 2", "healthy_treshold = 2", 'health_check[0]: no argument "healthy_treshold"'],
-  ["an argument built by a for expression", "modules/cloudflare-edge/main.tf", "class_name = class_name }", "class_nme = class_name }", 'bindings: no argument "class_nme"'],
-  ["a Cloudflare argument", "modules/cloudflare-edge/main.tf", "previews_enabled = false", "preview_enabled = false", 'no argument "preview_enabled"'],
+  [
+    "a resource type",
+    "modules/aws-region/alb.tf",
+    'resource "aws_lb_listener" "https"',
+    'resource "aws_lb_listner" "https"',
+    "aws_lb_listner is not a resource type of hashicorp/aws 6.25.0",
+  ],
+  [
+    "a data source type",
+    "modules/aws-region/iam.tf",
+    'data "aws_iam_policy_document" "execution"',
+    'data "aws_iam_policy_documnt" "execution"',
+    "aws_iam_policy_documnt is not a data source type",
+  ],
+  [
+    "a resource argument",
+    "modules/aws-database/main.tf",
+    "storage_encrypted = true",
+    "storage_encryptd = true",
+    'no argument "storage_encryptd"',
+  ],
+  [
+    "an argument of a nested block",
+    "modules/aws-region/alb.tf",
+    "healthy_threshold = 2",
+    "healthy_treshold = 2",
+    'health_check[0]: no argument "healthy_treshold"',
+  ],
+  [
+    "an argument built by a for expression",
+    "modules/cloudflare-edge/main.tf",
+    "class_name = class_name }",
+    "class_nme = class_name }",
+    'bindings: no argument "class_nme"',
+  ],
+  [
+    "a Cloudflare argument",
+    "modules/cloudflare-edge/main.tf",
+    "previews_enabled = false",
+    "preview_enabled = false",
+    'no argument "preview_enabled"',
+  ],
   ["an Upstash argument", "modules/upstash/main.tf", "eviction = true", "evicton = true", 'no argument "evicton"'],
-  ["a variable reference", "modules/aws-region/alb.tf", "var.deregistration_delay_seconds", "var.deregistration_delay_second", "var.deregistration_delay_second is not declared"],
-  ["an attribute of an object variable", "modules/aws-region/ecs.tf", "var.network.private_subnet_ids", "var.network.private_subnets_ids", 'var.network has no attribute "private_subnets_ids"'],
+  [
+    "a variable reference",
+    "modules/aws-region/alb.tf",
+    "var.deregistration_delay_seconds",
+    "var.deregistration_delay_second",
+    "var.deregistration_delay_second is not declared",
+  ],
+  [
+    "an attribute of an object variable",
+    "modules/aws-region/ecs.tf",
+    "var.network.private_subnet_ids",
+    "var.network.private_subnets_ids",
+    'var.network has no attribute "private_subnets_ids"',
+  ],
   ["a local", "modules/environment/edge.tf", "local.regional_origins", "local.regional_origin", "local.regional_origin is not declared"],
-  ["a module output", "modules/environment/edge.tf", "module.secrets.edge_signing_secret", "module.secrets.edge_signing_secrets", 'has no output "edge_signing_secrets"'],
+  [
+    "a module output",
+    "modules/environment/edge.tf",
+    "module.secrets.edge_signing_secret",
+    "module.secrets.edge_signing_secrets",
+    'has no output "edge_signing_secrets"',
+  ],
   ["a module input", "envs/production/main.tf", "image_tag = var.image_tag", "image_tags = var.image_tag", 'has no variable "image_tags"'],
-  ["a resource attribute", "modules/aws-region/outputs.tf", "aws_lb.regional.arn_suffix", "aws_lb.regional.arn_sufix", 'aws_lb has no attribute "arn_sufix"'],
+  [
+    "a resource attribute",
+    "modules/aws-region/outputs.tf",
+    "aws_lb.regional.arn_suffix",
+    "aws_lb.regional.arn_sufix",
+    'aws_lb has no attribute "arn_sufix"',
+  ],
   ["a function", "modules/aws-region/ecs.tf", "jsonencode([{", "jsonencod([{", "calls jsonencod(), which is not a Terraform function"],
-  ["an ignore_changes entry", "modules/aws-region/ecs.tf", "ignore_changes = [desired_count]", "ignore_changes = [desired_cout]", 'ignore_changes names "desired_cout"'],
+  [
+    "an ignore_changes entry",
+    "modules/aws-region/ecs.tf",
+    "ignore_changes = [desired_count]",
+    "ignore_changes = [desired_cout]",
+    'ignore_changes names "desired_cout"',
+  ],
   ["a provider pin", "envs/staging/versions.tf", 'version = "5.14.0"', 'version = "5.14.1"', "must pin exactly 5.14.0"],
-  ["an attribute of a root's literal", "envs/staging/main.tf", 'origin_hostname = "us-east.origin.staging', 'origin_hostnam = "us-east.origin.staging', 'sets "origin_hostnam", which its type does not have'],
-  ["an environment variable of the task", "modules/aws-region/environment.tf", "MOCK_PROVIDERS =", "MOCK_PROVIDER =", "sets MOCK_PROVIDER, which regional/config.ts does not read"],
-  ["an edge var", "envs/production/main.tf", 'CACHE_CHAT_TTL_S = "300"', 'CACHE_CHAT_TLL_S = "300"', "binding CACHE_CHAT_TLL_S, which edge/env.ts's Env does not declare"],
-  ["a Durable Object class", "modules/cloudflare-edge/main.tf", 'ORIGIN_BREAKER = "OriginBreaker"', 'ORIGIN_BREAKER = "OriginBreakr"', "local.durable_objects is"],
-  ["a secret's name on its way to the task", "modules/aws-secrets/outputs.tf", "admin_api_key = aws_secretsmanager_secret", "admin_api_kye = aws_secretsmanager_secret", 'var.secret_names.admin_api_key does not lead to a secret'],
+  [
+    "an attribute of a root's literal",
+    "envs/staging/main.tf",
+    'origin_hostname = "us-east.origin.staging',
+    'origin_hostnam = "us-east.origin.staging',
+    'sets "origin_hostnam", which its type does not have',
+  ],
+  [
+    "an environment variable of the task",
+    "modules/aws-region/environment.tf",
+    "MOCK_PROVIDERS =",
+    "MOCK_PROVIDER =",
+    "sets MOCK_PROVIDER, which regional/config.ts does not read",
+  ],
+  [
+    "an edge var",
+    "envs/production/main.tf",
+    'CACHE_CHAT_TTL_S = "300"',
+    'CACHE_CHAT_TLL_S = "300"',
+    "binding CACHE_CHAT_TLL_S, which edge/env.ts's Env does not declare",
+  ],
+  [
+    "a Durable Object class",
+    "modules/cloudflare-edge/main.tf",
+    'ORIGIN_BREAKER = "OriginBreaker"',
+    'ORIGIN_BREAKER = "OriginBreakr"',
+    "local.durable_objects is",
+  ],
+  [
+    "a secret's name on its way to the task",
+    "modules/aws-secrets/outputs.tf",
+    "admin_api_key = aws_secretsmanager_secret",
+    "admin_api_kye = aws_secretsmanager_secret",
+    "var.secret_names.admin_api_key does not lead to a secret",
+  ],
 ] as const;
 
 describe("a misspelt name anywhere in infra/", () => {

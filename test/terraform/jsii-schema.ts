@@ -12,10 +12,7 @@ import type { ArgSchema, BlockSchema, ProviderSchema } from "./provider-schema.t
  */
 
 type JsiiType =
-  | { primitive: string }
-  | { fqn: string }
-  | { collection: { kind: string; elementtype: JsiiType } }
-  | { union: { types: JsiiType[] } };
+  { primitive: string } | { fqn: string } | { collection: { kind: string; elementtype: JsiiType } } | { union: { types: JsiiType[] } };
 
 interface JsiiProperty {
   name: string;

@@ -15,7 +15,11 @@ import { parseRoutes } from "../../regional/routes-file.ts";
  */
 export async function requestRegionalHealth(path: string): Promise<{ status: number; body: unknown }> {
   const logger = createLogger("silent");
-  const router = createRouter({ planner: createPlanner(createRegistry([createMockProvider()]), parseRoutes({})), breakers: createBreakers(logger), logger });
+  const router = createRouter({
+    planner: createPlanner(createRegistry([createMockProvider()]), parseRoutes({})),
+    breakers: createBreakers(logger),
+    logger,
+  });
   const given: Partial<AppDeps> = {
     logger,
     router,

@@ -12,14 +12,24 @@ export interface TracedResource {
 const exactReference = /^\$\{([A-Za-z0-9_.\-[\]"]+)\}$/;
 
 function indexFree(reference: string): string[] {
-  return reference.replace(/\[(\d+|"[^"]*")\]/g, ".$1").split(".").filter((part) => !/^(\d+|".*")$/.test(part));
+  return reference
+    .replace(/\[(\d+|"[^"]*")\]/g, ".$1")
+    .split(".")
+    .filter((part) => !/^(\d+|".*")$/.test(part));
 }
 
 /** Descends an object literal along `path`, then follows the exact reference it ends at (if any). */
-function follow(context: CheckContext, module: TfModule, value: HclValue | undefined, path: string[], label: string): TracedResource[] | string {
+function follow(
+  context: CheckContext,
+  module: TfModule,
+  value: HclValue | undefined,
+  path: string[],
+  label: string,
+): TracedResource[] | string {
   let current = value;
   for (const [index, part] of path.entries()) {
-    if (typeof current === "string") return trace(context, module, `${exactReference.exec(current)?.[1] ?? current}.${path.slice(index).join(".")}`);
+    if (typeof current === "string")
+      return trace(context, module, `${exactReference.exec(current)?.[1] ?? current}.${path.slice(index).join(".")}`);
     if (!isObject(current) || !(part in current)) return `${label} has no "${part}"`;
     current = current[part];
   }

@@ -23,7 +23,10 @@ interface Snapshot {
 }
 
 function block(args: string[], computed: string[] = [], required: string[] = []): BlockSchema {
-  return { args: new Map(args.map((name) => [name, required.includes(name) ? { required: true } : {}])), attributes: new Set(["id", ...args, ...computed]) };
+  return {
+    args: new Map(args.map((name) => [name, required.includes(name) ? { required: true } : {}])),
+    attributes: new Set(["id", ...args, ...computed]),
+  };
 }
 
 export const upstashSnapshotFile = new URL("schemas/upstash-2.0.1.json", import.meta.url);

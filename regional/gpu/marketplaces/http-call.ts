@@ -33,7 +33,8 @@ export interface MarketplaceRequest {
 }
 
 // Neither marketplace documents a billing error; these are the words such answers use.
-const billing = /insufficient[ _-]?(credit|funds|balance)|not enough (credit|funds|balance)|low[ _-]?balance|out of credit|payment[ _-]?required|billing|quota/i;
+const billing =
+  /insufficient[ _-]?(credit|funds|balance)|not enough (credit|funds|balance)|low[ _-]?balance|out of credit|payment[ _-]?required|billing|quota/i;
 
 /**
  * A marketplace's error answer as a gateway error, mapped onto the outcome classes:
@@ -42,7 +43,12 @@ const billing = /insufficient[ _-]?(credit|funds|balance)|not enough (credit|fun
  * it); a 429 is a rate limit with the wait it asked for or the endpoint's interval; a 404 a
  * missing resource; the rest as for inference providers.
  */
-export function marketplaceError(http: Pick<MarketplaceHttp, "name" | "billingCoolDownS">, status: number, fields: ErrorFields, retryAfterS: number | undefined): GatewayError {
+export function marketplaceError(
+  http: Pick<MarketplaceHttp, "name" | "billingCoolDownS">,
+  status: number,
+  fields: ErrorFields,
+  retryAfterS: number | undefined,
+): GatewayError {
   const said = fields.message ?? fields.code;
   if (status === 402 || (status >= 400 && status < 500 && billing.test(`${fields.code ?? ""} ${fields.message ?? ""}`))) {
     return new GatewayError("unavailable", {
@@ -52,7 +58,12 @@ export function marketplaceError(http: Pick<MarketplaceHttp, "name" | "billingCo
       retry: false,
     });
   }
-  if (status === 429) return new GatewayError("rate_limited", { upstreamStatus: 429, message: `${http.name} is rate limiting${said ? `: ${said}` : ""}`, retryAfterS });
+  if (status === 429)
+    return new GatewayError("rate_limited", {
+      upstreamStatus: 429,
+      message: `${http.name} is rate limiting${said ? `: ${said}` : ""}`,
+      retryAfterS,
+    });
   if (status === 404) return new GatewayError("not_found", { upstreamStatus: 404, message: `${http.name}: ${said ?? "not found"}` });
   return upstreamErrorFrom(http.name, status, fields, retryAfterS);
 }
@@ -63,7 +74,10 @@ export function marketplaceError(http: Pick<MarketplaceHttp, "name" | "billingCo
  */
 export async function callMarketplace<T>(http: MarketplaceHttp, request: MarketplaceRequest, context: CallContext): Promise<T> {
   await http.pacer.take(request.endpoint, context.signal);
-  const headers = request.body === undefined ? { accept: "application/json", ...request.headers } : { accept: "application/json", "content-type": "application/json", ...request.headers };
+  const headers =
+    request.body === undefined
+      ? { accept: "application/json", ...request.headers }
+      : { accept: "application/json", "content-type": "application/json", ...request.headers };
   const body = request.body === undefined ? undefined : JSON.stringify(request.body);
   const toError = async (name: string, response: UpstreamResponse): Promise<GatewayError> => {
     const fields = http.errorFields(await response.json().catch(() => undefined));
@@ -72,7 +86,13 @@ export async function callMarketplace<T>(http: MarketplaceHttp, request: Marketp
     if (response.status === 429) http.pacer.penalize(request.endpoint, (retryAfterS ?? 0) * 1000);
     return marketplaceError({ name, billingCoolDownS: http.billingCoolDownS }, response.status, fields, retryAfterS);
   };
-  const response = await callUpstream(http.name, http.transport, { method: request.method, url: request.url, headers, body }, context, toError);
+  const response = await callUpstream(
+    http.name,
+    http.transport,
+    { method: request.method, url: request.url, headers, body },
+    context,
+    toError,
+  );
   return await jsonBody<T>(http.name, response, context);
 }
 

@@ -54,9 +54,19 @@ export function anthropicError(provider: string, status: number, body: unknown, 
   const { type, message, details } = detailOf(body);
   if (status === 400 && message && ownSpendLimit.test(message)) return accountError(provider, status, message);
   if (status === 400 && message && contentFiltering.test(message)) {
-    return new GatewayError("content_policy_violation", { upstreamStatus: status, message, ...(hints.retry !== undefined && { retry: hints.retry }) });
+    return new GatewayError("content_policy_violation", {
+      upstreamStatus: status,
+      message,
+      ...(hints.retry !== undefined && { retry: hints.retry }),
+    });
   }
-  return upstreamErrorFrom(provider, status, { message, code: type, type, detailCode: details?.error_code ?? undefined }, hints.retryAfterS, hints.retry);
+  return upstreamErrorFrom(
+    provider,
+    status,
+    { message, code: type, type, detailCode: details?.error_code ?? undefined },
+    hints.retryAfterS,
+    hints.retry,
+  );
 }
 
 export async function anthropicResponseError(provider: string, response: UpstreamResponse): Promise<GatewayError> {

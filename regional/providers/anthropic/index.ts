@@ -54,7 +54,13 @@ export function createAnthropicProvider(options: AnthropicOptions): Provider {
   };
 
   const post = (body: unknown, context: CallContext) =>
-    callUpstream(options.name, transport, { url, method: "POST", headers: { ...headers, "x-api-key": apiKey() }, body: requestBody(body) }, context, anthropicResponseError);
+    callUpstream(
+      options.name,
+      transport,
+      { url, method: "POST", headers: { ...headers, "x-api-key": apiKey() }, body: requestBody(body) },
+      context,
+      anthropicResponseError,
+    );
 
   const created = () => Math.floor(now() / 1000);
 
@@ -65,13 +71,19 @@ export function createAnthropicProvider(options: AnthropicOptions): Provider {
 
     async chat(request, context) {
       const message = await jsonBody<Message>(options.name, await post(translate({ ...request, stream: false }), context), context);
-      if (!Array.isArray(message?.content)) throw new GatewayError("upstream_error", { message: `${options.name} answered without content.` });
+      if (!Array.isArray(message?.content))
+        throw new GatewayError("upstream_error", { message: `${options.name} answered without content.` });
       return fromMessage(message, created());
     },
 
     async chatStream(request, context) {
       const response = await post({ ...translate({ ...request, stream: true }), stream: true }, context);
-      return chatChunksOf(response.body, { provider: options.name, created: created(), signal: context.signal, onMalformedChunk: context.onMalformedChunk });
+      return chatChunksOf(response.body, {
+        provider: options.name,
+        created: created(),
+        signal: context.signal,
+        onMalformedChunk: context.onMalformedChunk,
+      });
     },
 
     async embeddings() {

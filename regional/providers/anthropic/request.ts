@@ -3,7 +3,18 @@ import { GatewayError } from "../../../shared/error.ts";
 import { fitToCapabilities } from "../capabilities.ts";
 import type { ModelCapabilities } from "../types.ts";
 import { anthropicCapabilities } from "./models.ts";
-import type { ImageBlock, MessageParam, MessagesRequest, OutputConfig, RequestBlock, TextBlock, Tool, ToolChoice, ToolResultBlock, ToolUseBlock } from "./wire.ts";
+import type {
+  ImageBlock,
+  MessageParam,
+  MessagesRequest,
+  OutputConfig,
+  RequestBlock,
+  TextBlock,
+  Tool,
+  ToolChoice,
+  ToolResultBlock,
+  ToolUseBlock,
+} from "./wire.ts";
 
 export interface RequestOptions {
   /** Anthropic requires `max_tokens`; this is sent when the client gave none. */
@@ -30,7 +41,10 @@ export function toMessagesRequest(given: ChatCompletionRequest, options: Request
   if (typeof request.n === "number" && request.n > 1) throw invalid("n", "Anthropic models return one choice; n must be 1.");
   const last = request.messages.length - 1;
   if (request.messages[last]?.role === "assistant" && !capabilities.prefill) {
-    throw invalid(`messages[${last}]`, `${label} does not continue a final assistant message (prefill); end the conversation with a user or tool message.`);
+    throw invalid(
+      `messages[${last}]`,
+      `${label} does not continue a final assistant message (prefill); end the conversation with a user or tool message.`,
+    );
   }
   const system: string[] = [];
   const messages: MessageParam[] = [];
@@ -38,7 +52,8 @@ export function toMessagesRequest(given: ChatCompletionRequest, options: Request
     const param = `messages[${i}]`;
     if (message.role === "system" || message.role === "developer") system.push(plainText(message.content, param));
     else if (message.role === "user") append(messages, "user", contentBlocks(message.content, param));
-    else if (message.role === "assistant") append(messages, "assistant", [...contentBlocks(message.content, param), ...toolUses(message, param)]);
+    else if (message.role === "assistant")
+      append(messages, "assistant", [...contentBlocks(message.content, param), ...toolUses(message, param)]);
     else if (message.role === "tool") append(messages, "user", [toolResult(message, param)]);
     else throw invalid(`${param}.role`, "The deprecated 'function' role is not supported for Anthropic models; use 'tool'.");
   });
@@ -74,7 +89,10 @@ function stopSequences(stop: ChatCompletionRequest["stop"]): string[] | undefine
   const list = typeof stop === "string" ? [stop] : stop;
   list.forEach((sequence, i) => {
     if (sequence.trim() === "") {
-      throw invalid(typeof stop === "string" ? "stop" : `stop[${i}]`, `Anthropic models do not accept a stop sequence that is empty or only whitespace (${JSON.stringify(sequence)}).`);
+      throw invalid(
+        typeof stop === "string" ? "stop" : `stop[${i}]`,
+        `Anthropic models do not accept a stop sequence that is empty or only whitespace (${JSON.stringify(sequence)}).`,
+      );
     }
   });
   return list;
@@ -87,7 +105,8 @@ function stopSequences(stop: ChatCompletionRequest["stop"]): string[] | undefine
  */
 function toOutputConfig(format: ChatCompletionRequest["response_format"]): OutputConfig | undefined {
   if (format === undefined || format.type === "text") return undefined;
-  if (format.type !== "json_schema") throw invalid("response_format", `Anthropic models do not honour response_format '${format.type}'; use json_schema.`);
+  if (format.type !== "json_schema")
+    throw invalid("response_format", `Anthropic models do not honour response_format '${format.type}'; use json_schema.`);
   const spec = objectOf(format.json_schema);
   const schema = objectOf(spec?.schema);
   if (!schema) throw invalid("response_format.json_schema.schema", "A json_schema response format needs its schema for Anthropic models.");
@@ -166,7 +185,8 @@ function toolUses(message: ChatMessage, param: string): ToolUseBlock[] {
   return (message.tool_calls ?? []).map((call, k) => {
     const fn = objectOf(call.function);
     const name = stringOf(fn?.name);
-    if (call.type !== "function" || !name) throw invalid(`${param}.tool_calls[${k}]`, "Only function tool calls with a name are supported.");
+    if (call.type !== "function" || !name)
+      throw invalid(`${param}.tool_calls[${k}]`, "Only function tool calls with a name are supported.");
     const args = stringOf(fn?.arguments) ?? "";
     let input: unknown;
     try {
@@ -187,7 +207,8 @@ function toolResult(message: ChatMessage, param: string): ToolResultBlock {
 function toTool(tool: { type: string; [field: string]: unknown }, i: number): Tool {
   const fn = objectOf(tool.function);
   const name = stringOf(fn?.name);
-  if (tool.type !== "function" || !name) throw invalid(`tools[${i}]`, "Only function tools with a name are supported for Anthropic models.");
+  if (tool.type !== "function" || !name)
+    throw invalid(`tools[${i}]`, "Only function tools with a name are supported for Anthropic models.");
   const description = stringOf(fn?.description);
   return { name, ...(description && { description }), input_schema: objectOf(fn?.parameters) ?? { type: "object", properties: {} } };
 }

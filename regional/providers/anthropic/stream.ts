@@ -49,7 +49,10 @@ function mergeUsage(usage: AnthropicUsage, update: AnthropicUsage | undefined): 
  * event that cannot be read is skipped and reported through `onMalformedChunk`: one bad
  * event should not cost the client the whole answer.
  */
-export async function* chatChunksOf(body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>, options: StreamOptions): AsyncGenerator<ChatCompletionChunk> {
+export async function* chatChunksOf(
+  body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>,
+  options: StreamOptions,
+): AsyncGenerator<ChatCompletionChunk> {
   const { provider } = options;
   let base: ChunkBase | undefined;
   let usage: AnthropicUsage = {};
@@ -84,7 +87,13 @@ export async function* chatChunksOf(body: ReadableStream<Uint8Array> | AsyncIter
       }
       switch (event.type) {
         case "message_start":
-          base = { id: event.message.id, object: "chat.completion.chunk", created: options.created, model: event.message.model, system_fingerprint: null };
+          base = {
+            id: event.message.id,
+            object: "chat.completion.chunk",
+            created: options.created,
+            model: event.message.model,
+            system_fingerprint: null,
+          };
           usage = mergeUsage({}, event.message.usage);
           yield chunk({ role: "assistant", content: "", refusal: null });
           break;

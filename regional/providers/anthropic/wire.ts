@@ -101,7 +101,11 @@ export interface ErrorDetail {
 export type StreamEvent =
   | { type: "message_start"; message: Message }
   | { type: "content_block_start"; index: number; content_block: ResponseBlock }
-  | { type: "content_block_delta"; index: number; delta: { type: "text_delta"; text: string } | { type: "input_json_delta"; partial_json: string } | { type: string } }
+  | {
+      type: "content_block_delta";
+      index: number;
+      delta: { type: "text_delta"; text: string } | { type: "input_json_delta"; partial_json: string } | { type: string };
+    }
   | { type: "content_block_stop"; index: number }
   | { type: "message_delta"; delta: { stop_reason: StopReason | null; stop_sequence?: string | null }; usage?: AnthropicUsage }
   | { type: "message_stop" }

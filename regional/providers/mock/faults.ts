@@ -55,7 +55,9 @@ export class FaultSpecError extends Error {
 function integer(key: string, value: string | undefined, min: number, max = Number.MAX_SAFE_INTEGER): number {
   const number = Number(value);
   if (value === undefined || !/^\d+$/.test(value) || number < min || number > max) {
-    throw new FaultSpecError(`mock fault '${key}' needs a whole number from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ""}, got '${value ?? ""}'`);
+    throw new FaultSpecError(
+      `mock fault '${key}' needs a whole number from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ""}, got '${value ?? ""}'`,
+    );
   }
   return number;
 }

@@ -33,13 +33,22 @@ const wires: Record<MockWireName, WireSetup> = {
       { id: "echo", kind: "chat" },
       { id: "embed", kind: "embeddings" },
     ],
-    adapter: (name, transport) => createOpenAiProvider({ name, baseUrl: "http://mock.invalid/openai/v1", apiKey: "mock-key", models: wires.openai.models, transport }),
+    adapter: (name, transport) =>
+      createOpenAiProvider({ name, baseUrl: "http://mock.invalid/openai/v1", apiKey: "mock-key", models: wires.openai.models, transport }),
   },
   anthropic: {
     models: [{ id: "echo", kind: "chat" }],
     // Echo stands for a Claude model that continues a prefill (before 4.6), whatever its id says.
     adapter: (name, transport, now) =>
-      createAnthropicProvider({ name, baseUrl: "http://mock.invalid/anthropic", apiKey: "mock-key", models: wires.anthropic.models, capabilities: { prefill: true }, transport, now }),
+      createAnthropicProvider({
+        name,
+        baseUrl: "http://mock.invalid/anthropic",
+        apiKey: "mock-key",
+        models: wires.anthropic.models,
+        capabilities: { prefill: true },
+        transport,
+        now,
+      }),
   },
 };
 

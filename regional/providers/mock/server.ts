@@ -95,7 +95,13 @@ export function createMockUpstream(options: MockUpstreamOptions = {}): MockUpstr
     if (failed) return failed;
     if (kindOf(prompt.model) !== "chat") return send(wire.error(404, `mock: no chat model '${prompt.model}'`));
 
-    const reply = { id: `${wire.idPrefix}${randomUUID().replaceAll("-", "")}`, created: Math.floor(now() / 1000), model: prompt.model, answer: echo(prompt), includeUsage: prompt.includeUsage };
+    const reply = {
+      id: `${wire.idPrefix}${randomUUID().replaceAll("-", "")}`,
+      created: Math.floor(now() / 1000),
+      model: prompt.model,
+      answer: echo(prompt),
+      includeUsage: prompt.includeUsage,
+    };
     const signal = c.env?.signal ?? c.req.raw.signal;
     if (!prompt.stream) {
       // A whole answer waits for its first token too.
@@ -118,7 +124,10 @@ export function createMockUpstream(options: MockUpstreamOptions = {}): MockUpstr
     if (kindOf(request.model) !== "embeddings") return send(wire.error(404, `mock: no embeddings model '${request.model}'`));
 
     const inputs: unknown[] = Array.isArray(request.input) ? request.input : [request.input];
-    const texts = typeof inputs[0] === "number" ? [JSON.stringify(inputs)] : inputs.map((input) => (typeof input === "string" ? input : JSON.stringify(input)));
+    const texts =
+      typeof inputs[0] === "number"
+        ? [JSON.stringify(inputs)]
+        : inputs.map((input) => (typeof input === "string" ? input : JSON.stringify(input)));
     const tokens = texts.reduce((sum, text) => sum + countWords(text), 0);
     return Response.json({
       object: "list",

@@ -47,13 +47,21 @@ export function createOpenAiProvider(options: OpenAiOptions): Provider {
   const baseUrl = options.baseUrl.replace(/\/+$/, "");
   const transport = options.transport ?? nodeTransport();
   const apiKey = options.apiKey;
-  const auth = (): Record<string, string> => (apiKey === undefined ? {} : { authorization: `Bearer ${typeof apiKey === "function" ? apiKey() : apiKey}` });
+  const auth = (): Record<string, string> =>
+    apiKey === undefined ? {} : { authorization: `Bearer ${typeof apiKey === "function" ? apiKey() : apiKey}` };
   const headers = { ...options.headers, "content-type": "application/json", accept: "application/json" };
   const post = (path: string, body: unknown, context: CallContext) =>
-    callUpstream(options.name, transport, { url: `${baseUrl}${path}`, method: "POST", headers: { ...headers, ...auth() }, body: requestBody(body) }, context, upstreamError);
+    callUpstream(
+      options.name,
+      transport,
+      { url: `${baseUrl}${path}`, method: "POST", headers: { ...headers, ...auth() }, body: requestBody(body) },
+      context,
+      upstreamError,
+    );
 
   const capabilities = capabilityResolver(() => openAiDefaults, options.capabilities, options.models);
-  const fit = (request: ChatCompletionRequest) => fitToCapabilities(request, capabilities(request.model), `${options.name}/${request.model}`);
+  const fit = (request: ChatCompletionRequest) =>
+    fitToCapabilities(request, capabilities(request.model), `${options.name}/${request.model}`);
 
   return {
     name: options.name,
@@ -61,7 +69,11 @@ export function createOpenAiProvider(options: OpenAiOptions): Provider {
     capabilities,
 
     async chat(request, context) {
-      return await jsonBody<ChatCompletion>(options.name, await post("/chat/completions", fit({ ...request, stream: false }), context), context);
+      return await jsonBody<ChatCompletion>(
+        options.name,
+        await post("/chat/completions", fit({ ...request, stream: false }), context),
+        context,
+      );
     },
 
     async chatStream(request, context) {
@@ -85,14 +97,21 @@ export function createOpenAiProvider(options: OpenAiOptions): Provider {
  * provider sends mid-stream, or a broken body, still fails the stream. Given `countFor`, a
  * stream that ends without reporting usage gets a last chunk with usage counted from it.
  */
-async function* chunksOf(provider: string, body: AsyncIterable<Uint8Array>, context: CallContext, countFor?: ChatCompletionRequest): AsyncGenerator<ChatCompletionChunk> {
+async function* chunksOf(
+  provider: string,
+  body: AsyncIterable<Uint8Array>,
+  context: CallContext,
+  countFor?: ChatCompletionRequest,
+): AsyncGenerator<ChatCompletionChunk> {
   let last: ChatCompletionChunk | undefined;
   let reported = false;
   let streamedChars = 0;
   const counted = (): ChatCompletionChunk[] => {
     if (!countFor || !last || reported) return [];
     const { id, object, created, model, system_fingerprint: fingerprint } = last;
-    return [{ id, object, created, model, system_fingerprint: fingerprint ?? null, choices: [], usage: streamedUsage(countFor, streamedChars) }];
+    return [
+      { id, object, created, model, system_fingerprint: fingerprint ?? null, choices: [], usage: streamedUsage(countFor, streamedChars) },
+    ];
   };
   try {
     for await (const event of parseSse(body)) {
@@ -107,7 +126,10 @@ async function* chunksOf(provider: string, body: AsyncIterable<Uint8Array>, cont
       if (isObject(chunk) && Array.isArray(chunk.choices)) {
         last = chunk as unknown as ChatCompletionChunk;
         if (isObject(chunk.usage)) reported = true;
-        for (const choice of last.choices) streamedChars += (choice.delta?.content?.length ?? 0) + (choice.delta?.tool_calls === undefined ? 0 : JSON.stringify(choice.delta.tool_calls).length);
+        for (const choice of last.choices)
+          streamedChars +=
+            (choice.delta?.content?.length ?? 0) +
+            (choice.delta?.tool_calls === undefined ? 0 : JSON.stringify(choice.delta.tool_calls).length);
         yield last;
       } else reportMalformedChunk(context, event.data);
     }

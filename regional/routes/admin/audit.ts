@@ -55,7 +55,11 @@ export function auditRoute(deps: AppDeps, checkpointSecret: Buffer): Hono<AppEnv
       audit.metadata = { filter: { ...query, cursor: undefined } };
       const { entries, more } = await queryAudit(await deps.db.read(), filter, query.limit, cursor?.seq);
       const last = entries.at(-1);
-      return c.json({ object: "list", data: entries, next_cursor: more && last ? encodeCursor({ region: filter.region, seq: last.seq }) : null });
+      return c.json({
+        object: "list",
+        data: entries,
+        next_cursor: more && last ? encodeCursor({ region: filter.region, seq: last.seq }) : null,
+      });
     })
     .get("/audit/verify", async (c) => {
       const audit = auditDetail(c);

@@ -21,7 +21,10 @@ function view(breaker: BreakerView) {
     status: state.status,
     forced: state.forced,
     opened_at: state.openedAt === null ? null : new Date(state.openedAt).toISOString(),
-    window: state.buckets.reduce((sum, [, ok, failed]) => ({ successes: sum.successes + ok, failures: sum.failures + failed }), { successes: 0, failures: 0 }),
+    window: state.buckets.reduce((sum, [, ok, failed]) => ({ successes: sum.successes + ok, failures: sum.failures + failed }), {
+      successes: 0,
+      failures: 0,
+    }),
     probes_in_flight: probesInFlight(state, Date.now()),
     transitions: breaker.transitions,
     policy: breaker.policy,

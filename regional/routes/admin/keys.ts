@@ -29,8 +29,17 @@ export function keysRoute(deps: AppDeps, tenants: TenantStore): Hono<AppEnv> {
       const body = await readJson(c, createKeyBody, deps.limits.maxBodyBytes);
       const tenant = await found(tenants, c.req.param("id"));
       audit.tenantId = tenant.id;
-      if (tenant.status !== "active") throw new GatewayError("conflict", { message: `Tenant '${tenant.id}' is disabled; its keys would not work.` });
-      const { key, record } = await deps.keys.create(tenant.id, body.name, undefined, auditedCommit(c, deps.audit, 201, (created) => ({ resource: `api_key:${created.keyId}`, metadata: { prefix: created.prefix, name: body.name } })));
+      if (tenant.status !== "active")
+        throw new GatewayError("conflict", { message: `Tenant '${tenant.id}' is disabled; its keys would not work.` });
+      const { key, record } = await deps.keys.create(
+        tenant.id,
+        body.name,
+        undefined,
+        auditedCommit(c, deps.audit, 201, (created) => ({
+          resource: `api_key:${created.keyId}`,
+          metadata: { prefix: created.prefix, name: body.name },
+        })),
+      );
       return c.json(newKeyView(key, record, body.name), 201, shownOnce);
     })
     .get("/tenants/:id/keys", async (c) => {
@@ -46,7 +55,10 @@ export function keysRoute(deps: AppDeps, tenants: TenantStore): Hono<AppEnv> {
       Object.assign(audit, { action: auditActions.keyRotate, resource: `api_key:${c.req.param("id")}` });
       const rotated = await deps.keys.rotate(
         c.req.param("id"),
-        auditedCommit(c, deps.audit, 201, ({ record, replaced }) => ({ tenantId: record.tenantId, metadata: { replaced: replaced.id, replaced_prefix: replaced.prefix, new_key: record.keyId, prefix: record.prefix } })),
+        auditedCommit(c, deps.audit, 201, ({ record, replaced }) => ({
+          tenantId: record.tenantId,
+          metadata: { replaced: replaced.id, replaced_prefix: replaced.prefix, new_key: record.keyId, prefix: record.prefix },
+        })),
       );
       if (!rotated) throw notFound(c.req.param("id"));
       const { key, record, replaced } = rotated;
@@ -56,7 +68,10 @@ export function keysRoute(deps: AppDeps, tenants: TenantStore): Hono<AppEnv> {
     .post("/keys/:id/revoke", async (c) => {
       const audit = auditDetail(c);
       Object.assign(audit, { action: auditActions.keyRevoke, resource: `api_key:${c.req.param("id")}` });
-      const revoked = await deps.keys.revoke(c.req.param("id"), auditedCommit(c, deps.audit, 200, (key) => ({ tenantId: key.tenantId, metadata: { prefix: key.prefix } })));
+      const revoked = await deps.keys.revoke(
+        c.req.param("id"),
+        auditedCommit(c, deps.audit, 200, (key) => ({ tenantId: key.tenantId, metadata: { prefix: key.prefix } })),
+      );
       if (!revoked) throw notFound(c.req.param("id"));
       await deps.invalidateEdgeKey?.(revoked.keyHash);
       return c.json(keyView(revoked));
@@ -68,7 +83,10 @@ export function keysRoute(deps: AppDeps, tenants: TenantStore): Hono<AppEnv> {
       const changed = await deps.keys.setLimits(
         c.req.param("id"),
         change,
-        auditedCommit(c, deps.audit, 200, ({ before, after }) => ({ tenantId: after.tenantId, metadata: { prefix: after.prefix, before: limitsView(before.limits), after: limitsView(after.limits) } })),
+        auditedCommit(c, deps.audit, 200, ({ before, after }) => ({
+          tenantId: after.tenantId,
+          metadata: { prefix: after.prefix, before: limitsView(before.limits), after: limitsView(after.limits) },
+        })),
       );
       if (!changed) throw notFound(c.req.param("id"));
       await deps.invalidateEdgeKey?.(changed.after.keyHash);

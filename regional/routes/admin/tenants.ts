@@ -33,9 +33,11 @@ export const setLimitsBody = z
   // Checked here rather than by strictObject, whose error names no field.
   .superRefine((body, ctx) => {
     for (const key of Object.keys(body)) {
-      if (!limitFields.includes(key)) ctx.addIssue({ code: "custom", path: [key], message: "unknown field; only rpm_limit and tpm_limit can be set" });
+      if (!limitFields.includes(key))
+        ctx.addIssue({ code: "custom", path: [key], message: "unknown field; only rpm_limit and tpm_limit can be set" });
     }
-    if (body.rpm_limit === undefined && body.tpm_limit === undefined) ctx.addIssue({ code: "custom", path: [], message: "set rpm_limit, tpm_limit or both" });
+    if (body.rpm_limit === undefined && body.tpm_limit === undefined)
+      ctx.addIssue({ code: "custom", path: [], message: "set rpm_limit, tpm_limit or both" });
   })
   .transform((body): RateLimitChange => ({ rpm: body.rpm_limit, tpm: body.tpm_limit }));
 
@@ -46,7 +48,14 @@ export function tenantsRoute(deps: AppDeps, tenants: TenantStore): Hono<AppEnv> 
       const audit = auditDetail(c);
       audit.action = auditActions.tenantCreate;
       const body = await readJson(c, createTenantBody, deps.limits.maxBodyBytes);
-      const tenant = await tenants.create(body.name, auditedCommit(c, deps.audit, 201, (created) => ({ resource: `tenant:${created.id}`, tenantId: created.id, metadata: { name: created.name } })));
+      const tenant = await tenants.create(
+        body.name,
+        auditedCommit(c, deps.audit, 201, (created) => ({
+          resource: `tenant:${created.id}`,
+          tenantId: created.id,
+          metadata: { name: created.name },
+        })),
+      );
       return c.json(tenantView(tenant), 201);
     })
     .get("/tenants", async (c) => {
@@ -66,7 +75,10 @@ export function tenantsRoute(deps: AppDeps, tenants: TenantStore): Hono<AppEnv> 
     .post("/tenants/:id/disable", async (c) => {
       const audit = auditDetail(c);
       Object.assign(audit, { action: auditActions.tenantDisable, resource: `tenant:${c.req.param("id")}` });
-      const tenant = await tenants.disable(c.req.param("id"), auditedCommit(c, deps.audit, 200, (disabled) => ({ tenantId: disabled.id })));
+      const tenant = await tenants.disable(
+        c.req.param("id"),
+        auditedCommit(c, deps.audit, 200, (disabled) => ({ tenantId: disabled.id })),
+      );
       if (!tenant) throw notFound(c.req.param("id"));
       await forgetKeysOf(deps, tenant.id);
       return c.json(tenantView(tenant));
@@ -78,7 +90,10 @@ export function tenantsRoute(deps: AppDeps, tenants: TenantStore): Hono<AppEnv> 
       const changed = await tenants.setLimits(
         c.req.param("id"),
         change,
-        auditedCommit(c, deps.audit, 200, ({ before, after }) => ({ tenantId: after.id, metadata: { before: limitsView(before.limits), after: limitsView(after.limits) } })),
+        auditedCommit(c, deps.audit, 200, ({ before, after }) => ({
+          tenantId: after.id,
+          metadata: { before: limitsView(before.limits), after: limitsView(after.limits) },
+        })),
       );
       if (!changed) throw notFound(c.req.param("id"));
       await forgetKeysOf(deps, changed.after.id);

@@ -9,7 +9,14 @@ export function limitsView(limits: RateLimits) {
 
 /** How the admin API shows a tenant. */
 export function tenantView(tenant: Tenant) {
-  return { object: "tenant", id: tenant.id, name: tenant.name, status: tenant.status, ...limitsView(tenant.limits), created_at: tenant.createdAt.toISOString() };
+  return {
+    object: "tenant",
+    id: tenant.id,
+    name: tenant.name,
+    status: tenant.status,
+    ...limitsView(tenant.limits),
+    created_at: tenant.createdAt.toISOString(),
+  };
 }
 
 /** How the admin API shows a key: its prefix, never the key. */

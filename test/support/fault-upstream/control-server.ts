@@ -36,7 +36,8 @@ async function route(options: ControlOptions, request: IncomingMessage, response
   if (call === `POST ${controlPaths.rules}`) {
     const body = await readJson(request);
     const { provider, model, rules } = typeof body === "object" && body !== null ? (body as Record<string, unknown>) : {};
-    if (typeof provider !== "string" || !options.providers.includes(provider)) return reply(response, 404, { error: { message: `no provider '${String(provider)}' (serving: ${options.providers.join(", ")})` } });
+    if (typeof provider !== "string" || !options.providers.includes(provider))
+      return reply(response, 404, { error: { message: `no provider '${String(provider)}' (serving: ${options.providers.join(", ")})` } });
     if (typeof model !== "string" || model === "") return reply(response, 400, { error: { message: "model must be a model name or *" } });
     try {
       options.scripts.set(provider, model, parseScript(rules));

@@ -28,7 +28,11 @@ interface Settings {
   exitWithStdin: boolean;
 }
 
-const listOf = (text: string | undefined) => (text ?? "").split(",").map((item) => item.trim()).filter(Boolean);
+const listOf = (text: string | undefined) =>
+  (text ?? "")
+    .split(",")
+    .map((item) => item.trim())
+    .filter(Boolean);
 
 function portOf(text: string | undefined, what: string): number {
   const port = Number(text ?? "0");
@@ -40,7 +44,12 @@ function readSettings(argv: string[], env: NodeJS.ProcessEnv): Settings {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { providers: { type: "string" }, models: { type: "string" }, "control-port": { type: "string" }, "exit-with-stdin": { type: "boolean" } },
+    options: {
+      providers: { type: "string" },
+      models: { type: "string" },
+      "control-port": { type: "string" },
+      "exit-with-stdin": { type: "boolean" },
+    },
   });
   const providers = listOf(values.providers ?? (positionals.join(",") || env.FAULT_UPSTREAM_PROVIDERS)).map((item) => {
     const [name = "", port] = item.split("=");
@@ -64,7 +73,11 @@ async function main(): Promise<void> {
   // Epoch milliseconds with sub-millisecond precision, comparable with the test process's clock.
   const now = () => performance.timeOrigin + performance.now();
 
-  const providers = settings.providers.map(({ name, port }) => ({ name, port, server: createProviderServer({ name, models: settings.models, scripts, records, now }) }));
+  const providers = settings.providers.map(({ name, port }) => ({
+    name,
+    port,
+    server: createProviderServer({ name, models: settings.models, scripts, records, now }),
+  }));
   const control = createControlServer({ providers: providers.map(({ name }) => name), scripts, records });
   const servers = [control, ...providers.map(({ server }) => server)];
 

@@ -27,12 +27,16 @@ export interface Answer {
 
 type Json = Record<string, unknown>;
 
-const objectOf = (value: unknown): Json | undefined => (typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Json) : undefined);
+const objectOf = (value: unknown): Json | undefined =>
+  typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Json) : undefined;
 
 function textOf(content: unknown): string {
   if (typeof content === "string") return content;
   if (!Array.isArray(content)) return "";
-  return content.map((part) => objectOf(part)).map((part) => (typeof part?.text === "string" ? part.text : "")).join("");
+  return content
+    .map((part) => objectOf(part))
+    .map((part) => (typeof part?.text === "string" ? part.text : ""))
+    .join("");
 }
 
 /** One token a word: predictable numbers for tests, the right order of magnitude for limits. */
@@ -100,7 +104,14 @@ export function completion(answer: Answer): Json {
     object: "chat.completion",
     created: answer.created,
     model: answer.model,
-    choices: [{ index: 0, message: { role: "assistant", content: answer.pieces.join(""), refusal: null }, logprobs: null, finish_reason: answer.finishReason }],
+    choices: [
+      {
+        index: 0,
+        message: { role: "assistant", content: answer.pieces.join(""), refusal: null },
+        logprobs: null,
+        finish_reason: answer.finishReason,
+      },
+    ],
     usage: usage(answer, answer.pieces.length),
     system_fingerprint: null,
   };
@@ -110,8 +121,16 @@ const frame = (data: Json | string) => `data: ${typeof data === "string" ? data 
 
 /** SSE frames of one stream; with `include_usage` every chunk carries `usage: null` but the last, as OpenAI sends them. */
 export function streamFrames(answer: Answer, includeUsage: boolean) {
-  const base = { id: answer.id, object: "chat.completion.chunk", created: answer.created, model: answer.model, system_fingerprint: null, ...(includeUsage && { usage: null }) };
-  const chunk = (delta: Json, finishReason: string | null = null) => frame({ ...base, choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }] });
+  const base = {
+    id: answer.id,
+    object: "chat.completion.chunk",
+    created: answer.created,
+    model: answer.model,
+    system_fingerprint: null,
+    ...(includeUsage && { usage: null }),
+  };
+  const chunk = (delta: Json, finishReason: string | null = null) =>
+    frame({ ...base, choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }] });
   return {
     role: chunk({ role: "assistant", content: "", refusal: null }),
     content: (piece: string) => chunk({ content: piece }),

@@ -55,7 +55,14 @@ async function handle(options: ProviderOptions, request: IncomingMessage, respon
   record.stream = endpoint === "chat" && streamOf(json);
 
   if (endpoint === "models") return send(response, record, 200, modelList(options.models, Math.floor(now() / 1000)), now);
-  if (endpoint === "other") return send(response, record, 404, errorBody(404, { message: `fault-upstream: no route for ${request.method} ${path}`, code: "not_found" }), now);
+  if (endpoint === "other")
+    return send(
+      response,
+      record,
+      404,
+      errorBody(404, { message: `fault-upstream: no route for ${request.method} ${path}`, code: "not_found" }),
+      now,
+    );
 
   const rule = options.scripts.next(options.name, record.model) ?? healthy;
   record.rule = rule === healthy ? null : rule;
@@ -82,9 +89,22 @@ async function handle(options: ProviderOptions, request: IncomingMessage, respon
   const chat = readChat(json);
   if (typeof chat === "string") return send(response, record, 400, errorBody(400, { message: chat }), now);
   if (rule.rejectPrefill && chat.prefill !== undefined) {
-    return send(response, record, 400, errorBody(400, { message: "This model does not support assistant message prefill. The conversation must end with a user message." }), now);
+    return send(
+      response,
+      record,
+      400,
+      errorBody(400, { message: "This model does not support assistant message prefill. The conversation must end with a user message." }),
+      now,
+    );
   }
-  const reply = answer(options.name, chat, `chatcmpl-${randomUUID().replaceAll("-", "")}`, Math.floor(now() / 1000), rule.tokens, rule.text);
+  const reply = answer(
+    options.name,
+    chat,
+    `chatcmpl-${randomUUID().replaceAll("-", "")}`,
+    Math.floor(now() / 1000),
+    rule.tokens,
+    rule.text,
+  );
   if (!chat.stream) return sendLater(response, record, completion(reply), rule.firstTokenDelayMs ?? 0, signal, now);
   await streamAnswer(response, record, rule, reply, chat.includeUsage, signal, now);
 }
@@ -131,7 +151,14 @@ function parseJson(body: Buffer): unknown {
   }
 }
 
-function send(response: ServerResponse, record: RequestRecord, status: number, body: unknown, now: () => number, headers: Record<string, string> = {}): void {
+function send(
+  response: ServerResponse,
+  record: RequestRecord,
+  status: number,
+  body: unknown,
+  now: () => number,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
   response.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), ...headers });
   record.status = status;
@@ -140,7 +167,14 @@ function send(response: ServerResponse, record: RequestRecord, status: number, b
 }
 
 /** A plain answer whose headers go out at once and whose body follows after `delayMs`. */
-async function sendLater(response: ServerResponse, record: RequestRecord, body: unknown, delayMs: number, signal: AbortSignal, now: () => number): Promise<void> {
+async function sendLater(
+  response: ServerResponse,
+  record: RequestRecord,
+  body: unknown,
+  delayMs: number,
+  signal: AbortSignal,
+  now: () => number,
+): Promise<void> {
   if (delayMs <= 0) return send(response, record, 200, body, now);
   const text = JSON.stringify(body);
   response.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });

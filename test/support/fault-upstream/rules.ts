@@ -85,7 +85,16 @@ const ruleSchema = z
 const outcomes = ["ok", "status", "reset", "hang"] as const;
 const streamEndings = ["cutAfter", "stallAfter", "holdStream"] as const;
 const errorFields = ["retryAfter", "message", "type", "code"] as const;
-const answerFields = ["firstTokenDelayMs", "tokens", "intervalMs", "cutAfter", "stallAfter", "malformedAfter", "holdStream", "text"] as const;
+const answerFields = [
+  "firstTokenDelayMs",
+  "tokens",
+  "intervalMs",
+  "cutAfter",
+  "stallAfter",
+  "malformedAfter",
+  "holdStream",
+  "text",
+] as const;
 
 function conflictIn(rule: FaultRule): string | undefined {
   const chosen = outcomes.filter((field) => rule[field] !== undefined);
@@ -106,7 +115,11 @@ function conflictIn(rule: FaultRule): string | undefined {
 const scriptSchema = z.array(ruleSchema).superRefine((rules, context) => {
   const endless = rules.findIndex((rule) => rule.times === undefined);
   if (endless >= 0 && endless < rules.length - 1) {
-    context.addIssue({ code: "custom", path: [endless + 1], message: `rule ${endless} has no times, so the rules after it would never apply` });
+    context.addIssue({
+      code: "custom",
+      path: [endless + 1],
+      message: `rule ${endless} has no times, so the rules after it would never apply`,
+    });
   }
 });
 
@@ -118,5 +131,7 @@ export class RuleError extends Error {
 export function parseScript(json: unknown): FaultRule[] {
   const result = scriptSchema.safeParse(json);
   if (result.success) return result.data;
-  throw new RuleError(result.error.issues.map((issue) => `rules${issue.path.map((part) => `[${String(part)}]`).join("")}: ${issue.message}`).join("; "));
+  throw new RuleError(
+    result.error.issues.map((issue) => `rules${issue.path.map((part) => `[${String(part)}]`).join("")}: ${issue.message}`).join("; "),
+  );
 }

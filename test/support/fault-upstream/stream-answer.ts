@@ -13,7 +13,15 @@ const holdIntervalMs = 100;
  * finish chunk, usage chunk when asked, `data: [DONE]`). Points counted in content chunks
  * are capped at the answer's length, so a cut or stall always happens.
  */
-export async function streamAnswer(response: ServerResponse, record: RequestRecord, rule: FaultRule, answer: Answer, includeUsage: boolean, signal: AbortSignal, now: () => number): Promise<void> {
+export async function streamAnswer(
+  response: ServerResponse,
+  record: RequestRecord,
+  rule: FaultRule,
+  answer: Answer,
+  includeUsage: boolean,
+  signal: AbortSignal,
+  now: () => number,
+): Promise<void> {
   response.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
   response.flushHeaders();
   record.status = 200;

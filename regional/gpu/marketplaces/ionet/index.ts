@@ -9,7 +9,18 @@ import { intervalS, pacerFor, type PacingOptions } from "../../pacer.ts";
 import { unlessGone } from "../../provider-errors.ts";
 import { callMarketplace, errorFieldsOf, type MarketplaceHttp } from "../http-call.ts";
 import { ionetLiveStatuses, ionetStatus } from "./status.ts";
-import type { IonetDeployment, IonetDeploymentList, IonetDeployRequest, IonetDeployResponse, IonetEnvelope, IonetHardware, IonetHardwareList, IonetLocationReplicas, IonetPrice, IonetPriceQuery } from "./wire.ts";
+import type {
+  IonetDeployment,
+  IonetDeploymentList,
+  IonetDeployRequest,
+  IonetDeployResponse,
+  IonetEnvelope,
+  IonetHardware,
+  IonetHardwareList,
+  IonetLocationReplicas,
+  IonetPrice,
+  IonetPriceQuery,
+} from "./wire.ts";
 
 export interface IonetOptions {
   /** e.g. `https://api.io.solutions/enterprise/v1/io-cloud/caas`. */
@@ -36,7 +47,12 @@ const maxPages = 50;
 export const ionetLimits: Record<"api", GcraPolicy> = { api: { limit: 150, periodMs: 10_000 } };
 
 function ionetInstance(deployment: IonetDeployment): ProviderInstance {
-  return { providerInstanceId: deployment.id, label: deployment.name ?? null, status: ionetStatus(deployment.status), rawStatus: deployment.status };
+  return {
+    providerInstanceId: deployment.id,
+    label: deployment.name ?? null,
+    status: ionetStatus(deployment.status),
+    rawStatus: deployment.status,
+  };
 }
 
 /** Offer ids carry what `POST /deploy` needs: `ionet:<hardware>-<location>-<gpus>`. */
@@ -46,8 +62,12 @@ export function ionetOfferId(hardwareId: number, locationId: number, gpus: numbe
 
 function parseOfferId(id: string): { hardwareId: number; locationId: number; gpus: number } | undefined {
   if (!id.startsWith(`${name}:`)) return undefined;
-  const [hardwareId, locationId, gpus, ...rest] = id.slice(name.length + 1).split("-").map(Number);
-  if (rest.length > 0 || ![hardwareId, locationId, gpus].every((value) => Number.isSafeInteger(value) && (value ?? 0) > 0)) return undefined;
+  const [hardwareId, locationId, gpus, ...rest] = id
+    .slice(name.length + 1)
+    .split("-")
+    .map(Number);
+  if (rest.length > 0 || ![hardwareId, locationId, gpus].every((value) => Number.isSafeInteger(value) && (value ?? 0) > 0))
+    return undefined;
   return { hardwareId: hardwareId as number, locationId: locationId as number, gpus: gpus as number };
 }
 
@@ -66,9 +86,20 @@ export function createIonetMarketplace(options: IonetOptions): Marketplace {
   const call = <T>(method: "GET" | "POST" | "DELETE", path: string, context: CallContext, body?: unknown) =>
     callMarketplace<T>(http, { endpoint: "api", method, url: `${base}${path}`, headers, body }, context);
 
-  async function offersFor(hardware: IonetHardware, gpus: number, onlyLocation: number | undefined, context: CallContext): Promise<GpuOffer[]> {
-    const replicas = await call<IonetEnvelope<IonetLocationReplicas[]>>("GET", `/available-replicas?${new URLSearchParams({ hardware_id: String(hardware.hardware_id), hardware_qty: String(gpus) })}`, context);
-    const locations = (replicas.data ?? []).filter((location) => location.available_replicas > 0 && (onlyLocation === undefined || location.id === onlyLocation));
+  async function offersFor(
+    hardware: IonetHardware,
+    gpus: number,
+    onlyLocation: number | undefined,
+    context: CallContext,
+  ): Promise<GpuOffer[]> {
+    const replicas = await call<IonetEnvelope<IonetLocationReplicas[]>>(
+      "GET",
+      `/available-replicas?${new URLSearchParams({ hardware_id: String(hardware.hardware_id), hardware_qty: String(gpus) })}`,
+      context,
+    );
+    const locations = (replicas.data ?? []).filter(
+      (location) => location.available_replicas > 0 && (onlyLocation === undefined || location.id === onlyLocation),
+    );
     if (locations.length === 0) return [];
     const priceQuery: IonetPriceQuery = {
       location_ids: JSON.stringify(locations.map((location) => location.id)),
@@ -78,7 +109,8 @@ export function createIonetMarketplace(options: IonetOptions): Marketplace {
       replica_count: "1",
     };
     const price = await call<IonetEnvelope<IonetPrice>>("GET", `/price?${new URLSearchParams({ ...priceQuery })}`, context);
-    if (typeof price.data?.total_cost_usdc !== "number") throw new GatewayError("upstream_error", { message: `${name} priced ${hardware.hardware_name} without a total.` });
+    if (typeof price.data?.total_cost_usdc !== "number")
+      throw new GatewayError("upstream_error", { message: `${name} priced ${hardware.hardware_name} without a total.` });
     return locations.map((location) => ({
       id: ionetOfferId(hardware.hardware_id, location.id, gpus),
       provider: name,
@@ -100,7 +132,11 @@ export function createIonetMarketplace(options: IonetOptions): Marketplace {
     const list = await call<IonetEnvelope<IonetHardwareList>>("GET", "/hardware/max-gpus-per-container", context);
     const candidates = (list.data?.hardware ?? [])
       .filter((hardware) => hardware.available > 0 && hardware.max_gpus_per_container >= gpus)
-      .filter((hardware) => (pinned ? hardware.hardware_id === pinned.hardwareId : query.gpu_model === undefined || gpuModelMatches(hardware.hardware_name, query.gpu_model)))
+      .filter((hardware) =>
+        pinned
+          ? hardware.hardware_id === pinned.hardwareId
+          : query.gpu_model === undefined || gpuModelMatches(hardware.hardware_name, query.gpu_model),
+      )
       .slice(0, maxHardwarePerSearch);
     // One hardware type that cannot be priced drops its offers, not the others'.
     const results = await Promise.allSettled(candidates.map((hardware) => offersFor(hardware, gpus, pinned?.locationId, context)));
@@ -119,7 +155,9 @@ export function createIonetMarketplace(options: IonetOptions): Marketplace {
       found.push(...deployments);
       if (deployments.length < pageSize || found.length >= (answer.data?.total ?? 0)) return found;
     }
-    throw new GatewayError("upstream_error", { message: `${name} lists more than ${maxPages * pageSize} ${status} deployments; a partial list is refused.` });
+    throw new GatewayError("upstream_error", {
+      message: `${name} lists more than ${maxPages * pageSize} ${status} deployments; a partial list is refused.`,
+    });
   }
 
   async function live(context: CallContext): Promise<ProviderInstance[]> {
@@ -139,7 +177,11 @@ export function createIonetMarketplace(options: IonetOptions): Marketplace {
         gpus_per_container: pinned.gpus,
         hardware_id: pinned.hardwareId,
         location_ids: [pinned.locationId],
-        container_config: { replica_count: 1, traffic_port: spec.httpPort, ...(Object.keys(spec.env).length > 0 ? { env_variables: spec.env } : {}) },
+        container_config: {
+          replica_count: 1,
+          traffic_port: spec.httpPort,
+          ...(Object.keys(spec.env).length > 0 ? { env_variables: spec.env } : {}),
+        },
         registry_config: { image_url: spec.image },
       };
       const answer = await call<IonetDeployResponse>("POST", "/deploy", context, request);
@@ -156,7 +198,9 @@ export function createIonetMarketplace(options: IonetOptions): Marketplace {
       return (await live(context)).filter((instance) => instance.label?.startsWith(prefix));
     },
     async get(providerInstanceId, context) {
-      const answer = await unlessGone(call<IonetEnvelope<IonetDeployment>>("GET", `/deployment/${encodeURIComponent(providerInstanceId)}`, context));
+      const answer = await unlessGone(
+        call<IonetEnvelope<IonetDeployment>>("GET", `/deployment/${encodeURIComponent(providerInstanceId)}`, context),
+      );
       return answer?.data ? ionetInstance(answer.data) : undefined;
     },
     async destroy(providerInstanceId, context) {

@@ -33,7 +33,12 @@ export interface GpuFaults {
 
 export interface GpuFaultRunner extends GpuFaults {
   /** Serves one call: applies the operation's fault around `handle`. */
-  run(c: Context<{ Bindings: MockBindings }>, operation: GpuOperation, errorBody: (status: number, message: string) => unknown, handle: () => Response | Promise<Response>): Promise<Response>;
+  run(
+    c: Context<{ Bindings: MockBindings }>,
+    operation: GpuOperation,
+    errorBody: (status: number, message: string) => unknown,
+    handle: () => Response | Promise<Response>,
+  ): Promise<Response>;
 }
 
 export function createGpuFaults(): GpuFaultRunner {
@@ -69,7 +74,8 @@ export function createGpuFaults(): GpuFaultRunner {
           c.env?.reset();
           return new Response(null, { status: 502 });
         }
-        if (fault.status !== undefined) return Response.json(fault.body ?? errorBody(fault.status, `mock: injected status ${fault.status}`), { status: fault.status });
+        if (fault.status !== undefined)
+          return Response.json(fault.body ?? errorBody(fault.status, `mock: injected status ${fault.status}`), { status: fault.status });
       }
       const response = await handle();
       if (fault?.answerDelayMs) await sleep(fault.answerDelayMs, signal);

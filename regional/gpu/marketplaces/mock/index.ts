@@ -47,14 +47,25 @@ export function createMockMarketplaces(options: MockMarketplacesOptions = {}): M
   const transport = (app: typeof vast.app) => fetchTransport(inProcessFetch({ app, calls: () => 0 }));
   return {
     vastai: {
-      marketplace: createVastAiMarketplace({ baseUrl: "http://vastai.mock.invalid/api/v0", apiKey: "mock-key", transport: transport(vast.app), pacing, now: settings.now }),
+      marketplace: createVastAiMarketplace({
+        baseUrl: "http://vastai.mock.invalid/api/v0",
+        apiKey: "mock-key",
+        transport: transport(vast.app),
+        pacing,
+        now: settings.now,
+      }),
       faults: vastFaults,
       instances: vast.instances,
       setStatus: vast.setStatus,
       tooFrequent: vast.tooFrequent,
     },
     ionet: {
-      marketplace: createIonetMarketplace({ baseUrl: "http://ionet.mock.invalid/enterprise/v1/io-cloud/caas", apiKey: "mock-key", transport: transport(ionet.app), pacing }),
+      marketplace: createIonetMarketplace({
+        baseUrl: "http://ionet.mock.invalid/enterprise/v1/io-cloud/caas",
+        apiKey: "mock-key",
+        transport: transport(ionet.app),
+        pacing,
+      }),
       faults: ionetFaults,
       instances: ionet.instances,
       setStatus: ionet.setStatus,

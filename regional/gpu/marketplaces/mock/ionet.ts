@@ -10,9 +10,30 @@ type Env = { Bindings: MockBindings };
 
 /** io.net's hardware as the mock lists it, with a price per GPU-hour. */
 export const ionetMockHardware: Array<IonetHardware & { pricePerGpuHour: number }> = [
-  { hardware_id: 101, hardware_name: "NVIDIA GeForce RTX 4090 24GB", brand_name: "NVIDIA", max_gpus_per_container: 8, available: 40, pricePerGpuHour: 0.4 },
-  { hardware_id: 102, hardware_name: "NVIDIA H100 80GB HBM3", brand_name: "NVIDIA", max_gpus_per_container: 8, available: 16, pricePerGpuHour: 2.25 },
-  { hardware_id: 103, hardware_name: "NVIDIA A100-SXM4 80GB", brand_name: "NVIDIA", max_gpus_per_container: 8, available: 0, pricePerGpuHour: 1.6 },
+  {
+    hardware_id: 101,
+    hardware_name: "NVIDIA GeForce RTX 4090 24GB",
+    brand_name: "NVIDIA",
+    max_gpus_per_container: 8,
+    available: 40,
+    pricePerGpuHour: 0.4,
+  },
+  {
+    hardware_id: 102,
+    hardware_name: "NVIDIA H100 80GB HBM3",
+    brand_name: "NVIDIA",
+    max_gpus_per_container: 8,
+    available: 16,
+    pricePerGpuHour: 2.25,
+  },
+  {
+    hardware_id: 103,
+    hardware_name: "NVIDIA A100-SXM4 80GB",
+    brand_name: "NVIDIA",
+    max_gpus_per_container: 8,
+    available: 0,
+    pricePerGpuHour: 1.6,
+  },
 ];
 
 export const ionetMockLocations: IonetLocationReplicas[] = [
@@ -32,7 +53,8 @@ interface MockDeployment {
 
 const errorBody = (_status: number, message: string) => ({ detail: message });
 /** FastAPI's 422 for a query or body that does not validate. */
-const invalid = (field: string, message: string) => Response.json({ detail: [{ loc: ["query", field], msg: message, type: "value_error" }] }, { status: 422 });
+const invalid = (field: string, message: string) =>
+  Response.json({ detail: [{ loc: ["query", field], msg: message, type: "value_error" }] }, { status: 422 });
 
 export interface IonetMock {
   app: Hono<Env>;
@@ -46,14 +68,23 @@ export interface IonetMock {
  * validates what io.net documents as required (the price query, `traffic_port`) and pages
  * its listing from 0, oldest first.
  */
-export function createIonetMockApp(faults: GpuFaultRunner, options: { now: () => number; bootMs: number; enforceLimits: boolean }): IonetMock {
+export function createIonetMockApp(
+  faults: GpuFaultRunner,
+  options: { now: () => number; bootMs: number; enforceLimits: boolean },
+): IonetMock {
   const deployments = new Map<string, MockDeployment>();
   const limits = createMockLimits(options.enforceLimits ? ionetLimits : undefined, options.now);
 
   const view = (deployment: MockDeployment): IonetDeployment => {
     const running = options.now() - deployment.createdAt >= options.bootMs;
     const status = deployment.destroyed ? "destroyed" : (deployment.status ?? (running ? "running" : "deployment requested"));
-    return { id: deployment.id, status, name: deployment.name, hardware_name: deployment.hardwareName, created_at: new Date(deployment.createdAt).toISOString() };
+    return {
+      id: deployment.id,
+      status,
+      name: deployment.name,
+      hardware_name: deployment.hardwareName,
+      created_at: new Date(deployment.createdAt).toISOString(),
+    };
   };
 
   const app = new Hono<Env>().basePath("/enterprise/v1/io-cloud/caas");
@@ -91,18 +122,38 @@ export function createIonetMockApp(faults: GpuFaultRunner, options: { now: () =>
       const replicas = Number(c.req.query("replica_count"));
       const hours = Number(c.req.query("duration_hours"));
       const total = Math.round(hardware.pricePerGpuHour * gpus * replicas * hours * 100) / 100;
-      return Response.json({ data: { replica_count: replicas, gpus_per_container: gpus, available_replica_count: [5], discount: 0, ionet_fee: 0, ionet_fee_percent: 0, currency_conversion_fee: 0, currency_conversion_fee_percent: 0, total_cost_usdc: total } });
+      return Response.json({
+        data: {
+          replica_count: replicas,
+          gpus_per_container: gpus,
+          available_replica_count: [5],
+          discount: 0,
+          ionet_fee: 0,
+          ionet_fee_percent: 0,
+          currency_conversion_fee: 0,
+          currency_conversion_fee_percent: 0,
+          total_cost_usdc: total,
+        },
+      });
     }),
   );
   app.post("/deploy", (c) =>
     faults.run(c, "create", errorBody, async () => {
       const body = (await c.req.json()) as Partial<IonetDeployRequest>;
-      if (!body.resource_private_name || !body.registry_config?.image_url) return invalid("resource_private_name", "resource_private_name and registry_config.image_url are required");
-      if (!Number.isInteger(body.container_config?.traffic_port)) return invalid("traffic_port", "container_config.traffic_port is required");
+      if (!body.resource_private_name || !body.registry_config?.image_url)
+        return invalid("resource_private_name", "resource_private_name and registry_config.image_url are required");
+      if (!Number.isInteger(body.container_config?.traffic_port))
+        return invalid("traffic_port", "container_config.traffic_port is required");
       const hardware = ionetMockHardware.find((item) => item.hardware_id === body.hardware_id);
       if (!hardware || hardware.available === 0) return Response.json(errorBody(400, "hardware not available"), { status: 400 });
       // io.net names deployments by UUID; random ones keep mocks sharing a database apart.
-      const deployment = { id: randomUUID(), name: body.resource_private_name, hardwareName: hardware.hardware_name, createdAt: options.now(), destroyed: false };
+      const deployment = {
+        id: randomUUID(),
+        name: body.resource_private_name,
+        hardwareName: hardware.hardware_name,
+        createdAt: options.now(),
+        destroyed: false,
+      };
       deployments.set(deployment.id, deployment);
       return Response.json({ status: "success", deployment_id: deployment.id });
     }),
@@ -114,13 +165,21 @@ export function createIonetMockApp(faults: GpuFaultRunner, options: { now: () =>
       if (!Number.isInteger(size) || size < 1 || size > 100) return invalid("page_size", "Input should be less than or equal to 100");
       const status = c.req.query("status");
       const all = [...deployments.values()].map(view).filter((deployment) => status === undefined || deployment.status === status);
-      return Response.json({ data: { deployments: all.slice(page * size, (page + 1) * size), total: all.length, statuses: ["running", "completed", "failed", "deployment requested", "termination requested", "destroyed"] } });
+      return Response.json({
+        data: {
+          deployments: all.slice(page * size, (page + 1) * size),
+          total: all.length,
+          statuses: ["running", "completed", "failed", "deployment requested", "termination requested", "destroyed"],
+        },
+      });
     }),
   );
   app.get("/deployment/:id", (c) =>
     faults.run(c, "get", errorBody, () => {
       const deployment = deployments.get(c.req.param("id"));
-      return deployment ? Response.json({ data: view(deployment) }) : Response.json(errorBody(404, "deployment not found"), { status: 404 });
+      return deployment
+        ? Response.json({ data: view(deployment) })
+        : Response.json(errorBody(404, "deployment not found"), { status: 404 });
     }),
   );
   app.delete("/deployment/:id", (c) =>

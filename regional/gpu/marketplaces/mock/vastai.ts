@@ -18,10 +18,50 @@ interface MockVastOffer extends Omit<VastOffer, "dph_total"> {
 
 /** What the mock rents out: a few hosts, prices in the range Vast.ai lists. */
 export const vastMockOffers: MockVastOffer[] = [
-  { id: 1001, gpu_name: "RTX 4090", num_gpus: 1, gpu_ram: 24_564, dph_base: 0.3458, storage_cost: 0.15, disk_space: 500, geolocation: "Oslo, NO", reliability: 0.995 },
-  { id: 1002, gpu_name: "RTX 4090", num_gpus: 2, gpu_ram: 24_564, dph_base: 0.7158, storage_cost: 0.15, disk_space: 1_000, geolocation: "Texas, US", reliability: 0.981 },
-  { id: 1003, gpu_name: "H100 SXM", num_gpus: 1, gpu_ram: 81_559, dph_base: 2.0958, storage_cost: 0.15, disk_space: 2_000, geolocation: "Virginia, US", reliability: 0.999 },
-  { id: 1004, gpu_name: "A100 PCIE", num_gpus: 4, gpu_ram: 40_960, dph_base: 3.1958, storage_cost: 0.15, disk_space: 40, geolocation: "Hesse, DE", reliability: 0.972 },
+  {
+    id: 1001,
+    gpu_name: "RTX 4090",
+    num_gpus: 1,
+    gpu_ram: 24_564,
+    dph_base: 0.3458,
+    storage_cost: 0.15,
+    disk_space: 500,
+    geolocation: "Oslo, NO",
+    reliability: 0.995,
+  },
+  {
+    id: 1002,
+    gpu_name: "RTX 4090",
+    num_gpus: 2,
+    gpu_ram: 24_564,
+    dph_base: 0.7158,
+    storage_cost: 0.15,
+    disk_space: 1_000,
+    geolocation: "Texas, US",
+    reliability: 0.981,
+  },
+  {
+    id: 1003,
+    gpu_name: "H100 SXM",
+    num_gpus: 1,
+    gpu_ram: 81_559,
+    dph_base: 2.0958,
+    storage_cost: 0.15,
+    disk_space: 2_000,
+    geolocation: "Virginia, US",
+    reliability: 0.999,
+  },
+  {
+    id: 1004,
+    gpu_name: "A100 PCIE",
+    num_gpus: 4,
+    gpu_ram: 40_960,
+    dph_base: 3.1958,
+    storage_cost: 0.15,
+    disk_space: 40,
+    geolocation: "Hesse, DE",
+    reliability: 0.972,
+  },
 ];
 
 /** `gpu_names/unique/` lists more than is offered right now, in its own spelling. */
@@ -46,7 +86,8 @@ interface MockVastInstance {
   actualStatus?: string;
 }
 
-const errorBody = (status: number, message: string) => (status === 429 ? { detail: message } : { success: false, error: status === 404 ? "not_found" : "mock_error", msg: message });
+const errorBody = (status: number, message: string) =>
+  status === 429 ? { detail: message } : { success: false, error: status === 404 ? "not_found" : "mock_error", msg: message };
 
 function passes<T extends string | number>(value: T, filter: VastFilter<T> | undefined): boolean {
   if (!filter) return true;
@@ -72,7 +113,10 @@ export interface VastMock {
  * Vast.ai's wire format under `/api/v0` and `/api/v1`, instances in memory, booting for
  * `bootMs`. With `enforceLimits`, calls faster than the published limits get Vast.ai's 429.
  */
-export function createVastMockApp(faults: GpuFaultRunner, options: { now: () => number; bootMs: number; enforceLimits: boolean }): VastMock {
+export function createVastMockApp(
+  faults: GpuFaultRunner,
+  options: { now: () => number; bootMs: number; enforceLimits: boolean },
+): VastMock {
   const instances = new Map<number, MockVastInstance>();
   const limits: MockLimits = createMockLimits(options.enforceLimits ? vastLimits : undefined, options.now);
   // Contract ids as Vast.ai's look; a random start keeps mocks sharing a database apart.
@@ -80,7 +124,13 @@ export function createVastMockApp(faults: GpuFaultRunner, options: { now: () => 
 
   const view = (instance: MockVastInstance): VastInstance => {
     const running = options.now() - instance.createdAt >= options.bootMs;
-    return { id: instance.id, label: instance.label, actual_status: instance.actualStatus ?? (running ? "running" : "loading"), intended_status: "running", cur_state: "running" };
+    return {
+      id: instance.id,
+      label: instance.label,
+      actual_status: instance.actualStatus ?? (running ? "running" : "loading"),
+      intended_status: "running",
+      cur_state: "running",
+    };
   };
 
   const app = new Hono<Env>();
@@ -88,7 +138,10 @@ export function createVastMockApp(faults: GpuFaultRunner, options: { now: () => 
     if (!/^Bearer \S+/.test(c.req.header("authorization") ?? "")) return c.json(errorBody(401, "missing api key"), 401);
     return await next();
   });
-  const limited = (endpoint: keyof typeof vastLimits) => (limits.admit(endpoint) ? undefined : Response.json({ detail: `API requests too frequent endpoint threshold=${endpoint}` }, { status: 429 }));
+  const limited = (endpoint: keyof typeof vastLimits) =>
+    limits.admit(endpoint)
+      ? undefined
+      : Response.json({ detail: `API requests too frequent endpoint threshold=${endpoint}` }, { status: 429 });
 
   app.get("/api/v0/gpu_names/unique/", () => limited("gpuNames") ?? Response.json({ gpu_names: mockGpuNames }));
   app.post("/api/v0/bundles/", (c) =>
@@ -112,11 +165,14 @@ export function createVastMockApp(faults: GpuFaultRunner, options: { now: () => 
       const refused = limited("create");
       if (refused) return refused;
       const ask = Number(c.req.param("id"));
-      if (!vastMockOffers.some((offer) => offer.id === ask)) return Response.json(errorBody(404, `no_such_ask Instance type by id ${ask} is not available.`), { status: 404 });
+      if (!vastMockOffers.some((offer) => offer.id === ask))
+        return Response.json(errorBody(404, `no_such_ask Instance type by id ${ask} is not available.`), { status: 404 });
       const body = (await c.req.json()) as Partial<VastCreateRequest>;
-      if (typeof body.image !== "string" || body.image === "") return Response.json({ success: false, error: "invalid_args", msg: "image is required" }, { status: 400 });
+      if (typeof body.image !== "string" || body.image === "")
+        return Response.json({ success: false, error: "invalid_args", msg: "image is required" }, { status: 400 });
       // create_instance.yaml x-input-validation: disk min 8.0.
-      if (typeof body.disk !== "number" || body.disk < 8) return Response.json({ success: false, error: "invalid_args", msg: "disk must be at least 8 GB" }, { status: 400 });
+      if (typeof body.disk !== "number" || body.disk < 8)
+        return Response.json({ success: false, error: "invalid_args", msg: "disk must be at least 8 GB" }, { status: 400 });
       const instance = { id: nextId++, label: body.label ?? "", createdAt: options.now() };
       instances.set(instance.id, instance);
       return Response.json({ success: true, new_contract: instance.id });
@@ -129,10 +185,18 @@ export function createVastMockApp(faults: GpuFaultRunner, options: { now: () => 
       const filters = JSON.parse(c.req.query("select_filters") ?? "{}") as { label?: { eq?: string } };
       const size = Math.min(25, Number(c.req.query("limit") ?? "25"));
       const after = Number(c.req.query("after_token") ?? "0");
-      const matching = [...instances.values()].filter((instance) => instance.id > after && (filters.label?.eq === undefined || instance.label === filters.label.eq)).sort((a, b) => a.id - b.id);
+      const matching = [...instances.values()]
+        .filter((instance) => instance.id > after && (filters.label?.eq === undefined || instance.label === filters.label.eq))
+        .sort((a, b) => a.id - b.id);
       const page = matching.slice(0, size);
       const last = page.at(-1);
-      return Response.json({ success: true, instances_found: page.length, total_instances: matching.length, next_token: matching.length > size && last ? String(last.id) : null, instances: page.map(view) });
+      return Response.json({
+        success: true,
+        instances_found: page.length,
+        total_instances: matching.length,
+        next_token: matching.length > size && last ? String(last.id) : null,
+        instances: page.map(view),
+      });
     }),
   );
   app.get("/api/v0/instances/:id/", (c) =>
@@ -148,7 +212,9 @@ export function createVastMockApp(faults: GpuFaultRunner, options: { now: () => 
       const refused = limited("destroy");
       if (refused) return refused;
       const deleted = instances.delete(Number(c.req.param("id")));
-      return deleted ? Response.json({ success: true, msg: "Instance destroyed successfully" }) : Response.json(errorBody(404, "Instance not found"), { status: 404 });
+      return deleted
+        ? Response.json({ success: true, msg: "Instance destroyed successfully" })
+        : Response.json(errorBody(404, "Instance not found"), { status: 404 });
     }),
   );
   return {

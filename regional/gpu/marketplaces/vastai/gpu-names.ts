@@ -11,7 +11,10 @@ export interface GpuNameCatalog {
  * `H100 NVL`. The names come from `GET /api/v0/gpu_names/unique/`, kept for a day as vast-cli
  * does (cli/util.py `_get_gpu_names`); concurrent searches share one load.
  */
-export function createGpuNameCatalog(load: (context: CallContext) => Promise<string[]>, options: { ttlMs: number; now: () => number }): GpuNameCatalog {
+export function createGpuNameCatalog(
+  load: (context: CallContext) => Promise<string[]>,
+  options: { ttlMs: number; now: () => number },
+): GpuNameCatalog {
   let cached: { names: string[]; at: number } | undefined;
   let loading: Promise<string[]> | undefined;
 

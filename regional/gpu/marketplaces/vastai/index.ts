@@ -11,7 +11,17 @@ import { countryCodes } from "../../region.ts";
 import { callMarketplace, errorFieldsOf, marketplaceError, type MarketplaceHttp } from "../http-call.ts";
 import { createGpuNameCatalog } from "./gpu-names.ts";
 import { vastRawStatus, vastStatus } from "./status.ts";
-import type { VastCreateRequest, VastCreateResponse, VastGpuNames, VastInstance, VastInstancePage, VastInstanceResponse, VastOffer, VastSearchRequest, VastSearchResponse } from "./wire.ts";
+import type {
+  VastCreateRequest,
+  VastCreateResponse,
+  VastGpuNames,
+  VastInstance,
+  VastInstancePage,
+  VastInstanceResponse,
+  VastOffer,
+  VastSearchRequest,
+  VastSearchResponse,
+} from "./wire.ts";
 
 export interface VastAiOptions {
   /** `https://console.vast.ai`, with or without `/api/v0`. */
@@ -61,7 +71,12 @@ export function vastOffer(offer: VastOffer): GpuOffer {
 }
 
 function vastInstance(instance: VastInstance): ProviderInstance {
-  return { providerInstanceId: String(instance.id), label: instance.label ?? null, status: vastStatus(instance), rawStatus: vastRawStatus(instance) };
+  return {
+    providerInstanceId: String(instance.id),
+    label: instance.label ?? null,
+    status: vastStatus(instance),
+    rawStatus: vastRawStatus(instance),
+  };
 }
 
 /** `success: false` in a 2xx answer is a refusal, read like the 400 it stands for. */
@@ -83,8 +98,13 @@ export function createVastAiMarketplace(options: VastAiOptions): Marketplace {
     retryAfterS: (endpoint) => intervalS(vastLimits, endpoint),
     billingCoolDownS: options.billingCoolDownS ?? 300,
   };
-  const call = <T>(endpoint: keyof typeof vastLimits, method: "GET" | "POST" | "PUT" | "DELETE", path: string, context: CallContext, body?: unknown) =>
-    callMarketplace<T>(http, { endpoint, method, url: `${origin}${path}`, headers, body }, context);
+  const call = <T>(
+    endpoint: keyof typeof vastLimits,
+    method: "GET" | "POST" | "PUT" | "DELETE",
+    path: string,
+    context: CallContext,
+    body?: unknown,
+  ) => callMarketplace<T>(http, { endpoint, method, url: `${origin}${path}`, headers, body }, context);
 
   const catalog = createGpuNameCatalog(
     async (context) => {
@@ -163,7 +183,9 @@ export function createVastAiMarketplace(options: VastAiOptions): Marketplace {
     },
     async findByLabel(label, context) {
       const answer = await page({ label: { eq: label } }, undefined, context);
-      const found = (answer.instances ?? []).map(vastInstance).find((instance) => instance.label === label && instance.status !== "terminated");
+      const found = (answer.instances ?? [])
+        .map(vastInstance)
+        .find((instance) => instance.label === label && instance.status !== "terminated");
       return found;
     },
     async listLabelled(prefix, context) {
@@ -177,15 +199,21 @@ export function createVastAiMarketplace(options: VastAiOptions): Marketplace {
         if (!answer.next_token) return found;
         after = answer.next_token;
       }
-      throw new GatewayError("upstream_error", { message: `${name} lists more than ${maxPages * pageSize} instances; the sweep refuses a partial list.` });
+      throw new GatewayError("upstream_error", {
+        message: `${name} lists more than ${maxPages * pageSize} instances; the sweep refuses a partial list.`,
+      });
     },
     async get(providerInstanceId, context) {
-      const answer = await unlessGone(call<VastInstanceResponse>("show", "GET", `/api/v0/instances/${encodeURIComponent(providerInstanceId)}/`, context));
+      const answer = await unlessGone(
+        call<VastInstanceResponse>("show", "GET", `/api/v0/instances/${encodeURIComponent(providerInstanceId)}/`, context),
+      );
       const instance = Array.isArray(answer?.instances) ? (answer.instances[0] as VastInstance | undefined) : answer?.instances;
       return instance ? vastInstance(instance) : undefined;
     },
     async destroy(providerInstanceId, context) {
-      const answer = await unlessGone(call<{ success?: boolean }>("destroy", "DELETE", `/api/v0/instances/${encodeURIComponent(providerInstanceId)}/`, context));
+      const answer = await unlessGone(
+        call<{ success?: boolean }>("destroy", "DELETE", `/api/v0/instances/${encodeURIComponent(providerInstanceId)}/`, context),
+      );
       const refused = answer && typeof answer === "object" ? refusedInBody(http, answer) : undefined;
       if (refused) throw refused;
     },

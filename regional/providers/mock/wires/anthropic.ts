@@ -54,17 +54,37 @@ export const anthropicWire: MockWire = {
   }),
 
   stream(reply) {
-    const message = { id: reply.id, type: "message", role: "assistant", model: reply.model, content: [], stop_reason: null, stop_sequence: null };
+    const message = {
+      id: reply.id,
+      type: "message",
+      role: "assistant",
+      model: reply.model,
+      content: [],
+      stop_reason: null,
+      stop_sequence: null,
+    };
     return {
       head: [
-        sseFrame({ type: "message_start", message: { ...message, usage: { input_tokens: reply.answer.promptTokens, output_tokens: 1 } } }, "message_start"),
+        sseFrame(
+          { type: "message_start", message: { ...message, usage: { input_tokens: reply.answer.promptTokens, output_tokens: 1 } } },
+          "message_start",
+        ),
         sseFrame({ type: "content_block_start", index: 0, content_block: { type: "text", text: "" } }, "content_block_start"),
         sseFrame({ type: "ping" }, "ping"),
       ],
-      content: reply.answer.words.map((text) => sseFrame({ type: "content_block_delta", index: 0, delta: { type: "text_delta", text } }, "content_block_delta")),
+      content: reply.answer.words.map((text) =>
+        sseFrame({ type: "content_block_delta", index: 0, delta: { type: "text_delta", text } }, "content_block_delta"),
+      ),
       tail: [
         sseFrame({ type: "content_block_stop", index: 0 }, "content_block_stop"),
-        sseFrame({ type: "message_delta", delta: { stop_reason: stopReason(reply), stop_sequence: null }, usage: { output_tokens: reply.answer.completionTokens } }, "message_delta"),
+        sseFrame(
+          {
+            type: "message_delta",
+            delta: { stop_reason: stopReason(reply), stop_sequence: null },
+            usage: { output_tokens: reply.answer.completionTokens },
+          },
+          "message_delta",
+        ),
       ],
       end: sseFrame({ type: "message_stop" }, "message_stop"),
     };
@@ -72,7 +92,10 @@ export const anthropicWire: MockWire = {
 
   malformedEvent: 'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_del\n\n',
 
-  error: (status, message) => ({ status, body: errorBody(errorTypes[status] ?? (status >= 500 ? "api_error" : "invalid_request_error"), message) }),
+  error: (status, message) => ({
+    status,
+    body: errorBody(errorTypes[status] ?? (status >= 500 ? "api_error" : "invalid_request_error"), message),
+  }),
 
   contextLength: { status: 400, body: errorBody("invalid_request_error", "prompt is too long: 208316 tokens > 200000 maximum") },
 

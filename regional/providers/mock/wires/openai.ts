@@ -38,7 +38,9 @@ export const openAiWire: MockWire = {
     object: "chat.completion",
     created: reply.created,
     model: reply.model,
-    choices: [{ index: 0, message: { role: "assistant", content: reply.answer.text, refusal: null }, finish_reason: finish(reply), logprobs: null }],
+    choices: [
+      { index: 0, message: { role: "assistant", content: reply.answer.text, refusal: null }, finish_reason: finish(reply), logprobs: null },
+    ],
     usage: usage(reply),
     system_fingerprint: null,
   }),
@@ -66,7 +68,8 @@ export const openAiWire: MockWire = {
     status: 400,
     body: {
       error: {
-        message: "This model's maximum context length is 128000 tokens. However, your messages resulted in 130412 tokens. Please reduce the length of the messages.",
+        message:
+          "This model's maximum context length is 128000 tokens. However, your messages resulted in 130412 tokens. Please reduce the length of the messages.",
         type: "invalid_request_error",
         param: "messages",
         code: "context_length_exceeded",
@@ -78,7 +81,8 @@ export const openAiWire: MockWire = {
     status: 400,
     body: {
       error: {
-        message: "Your request was rejected as a result of our safety system. Your prompt may contain text that is not allowed by our safety system.",
+        message:
+          "Your request was rejected as a result of our safety system. Your prompt may contain text that is not allowed by our safety system.",
         type: "invalid_request_error",
         param: null,
         code: "content_policy_violation",
