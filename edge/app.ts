@@ -1,5 +1,4 @@
 import { Hono } from "hono";
-import { GatewayError, errorResponse } from "../shared/error.ts";
 import type { AppEnv } from "./context.ts";
 import { metricsText } from "./metrics.ts";
 import { auth } from "./middleware/auth.ts";
@@ -8,7 +7,8 @@ import { forward } from "./middleware/forward.ts";
 import { opsAuth } from "./middleware/ops-auth.ts";
 import { rateLimit } from "./middleware/rate-limit.ts";
 import { readBody } from "./middleware/read-body.ts";
-import { requestId } from "./middleware/request-id.ts";
+import { errorHandler, notFound } from "../shared/http/errors.ts";
+import { requestId } from "../shared/http/request-id.ts";
 import { detailedHealth, health, ready } from "./routes/health.ts";
 
 /**
@@ -32,25 +32,15 @@ export function createApp(): Hono<AppEnv> {
   app.use("/v1/*", auth(), readBody(), cacheLookup(), rateLimit(), cache());
   app.all("/v1/*", forward());
 
-  app.notFound((c) =>
-    errorResponse(new GatewayError("not_found", { message: `No route for ${c.req.method} ${c.req.path}.` }), c.get("requestId")),
+  app.notFound(notFound());
+  app.onError(
+    errorHandler({
+      logFailure: ({ requestId, code, error }) =>
+        console.error(
+          JSON.stringify({ msg: "request failed", request_id: requestId, code, cause: error === undefined ? undefined : String(error) }),
+        ),
+    }),
   );
-
-  app.onError((error, c) => {
-    const requestId = c.get("requestId");
-    const gatewayError = error instanceof GatewayError ? error : new GatewayError("internal_error", { cause: error });
-    if (gatewayError.status >= 500) {
-      console.error(
-        JSON.stringify({
-          msg: "request failed",
-          request_id: requestId,
-          code: gatewayError.code,
-          cause: gatewayError.cause === undefined ? undefined : String(gatewayError.cause),
-        }),
-      );
-    }
-    return errorResponse(gatewayError, requestId);
-  });
 
   return app;
 }

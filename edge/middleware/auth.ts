@@ -1,7 +1,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { GatewayError, errorResponse } from "../../shared/error.ts";
 import { sha256Hex } from "../../shared/signing.ts";
-import { looksLikeApiKey, presentedKey } from "../api-key.ts";
+import { looksLikeApiKey, presentedKey } from "../../shared/api-key.ts";
 import type { AppEnv } from "../context.ts";
 import { cachedKeyRecord, fetchKeyRecord } from "../key-record.ts";
 import { countAuthFailure, mayTryKey, type AuthFailureCheck, type LimiterContext } from "../limiter.ts";
@@ -18,7 +18,7 @@ import { settingsOf } from "../settings.ts";
 export const auth = (): MiddlewareHandler<AppEnv> =>
   async function auth(c, next) {
     const settings = settingsOf(c.env);
-    const key = presentedKey(c.req.raw.headers);
+    const key = presentedKey((name) => c.req.raw.headers.get(name));
     if (key === undefined) {
       count("breakwater_edge_auth_failures_total", { reason: "missing" });
       throw new GatewayError("invalid_api_key", { message: "No API key: send it as 'Authorization: Bearer <key>'." });

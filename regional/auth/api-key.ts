@@ -21,7 +21,3 @@ export function hashApiKey(key: string): Buffer {
 export function keyPrefix(key: string): string {
   return key.slice(0, keyPrefixLength);
 }
-
-export function looksLikeApiKey(key: string): boolean {
-  return /^bw_[A-Za-z0-9_-]{16,128}$/.test(key);
-}

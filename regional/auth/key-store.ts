@@ -4,7 +4,8 @@ import type { RateLimits } from "../../shared/contract/keys.ts";
 import type { CommitHook } from "../audit/commit-hook.ts";
 import type { Db, Sql } from "../db/index.ts";
 import { limitAssignments, type RateLimitChange } from "../tenants/rate-limits.ts";
-import { generateApiKey, hashApiKey, keyPrefix, looksLikeApiKey } from "./api-key.ts";
+import { looksLikeApiKey } from "../../shared/api-key.ts";
+import { generateApiKey, hashApiKey, keyPrefix } from "./api-key.ts";
 import { authoritativeRead } from "./authoritative-read.ts";
 
 export interface KeyRecord {

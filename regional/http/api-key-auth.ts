@@ -2,15 +2,11 @@ import type { MiddlewareHandler } from "hono";
 import { GatewayError } from "../../shared/error.ts";
 import type { AuthFailureAuditor } from "../audit/auth-failures.ts";
 import { auditActions } from "../audit/event.ts";
-import { keyPrefix, looksLikeApiKey } from "../auth/api-key.ts";
+import { looksLikeApiKey, presentedKey } from "../../shared/api-key.ts";
+import { keyPrefix } from "../auth/api-key.ts";
 import type { KeyStore } from "../auth/key-store.ts";
 import { clientAddress } from "./client-ip.ts";
 import type { AppEnv } from "./context.ts";
-
-function presentedKey(authorization: string | undefined, apiKeyHeader: string | undefined): string | undefined {
-  const bearer = authorization?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
-  return bearer ?? apiKeyHeader?.trim();
-}
 
 /**
  * Requires an active API key in `Authorization: Bearer` or `x-api-key`. Failures go to the
@@ -18,7 +14,7 @@ function presentedKey(authorization: string | undefined, apiKeyHeader: string | 
  */
 export const apiKeyAuth = (keys: KeyStore, failures?: AuthFailureAuditor): MiddlewareHandler<AppEnv> =>
   async function apiKeyAuth(c, next) {
-    const key = presentedKey(c.req.header("authorization"), c.req.header("x-api-key"));
+    const key = presentedKey((name) => c.req.header(name));
     if (!key) {
       failures?.record(c, {
         actorType: "anonymous",
