@@ -6,6 +6,7 @@ import { apiKeyAuth } from "./http/api-key-auth.ts";
 import { clientAddressing, edgeVouchedClient } from "./http/client-ip.ts";
 import type { AppEnv } from "./http/context.ts";
 import { edgeSignature } from "./http/edge-signature.ts";
+import { createReplayGuard } from "./http/replay-guard.ts";
 import { notFound } from "../shared/http/errors.ts";
 import { errorHandler } from "./http/errors.ts";
 import { requestId } from "../shared/http/request-id.ts";
@@ -27,7 +28,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.use(clientAddressing(deps.trustedProxies));
   app.route("/health", healthRoute(deps));
   if (deps.edgeSigningSecret) {
-    const signed = { secret: deps.edgeSigningSecret, maxBodyBytes: deps.limits.maxBodyBytes };
+    const signed = { secret: deps.edgeSigningSecret, maxBodyBytes: deps.limits.maxBodyBytes, replay: deps.replay ?? createReplayGuard() };
     app.use("/internal/*", edgeSignature({ ...signed, identity: false }));
     app.route("/internal", internalRoute(deps));
     app.use("/v1/*", edgeSignature({ ...signed, identity: true }), edgeVouchedClient());

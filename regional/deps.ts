@@ -5,6 +5,7 @@ import type { KeyStore } from "./auth/key-store.ts";
 import type { Db } from "./db/index.ts";
 import type { Migration } from "./db/migrate.ts";
 import type { GpuService } from "./gpu/service.ts";
+import type { ReplayGuard } from "./http/replay-guard.ts";
 import type { TrustedProxies } from "./http/trusted-proxies.ts";
 import type { Logger } from "./logger.ts";
 import type { Router } from "./routing/router.ts";
@@ -44,4 +45,6 @@ export interface AppDeps {
   gpu?: GpuService;
   /** Peers whose X-Forwarded-For / cf-connecting-ip are believed (TRUSTED_PROXIES); unset, none. */
   trustedProxies?: TrustedProxies;
+  /** Signed calls already taken (their nonces); unset, the app keeps its own in memory. */
+  replay?: ReplayGuard;
 }

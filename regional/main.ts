@@ -25,6 +25,7 @@ import { rotatingSigningSecrets } from "./secrets/signing-secrets.ts";
 import { listen } from "./server.ts";
 import { requireEdgeSigning } from "./local-mode.ts";
 import { trustedProxies } from "./http/trusted-proxies.ts";
+import { createReplayGuard } from "./http/replay-guard.ts";
 
 const secretsConfig = loadSecretsConfig();
 const logger = createLogger(secretsConfig.LOG_LEVEL);
@@ -62,6 +63,8 @@ const auditing = await startAuditing(config, db, logger);
 const router = createRouter({ planner: createPlanner(registry, routes), breakers: createBreakers(logger), logger });
 const edgeAccess = {
   edgeSigningSecret,
+  // Every instance of the region refuses a signed call another already took (with REDIS_URL).
+  replay: createReplayGuard({ redisUrl: config.REDIS_URL, logger }),
   invalidateEdgeKey: edgeKeyInvalidator({ url: config.UPSTASH_REDIS_REST_URL, token: config.UPSTASH_REDIS_REST_TOKEN }, logger),
 };
 const marketplaces = configuredMarketplaces(config, logger);
@@ -116,6 +119,7 @@ async function shutdown(signal: string): Promise<void> {
     await gpuPoller?.stop();
     await gpuSweeper?.stop();
     await auditing.close();
+    await edgeAccess.replay.close();
     await db.close();
   } catch (error) {
     logger.error("shutdown failed", { error });

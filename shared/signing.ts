@@ -18,6 +18,12 @@ export const identityHeaders = {
 /** The client address the edge saw (`cf-connecting-ip`), vouched for like the identity: regional records it for edge calls. */
 export const clientIpHeader = "x-breakwater-client-ip";
 
+/**
+ * A fresh random value per signed call, covered by the signature like every `x-breakwater-*`
+ * header: the regional tier accepts each nonce once, so a captured call cannot be sent again.
+ */
+export const nonceHeader = "x-breakwater-nonce";
+
 /** How far a signature's timestamp may be from the verifier's clock, either way. */
 export const maxSignatureAgeS = 300;
 

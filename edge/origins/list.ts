@@ -48,12 +48,19 @@ export function originsFor(origins: Origin[], continent: string | undefined): Or
   ];
 }
 
+/** A host on this machine: the only place plain `http://` may go (local development, tests). */
+const loopback = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/;
+
 function baseUrl(name: string, url: string): string {
+  let parsed: URL;
   try {
-    const parsed = new URL(url);
-    if (parsed.protocol !== "http:" && parsed.protocol !== "https:") throw new Error("not http(s)");
+    parsed = new URL(url);
   } catch {
     throw new Error(`${name} is not a URL: ${JSON.stringify(url)}`);
   }
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") throw new Error(`${name} is not a URL: ${JSON.stringify(url)}`);
+  // Signed calls carry tenant identity and bodies: off this machine, only over TLS.
+  if (parsed.protocol === "http:" && !loopback.test(parsed.hostname))
+    throw new Error(`${name} must use https:// (plain http only to a loopback address): ${JSON.stringify(url)}`);
   return url.replace(/\/+$/, "");
 }

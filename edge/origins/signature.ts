@@ -1,20 +1,23 @@
-import { sha256Hex, sign, signatureHeader, timestampHeader } from "../../shared/signing.ts";
+import { nonceHeader, sha256Hex, sign, signatureHeader, timestampHeader } from "../../shared/signing.ts";
 
 /**
  * The headers that prove to the regional tier that this edge sent the call: the `vouched`
- * identity headers, a timestamp and the signature over them, the method, path and body.
+ * identity headers, a fresh nonce, a timestamp and the signature over them, the method,
+ * path and body.
  */
 export async function signatureHeaders(
   secret: string,
   request: { method: string; pathAndQuery: string; body: Uint8Array | null; vouched: Record<string, string> },
 ): Promise<Record<string, string>> {
   const timestampS = Math.floor(Date.now() / 1000);
+  // Signed with the rest: regional takes each nonce once, so the call cannot be replayed.
+  const vouched = { ...request.vouched, [nonceHeader]: crypto.randomUUID() };
   const signature = await sign(secret, {
     method: request.method,
     pathAndQuery: request.pathAndQuery,
     timestampS,
     bodySha256: await sha256Hex(request.body ?? new Uint8Array(0)),
-    headers: request.vouched,
+    headers: vouched,
   });
-  return { ...request.vouched, [timestampHeader]: String(timestampS), [signatureHeader]: signature };
+  return { ...vouched, [timestampHeader]: String(timestampS), [signatureHeader]: signature };
 }

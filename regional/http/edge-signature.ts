@@ -2,6 +2,7 @@ import type { MiddlewareHandler } from "hono";
 import { GatewayError } from "../../shared/error.ts";
 import {
   identityHeaders,
+  nonceHeader,
   isStale,
   sha256Hex,
   signatureHeader,
@@ -13,6 +14,7 @@ import {
 import { readBodyLimited } from "../../shared/read-body.ts";
 import { fixedSigningSecrets, type SigningSecrets } from "../secrets/signing-secrets.ts";
 import type { AppEnv } from "./context.ts";
+import type { ReplayGuard } from "./replay-guard.ts";
 
 export interface EdgeSignatureOptions {
   /** The secret the edge signs with (EDGE_SIGNING_SECRET), or while it rotates the versions it may sign with. */
@@ -20,6 +22,8 @@ export interface EdgeSignatureOptions {
   maxBodyBytes: number;
   /** Whether the request must name a tenant and key (for /v1/*), which become `c.get("auth")`. */
   identity: boolean;
+  /** Refuses a signed call whose nonce was already taken (a replay). */
+  replay: ReplayGuard;
   now?: () => number;
 }
 
@@ -54,6 +58,13 @@ export const edgeSignature = (options: EdgeSignatureOptions): MiddlewareHandler<
       // The edge may sign with a version this instance has not read yet: read again, try what is new.
       const fresh = (await secrets.refreshed()).filter((secret) => !tried.includes(secret));
       if (!(await verifiedByAny(fresh, parts, signature))) throw new GatewayError("invalid_signature");
+    }
+
+    // The edge signs a fresh nonce into every call: the same call again is a replay. (A call
+    // signed without one cannot gain one, nor lose it, without breaking the signature.)
+    const nonce = headers[nonceHeader];
+    if (nonce !== undefined && !(await options.replay.firstUse(nonce))) {
+      throw new GatewayError("invalid_signature", { message: "This signed request was already received." });
     }
 
     if (options.identity) {

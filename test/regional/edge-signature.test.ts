@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createApp } from "../../regional/app.ts";
 import { hashApiKey } from "../../regional/auth/api-key.ts";
 import type { KeyRecord } from "../../shared/contract/keys.ts";
-import { identityHeaders, sha256Hex, sign, signatureHeader, timestampHeader } from "../../shared/signing.ts";
+import { createReplayGuard } from "../../regional/http/replay-guard.ts";
+import { identityHeaders, maxSignatureAgeS, nonceHeader, sha256Hex, sign, signatureHeader, timestampHeader } from "../../shared/signing.ts";
 import { createTestApp, postJson, type TestApp } from "../support/regional-app.ts";
 
 const secret = "edge-signing-secret-for-the-regional-tests";
@@ -168,5 +169,58 @@ describe("GET /internal/keys/:sha256", () => {
   it("is only for the edge: unsigned it is 401, and without a signing secret it does not exist", async () => {
     await expectUnsigned(await app.request(new Request(`http://regional.test${path(t.apiKey)}`)));
     expect((await t.app.request(await signed({ path: path(t.apiKey), identity: {} }))).status).toBe(404);
+  });
+});
+
+describe("replayed calls", () => {
+  const withNonce = (nonce: string) => ({
+    [identityHeaders.keyId]: "key-1",
+    [identityHeaders.tenantId]: t.tenantId,
+    [identityHeaders.keyPrefix]: "bw_abcdefgh",
+    [nonceHeader]: nonce,
+  });
+
+  it("takes a signed call once: the same call sent again is refused, even with another Idempotency-Key", async () => {
+    const nonce = crypto.randomUUID();
+    const call = { path: "/v1/chat/completions", body: chatBody, identity: withNonce(nonce) };
+    expect((await app.request(await signed(call))).status).toBe(200);
+    const again = await signed({ ...call, tamper: (request) => void (request.headers["idempotency-key"] = "another-key") });
+    await expectUnsigned(await app.request(again));
+    expect((await app.request(await signed({ ...call, identity: withNonce(crypto.randomUUID()) }))).status).toBe(200);
+  });
+
+  it("cannot be made new by changing or removing the nonce: the signature covers it", async () => {
+    const nonce = crypto.randomUUID();
+    await app.request(await signed({ path: "/v1/models", identity: withNonce(nonce) }));
+    await expectUnsigned(
+      await app.request(
+        await signed({
+          path: "/v1/models",
+          identity: withNonce(nonce),
+          tamper: (request) => void (request.headers[nonceHeader] = crypto.randomUUID()),
+        }),
+      ),
+    );
+    await expectUnsigned(
+      await app.request(
+        await signed({ path: "/v1/models", identity: withNonce(nonce), tamper: (request) => void delete request.headers[nonceHeader] }),
+      ),
+    );
+  });
+});
+
+describe("the replay guard", () => {
+  it("forgets a nonce once no signature carrying it could be accepted, and stays bounded", async () => {
+    let now = 0;
+    const guard = createReplayGuard({ now: () => now, maxEntries: 2 });
+    expect(await guard.firstUse("a")).toBe(true);
+    expect(await guard.firstUse("a")).toBe(false);
+    now += 2 * maxSignatureAgeS * 1000 + 1;
+    expect(await guard.firstUse("a")).toBe(true);
+    await guard.firstUse("b");
+    await guard.firstUse("c");
+    // Full: the oldest ("a") made room.
+    expect(await guard.firstUse("b")).toBe(false);
+    expect(await guard.firstUse("a")).toBe(true);
   });
 });
