@@ -1,4 +1,4 @@
-import { edgeHeaderPrefix } from "../shared/signing.ts";
+import { coveredHeaderNames, edgeHeaderPrefix } from "../shared/signing.ts";
 import { endToEndHeaders } from "./hop-by-hop.ts";
 import { signatureHeaders } from "./origins/signature.ts";
 
@@ -23,11 +23,17 @@ export async function signedRequest(request: Request, call: SignedCall): Promise
   const { pathname, search } = new URL(request.url);
   const headers = forwardedHeaders(request.headers);
   headers.set("x-request-id", call.requestId);
+  const covered: Record<string, string> = {};
+  for (const name of coveredHeaderNames) {
+    const value = headers.get(name);
+    if (value !== null) covered[name] = value;
+  }
   const signed = await signatureHeaders(call.signing.secret, {
     method: request.method,
     pathAndQuery: `${pathname}${search}`,
     body: call.body,
     vouched: call.signing.vouched,
+    covered,
   });
   for (const [name, value] of Object.entries(signed)) headers.set(name, value);
   if (call.body) headers.set("content-length", String(call.body.byteLength));

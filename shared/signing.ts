@@ -24,6 +24,15 @@ export const clientIpHeader = "x-breakwater-client-ip";
  */
 export const nonceHeader = "x-breakwater-nonce";
 
+/**
+ * Names the ordinary headers the signature also covers (comma separated): the edge lists
+ * `x-request-id`, `idempotency-key` and `content-type` when present, so none of them can be
+ * changed on the way. Signed itself, so the list cannot be shortened.
+ */
+export const coversHeader = "x-breakwater-covers";
+/** The ordinary headers the edge covers when a call carries them. */
+export const coveredHeaderNames = ["x-request-id", "idempotency-key", "content-type"] as const;
+
 /** How far a signature's timestamp may be from the verifier's clock, either way. */
 export const maxSignatureAgeS = 300;
 
@@ -67,13 +76,25 @@ export function isStale(timestampS: number, nowS: number): boolean {
   return !Number.isSafeInteger(timestampS) || Math.abs(nowS - timestampS) > maxSignatureAgeS;
 }
 
-/** The headers a request vouches for: every `x-breakwater-*` one but the signature. */
+/**
+ * The headers a request's signature covers: every `x-breakwater-*` one but the signature and
+ * timestamp, and the ordinary ones its `x-breakwater-covers` lists (an absent one as empty).
+ */
 export function vouchedHeaders(headers: Headers): Record<string, string> {
   const vouched: Record<string, string> = {};
   headers.forEach((value, name) => {
     if (name.startsWith(edgeHeaderPrefix) && name !== signatureHeader && name !== timestampHeader) vouched[name] = value;
   });
+  for (const name of coveredNames(vouched[coversHeader])) vouched[name] = headers.get(name) ?? "";
   return vouched;
+}
+
+/** The ordinary header names a `x-breakwater-covers` value lists (never an `x-breakwater-*` one). */
+function coveredNames(list: string | undefined): string[] {
+  return (list ?? "")
+    .split(",")
+    .map((name) => name.trim().toLowerCase())
+    .filter((name) => name !== "" && !name.startsWith(edgeHeaderPrefix));
 }
 
 function canonical(parts: SignedParts): string {

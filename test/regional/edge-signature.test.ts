@@ -3,7 +3,16 @@ import { createApp } from "../../regional/app.ts";
 import { hashApiKey } from "../../regional/auth/api-key.ts";
 import type { KeyRecord } from "../../shared/contract/keys.ts";
 import { createReplayGuard } from "../../regional/http/replay-guard.ts";
-import { identityHeaders, maxSignatureAgeS, nonceHeader, sha256Hex, sign, signatureHeader, timestampHeader } from "../../shared/signing.ts";
+import {
+  coversHeader,
+  identityHeaders,
+  maxSignatureAgeS,
+  nonceHeader,
+  sha256Hex,
+  sign,
+  signatureHeader,
+  timestampHeader,
+} from "../../shared/signing.ts";
 import { createTestApp, postJson, type TestApp } from "../support/regional-app.ts";
 
 const secret = "edge-signing-secret-for-the-regional-tests";
@@ -25,6 +34,8 @@ interface SignOptions {
   identity?: Record<string, string>;
   timestampS?: number;
   secret?: string;
+  /** Ordinary headers the signature covers too (as the edge covers request id, idempotency key, content type). */
+  covered?: Record<string, string>;
   /** Changes the request after it was signed. */
   tamper?: (request: { path: string; body?: string; headers: Record<string, string> }) => void;
 }
@@ -39,17 +50,25 @@ async function signed(options: SignOptions = {}): Promise<Request> {
     [identityHeaders.keyPrefix]: "bw_abcdefgh",
   };
   const timestampS = options.timestampS ?? Math.floor(Date.now() / 1000);
+  const covered = options.covered ?? {};
+  const vouched = Object.keys(covered).length > 0 ? { ...identity, [coversHeader]: Object.keys(covered).join(",") } : identity;
   const signature = await sign(options.secret ?? secret, {
     method,
     pathAndQuery: path,
     timestampS,
     bodySha256: await sha256Hex(options.body ?? ""),
-    headers: identity,
+    headers: { ...vouched, ...covered },
   });
   const request = {
     path,
     body: options.body,
-    headers: { ...identity, [timestampHeader]: String(timestampS), [signatureHeader]: signature, "content-type": "application/json" },
+    headers: {
+      "content-type": "application/json",
+      ...covered,
+      ...vouched,
+      [timestampHeader]: String(timestampS),
+      [signatureHeader]: signature,
+    } as Record<string, string>,
   };
   options.tamper?.(request);
   return new Request(`http://regional.test${request.path}`, { method, headers: request.headers, body: request.body });
@@ -209,6 +228,28 @@ describe("replayed calls", () => {
   });
 });
 
+describe("covered ordinary headers", () => {
+  const covered = { "x-request-id": "req-covered-0001", "idempotency-key": "idem-1", "content-type": "application/json" };
+
+  it("accepts a call whose covered headers arrive as signed", async () => {
+    expect((await app.request(await signed({ path: "/v1/chat/completions", body: chatBody, covered }))).status).toBe(200);
+  });
+
+  it("refuses one whose Idempotency-Key, request id or content type changed on the way, or whose cover list was cut", async () => {
+    const call = { path: "/v1/chat/completions", body: chatBody, covered };
+    await expectUnsigned(
+      await app.request(await signed({ ...call, tamper: (request) => void (request.headers["idempotency-key"] = "idem-2") })),
+    );
+    await expectUnsigned(
+      await app.request(await signed({ ...call, tamper: (request) => void (request.headers["x-request-id"] = "req-other-0002") })),
+    );
+    await expectUnsigned(
+      await app.request(await signed({ ...call, tamper: (request) => void (request.headers["content-type"] = "text/plain") })),
+    );
+    await expectUnsigned(await app.request(await signed({ ...call, tamper: (request) => void delete request.headers[coversHeader] })));
+  });
+});
+
 describe("the replay guard", () => {
   it("forgets a nonce once no signature carrying it could be accepted, and stays bounded", async () => {
     let now = 0;
@@ -222,5 +263,21 @@ describe("the replay guard", () => {
     // Full: the oldest ("a") made room.
     expect(await guard.firstUse("b")).toBe(false);
     expect(await guard.firstUse("a")).toBe(true);
+  });
+});
+
+describe("the replay guard over Redis", () => {
+  it("refuses on one regional instance a call another instance already took", async () => {
+    const [first, second] = [createReplayGuard({ redisUrl: inject("redisUrl") }), createReplayGuard({ redisUrl: inject("redisUrl") })];
+    try {
+      const nonce = crypto.randomUUID();
+      // Let both connect: a guard whose Redis is not up yet checks in memory only.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(await first.firstUse(nonce)).toBe(true);
+      expect(await second.firstUse(nonce)).toBe(false);
+    } finally {
+      await first.close();
+      await second.close();
+    }
   });
 });
