@@ -1,3 +1,4 @@
+import { charsPerToken } from "../shared/token-estimate.ts";
 import { concatBytes } from "../shared/read-body.ts";
 
 /**
@@ -21,7 +22,6 @@ export interface MeteredResponse {
 
 /** Largest JSON body inspected for `usage`; larger ones pass through uncounted. */
 const maxJsonBytes = 4 * 1024 * 1024;
-const charsPerToken = 4;
 
 export function meterUsage(response: Response, options: MeterOptions): MeteredResponse {
   const type = response.headers.get("content-type") ?? "";

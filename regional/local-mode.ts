@@ -1,10 +1,5 @@
+import { isLoopbackHost } from "../shared/loopback.ts";
 import type { Config } from "./config.ts";
-
-/** Hosts only this machine can reach. */
-export function isLoopbackHost(host: string): boolean {
-  const bare = host.replace(/^\[(.*)\]$/, "$1").toLowerCase();
-  return bare === "localhost" || bare === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(bare);
-}
 
 /**
  * A developer's machine: the embedded database and a loopback `HOST`. Nothing else is local:
@@ -27,4 +22,13 @@ export function requireEdgeSigning(config: Pick<Config, "DATABASE_URL" | "HOST" 
       "and without the secret the regional service would answer API calls that did not come through the edge, so anyone " +
       "who can reach it would skip the edge's rate limits. Set EDGE_SIGNING_SECRET to the secret the edge signs with.",
   );
+}
+
+/**
+ * Mock providers and marketplaces (and so `x-mock-fault`) exist only in local mode: the
+ * embedded database, or `MOCK_PROVIDERS=on` for tests and benches against a real Postgres.
+ * Anywhere else any tenant could make them misbehave, or rent a GPU that does not exist.
+ */
+export function mockProvidersEnabled(config: Pick<Config, "DATABASE_URL" | "MOCK_PROVIDERS">): boolean {
+  return config.MOCK_PROVIDERS === undefined ? config.DATABASE_URL === undefined : config.MOCK_PROVIDERS === "on";
 }

@@ -1,3 +1,4 @@
+import { isLoopbackHost } from "../../shared/loopback.ts";
 /** A regional origin the edge forwards to: its name keys its `OriginBreaker` and shows in `x-breakwater-origin`; its URL stays inside the edge. */
 export interface Origin {
   name: string;
@@ -48,9 +49,6 @@ export function originsFor(origins: Origin[], continent: string | undefined): Or
   ];
 }
 
-/** A host on this machine: the only place plain `http://` may go (local development, tests). */
-const loopback = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/;
-
 function baseUrl(name: string, url: string): string {
   let parsed: URL;
   try {
@@ -60,7 +58,7 @@ function baseUrl(name: string, url: string): string {
   }
   if (parsed.protocol !== "http:" && parsed.protocol !== "https:") throw new Error(`${name} is not a URL: ${JSON.stringify(url)}`);
   // Signed calls carry tenant identity and bodies: off this machine, only over TLS.
-  if (parsed.protocol === "http:" && !loopback.test(parsed.hostname))
+  if (parsed.protocol === "http:" && !isLoopbackHost(parsed.hostname))
     throw new Error(`${name} must use https:// (plain http only to a loopback address): ${JSON.stringify(url)}`);
   return url.replace(/\/+$/, "");
 }

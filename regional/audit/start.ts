@@ -1,7 +1,7 @@
 import type { AppDeps } from "../deps.ts";
 import type { Config } from "../config.ts";
 import type { Db } from "../db/index.ts";
-import { isLoopbackHost } from "../local-mode.ts";
+import { isLoopbackHost } from "../../shared/loopback.ts";
 import type { Logger } from "../logger.ts";
 import { createUsageRecorder } from "../usage/recorder.ts";
 import { createAuthFailureAuditor } from "./auth-failures.ts";

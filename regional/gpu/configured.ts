@@ -1,6 +1,6 @@
 import type { Config } from "../config.ts";
 import type { Logger } from "../logger.ts";
-import { mockProvidersEnabled } from "../mock-mode.ts";
+import { mockProvidersEnabled } from "../local-mode.ts";
 import { createIonetMarketplace } from "./marketplaces/ionet/index.ts";
 import { createMockMarketplaces } from "./marketplaces/mock/index.ts";
 import { createVastAiMarketplace } from "./marketplaces/vastai/index.ts";

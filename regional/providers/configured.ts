@@ -1,5 +1,5 @@
 import type { Config } from "../config.ts";
-import { mockProvidersEnabled } from "../mock-mode.ts";
+import { mockProvidersEnabled } from "../local-mode.ts";
 import type { RoutesFile } from "../routes-file.ts";
 import { buildProviders, type ProviderSpec } from "./from-config.ts";
 import { kindByName } from "./provider-entry.ts";
