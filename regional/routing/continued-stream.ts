@@ -94,7 +94,6 @@ export async function* continuedStream(first: Served<StreamStart>, options: Cont
       const chunks = guardStream(current.result, {
         idleMs: target.policy.timeouts.idleMs,
         provider: target.provider.name,
-        includeUsage: false,
         onUsage: (reported) => {
           usage = reported;
         },

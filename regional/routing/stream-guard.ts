@@ -6,8 +6,6 @@ import { untilAborted } from "../../shared/resilience/deadline.ts";
 export interface StreamGuardOptions {
   idleMs: number;
   provider: string;
-  /** The client asked for the usage chunk (`stream_options.include_usage`). */
-  includeUsage: boolean;
   onUsage?: (usage: Usage) => void;
   /**
    * Called once, when the stream ends: `undefined` for a clean end. `streamedChars` is the
@@ -18,8 +16,8 @@ export interface StreamGuardOptions {
 
 /**
  * Yields a started stream to the client: the chunks read while waiting for the first
- * token, then the rest, each within the idle gap. Usage is always collected but passed on
- * only when the client asked. A stream that ends without any finish reason was cut short
+ * token, then the rest, each within the idle gap. Usage is taken out of the chunks and
+ * handed to `onUsage` (the caller sends one usage chunk of its own, for every part). A stream that ends without any finish reason was cut short
  * and fails rather than looking complete.
  */
 export async function* guardStream(start: StreamStart, options: StreamGuardOptions): AsyncGenerator<ChatCompletionChunk> {
@@ -34,7 +32,7 @@ export async function* guardStream(start: StreamStart, options: StreamGuardOptio
       streamedChars += (content?.length ?? 0) + (toolCalls === undefined ? 0 : JSON.stringify(toolCalls).length);
     }
     if (chunk.usage) options.onUsage?.(chunk.usage);
-    if (options.includeUsage || !("usage" in chunk)) return chunk;
+    if (!("usage" in chunk)) return chunk;
     const { usage: _, ...withoutUsage } = chunk;
     return withoutUsage.choices.length > 0 ? withoutUsage : undefined;
   };
