@@ -181,6 +181,7 @@ export async function* continuedStream(first: Served<StreamStart>, options: Cont
       const served = await router.run(request.model, "chat", within, streamAttempt(continued, options.context), {
         keepScope: true,
         targets: () => candidates,
+        continuation: true,
       });
       return { served, request: continued, trimmed };
     } catch (failure) {

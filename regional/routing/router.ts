@@ -8,6 +8,7 @@ import { createRetryBudget, defaultRetryBudget, type RetryBudget, type RetryBudg
 import type { Logger } from "../logger.ts";
 import type { ModelKind } from "../providers/types.ts";
 import type { BreakerScope, Breakers } from "../resilience/breakers.ts";
+import { noObserver, type AttemptObserver } from "./attempt-observer.ts";
 import type { Plan, PlannedTarget, Planner } from "./plan.ts";
 
 export interface Clock {
@@ -40,6 +41,8 @@ export interface RunOptions {
   keepScope?: boolean;
   /** Narrows the plan's targets (a continuation tries only those that can continue). */
   targets?: (plan: Plan) => PlannedTarget[];
+  /** The attempts continue a stream that broke on another target (told to the observer). */
+  continuation?: boolean;
 }
 
 /**
@@ -55,6 +58,8 @@ export interface RouterOptions {
   clock?: Clock;
   random?: () => number;
   retryBudget?: RetryBudgetPolicy;
+  /** Told of every attempt (metrics, traces); unset, nobody is. */
+  observer?: AttemptObserver;
 }
 
 export interface Router {
@@ -132,6 +137,7 @@ export function createRouter(options: RouterOptions): Router {
   const { planner, breakers, logger } = options;
   const clock = options.clock ?? realClock;
   const random = options.random ?? Math.random;
+  const observer = options.observer ?? noObserver;
   const coolDowns = createCoolDowns();
   for (const { name, policy } of planner.providers()) breakers.ensure(name, policy.breaker);
   const budgets = new Map<string, RetryBudget>();
@@ -165,7 +171,7 @@ export function createRouter(options: RouterOptions): Router {
         if (ms !== undefined) retryAfterMs = retryAfterMs === undefined ? ms : Math.min(retryAfterMs, ms);
       };
 
-      for (const target of targets) {
+      for (const [fallback, target] of targets.entries()) {
         if (contextFailure && !((target.contextWindow ?? 0) > contextFailure.window)) continue;
         const { retry, timeouts, breaker } = target.policy;
         const scope = breakerScope(target);
@@ -189,16 +195,29 @@ export function createRouter(options: RouterOptions): Router {
         }
         if (coolMs > 0) await clock.sleep(coolMs, signal);
 
+        let tries = 0;
         const attempt = async (): Promise<AttemptEnd<T>> => {
+          const observed = observer.start({
+            provider: target.provider.name,
+            model: target.model,
+            kind,
+            retry: tries++,
+            fallback,
+            continuation: options.continuation ?? false,
+          });
           const end = await guardedAttempt({
             admit: () => breakers.lease(scope, breaker, timeouts.totalMs),
             signal,
             totalMs: timeouts.totalMs,
             totalMessage: `${target.provider.name} did not finish within ${timeouts.totalMs} ms`,
-            call: (attemptScope) => call(target, attemptScope),
+            call: (attemptScope) => observed.run(() => call(target, attemptScope)),
             keepScope,
           });
-          if (end.kind === "refused") return end;
+          if (end.kind === "refused") {
+            observed.end("circuit_open");
+            return end;
+          }
+          observed.end(end.classified.outcome, end.kind === "failed" ? end.error : undefined);
           attempts += 1;
           if (end.kind === "served") return end;
           record(described(end));
