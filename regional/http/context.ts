@@ -6,6 +6,8 @@ import type { ClientAddress } from "./client-address.ts";
 export interface AppEnv {
   Variables: {
     requestId: string;
+    /** The W3C trace this request belongs to (32 hex), set by the tracing middleware; logs and error bodies carry it. */
+    traceId: string;
     /** Where the request came from (peer, and the client as far as trusted proxies or the edge say). */
     client: ClientAddress;
     auth: KeyRecord;
