@@ -27,18 +27,36 @@ export function resetSeconds(value: string | null): number | undefined {
   return seconds;
 }
 
-/** The dimensions OpenAI reports in `x-ratelimit-remaining-*` and `x-ratelimit-reset-*`. */
-const rateLimitDimensions = ["requests", "tokens"] as const;
+/**
+ * Where a provider says when each rate-limit dimension resets: OpenAI as a duration in
+ * `x-ratelimit-reset-*`, Anthropic as an RFC 3339 time in `anthropic-ratelimit-*-reset`
+ * (docs.anthropic.com, "Rate limits": response headers), each beside a `-remaining` count.
+ */
+const rateLimitHeaders = [
+  ...["requests", "tokens"].map((name) => ({ reset: `x-ratelimit-reset-${name}`, remaining: `x-ratelimit-remaining-${name}` })),
+  ...["requests", "tokens", "input-tokens", "output-tokens"].map((name) => ({
+    reset: `anthropic-ratelimit-${name}-reset`,
+    remaining: `anthropic-ratelimit-${name}-remaining`,
+  })),
+];
+
+/** Seconds until a reset given as a duration (OpenAI) or a time (Anthropic). */
+function untilReset(value: string | null, now: number): number | undefined {
+  const duration = resetSeconds(value);
+  if (duration !== undefined || !value) return duration;
+  const at = Date.parse(value.trim());
+  return Number.isNaN(at) ? undefined : Math.max(0, (at - now) / 1000);
+}
 
 /**
- * How long a 429 asks to wait when it says so only in OpenAI's `x-ratelimit-*` headers: the
- * reset of the exhausted dimension (remaining 0), or of every dimension reported when none
- * says 0 — the longest, since the call needs all of them.
+ * How long a 429 asks to wait when it says so only in its rate-limit headers: the reset of
+ * the exhausted dimension (remaining 0), or of every dimension reported when none says 0 —
+ * the longest, since the call needs all of them.
  */
-function rateLimitResetSeconds(response: Pick<UpstreamResponse, "header">): number | undefined {
-  const dimensions = rateLimitDimensions.flatMap((name) => {
-    const reset = resetSeconds(response.header(`x-ratelimit-reset-${name}`));
-    return reset === undefined ? [] : [{ reset, exhausted: response.header(`x-ratelimit-remaining-${name}`)?.trim() === "0" }];
+function rateLimitResetSeconds(response: Pick<UpstreamResponse, "header">, now: number): number | undefined {
+  const dimensions = rateLimitHeaders.flatMap((names) => {
+    const reset = untilReset(response.header(names.reset), now);
+    return reset === undefined ? [] : [{ reset, exhausted: response.header(names.remaining)?.trim() === "0" }];
   });
   const exhausted = dimensions.filter((dimension) => dimension.exhausted);
   const counted = exhausted.length > 0 ? exhausted : dimensions;
@@ -47,12 +65,14 @@ function rateLimitResetSeconds(response: Pick<UpstreamResponse, "header">): numb
 
 /**
  * Seconds an answer asks to wait: `retry-after-ms`, then `Retry-After` (both read by
- * OpenAI's and Anthropic's official SDKs), then, on a 429 only, `x-ratelimit-reset-*`.
+ * OpenAI's and Anthropic's official SDKs), then, on a 429 only, the rate-limit resets.
  */
 export function waitFromHeaders(response: Pick<UpstreamResponse, "status" | "header">, now = Date.now()): number | undefined {
   const millis = response.header("retry-after-ms")?.trim();
   if (millis && Number.isFinite(Number(millis)) && Number(millis) >= 0) return Number(millis) / 1000;
-  return retryAfterSeconds(response.header("retry-after"), now) ?? (response.status === 429 ? rateLimitResetSeconds(response) : undefined);
+  return (
+    retryAfterSeconds(response.header("retry-after"), now) ?? (response.status === 429 ? rateLimitResetSeconds(response, now) : undefined)
+  );
 }
 
 /** The provider's own word on repeating the call (`x-should-retry`, as the official SDKs obey it). */

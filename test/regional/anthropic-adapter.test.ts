@@ -680,6 +680,23 @@ describe("anthropic adapter: errors", () => {
     expect(error.retry).toBeUndefined();
   });
 
+  // docs.anthropic.com "Rate limits", response headers: anthropic-ratelimit-{requests,tokens,input-tokens,output-tokens}-reset
+  // is an RFC 3339 time beside a -remaining count; a 429 that sends no retry-after is waited on until the exhausted one resets.
+  it("reads how long a 429 asks to wait from anthropic-ratelimit-*-reset when it sends no Retry-After", async () => {
+    const at = (s: number) => new Date(Date.now() + s * 1000).toISOString();
+    const headers = {
+      "anthropic-ratelimit-requests-remaining": "12",
+      "anthropic-ratelimit-requests-reset": at(5),
+      "anthropic-ratelimit-input-tokens-remaining": "0",
+      "anthropic-ratelimit-input-tokens-reset": at(45),
+    };
+    answer = async () => jsonResponse(await fixture("error-rate-limit.json"), 429, headers);
+    const error = await failureOf(anthropic.chat(ask(), context()));
+    expect(error).toMatchObject({ code: "rate_limited", upstreamStatus: 429 });
+    expect(error.retryAfterS).toBeGreaterThan(40);
+    expect(error.retryAfterS).toBeLessThanOrEqual(45);
+  });
+
   // anthropics/anthropic-sdk-typescript src/client.ts shouldRetry: "If the server explicitly says whether or not to retry, obey."
   it.each([
     ["false", 529, false],
