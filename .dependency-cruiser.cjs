@@ -1,8 +1,8 @@
 /**
  * The architecture rules, checked in `npm test` (`npm run typecheck`) over edge/, regional/
  * and shared/: the tiers never import each other, shared/ is pure (no runtime, no tier), no
- * import cycles (type-only imports count: they tangle the code as much), and inside the
- * regional tier the layers only point down. docs/architecture.md explains each.
+ * import cycles (type-only imports count: they tangle the code as much), and inside each
+ * tier the layers only point down. docs/architecture.md explains each.
  * @type {import('dependency-cruiser').IConfiguration}
  */
 const layer = (name, from, to, comment) => ({ name, severity: "error", comment, from: { path: from }, to: { path: to } });
@@ -52,6 +52,12 @@ module.exports = {
       "^regional/gpu/",
       "^regional/(routes|routing)/",
       "The GPU service is called by its route; resilience it takes from shared/ or the breakers registry.",
+    ),
+    layer(
+      "edge-parts-below-middleware",
+      "^edge/(cache|keys|limits|origins|durable-objects)/",
+      "^edge/((middleware|routes)/|(app|index|context)\\.ts$)",
+      "What the edge's middleware uses knows nothing of the pipeline or its Hono context: it is handed the piece it needs.",
     ),
     layer(
       "stores-below-http",

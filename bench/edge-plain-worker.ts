@@ -5,7 +5,7 @@
  * Never deployed: only `wrangler dev` with a config the bench writes.
  */
 import { Hono } from "hono";
-import { fetchHeaders, proxied, signedRequest } from "../edge/regional-client.ts";
+import { fetchHeaders, proxied, signedRequest } from "../edge/origins/regional-client.ts";
 import { GatewayError, errorResponse } from "../shared/error.ts";
 import { requestIdFrom } from "../shared/request-id.ts";
 import { identityHeaders } from "../shared/signing.ts";

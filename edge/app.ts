@@ -7,6 +7,7 @@ import { forward } from "./middleware/forward.ts";
 import { opsAuth } from "./middleware/ops-auth.ts";
 import { rateLimit } from "./middleware/rate-limit.ts";
 import { readBody } from "./middleware/read-body.ts";
+import { requestContext } from "./middleware/request-context.ts";
 import { errorHandler, notFound } from "../shared/http/errors.ts";
 import { requestId } from "../shared/http/request-id.ts";
 import { detailedHealth, health, ready } from "./routes/health.ts";
@@ -21,15 +22,17 @@ export function createApp(): Hono<AppEnv> {
 
   app.use(requestId());
 
-  // Public: a status word each. Detailed health and metrics take METRICS_API_KEY.
+  // Public: a status word each. Detailed health and metrics take METRICS_API_KEY. Liveness
+  // reads no settings, so it answers even when one is bad; everything else starts from them.
   app.get("/health/live", (c) => c.json({ status: "ok" }));
-  app.get("/health/ready", ready());
-  app.get("/health", health());
-  app.get("/health/detailed", opsAuth(), detailedHealth());
-  app.get("/metrics", opsAuth(), (c) =>
+  const context = requestContext();
+  app.get("/health/ready", context, ready());
+  app.get("/health", context, health());
+  app.get("/health/detailed", context, opsAuth(), detailedHealth());
+  app.get("/metrics", context, opsAuth(), (c) =>
     c.text(metricsText(), 200, { "content-type": "text/plain; version=0.0.4", "cache-control": "no-store" }),
   );
-  app.use("/v1/*", auth(), readBody(), cacheLookup(), rateLimit(), cache());
+  app.use("/v1/*", context, auth(), readBody(), cacheLookup(), rateLimit(), cache());
   app.all("/v1/*", forward());
 
   app.notFound(notFound());

@@ -1,18 +1,37 @@
 import type { KeyRecord } from "../shared/contract/keys.ts";
-import type { StartedLookup } from "./cache/lookup.ts";
+import type { ResponseCache } from "./cache/response-cache.ts";
 import type { Env } from "./env.ts";
+import type { LimiterContext } from "./limits/limiter.ts";
+import type { BreakerContext } from "./origins/breakers.ts";
+import type { Settings } from "./settings.ts";
+
+/**
+ * What every step of a request reads, built once by `requestContext()`: the settings, and
+ * the pieces the steps hand on to what they call, so none re-derives them.
+ */
+export interface RequestContext {
+  settings: Settings;
+  requestId: string;
+  /** Work that must finish after the response has gone: breaker reports, cache writes, token settling. */
+  waitUntil(promise: Promise<unknown>): void;
+  /** The origins' breakers under the configured policy, for failover, key lookups and health. */
+  breakers: BreakerContext;
+  /** The RateLimiter objects under the configured failure modes. */
+  limiters: LimiterContext;
+}
 
 /** Values middleware puts on the Hono context for later handlers. */
 export interface Variables {
   requestId: string;
+  requestContext: RequestContext;
   /** The caller's key record, once authenticated. */
   key: KeyRecord;
   /** The request body as read (and, for usage accounting, possibly rewritten) at the edge; null without one. */
   body: Uint8Array | null;
+  /** The response cache's part in this request, opened before the rate limiter. */
+  cache: ResponseCache;
   /** Set by the cache when the answer came without an origin call of this request's own: no tokens are charged. */
   cacheServed: boolean;
-  /** The response cache's decision and lookup, started before the rate limiter. */
-  cacheLookup: StartedLookup;
 }
 
 /** The Hono environment of the edge app. */

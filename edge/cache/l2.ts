@@ -9,10 +9,10 @@ import { countL2Error } from "./stats.ts";
  * Level 2: Upstash Redis, shared by every location. Entries expire there with the end of
  * their stale window. Upstash is a cache: when it fails the request goes on without it.
  */
-export async function l2Get(settings: Settings, key: string, requestId: string): Promise<CacheEntry | null> {
-  if (!settings.upstash) return null;
+export async function l2Get(upstash: Settings["upstash"], key: string, requestId: string): Promise<CacheEntry | null> {
+  if (!upstash) return null;
   try {
-    const value = await upstashClient(settings.upstash).get<unknown>(responseCacheRedisKey(key));
+    const value = await upstashClient(upstash).get<unknown>(responseCacheRedisKey(key));
     return value === null ? null : parseEntry(value);
   } catch (error) {
     countL2Error("get");
@@ -22,11 +22,17 @@ export async function l2Get(settings: Settings, key: string, requestId: string):
 }
 
 /** Stores the entry; false when Upstash refused it (true also when there is no Upstash or nothing left to store). */
-export async function l2Put(settings: Settings, key: string, entry: CacheEntry, now: number, requestId: string): Promise<boolean> {
+export async function l2Put(
+  upstash: Settings["upstash"],
+  key: string,
+  entry: CacheEntry,
+  now: number,
+  requestId: string,
+): Promise<boolean> {
   const lifeS = remainingS(entry, now);
-  if (!settings.upstash || lifeS <= 0) return true;
+  if (!upstash || lifeS <= 0) return true;
   try {
-    await upstashClient(settings.upstash).set(responseCacheRedisKey(key), entry, { ex: lifeS });
+    await upstashClient(upstash).set(responseCacheRedisKey(key), entry, { ex: lifeS });
     return true;
   } catch (error) {
     countL2Error("set");

@@ -3,11 +3,10 @@ import { GatewayError, errorResponse } from "../../shared/error.ts";
 import { sha256Hex } from "../../shared/signing.ts";
 import { looksLikeApiKey, presentedKey } from "../../shared/api-key.ts";
 import type { AppEnv } from "../context.ts";
-import { cachedKeyRecord, fetchKeyRecord } from "../key-record.ts";
-import { countAuthFailure, mayTryKey, type AuthFailureCheck, type LimiterContext } from "../limiter.ts";
+import { cachedKeyRecord, fetchKeyRecord } from "../keys/key-records.ts";
+import { countAuthFailure, mayTryKey, type AuthFailureCheck } from "../limits/limiter.ts";
+import { rateLimitHeaders } from "../limits/rate-limit-headers.ts";
 import { count } from "../metrics.ts";
-import { rateLimitHeaders } from "../rate-limit-headers.ts";
-import { settingsOf } from "../settings.ts";
 
 /**
  * Requires an active API key (`Authorization: Bearer` or `x-api-key`) and puts its record
@@ -17,30 +16,24 @@ import { settingsOf } from "../settings.ts";
  */
 export const auth = (): MiddlewareHandler<AppEnv> =>
   async function auth(c, next) {
-    const settings = settingsOf(c.env);
+    const context = c.get("requestContext");
     const key = presentedKey((name) => c.req.raw.headers.get(name));
     if (key === undefined) {
       count("breakwater_edge_auth_failures_total", { reason: "missing" });
       throw new GatewayError("invalid_api_key", { message: "No API key: send it as 'Authorization: Bearer <key>'." });
     }
-    const limiter: LimiterContext = {
-      env: c.env,
-      settings,
-      requestId: c.get("requestId"),
-      waitUntil: (promise) => c.executionCtx.waitUntil(promise),
-    };
     const ip = c.req.header("cf-connecting-ip") ?? "unknown";
-    if (!looksLikeApiKey(key)) return refuse(c, "malformed", await countAuthFailure(limiter, ip));
+    if (!looksLikeApiKey(key)) return refuse(c, "malformed", await countAuthFailure(context.limiters, ip));
 
     const keySha256 = await sha256Hex(key);
-    let record = await cachedKeyRecord(settings, keySha256);
+    let record = await cachedKeyRecord(context.settings, keySha256);
     if (record === undefined) {
       // A key this location has not seen costs a lookup: an IP that keeps guessing does not get one.
-      const allowance = await mayTryKey(limiter, ip);
+      const allowance = await mayTryKey(context.limiters, ip);
       if (allowance.limited || allowance.unavailable) return refuse(c, allowance.limited ? "limited" : "limiter_unavailable", allowance);
-      record = await fetchKeyRecord({ env: c.env, settings, requestId: limiter.requestId, waitUntil: limiter.waitUntil }, keySha256);
+      record = await fetchKeyRecord(context, keySha256);
     }
-    if (record?.status !== "active") return refuse(c, record ? record.status : "unknown", await countAuthFailure(limiter, ip));
+    if (record?.status !== "active") return refuse(c, record ? record.status : "unknown", await countAuthFailure(context.limiters, ip));
 
     c.set("key", record);
     await next();

@@ -4,8 +4,7 @@ import type { AppEnv } from "../context.ts";
 import { endingInErrorEvent } from "../origins/broken-stream.ts";
 import { withFailover } from "../origins/failover.ts";
 import { originsFor } from "../origins/list.ts";
-import { proxied, signedRequest } from "../regional-client.ts";
-import { settingsOf } from "../settings.ts";
+import { proxied, signedRequest } from "../origins/regional-client.ts";
 
 /**
  * Answers the request with a regional origin's response, signed on the way out and
@@ -19,9 +18,8 @@ import { settingsOf } from "../settings.ts";
  */
 export const forward = (): MiddlewareHandler<AppEnv> =>
   async function forward(c) {
-    const settings = settingsOf(c.env);
+    const { settings, requestId, breakers } = c.get("requestContext");
     const key = c.get("key");
-    const requestId = c.get("requestId");
     const outgoing = await signedRequest(c.req.raw, {
       requestId,
       body: c.get("body"),
@@ -37,8 +35,7 @@ export const forward = (): MiddlewareHandler<AppEnv> =>
     });
     const continent = c.req.raw.cf?.continent;
     const origins = originsFor(settings.origins, typeof continent === "string" ? continent : undefined);
-    const breaker = { env: c.env, requestId, waitUntil: (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise) };
-    const { response, origin } = await withFailover(breaker, origins, {
+    const { response, origin } = await withFailover(breakers, origins, {
       ...outgoing,
       timeoutMs: settings.originTimeoutMs,
       signal: c.req.raw.signal,

@@ -2,7 +2,6 @@ import type { MiddlewareHandler } from "hono";
 import { GatewayError } from "../../shared/error.ts";
 import type { AppEnv } from "../context.ts";
 import { count } from "../metrics.ts";
-import { settingsOf } from "../settings.ts";
 
 const encoder = new TextEncoder();
 const digest = async (text: string): Promise<ArrayBuffer> => await crypto.subtle.digest("SHA-256", encoder.encode(text));
@@ -15,7 +14,7 @@ const digest = async (text: string): Promise<ArrayBuffer> => await crypto.subtle
  */
 export const opsAuth = (): MiddlewareHandler<AppEnv> =>
   async function opsAuth(c, next) {
-    const expected = settingsOf(c.env).metricsKey;
+    const expected = c.get("requestContext").settings.metricsKey;
     if (!expected) throw new GatewayError("forbidden", { message: "This endpoint is off: set METRICS_API_KEY to read it." });
     const presented = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header("authorization") ?? "")?.[1];
     if (!presented || !crypto.subtle.timingSafeEqual(await digest(presented), await digest(expected))) {

@@ -1,13 +1,12 @@
 import type { MiddlewareHandler } from "hono";
 import { GatewayError, errorResponse } from "../../shared/error.ts";
 import type { AppEnv } from "../context.ts";
+import { reserve } from "../limits/limiter.ts";
+import { rateLimitHeaders } from "../limits/rate-limit-headers.ts";
+import { meterUsage } from "../limits/usage-meter.ts";
 import { errorText, log } from "../log.ts";
-import { reserve, type LimiterContext } from "../limiter.ts";
-import { rateLimitHeaders } from "../rate-limit-headers.ts";
-import { settingsOf } from "../settings.ts";
 import type { KeyRecord } from "../../shared/contract/keys.ts";
 import { checkCompletionTokens, estimateTokens } from "../../shared/token-estimate.ts";
-import { meterUsage } from "../usage-meter.ts";
 import { parseJsonBytes } from "../../shared/read-body.ts";
 
 /**
@@ -19,22 +18,16 @@ import { parseJsonBytes } from "../../shared/read-body.ts";
  */
 export const rateLimit = (): MiddlewareHandler<AppEnv> =>
   async function rateLimit(c, next) {
-    const settings = settingsOf(c.env);
+    const context = c.get("requestContext");
     const key = c.get("key");
     const json = parseJsonBytes(c.get("body"));
-    const completion = completionLimits(settings.maxTokensCeiling, key);
+    const completion = completionLimits(context.settings.maxTokensCeiling, key);
     const checked = checkCompletionTokens(c.req.path, json, completion.ceiling);
     if (!checked.ok)
-      return errorResponse(new GatewayError("invalid_request", { message: checked.message, param: checked.param }), c.get("requestId"));
+      return errorResponse(new GatewayError("invalid_request", { message: checked.message, param: checked.param }), context.requestId);
     const estimate = estimateTokens(c.req.path, json, completion.unlimited);
-    const context: LimiterContext = {
-      env: c.env,
-      settings,
-      requestId: c.get("requestId"),
-      waitUntil: (promise) => c.executionCtx.waitUntil(promise),
-    };
 
-    const reservation = await reserve(context, key, estimate.total);
+    const reservation = await reserve(context.limiters, key, estimate.total);
     const headers = rateLimitHeaders(reservation.quotas, reservation.levels);
     if (reservation.outcome !== "allowed") {
       const error =
@@ -44,7 +37,7 @@ export const rateLimit = (): MiddlewareHandler<AppEnv> =>
               retryAfterS: Math.max(1, Math.ceil(reservation.retryAfterMs / 1000)),
             })
           : new GatewayError("unavailable", { message: "Rate limits cannot be checked right now.", retryAfterS: 1 });
-      const response = errorResponse(error, c.get("requestId"));
+      const response = errorResponse(error, context.requestId);
       for (const [name, value] of Object.entries(headers)) response.headers.set(name, value);
       return response;
     }
@@ -55,7 +48,7 @@ export const rateLimit = (): MiddlewareHandler<AppEnv> =>
     // Registered before the call: when the client disconnects, workerd cancels the request and
     // keeps running only waitUntil work — this keeps the call going to its end, so it settles.
     let settleWith: (tokens: Promise<number>) => void = () => {};
-    c.executionCtx.waitUntil(
+    context.waitUntil(
       new Promise<Promise<number>>((resolve) => (settleWith = resolve))
         .then(async (tokens) => await reservation.settle(await tokens))
         .catch((error: unknown) => log("warn", "could not settle token usage", { request_id: context.requestId, error: errorText(error) })),

@@ -2,7 +2,6 @@ import type { MiddlewareHandler } from "hono";
 import { assertJsonDepth } from "../../shared/json-depth.ts";
 import { readBodyLimited } from "../../shared/read-body.ts";
 import type { AppEnv } from "../context.ts";
-import { settingsOf } from "../settings.ts";
 
 /** Largest request body the edge accepts, as the regional tier does by default. */
 export const maxBodyBytes = 1024 * 1024;
@@ -17,7 +16,7 @@ export const maxBodyBytes = 1024 * 1024;
 export const readBody = (): MiddlewareHandler<AppEnv> =>
   async function readBody(c, next) {
     const body = await readBodyLimited(c.req.raw, maxBodyBytes);
-    if (body) assertJsonDepth(body, settingsOf(c.env).maxJsonDepth);
+    if (body) assertJsonDepth(body, c.get("requestContext").settings.maxJsonDepth);
     c.set("body", body);
     await next();
   };

@@ -1,12 +1,10 @@
-import type { Transition } from "../../shared/circuit-breaker.ts";
+import type { BreakerPolicy, Transition } from "../../shared/circuit-breaker.ts";
 import { withTimeout } from "../../shared/resilience/deadline.ts";
 import { onceLease, type Admission, type Lease } from "../../shared/resilience/lease.ts";
 import type { Classified } from "../../shared/resilience/outcome.ts";
 import type { BreakerAnswer, BreakerView, OriginBreaker, Outcomes, ProbeResult } from "../durable-objects/origin-breaker.ts";
-import type { Env } from "../env.ts";
 import { errorText, log } from "../log.ts";
 import { count } from "../metrics.ts";
-import { settingsOf } from "../settings.ts";
 import type { Origin } from "./list.ts";
 
 /*
@@ -28,8 +26,12 @@ const recheckMs = 250;
 /** A breaker slower than this counts as unreachable: the call goes ahead as if closed. */
 export const breakerTimeoutMs = 1_000;
 
+/** The origins' breakers as one request asks them: their Durable Objects and the policy they run, given once. */
 export interface BreakerContext {
-  env: Env;
+  /** One OriginBreaker Durable Object per origin, named by it. */
+  objects: DurableObjectNamespace<OriginBreaker>;
+  /** The policy every origin's breaker runs (`ORIGIN_BREAKER_*` over `originBreakerPolicy`). */
+  policy: BreakerPolicy;
   requestId: string;
   waitUntil(promise: Promise<unknown>): void;
 }
@@ -59,7 +61,7 @@ export async function admit(context: BreakerContext, origin: Origin, leaseMs: nu
   }
   if (now < local.skipUntil)
     return { admitted: false, retryAfterMs: local.skipUntil - now, reason: `${origin.name}: breaker ${local.view.status}` };
-  const answer = await callBreaker(context, origin, (breaker) => breaker.acquire(settingsOf(context.env).originBreaker, leaseMs));
+  const answer = await callBreaker(context, origin, (breaker) => breaker.acquire(context.policy, leaseMs));
   if (!answer) return { admitted: true, lease: reporting(context, origin, null) };
   const updated = remember(origin, answer);
   if (answer.allowed) return { admitted: true, lease: reporting(context, origin, answer.lease) };
@@ -98,7 +100,7 @@ function reporting(context: BreakerContext, origin: Origin, probe: number | null
       probe === null ? { failures: result === "failure" ? 1 : 0 } : { failures: 0, probe: { lease: probe, result } };
     if (probe === null && outcomes.failures === 0) return;
     context.waitUntil(
-      callBreaker(context, origin, (breaker) => breaker.record(settingsOf(context.env).originBreaker, outcomes)).then((answer) => {
+      callBreaker(context, origin, (breaker) => breaker.record(context.policy, outcomes)).then((answer) => {
         if (answer) remember(origin, answer);
       }),
     );
@@ -110,7 +112,7 @@ export async function breakerViews(context: BreakerContext, origins: Origin[]): 
   return await Promise.all(
     origins.map(async (origin) => {
       const answer = await callBreaker(context, origin, async (breaker) => ({
-        view: await breaker.view(settingsOf(context.env).originBreaker),
+        view: await breaker.view(context.policy),
         transitions: [],
       }));
       if (answer) remember(origin, answer);
@@ -124,7 +126,7 @@ async function refresh(context: BreakerContext, origin: Origin): Promise<LocalVi
   const running = refreshing.get(origin.name);
   if (running) return await running;
   const fetching = callBreaker(context, origin, async (breaker) => ({
-    view: await breaker.view(settingsOf(context.env).originBreaker),
+    view: await breaker.view(context.policy),
     transitions: [],
   }))
     .then((answer) => remember(origin, answer ?? { view: unknownView, transitions: [] }))
@@ -164,7 +166,7 @@ async function callBreaker<T>(
 ): Promise<T | null> {
   try {
     return await withTimeout(
-      run(context.env.ORIGIN_BREAKER.getByName(origin.name)),
+      run(context.objects.getByName(origin.name)),
       breakerTimeoutMs,
       () => new Error(`no answer within ${breakerTimeoutMs} ms`),
     );

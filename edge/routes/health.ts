@@ -3,8 +3,6 @@ import type { BreakerView } from "../durable-objects/origin-breaker.ts";
 import { cacheStats } from "../cache/stats.ts";
 import type { AppEnv } from "../context.ts";
 import { breakerViews } from "../origins/breakers.ts";
-import type { Origin } from "../origins/list.ts";
-import { settingsOf } from "../settings.ts";
 
 type Status = "ok" | "degraded" | "unavailable";
 
@@ -13,13 +11,6 @@ function statusOf(views: (BreakerView | null)[]): Status {
   const states = views.map((view) => view?.status ?? "unknown");
   if (states.every((state) => state === "closed")) return "ok";
   return states.every((state) => state === "open") ? "unavailable" : "degraded";
-}
-
-async function viewsOf(c: Context<AppEnv>, origins: Origin[]): Promise<(BreakerView | null)[]> {
-  return await breakerViews(
-    { env: c.env, requestId: c.get("requestId"), waitUntil: (promise) => c.executionCtx.waitUntil(promise) },
-    origins,
-  );
 }
 
 /*
@@ -33,11 +24,11 @@ const publicTtlMs = 1_000;
 const summaries = new Map<string, { at: number; status: Status }>();
 
 async function publicStatus(c: Context<AppEnv>): Promise<Status> {
-  const { origins } = settingsOf(c.env);
-  const key = origins.map((origin) => origin.name).join(" ");
+  const { settings, breakers } = c.get("requestContext");
+  const key = settings.origins.map((origin) => origin.name).join(" ");
   const known = summaries.get(key);
   if (known && Date.now() - known.at < publicTtlMs) return known.status;
-  const status = statusOf(await viewsOf(c, origins));
+  const status = statusOf(await breakerViews(breakers, settings.origins));
   summaries.set(key, { at: Date.now(), status });
   return status;
 }
@@ -63,8 +54,9 @@ export const ready = (): Handler<AppEnv> =>
  */
 export const detailedHealth = (): Handler<AppEnv> =>
   async function detailedHealth(c) {
-    const { origins } = settingsOf(c.env);
-    const views = await viewsOf(c, origins);
+    const { settings, breakers } = c.get("requestContext");
+    const { origins } = settings;
+    const views = await breakerViews(breakers, origins);
     const listed = origins.map((origin, i) => {
       const view = views[i];
       if (!view) return { name: origin.name, continents: origin.continents, breaker: "unknown" };

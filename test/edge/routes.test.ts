@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { edgeFetch, errorBody } from "./harness.ts";
+import { edgeFetch, edgeFetchWith, errorBody } from "./harness.ts";
 
 describe("edge routes", () => {
   it("answers GET /health/live with 200 ok", async () => {
@@ -28,4 +28,12 @@ describe("edge routes", () => {
       });
     },
   );
+
+  it("still answers liveness and unknown routes when a setting is bad: only what reads the settings fails", async () => {
+    const bad = { ORIGIN_TIMEOUT_MS: "soon" };
+
+    expect((await edgeFetchWith(bad, "/health/live")).status).toBe(200);
+    expect((await edgeFetchWith(bad, "/admin/tenants")).status).toBe(404);
+    expect((await edgeFetchWith(bad, "/health/ready")).status).toBe(500);
+  });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { checkCompletionTokens, estimateTokens } from "../../shared/token-estimate.ts";
-import { maxEventChars, meterUsage } from "../../edge/usage-meter.ts";
+import { maxEventChars, meterUsage } from "../../edge/limits/usage-meter.ts";
 
 const encoder = new TextEncoder();
 

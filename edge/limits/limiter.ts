@@ -1,19 +1,22 @@
-import type { KeyRecord } from "../shared/contract/keys.ts";
-import { withTimeout } from "../shared/resilience/deadline.ts";
-import type { Bucket, BucketLevel, RateLimiter, TakeResult } from "./durable-objects/rate-limiter.ts";
-import type { Env } from "./env.ts";
-import { errorText, log } from "./log.ts";
-import { count } from "./metrics.ts";
+import type { KeyRecord } from "../../shared/contract/keys.ts";
+import { withTimeout } from "../../shared/resilience/deadline.ts";
+import type { Bucket, BucketLevel, RateLimiter, TakeResult } from "../durable-objects/rate-limiter.ts";
+import { errorText, log } from "../log.ts";
+import { count } from "../metrics.ts";
+import type { FailureMode, LimitPolicyName } from "../settings.ts";
 import type { Quota, QuotaLevel } from "./rate-limit-headers.ts";
-import type { LimitPolicyName, Settings } from "./settings.ts";
 
 const minuteMs = 60_000;
 /** A limiter slower than this counts as unreachable. */
 const limiterTimeoutMs = 1_000;
 
+/** The RateLimiter objects as one request calls them, with the settings that decide for them. */
 export interface LimiterContext {
-  env: Env;
-  settings: Settings;
+  /** One RateLimiter Durable Object per key, tenant and client IP. */
+  objects: DurableObjectNamespace<RateLimiter>;
+  /** What each policy does when its limiter cannot be reached. */
+  onError: Record<LimitPolicyName, FailureMode>;
+  authFailuresPerMinute: number;
   requestId: string;
   waitUntil(promise: Promise<unknown>): void;
 }
@@ -55,7 +58,7 @@ export async function reserve(context: LimiterContext, key: KeyRecord, tokens: n
   const levels = scopes.flatMap((scope, i) => levelsOf(scope.policy, results[i]?.levels ?? []));
 
   const refusedBy = scopes.findIndex((_, i) => results[i]?.allowed === false);
-  const closedBy = scopes.findIndex((scope, i) => results[i] === null && context.settings.onLimiterError[scope.policy] === "closed");
+  const closedBy = scopes.findIndex((scope, i) => results[i] === null && context.onError[scope.policy] === "closed");
   if (refusedBy >= 0 || closedBy >= 0) {
     // Give back what the scopes that said yes took for a request that will not run.
     scopes.forEach((scope, i) => {
@@ -107,16 +110,16 @@ export interface AuthFailureCheck {
 
 /** Counts one failed authentication against the client IP. */
 export async function countAuthFailure(context: LimiterContext, ip: string): Promise<AuthFailureCheck> {
-  const bucket = authFailureBucket(context.settings);
+  const bucket = authFailureBucket(context.authFailuresPerMinute);
   const result = await call(context, "auth", `ip:${ip}`, (limiter) => limiter.take([bucket]));
   return authCheck(bucket, result, false);
 }
 
 /** Whether the client IP may still try a key it has not used here before; counts nothing. */
 export async function mayTryKey(context: LimiterContext, ip: string): Promise<AuthFailureCheck> {
-  const bucket = authFailureBucket(context.settings);
+  const bucket = authFailureBucket(context.authFailuresPerMinute);
   const result = await call(context, "auth", `ip:${ip}`, (limiter) => limiter.peek([bucket]));
-  return authCheck(bucket, result, context.settings.onLimiterError.auth === "closed");
+  return authCheck(bucket, result, context.onError.auth === "closed");
 }
 
 function authCheck(bucket: Bucket, result: TakeResult | null, closedWhenUnreachable: boolean): AuthFailureCheck {
@@ -129,8 +132,8 @@ function authCheck(bucket: Bucket, result: TakeResult | null, closedWhenUnreacha
   };
 }
 
-function authFailureBucket(settings: Settings): Bucket & { cost: number } {
-  return { bucket: "auth-failures", limit: settings.authFailuresPerMinute, periodMs: minuteMs, cost: 1 };
+function authFailureBucket(perMinute: number): Bucket & { cost: number } {
+  return { bucket: "auth-failures", limit: perMinute, periodMs: minuteMs, cost: 1 };
 }
 
 function bucketsFor(limits: KeyRecord["limits"], tokens: number): (Bucket & { cost: number })[] {
@@ -205,12 +208,12 @@ async function call<T>(
 ): Promise<T | null> {
   try {
     return await withTimeout(
-      run(context.env.RATE_LIMITER.getByName(name)),
+      run(context.objects.getByName(name)),
       limiterTimeoutMs,
       () => new Error(`no answer within ${limiterTimeoutMs} ms`),
     );
   } catch (error) {
-    const mode = context.settings.onLimiterError[policy];
+    const mode = context.onError[policy];
     count("breakwater_edge_limiter_unreachable_total", { policy, mode });
     log("warn", "rate limiter unreachable", { request_id: context.requestId, policy, mode, error: errorText(error) });
     return null;

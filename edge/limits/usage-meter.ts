@@ -1,5 +1,5 @@
-import { charsPerToken } from "../shared/token-estimate.ts";
-import { concatBytes } from "../shared/read-body.ts";
+import { charsPerToken } from "../../shared/token-estimate.ts";
+import { concatBytes } from "../../shared/read-body.ts";
 
 /**
  * Reads the token usage out of a response while passing it through untouched and

@@ -1,6 +1,6 @@
-import { coveredHeaderNames, edgeHeaderPrefix } from "../shared/signing.ts";
+import { coveredHeaderNames, edgeHeaderPrefix } from "../../shared/signing.ts";
 import { endToEndHeaders } from "./hop-by-hop.ts";
-import { signatureHeaders } from "./origins/signature.ts";
+import { signatureHeaders } from "./signature.ts";
 
 /** What the edge signs a call to an origin with. */
 export interface SignedCall {

@@ -1,15 +1,15 @@
 import type { Redis } from "@upstash/redis/cloudflare";
-import { keyRecord, type KeyRecord } from "../shared/contract/keys.ts";
-import { GatewayError } from "../shared/error.ts";
-import { readUpTo } from "../shared/read-body.ts";
-import { keyRecordCacheKey } from "../shared/key-cache-key.ts";
-import { errorText, log } from "./log.ts";
-import type { Env } from "./env.ts";
-import { count } from "./metrics.ts";
-import { withFailover } from "./origins/failover.ts";
-import { signatureHeaders } from "./origins/signature.ts";
-import { maxKeyStalenessS, negativeKeyTtlS, type Settings } from "./settings.ts";
-import { upstashClient } from "./upstash.ts";
+import { keyRecord, type KeyRecord } from "../../shared/contract/keys.ts";
+import { GatewayError } from "../../shared/error.ts";
+import { readUpTo } from "../../shared/read-body.ts";
+import { keyRecordCacheKey } from "../../shared/key-cache-key.ts";
+import { errorText, log } from "../log.ts";
+import { count } from "../metrics.ts";
+import type { BreakerContext } from "../origins/breakers.ts";
+import { withFailover } from "../origins/failover.ts";
+import { signatureHeaders } from "../origins/signature.ts";
+import { maxKeyStalenessS, negativeKeyTtlS, type Settings } from "../settings.ts";
+import { upstashClient } from "../upstash.ts";
 
 /**
  * Key records by the key's SHA-256, looked up in four tiers:
@@ -36,9 +36,13 @@ interface CachedKey {
   until: number;
 }
 
+/** What the tiers in front of regional are set to. */
+type KeyCacheSettings = Pick<Settings, "keyCacheTtlS" | "upstash">;
+
 export interface LookupContext {
-  env: Env;
-  settings: Settings;
+  settings: KeyCacheSettings & Pick<Settings, "signingSecret" | "origins" | "originTimeoutMs">;
+  /** Lookups go through the origins' breakers and failover like any forwarded call. */
+  breakers: BreakerContext;
   requestId: string;
   waitUntil(promise: Promise<unknown>): void;
 }
@@ -51,7 +55,7 @@ const cacheBase = "https://key-records.breakwater.internal/";
 const memory = new Map<string, CachedKey & { expiresAt: number }>();
 
 /** The record in this isolate or location: undefined when not cached, null when cached as unknown. */
-export async function cachedKeyRecord(settings: Settings, keySha256: string): Promise<KeyRecord | null | undefined> {
+export async function cachedKeyRecord(settings: KeyCacheSettings, keySha256: string): Promise<KeyRecord | null | undefined> {
   const now = Date.now();
   if (settings.keyCacheTtlS === 0) return undefined;
   const remembered = memory.get(keySha256);
@@ -97,7 +101,7 @@ export async function fetchKeyRecord(context: LookupContext, keySha256: string):
   return record;
 }
 
-function remember(settings: Settings, keySha256: string, cached: CachedKey): void {
+function remember(settings: KeyCacheSettings, keySha256: string, cached: CachedKey): void {
   if (settings.keyCacheTtlS === 0) return;
   if (memory.size >= 10_000) memory.clear();
   memory.set(keySha256, { ...cached, expiresAt: Date.now() + Math.min(memoryTtlMs, settings.keyCacheTtlS * 1000) });
@@ -121,7 +125,7 @@ async function fromRegional(context: LookupContext, keySha256: string): Promise<
   // Through the origins' breakers and failover like any forwarded call: a lost region must not lock keys out.
   // No client signal: a lookup that ends after its client left still fills the caches for the next.
   const timeoutMs = Math.min(lookupTimeoutMs, settings.originTimeoutMs);
-  const { response } = await withFailover(context, settings.origins, {
+  const { response } = await withFailover(context.breakers, settings.origins, {
     pathAndQuery: path,
     init: { headers: { ...headers, "x-request-id": context.requestId } },
     timeoutMs,
@@ -155,7 +159,7 @@ function parseJson(text: string): unknown {
   }
 }
 
-async function toCache(settings: Settings, keySha256: string, value: CachedKey): Promise<void> {
+async function toCache(settings: KeyCacheSettings, keySha256: string, value: CachedKey): Promise<void> {
   const ttlS = Math.min(settings.keyCacheTtlS, Math.floor((value.until - Date.now()) / 1000));
   if (ttlS <= 0) return;
   const response = new Response(JSON.stringify(value), {

@@ -1,0 +1,29 @@
+import type { MiddlewareHandler } from "hono";
+import type { AppEnv } from "../context.ts";
+import { settingsOf } from "../settings.ts";
+
+/**
+ * Reads the settings (parsed once per isolate; a bad one throws, so the request gets 500)
+ * and puts the request's context on the Hono context once, as `requestContext`: every
+ * later step reads it there and passes on the piece what it calls needs.
+ */
+export const requestContext = (): MiddlewareHandler<AppEnv> =>
+  async function requestContext(c, next) {
+    const settings = settingsOf(c.env);
+    const requestId = c.get("requestId");
+    const waitUntil = (promise: Promise<unknown>): void => c.executionCtx.waitUntil(promise);
+    c.set("requestContext", {
+      settings,
+      requestId,
+      waitUntil,
+      breakers: { objects: c.env.ORIGIN_BREAKER, policy: settings.originBreaker, requestId, waitUntil },
+      limiters: {
+        objects: c.env.RATE_LIMITER,
+        onError: settings.onLimiterError,
+        authFailuresPerMinute: settings.authFailuresPerMinute,
+        requestId,
+        waitUntil,
+      },
+    });
+    await next();
+  };
