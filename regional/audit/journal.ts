@@ -14,6 +14,8 @@ export interface Journal {
   readonly path: string;
   /** True while the file holds events that may not be in Postgres yet. */
   hasPending(): boolean;
+  /** The events (lines, a skipped unreadable one included) and bytes the file holds now. */
+  stats(): { events: number; bytes: number };
   /** Appends the records and fsyncs; when it resolves they survive a crash or power loss. */
   append(records: AuditRecord[]): Promise<void>;
   /** The stored records in order, `batchSize` at a time. A torn or unreadable line is skipped. */
@@ -39,10 +41,12 @@ export async function openJournal(dir: string, region: string, logger: Logger): 
   const handle: FileHandle = await open(path, "a+", 0o600);
   await syncDir(dir);
   let size = await cutTornTail(handle, path, logger);
+  let events = await countLines(handle, size);
 
   return {
     path,
     hasPending: () => size > 0,
+    stats: () => ({ events, bytes: size }),
 
     async append(records) {
       if (records.length === 0) return;
@@ -52,6 +56,7 @@ export async function openJournal(dir: string, region: string, logger: Logger): 
         while (written < bytes.length) written += (await handle.write(bytes, written, bytes.length - written)).bytesWritten;
         await handle.datasync();
         size += bytes.length;
+        events += records.length;
       } catch (error) {
         // Leave no partial line behind for the next append to land on.
         await handle.truncate(size).catch(() => {});
@@ -84,6 +89,7 @@ export async function openJournal(dir: string, region: string, logger: Logger): 
       await handle.truncate(0);
       await handle.datasync();
       size = 0;
+      events = 0;
     },
 
     async close() {
@@ -159,6 +165,20 @@ async function cutTornTail(handle: FileHandle, path: string, logger: Logger): Pr
   await handle.datasync();
   logger.warn("audit journal: cut a torn last line", { path, bytes: size });
   return 0;
+}
+
+/** The lines in the first `size` bytes: what a previous run left, counted once at open. */
+async function countLines(handle: FileHandle, size: number): Promise<number> {
+  const chunk = Buffer.alloc(64 * 1024);
+  let lines = 0;
+  for (let at = 0; at < size;) {
+    const { bytesRead } = await handle.read(chunk, 0, Math.min(chunk.length, size - at), at);
+    if (bytesRead === 0) break;
+    const read = chunk.subarray(0, bytesRead);
+    for (let i = read.indexOf(0x0a); i >= 0; i = read.indexOf(0x0a, i + 1)) lines++;
+    at += bytesRead;
+  }
+  return lines;
 }
 
 /** Makes the file's directory entry durable too, so a new journal does not vanish on power loss. */

@@ -4,6 +4,7 @@ import { checkpointHead, insertChained, insertChainedIn } from "./chain-store.ts
 import { toRecord, type AuditInput, type AuditRecord, type RawEvent } from "./event.ts";
 import type { Journal } from "./journal.ts";
 import { uuidv7 } from "./uuidv7.ts";
+import { createDurableBatcher } from "../batching/batcher.ts";
 import { withTimeout } from "../../shared/resilience/deadline.ts";
 
 /** The audit log as the rest of the service sees it. */
@@ -25,6 +26,8 @@ export interface AuditLog {
   flush(): Promise<void>;
   /** Moves journaled events into Postgres; false when Postgres is still unreachable. */
   recover(): Promise<boolean>;
+  /** The backlog and the journal, for `/health/detailed` and metrics. */
+  stats(): AuditStats;
   /** Flushes, signs a last checkpoint when Postgres is there, and stops the timer. */
   close(): Promise<void>;
 }
@@ -49,10 +52,24 @@ export interface AuditWriterOptions {
   now?: () => number;
 }
 
-interface Queued {
+/** An event on its way to the chain; its record is built once, when it is first written. */
+interface Pending {
   raw: RawEvent;
   record?: AuditRecord;
-  durable?: { resolve: (id: string) => void; reject: (error: unknown) => void };
+}
+
+/** What operators watch of the audit writer (`/health/detailed`, metrics). */
+export interface AuditStats {
+  /** Events taken and not yet in Postgres nor the journal: the in-memory backlog. */
+  queued: number;
+  /** Events in the local journal, durable but not yet in Postgres. */
+  journaled: number;
+  /** Size of the local journal in bytes. */
+  journalBytes: number;
+  /** When events were last committed to Postgres (a batch or a journal replay), in ms since the epoch; null before the first. */
+  lastFlushAt: number | null;
+  /** True while Postgres is believed unreachable: batches go to the journal until a probe finds it back. */
+  failing: boolean;
 }
 
 /**
@@ -67,74 +84,36 @@ export function createAuditWriter(options: AuditWriterOptions): AuditLog {
   const writeTimeoutMs = options.writeTimeoutMs ?? 3_000;
   const retryAfterMs = options.retryAfterMs ?? 500;
 
-  let queue: Queued[] = [];
-  let draining: Promise<void> | null = null;
-  let flushSoon = false;
   // While Postgres is believed down, batches go straight to the journal and a probe, not the
-  // drain, finds out when it is back: a write attempt against a dead server can take the
+  // flush, finds out when it is back: a write attempt against a dead server can take the
   // whole write timeout, and acknowledgements must not wait for that.
   let postgresUp = true;
   let probe: NodeJS.Timeout | undefined;
   let lastCheckpointAt = now();
+  let lastFlushAt: number | null = null;
   let closed = false;
-  const timer = setInterval(() => void flush(), options.flushIntervalMs);
-  timer.unref();
+  const recordOf = (item: Pending): AuditRecord => (item.record ??= toRecord(item.raw, region));
 
-  function enqueue(item: Queued, urgent: boolean): void {
-    queue.push(item);
-    if ((urgent || queue.length >= options.flushEvents) && !flushSoon) {
-      flushSoon = true;
-      setImmediate(() => {
-        flushSoon = false;
-        void flush();
-      });
-    }
-  }
-
-  function flush(): Promise<void> {
-    draining ??= drain().finally(() => {
-      draining = null;
-    });
-    return draining;
-  }
-
-  async function drain(): Promise<void> {
-    while (queue.length > 0 || (journal.hasPending() && postgresUp)) {
+  const batcher = createDurableBatcher<Pending>({
+    flushEvents: options.flushEvents,
+    flushIntervalMs: options.flushIntervalMs,
+    maxBatch,
+    retryAfterMs,
+    sink: {
       // Journaled events go in first, so the chain keeps roughly the order things happened.
-      if (journal.hasPending() && postgresUp) await replay();
-      if (queue.length === 0) continue;
-      const batch = queue.length <= maxBatch ? queue : queue.slice(0, maxBatch);
-      queue = queue.length <= maxBatch ? [] : queue.slice(maxBatch);
-      await writeBatch(batch);
-    }
-  }
-
-  async function writeBatch(batch: Queued[]): Promise<void> {
-    const records = batch.map((item) => (item.record ??= toRecord(item.raw, region)));
-    if (postgresUp && !journal.hasPending()) {
-      try {
-        await toPostgres(records);
-        settle(batch);
-        return;
-      } catch (error) {
-        markDown(error);
-      }
-    }
-    try {
-      await journal.append(records);
-      settle(batch);
-    } catch (error) {
-      logger.error("audit events could not be written to Postgres nor the journal; kept in memory", {
-        region,
-        events: batch.length,
-        error,
-      });
-      for (const item of batch) item.durable?.reject(error);
-      // Kept (without waiters) so they are written once either store works again.
-      queue = [...batch.map((item) => ({ raw: item.raw, record: item.record })), ...queue];
-      await new Promise((resolve) => setTimeout(resolve, retryAfterMs).unref());
-    }
-  }
+      primaryOpen: () => postgresUp && !journal.hasPending(),
+      primary: async (batch) => await toPostgres(batch.map(recordOf)),
+      primaryFailed: markDown,
+      fallback: async (batch) => await journal.append(batch.map(recordOf)),
+      unwritten: (batch, error) =>
+        logger.error("audit events could not be written to Postgres nor the journal; kept in memory", {
+          region,
+          events: batch.length,
+          error,
+        }),
+      catchUp: { due: () => journal.hasPending() && postgresUp, run: replay },
+    },
+  });
 
   async function toPostgres(records: AuditRecord[]): Promise<void> {
     const checkpointDue = now() - lastCheckpointAt >= options.checkpointIntervalMs;
@@ -146,6 +125,7 @@ export function createAuditWriter(options: AuditWriterOptions): AuditLog {
       () => new Error(`audit write took longer than ${writeTimeoutMs} ms`),
     );
     if (checkpoint) lastCheckpointAt = checkpoint.now;
+    lastFlushAt = now();
   }
 
   function markDown(error: unknown): void {
@@ -161,7 +141,7 @@ export function createAuditWriter(options: AuditWriterOptions): AuditLog {
         await withTimeout(sql`select 1`, writeTimeoutMs, () => new Error(`audit write took longer than ${writeTimeoutMs} ms`));
         postgresUp = true;
         logger.info("audit log reaches Postgres again; replaying the journal", { region });
-        void flush();
+        void batcher.flush();
         probe = undefined;
       } catch {
         probe = undefined;
@@ -186,10 +166,6 @@ export function createAuditWriter(options: AuditWriterOptions): AuditLog {
     }
   }
 
-  function settle(batch: Queued[]): void {
-    for (const item of batch) item.durable?.resolve(item.raw.eventId);
-  }
-
   function raw(input: AuditInput): RawEvent {
     const at = now();
     return { eventId: uuidv7(at), occurredAtMs: at, input };
@@ -199,32 +175,36 @@ export function createAuditWriter(options: AuditWriterOptions): AuditLog {
     region,
     append(input) {
       const event = raw(input);
-      enqueue({ raw: event }, false);
+      batcher.add({ raw: event });
       return event.eventId;
     },
-    appendDurable(input) {
-      if (closed) return Promise.reject(new Error("the audit log is closed"));
+    async appendDurable(input) {
+      if (closed) throw new Error("the audit log is closed");
       const event = raw(input);
-      return new Promise<string>((resolve, reject) => enqueue({ raw: event, durable: { resolve, reject } }, true));
+      await batcher.addDurable({ raw: event });
+      return event.eventId;
     },
     async appendIn(tx, input) {
       const event = raw(input);
       await insertChainedIn(tx, region, [toRecord(event, region)]);
       return event.eventId;
     },
-    flush,
+    flush: batcher.flush,
     async recover() {
       // Through the flush chain, so a replay never runs beside a batch write.
-      await flush();
+      await batcher.flush();
       postgresUp = true;
-      await flush();
+      await batcher.flush();
       return !journal.hasPending();
+    },
+    stats() {
+      const stored = journal.stats();
+      return { queued: batcher.stats().queued, journaled: stored.events, journalBytes: stored.bytes, lastFlushAt, failing: !postgresUp };
     },
     async close() {
       closed = true;
-      clearInterval(timer);
       clearTimeout(probe);
-      await flush();
+      await batcher.close();
       if (!journal.hasPending() && postgresUp) {
         await checkpointHead(sql, region, options.checkpointSecret, now()).catch((error: unknown) =>
           logger.warn("audit: last checkpoint not written", { region, error }),

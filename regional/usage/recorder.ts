@@ -1,6 +1,7 @@
 import type { Sql } from "../db/index.ts";
 import { isConnectionError } from "../db/connection-errors.ts";
 import type { Logger } from "../logger.ts";
+import { createBestEffortBatcher, type BestEffortResult } from "../batching/batcher.ts";
 
 /** One inference request, as billed and summarised per tenant. */
 export interface UsageEvent {
@@ -28,6 +29,7 @@ export interface UsageRecorder {
 }
 
 export interface UsageRecorderStats {
+  /** Rows not written yet: waiting, being written, or refused once and tried again at the next flush. */
   queued: number;
   /** Dropped because Postgres was away longer than `maxQueued` rows. */
   dropped: number;
@@ -74,14 +76,8 @@ const int = (value: number | null): string | null => (value === null || !Number.
  */
 export function createUsageRecorder(options: UsageRecorderOptions): UsageRecorder {
   const { sql, logger } = options;
-  const maxQueued = options.maxQueued ?? 100_000;
   const maxTries = options.maxTries ?? 3;
-  let queue: Queued[] = [];
-  let writing: Promise<void> | null = null;
-  let dropped = 0;
   let setAside = 0;
-  const timer = setInterval(() => void flush(), options.flushIntervalMs);
-  timer.unref();
 
   async function insert(batch: UsageEvent[]): Promise<void> {
     await sql`
@@ -95,20 +91,17 @@ export function createUsageRecorder(options: UsageRecorderOptions): UsageRecorde
   }
 
   /**
-   * Writes the batch one row at a time. A row refused for its content is kept in `refused`
-   * for the next flush, or set aside after `maxTries` refusals. False when Postgres went away
-   * (what is left of the batch is queued again).
+   * Writes the batch one row at a time. A row refused for its content is tried again at the
+   * next flush, or set aside after `maxTries` refusals. When Postgres goes away, what is left
+   * of the batch is held.
    */
-  async function oneByOne(batch: Queued[], refused: Queued[]): Promise<boolean> {
+  async function oneByOne(batch: Queued[]): Promise<BestEffortResult<Queued>> {
+    const refused: Queued[] = [];
     for (const [i, item] of batch.entries()) {
       try {
         await insert([item.event]);
       } catch (error) {
-        if (!refusedForContent(error)) {
-          queue = [...batch.slice(i), ...queue];
-          logger.warn("usage rows not written yet", { queued: queue.length, error });
-          return false;
-        }
+        if (!refusedForContent(error)) return { retryLater: refused, held: { items: batch.slice(i), error } };
         item.refusals += 1;
         if (item.refusals < maxTries) {
           refused.push(item);
@@ -125,53 +118,37 @@ export function createUsageRecorder(options: UsageRecorderOptions): UsageRecorde
         });
       }
     }
-    return true;
+    return { retryLater: refused };
   }
 
-  async function write(): Promise<void> {
-    // Tried again at the next flush, not in this one: at once they would meet the same refusal.
-    const refused: Queued[] = [];
-    try {
-      while (queue.length > 0) {
-        const batch = queue.slice(0, 1_000);
-        queue = queue.slice(batch.length);
-        try {
-          await insert(batch.map((item) => item.event));
-        } catch (error) {
-          if (!refusedForContent(error)) {
-            queue = [...batch, ...queue];
-            logger.warn("usage rows not written yet", { queued: queue.length, error });
-            return;
-          }
-          if (!(await oneByOne(batch, refused))) return;
-        }
+  const batcher = createBestEffortBatcher<Queued>({
+    flushEvents: options.flushEvents,
+    flushIntervalMs: options.flushIntervalMs,
+    maxBatch: 1_000,
+    maxQueued: options.maxQueued ?? 100_000,
+    async write(batch) {
+      try {
+        await insert(batch.map((item) => item.event));
+        return undefined;
+      } catch (error) {
+        // Unreachable, timed out, locked: the whole batch waits for the next flush.
+        if (!refusedForContent(error)) throw error;
+        return await oneByOne(batch);
       }
-    } finally {
-      queue = [...refused, ...queue];
-    }
-  }
-
-  function flush(): Promise<void> {
-    writing ??= write().finally(() => {
-      writing = null;
-    });
-    return writing;
-  }
+    },
+    onDropped: (dropped) => {
+      if (dropped % 1_000 === 1) logger.warn("usage rows dropped: Postgres is not taking them", { dropped });
+    },
+    onHeld: (queued, error) => logger.warn("usage rows not written yet", { queued, error }),
+  });
 
   return {
-    record(event) {
-      queue.push({ event, refusals: 0 });
-      if (queue.length > maxQueued) {
-        queue.shift();
-        if (dropped++ % 1_000 === 0) logger.warn("usage rows dropped: Postgres is not taking them", { dropped });
-      }
-      if (queue.length >= options.flushEvents && !writing) void flush();
+    record: (event) => batcher.add({ event, refusals: 0 }),
+    flush: batcher.flush,
+    close: batcher.close,
+    stats() {
+      const { queued, dropped } = batcher.stats();
+      return { queued, dropped, setAside };
     },
-    flush,
-    async close() {
-      clearInterval(timer);
-      await flush();
-    },
-    stats: () => ({ queued: queue.length, dropped, setAside }),
   };
 }

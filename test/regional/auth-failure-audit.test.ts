@@ -25,6 +25,7 @@ function recordingLog(): AuditLog & { events: AuditInput[] } {
     },
     flush: async () => {},
     recover: async () => true,
+    stats: () => ({ queued: 0, journaled: 0, journalBytes: 0, lastFlushAt: null, failing: false }),
     close: async () => {},
   };
 }

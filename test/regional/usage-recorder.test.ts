@@ -64,8 +64,8 @@ describe("the usage recorder with rows Postgres refuses", () => {
     await usage.flush();
     expect(usage.stats()).toEqual({ queued: 0, dropped: 0, setAside: 2 });
     const setAside = lines
-      .map((line) => JSON.parse(line) as { message: string; requestId?: string })
-      .filter((line) => line.message === "usage row set aside: Postgres refuses it");
+      .map((line) => JSON.parse(line) as { msg: string; requestId?: string })
+      .filter((line) => line.msg === "usage row set aside: Postgres refuses it");
     expect(setAside.map((line) => line.requestId).sort()).toEqual(["b-past-int4", "d-no-uuid"]);
 
     // Recording goes on as before.
