@@ -11,6 +11,9 @@ import { notFound } from "../shared/http/errors.ts";
 import { errorHandler } from "./http/errors.ts";
 import { requestId } from "../shared/http/request-id.ts";
 import { usageMeter } from "./http/usage-meter.ts";
+import { responseEnd } from "./http/response-end.ts";
+import { accessLog } from "./observability/access-log.ts";
+import { traceRequests } from "./observability/trace-requests.ts";
 import { adminRoute } from "./routes/admin/index.ts";
 import { chatRoute } from "./routes/chat.ts";
 import { embeddingsRoute } from "./routes/embeddings.ts";
@@ -18,6 +21,8 @@ import { gpuRoute } from "./routes/gpu.ts";
 import { healthRoute } from "./routes/health.ts";
 import { internalRoute } from "./routes/internal.ts";
 import { modelsRoute } from "./routes/models.ts";
+import { httpMetrics } from "./observability/http-metrics.ts";
+import { scrape } from "./observability/metrics-route.ts";
 
 /** The regional HTTP app; `main.ts` gives it real dependencies, tests may give others. */
 export function createApp(deps: AppDeps): Hono<AppEnv> {
@@ -25,8 +30,16 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.onError(errorHandler(deps.logger));
   app.notFound(notFound());
   app.use(requestId());
+  app.use(responseEnd());
+  app.use(accessLog(deps.logger, deps.accessLog));
+  app.use(traceRequests(deps.tracer));
+  if (deps.metrics) app.use(httpMetrics(deps.metrics));
   app.use(clientAddressing(deps.trustedProxies));
   app.route("/health", healthRoute(deps));
+  if (deps.metrics) {
+    deps.metrics.watch(deps);
+    app.get("/metrics", adminAuth({ adminKey: deps.admin.key, failures: deps.authFailures }), scrape(deps.metrics));
+  }
   if (deps.edgeSigningSecret) {
     const signed = { secret: deps.edgeSigningSecret, maxBodyBytes: deps.limits.maxBodyBytes, replay: deps.replay ?? createReplayGuard() };
     app.use("/internal/*", edgeSignature({ ...signed, identity: false }));
@@ -35,7 +48,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   } else {
     app.use("/v1/*", apiKeyAuth(deps.keys, deps.authFailures));
   }
-  app.use("/v1/*", usageMeter(deps.usage));
+  app.use("/v1/*", usageMeter(deps.usage, deps.metrics?.targets));
   app.route("/v1", chatRoute(deps));
   app.route("/v1", embeddingsRoute(deps));
   app.route("/v1", modelsRoute(deps));

@@ -6,6 +6,10 @@ import { cidrListSetting } from "./http/trusted-proxies.ts";
 export const envSchema = z.object({
   HOST: z.string().default("127.0.0.1"),
   PORT: z.coerce.number().int().min(0).max(65535).default(8788),
+  /** Set, `/metrics` is also served without a key on this port, for the private network the scraper runs in. */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** Where the METRICS_PORT listener binds; unset, HOST. */
+  METRICS_HOST: z.string().min(1).optional(),
   /** Postgres server; without it the service runs embedded PGlite under DATA_DIR. */
   DATABASE_URL: z.string().url().optional(),
   DATA_DIR: z.string().default(".data"),
@@ -108,6 +112,8 @@ export const envSchema = z.object({
   /** Auth failures audited per client address and minute; the rest are counted into the next one. */
   AUDIT_AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().positive().default(10),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+  /** Requests taking longer (streams: until their first byte) are logged as `slow request`, at warn; 0 turns it off. Unset, the access log's default (5 s). */
+  SLOW_REQUEST_MS: z.coerce.number().int().nonnegative().optional(),
   /** Load balancers whose X-Forwarded-For (or cf-connecting-ip) is believed: addresses or CIDRs, comma separated; unset, none. */
   TRUSTED_PROXIES: cidrListSetting,
   // Secrets Manager, for settings given as `secretsmanager:NAME[#json-key]` (regional/secrets/settings.ts).

@@ -1,3 +1,5 @@
+import type { Admission } from "./admission/admitted.ts";
+import type { Tracer } from "@opentelemetry/api";
 import type { AuthFailureAuditor } from "./audit/auth-failures.ts";
 import type { AuditLog } from "./audit/writer.ts";
 import type { InvalidateEdgeKey } from "./auth/edge-key-cache.ts";
@@ -8,7 +10,11 @@ import type { GpuService } from "./gpu/service.ts";
 import type { ReplayGuard } from "./http/replay-guard.ts";
 import type { TrustedProxies } from "./http/trusted-proxies.ts";
 import type { Logger } from "./logger.ts";
+import type { RedisStatus } from "./redis-status.ts";
+import type { AccessLogOptions } from "./observability/access-log.ts";
+import type { Metrics } from "./observability/metrics.ts";
 import type { Router } from "./routing/router.ts";
+import type { SecretFreshness } from "./secrets/secrets.ts";
 import type { SigningSecrets } from "./secrets/signing-secrets.ts";
 import type { UsageRecorder } from "./usage/recorder.ts";
 
@@ -47,4 +53,16 @@ export interface AppDeps {
   trustedProxies?: TrustedProxies;
   /** Signed calls already taken (their nonces); unset, the app keeps its own in memory. */
   replay?: ReplayGuard;
+  /** Each Redis client by its use (`replay_guard`, `tenant_lsns`) for `/health/detailed`; unset without REDIS_URL. */
+  redisHealth?: () => Record<string, RedisStatus | null>;
+  /** Every `secretsmanager:` reference and when it was last read, for `/health/detailed`; unset, none is shown. */
+  secretsFreshness?: () => SecretFreshness[];
+  /** Admission queues, priorities and degradation per route (regional/admission/); unset, requests go straight to the router. */
+  admission?: Admission;
+  /** Prometheus metrics (`/metrics` behind the admin key); unset, nothing is measured and the path costs nothing. */
+  metrics?: Metrics;
+  /** Spans of requests and streams (OTEL_* set); unset, none, though an incoming `traceparent` still reaches the providers. */
+  tracer?: Tracer;
+  /** The access log's slow-request threshold (SLOW_REQUEST_MS) and clock; unset, 5 s and `performance.now`. */
+  accessLog?: AccessLogOptions;
 }

@@ -1,7 +1,8 @@
-import { scrubUrlCredentials } from "./redact-url.ts";
+import { pino, type DestinationStream } from "pino";
+import { redactPaths } from "./logging/credential-fields.ts";
+import { scrub, scrubText } from "../shared/logging/scrub.ts";
 
-const levels = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 } as const;
-export type LogLevel = keyof typeof levels;
+export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
 
 export type LogFields = Record<string, unknown>;
 
@@ -12,34 +13,47 @@ export interface Logger {
   error(message: string, fields?: LogFields): void;
 }
 
-const secretField = /authorization|api[-_]?key|secret|password|token/i;
-const bearer = /\b(Bearer\s+)[^\s"]+/gi;
-const gatewayKey = /\bbw_[A-Za-z0-9_-]{6,}/g;
+/** Where lines go: each without its line break, and whether it is a warning or an error. */
+export type LogWrite = (line: string, isError: boolean) => void;
 
-/** Replaces credentials anywhere in a log record; keys and connection-string passwords never reach a log line. */
-export function redact(value: unknown, depth = 0): unknown {
-  if (typeof value === "string") return scrubUrlCredentials(value.replace(bearer, "$1[redacted]").replace(gatewayKey, "bw_[redacted]"));
-  if (value instanceof Error) return { name: value.name, message: redact(value.message), code: (value as { code?: unknown }).code };
-  if (depth > 5 || value === null || typeof value !== "object") return value;
-  if (Array.isArray(value)) return value.map((item) => redact(item, depth + 1));
-  return Object.fromEntries(
-    Object.entries(value).map(([key, item]) => [key, secretField.test(key) ? "[redacted]" : redact(item, depth + 1)]),
+const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/**
+ * pino, one JSON object per line: `{"level":"info","time":"<ISO>",...fields,"msg":"..."}`.
+ * Debug and info go to stdout, warnings and errors to stderr (or to `write`, for tests).
+ * Credentials never reach a line: fields named for them are redacted by path, and every
+ * string value and message is scrubbed of tokens, keys and URL passwords.
+ */
+export function createLogger(level: LogLevel = "info", write?: LogWrite): Logger {
+  if (level === "silent") return silent;
+  const [out, err] = write
+    ? [toWrite(write, false), toWrite(write, true)]
+    : [pino.destination({ dest: 1, sync: true }), pino.destination({ dest: 2, sync: true })];
+  const logger = pino(
+    {
+      level,
+      base: null,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      redact: { paths: redactPaths, censor: "[redacted]" },
+    },
+    pino.multistream(
+      [
+        { level: "debug", stream: out },
+        { level: "warn", stream: err },
+      ],
+      // Each line to the one stream of the highest level it reaches: warnings to stderr only.
+      { dedupe: true },
+    ),
   );
-}
-
-/** One JSON object per line on stdout (stderr for warnings and errors). */
-export function createLogger(level: LogLevel = "info", write: (line: string, isError: boolean) => void = defaultWrite): Logger {
-  const threshold = levels[level];
-  const log =
-    (at: Exclude<LogLevel, "silent">) =>
-    (message: string, fields: LogFields = {}) => {
-      if (levels[at] < threshold) return;
-      const record = { time: new Date().toISOString(), level: at, message: redact(message), ...(redact(fields) as LogFields) };
-      write(JSON.stringify(record), levels[at] >= levels.warn);
+  const at =
+    (name: Exclude<LogLevel, "silent">) =>
+    (message: string, fields: LogFields = {}): void => {
+      if (logger.isLevelEnabled(name)) logger[name](scrub(fields) as LogFields, scrubText(message));
     };
-  return { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") };
+  return { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
 }
 
-function defaultWrite(line: string, isError: boolean): void {
-  (isError ? process.stderr : process.stdout).write(`${line}\n`);
+function toWrite(write: LogWrite, isError: boolean): DestinationStream {
+  return { write: (line) => write(line.endsWith("\n") ? line.slice(0, -1) : line, isError) };
 }

@@ -26,14 +26,32 @@ import { listen } from "./server.ts";
 import { requireEdgeSigning } from "./local-mode.ts";
 import { trustedProxies } from "./http/trusted-proxies.ts";
 import { createReplayGuard } from "./http/replay-guard.ts";
+import { attemptMetrics } from "./observability/attempt-metrics.ts";
+import { countTransitions } from "./observability/breaker-metrics.ts";
+import { createMetrics } from "./observability/metrics.ts";
+import { metricsApp } from "./observability/metrics-route.ts";
+import { tracingObserver } from "./observability/trace-attempts.ts";
+import { tracingFromEnv } from "./observability/tracing.ts";
+import { observeWith } from "./routing/attempt-observer.ts";
+import { createAdmission } from "./admission/create.ts";
 
 const secretsConfig = loadSecretsConfig();
 const logger = createLogger(secretsConfig.LOG_LEVEL);
+// Until it serves, a throw is a failed start: logged redacted (Node's default handler would print
+// it as it is, connection strings and all) and exit 1. Replaced by the serving handlers below.
+const failedStart = (error: unknown) => {
+  logger.error("start-up failed", { error });
+  process.exit(1);
+};
+process.on("uncaughtException", failedStart);
+process.on("unhandledRejection", failedStart);
 // Settings given as `secretsmanager:` references are read first: the configuration checks their values.
 const secrets = openSecrets(secretsConfig, logger);
 const settings = await resolveSecretSettings(process.env, secrets);
 const config = loadConfig(settings.env);
 requireEdgeSigning(config);
+// Off unless the standard OTEL_* variables name an OTLP endpoint; a bad one stops start-up here.
+const tracing = tracingFromEnv(process.env);
 const routes = config.ROUTES_FILE ? await loadRoutesFile(config.ROUTES_FILE) : parseRoutes({});
 for (const ref of secretsManagerRefsIn(routes.providers)) secrets.secret(ref, "AWSCURRENT", `routes file ${config.ROUTES_FILE ?? ""}`);
 const signingRef = settings.references.EDGE_SIGNING_SECRET;
@@ -46,6 +64,7 @@ const passwordRef = settings.references.DATABASE_PASSWORD;
 const db = await openDb({
   ...dbOptionsFrom(config, logger),
   ...(passwordRef && { password: rotatingPassword(secrets, passwordRef, logger) }),
+  tracer: tracing?.tracer,
 });
 const migrations = await readMigrations();
 const applied = await migrate(db.write, migrations);
@@ -60,7 +79,13 @@ const devKey = await ensureDevKey(db, keys, {
 });
 const lifecycle = { shuttingDown: false };
 const auditing = await startAuditing(config, db, logger);
-const router = createRouter({ planner: createPlanner(registry, routes), breakers: createBreakers(logger), logger });
+const metrics = createMetrics();
+const router = createRouter({
+  planner: createPlanner(registry, routes),
+  breakers: createBreakers(logger, Date.now, countTransitions(metrics)),
+  logger,
+  observer: observeWith(attemptMetrics(metrics), ...(tracing ? [tracingObserver(tracing.tracer)] : [])),
+});
 const edgeAccess = {
   edgeSigningSecret,
   // Every instance of the region refuses a signed call another already took (with REDIS_URL).
@@ -94,8 +119,20 @@ const app = createApp({
   trustedProxies: trustedProxies(config.TRUSTED_PROXIES),
   ...edgeAccess,
   ...auditing.deps,
+  // What /health/detailed shows of Redis (by use, never the URL) and of each secret reference.
+  ...(config.REDIS_URL && { redisHealth: () => ({ replay_guard: edgeAccess.replay.redis(), tenant_lsns: db.redis() }) }),
+  secretsFreshness: () => secrets.freshness(),
+  metrics,
+  tracer: tracing?.tracer,
+  accessLog: { slowRequestMs: config.SLOW_REQUEST_MS },
+  admission: createAdmission({ routes, models: router.planner.models().map((model) => model.id), db, logger }),
 });
 const server = await listen(app, config.HOST, config.PORT);
+// Without a key, for the private network only: never expose METRICS_PORT to the internet.
+const metricsServer =
+  config.METRICS_PORT === undefined
+    ? undefined
+    : await listen(metricsApp(metrics), config.METRICS_HOST ?? config.HOST, config.METRICS_PORT);
 const gpuPoller =
   gpu && config.GPU_POLL_INTERVAL_MS > 0 ? startGpuPoller(gpu, { intervalMs: config.GPU_POLL_INTERVAL_MS, batch: 100, logger }) : undefined;
 const gpuSweeper =
@@ -103,6 +140,7 @@ const gpuSweeper =
 
 logger.info("regional service listening", {
   url: server.url,
+  ...(metricsServer && { metrics: `${metricsServer.url}/metrics` }),
   database: db.embedded ? "embedded PGlite" : "postgres",
   replicas: db.health().replicas.length,
   models: router.planner.models().map((model) => model.id),
@@ -116,11 +154,14 @@ async function shutdown(signal: string): Promise<void> {
   logger.info("shutting down", { signal, graceMs: config.SHUTDOWN_GRACE_MS });
   try {
     await server.close(config.SHUTDOWN_GRACE_MS);
+    await metricsServer?.close(0);
     await gpuPoller?.stop();
     await gpuSweeper?.stop();
     await auditing.close();
     await edgeAccess.replay.close();
     await db.close();
+    // Last: the spans of everything above are exported before the process ends.
+    await tracing?.shutdown();
   } catch (error) {
     logger.error("shutdown failed", { error });
     process.exitCode = 1;
@@ -130,7 +171,19 @@ async function shutdown(signal: string): Promise<void> {
 
 // A rejection nobody awaited (seen from the Postgres driver on a connection reset mid-outage)
 // must not take every in-flight request down with it: log it and keep serving.
+process.off("uncaughtException", failedStart);
+process.off("unhandledRejection", failedStart);
 process.on("unhandledRejection", (reason) => logger.error("unhandled rejection", { error: reason }));
+// A throw nobody caught leaves the process in a state nobody knows (Node's guidance): log it, stop
+// taking requests, let those in flight finish within the grace period, and exit non-zero for
+// the supervisor to start a fresh process. The log is written synchronously, so the line is out first.
+process.on("uncaughtException", (error) => {
+  logger.error("uncaught exception; shutting down", { error });
+  process.exitCode = 1;
+  // Whatever threw may also hang the shutdown: past the grace period and some, exit regardless.
+  setTimeout(() => process.exit(1), config.SHUTDOWN_GRACE_MS + 10_000).unref();
+  void shutdown("uncaughtException").finally(() => process.exit(1));
+});
 
 process.once("SIGTERM", () => void shutdown("SIGTERM"));
 process.once("SIGINT", () => void shutdown("SIGINT"));

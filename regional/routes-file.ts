@@ -4,10 +4,12 @@ import {
   definitionKeys,
   forwardIssues,
   isProviderType,
+  limitsShape,
   providerDefinitions,
   providerName,
   providerTypes,
 } from "./providers/provider-entry.ts";
+import { balancingStrategies } from "./routing/balancing/strategy.ts";
 import type { PolicyOverrides } from "./routing/policy.ts";
 
 const positiveMs = z.number().int().positive();
@@ -40,23 +42,46 @@ const policyShape = {
     })
     .partial()
     .optional(),
+  /** The admission queue (regional/admission/): a route's, or on a provider the one of each of its plain `provider/model` names. */
+  queue: z
+    .strictObject({
+      concurrency: z.number().int().min(1),
+      maxQueued: z.number().int().nonnegative(),
+      maxWaitMs: positiveMs,
+      targetMs: z.number().int().min(1).max(1_000),
+      intervalMs: positiveMs,
+    })
+    .partial()
+    .optional(),
 };
+
+/** What a route answers with when every target is down, saturated or shed (regional/routing/degradation.ts). */
+export const degradationSchema = z.discriminatedUnion("mode", [
+  z.strictObject({ mode: z.literal("fallback_model"), model: z.string().min(1) }),
+  z.strictObject({ mode: z.literal("reduce_max_tokens"), maxTokens: z.number().int().min(1) }),
+  z.strictObject({ mode: z.literal("stale") }),
+  z.strictObject({ mode: z.literal("fail_fast") }),
+]);
 
 const policyOverrides = z.strictObject(policyShape);
 
-/** A provider defined here: its type's fields and the policy overrides. */
+/** What every provider entry may carry, typed or not: the policies and its `limits`. */
+const providerShape = { ...policyShape, limits: limitsShape.optional() };
+const providerOverrides = z.strictObject(providerShape);
+
+/** A provider defined here: its type's fields, the policy overrides and its limits. */
 const typedEntries = {
-  openai: z.strictObject({ ...policyShape, ...providerDefinitions.openai }),
-  anthropic: z.strictObject({ ...policyShape, ...providerDefinitions.anthropic }),
-  mock: z.strictObject({ ...policyShape, ...providerDefinitions.mock }),
+  openai: z.strictObject({ ...providerShape, ...providerDefinitions.openai }),
+  anthropic: z.strictObject({ ...providerShape, ...providerDefinitions.anthropic }),
+  mock: z.strictObject({ ...providerShape, ...providerDefinitions.mock }),
 };
 
 type TypedEntry = z.output<(typeof typedEntries)[keyof typeof typedEntries]>;
-export type ProviderEntry = TypedEntry | (z.output<typeof policyOverrides> & { type?: undefined });
+export type ProviderEntry = TypedEntry | (z.output<typeof providerOverrides> & { type?: undefined });
 
 /**
  * Picks the entry's schema by its `type`, so errors name that schema's fields (a zod union
- * would only say "Invalid input"). Without a type, an entry only overrides the policies of
+ * would only say "Invalid input"). Without a type, an entry only overrides the policies (and limits) of
  * a provider defined elsewhere (env shorthand, mock), as before providers could be defined here.
  */
 const providerEntry = z.unknown().transform((input, ctx): ProviderEntry => {
@@ -68,7 +93,7 @@ const providerEntry = z.unknown().transform((input, ctx): ProviderEntry => {
     return z.NEVER;
   }
   const schema =
-    type === undefined ? policyOverrides : isProviderType(type) ? typedEntries[type] : z.looseObject({ type: z.enum(providerTypes) });
+    type === undefined ? providerOverrides : isProviderType(type) ? typedEntries[type] : z.looseObject({ type: z.enum(providerTypes) });
   const result = schema.safeParse(input);
   return result.success ? (result.data as ProviderEntry) : forwardIssues(result.error, ctx);
 });
@@ -83,8 +108,8 @@ const target = z.strictObject({
 
 const route = policyOverrides.extend({
   targets: z.array(target).min(1),
-  /** `ordered` tries targets in order; `weighted` picks the first by weight, then falls back in order. */
-  strategy: z.enum(["ordered", "weighted"]).default("ordered"),
+  /** How each request orders the targets (see `routing/balancing/`); the rest are its fallbacks. */
+  strategy: z.enum(balancingStrategies).default("ordered"),
   /** Send a content-policy rejection to the next target instead of returning it. */
   fallbackOnContentPolicy: z.boolean().default(false),
   /**
@@ -92,6 +117,7 @@ const route = policyOverrides.extend({
    * another target that accepts an assistant prefill (see README, "Stream continuation").
    */
   continueOnBreak: z.boolean().default(true),
+  degradation: degradationSchema.optional(),
 });
 
 export const routesFile = z
@@ -125,6 +151,8 @@ function withModelWindows(config: RouteConfig, providers: Record<string, Provide
 export type RoutesFile = z.output<typeof routesFile>;
 export type RouteConfig = z.output<typeof route>;
 export type RouteTarget = z.output<typeof target>;
+export type Degradation = z.output<typeof degradationSchema>;
+export type QueueOverrides = NonNullable<RouteConfig["queue"]>;
 export type ProviderOverrides = PolicyOverrides;
 
 /** Reads and validates the routes file; a bad file stops start-up naming the path and field. */

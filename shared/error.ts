@@ -1,4 +1,5 @@
 import { errorCodes, type ErrorBody, type ErrorCode } from "./contract/errors.ts";
+import { scrubText } from "./logging/scrub.ts";
 
 export interface GatewayErrorOptions {
   message?: string;
@@ -66,7 +67,8 @@ export class GatewayError extends Error {
   readonly retry: boolean | undefined;
 
   constructor(code: ErrorCode, options: GatewayErrorOptions = {}) {
-    super(options.message ?? defaultMessages[code], { cause: options.cause });
+    // Messages reach clients and carry providers' words, which may echo a key (`Incorrect API key provided: sk-…`).
+    super(options.message === undefined ? defaultMessages[code] : scrubText(options.message), { cause: options.cause });
     this.name = "GatewayError";
     this.code = code;
     this.param = options.param ?? null;
@@ -81,7 +83,8 @@ export class GatewayError extends Error {
     return errorCodes[this.code].status;
   }
 
-  toBody(requestId: string | null): ErrorBody {
+  /** The body clients get; `trace_id` only when a trace id is given (regional always has one, the edge not yet). */
+  toBody(requestId: string | null, traceId?: string): ErrorBody {
     return {
       error: {
         message: this.message,
@@ -89,6 +92,7 @@ export class GatewayError extends Error {
         code: this.code,
         param: this.param,
         request_id: requestId,
+        ...(traceId !== undefined && { trace_id: traceId }),
       },
     };
   }
@@ -102,8 +106,8 @@ export function errorHeaders(error: GatewayError): Record<string, string> {
 }
 
 /** A `Response` for an error, for code paths that build responses by hand. */
-export function errorResponse(error: GatewayError, requestId: string | null): Response {
+export function errorResponse(error: GatewayError, requestId: string | null, traceId?: string): Response {
   const headers = errorHeaders(error);
   if (requestId) headers["x-request-id"] = requestId;
-  return new Response(JSON.stringify(error.toBody(requestId)), { status: error.status, headers });
+  return new Response(JSON.stringify(error.toBody(requestId, traceId)), { status: error.status, headers });
 }

@@ -10,6 +10,7 @@ export default defineConfig({
     include: [
       "test/shared/**/*.test.ts",
       "test/regional/**/*.test.ts",
+      "test/observability/**/*.test.ts",
       "test/e2e/**/*.test.ts",
       "test/infra/**/*.test.ts",
       "test/terraform/**/*.test.ts",

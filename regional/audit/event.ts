@@ -20,6 +20,8 @@ export const auditActions = {
   keyRotate: "key.rotate",
   keyRevoke: "key.revoke",
   keyLimits: "key.limits",
+  tenantPriority: "tenant.priority",
+  keyPriority: "key.priority",
   auditQuery: "audit.query",
   auditVerify: "audit.verify",
   usageSummary: "usage.summary",

@@ -1,8 +1,11 @@
+import type { Tracer } from "@opentelemetry/api";
 import type postgres from "postgres";
 import type { Config } from "../config.ts";
 import { createLogger, type Logger } from "../logger.ts";
+import type { RedisStatus } from "../redis-status.ts";
 import { databaseUnavailable } from "./connection-errors.ts";
 import { parseLsn, type Lsn } from "./lsn.ts";
+import { noReads, type ReadCounts } from "./read-counts.ts";
 import { openPool, type PoolOptions } from "./node.ts";
 import { fixedPassword, type PasswordSource } from "./password.ts";
 import { createReplicaSet, type NodeHealth, type ReplicaHealth, type ReplicaSet } from "./replicas.ts";
@@ -35,6 +38,10 @@ export interface Db {
   health(): DbHealth;
   /** Checks every node now rather than at the next tick. */
   checkHealth(): Promise<DbHealth>;
+  /** The Redis that shares tenants' commit positions, for `/health/detailed`; null without one. */
+  redis(): RedisStatus | null;
+  /** Reads handed out since start, by why they went where they did (read-your-writes included). */
+  readCounts(): ReadCounts;
   close(timeoutS?: number): Promise<void>;
 }
 
@@ -71,6 +78,8 @@ export interface DbOptions {
   logger?: Logger;
   /** The clock replica lag is measured with. */
   now?: () => number;
+  /** A span per query (node `primary`, `replica-N`); unset, queries are not traced and cost nothing more. */
+  tracer?: Tracer;
 }
 
 export const dbDefaults = {
@@ -88,7 +97,7 @@ export const dbDefaults = {
 const primaryOnly: Lsn = 0xffff_ffff_ffff_ffffn;
 
 export async function openDb(options: DbOptions): Promise<Db> {
-  if (!options.databaseUrl) return await openEmbedded(options.dataDir);
+  if (!options.databaseUrl) return await openEmbedded(options.dataDir, options.tracer);
   const logger = options.logger ?? createLogger("silent");
   const settings = { ...dbDefaults, ...definedOnly(options) };
   const pool = (max: number): PoolOptions => ({
@@ -108,6 +117,7 @@ export async function openDb(options: DbOptions): Promise<Db> {
     checkTimeoutMs: settings.healthCheckTimeoutMs,
     now: options.now ?? Date.now,
     logger,
+    tracer: options.tracer,
   });
   // A position older than the lag bound (plus a check either side) is on every replica in rotation.
   const ttlMs = Math.max(settings.readYourWritesTtlMs, settings.maxReplicaLagMs + 2 * settings.healthCheckIntervalMs);
@@ -125,6 +135,7 @@ function replicatedDb(nodes: ReplicaSet, tenantLsns: TenantLsns, logger: Logger,
   let lastRedisWarning = 0;
   /** What every read needs, set by `barrier()`. */
   let floor: Lsn | null = null;
+  const counts = noReads();
 
   /**
    * The insert position once COMMIT returned is at or past the end of the commit record, also
@@ -177,29 +188,45 @@ function replicatedDb(nodes: ReplicaSet, tenantLsns: TenantLsns, logger: Logger,
 
     async read(tenantId) {
       let required: Lsn | null = floor;
+      let tenantsWrite = false;
       // The tenant's position matters only when a replica may answer.
       if (tenantId !== undefined && (nodes.inRotation() || nodes.primaryDown())) {
         try {
           const tenant = await tenantLsns.required(tenantId);
-          if (tenant !== null && (required === null || tenant > required)) required = tenant;
+          if (tenant !== null && (required === null || tenant > required)) {
+            required = tenant;
+            tenantsWrite = true;
+          }
         } catch (error) {
           if (Date.now() - lastRedisWarning > 10_000) {
             lastRedisWarning = Date.now();
             logger.warn("tenant commit position unknown (Redis); reading from the primary", { tenantId, error });
           }
           if (nodes.primaryDown()) throw primaryDown();
+          counts.position_unknown += 1;
           return write;
         }
       }
-      return nodes.pick(required) ?? fallback(required);
+      const replica = nodes.pick(required);
+      if (replica) {
+        counts.replica += 1;
+        return replica;
+      }
+      const node = fallback(required);
+      if (node !== write) counts.primary_down += 1;
+      else if (tenantsWrite && nodes.inRotation()) counts.read_your_writes += 1;
+      else counts.no_replica += 1;
+      return node;
     },
 
     embedded: false,
     health,
+    redis: () => tenantLsns.redis(),
     async checkHealth() {
       await nodes.check();
       return health();
     },
+    readCounts: () => ({ ...counts }),
     async close(timeoutS = 5) {
       await nodes.close(timeoutS);
       await tenantLsns.close();
@@ -208,27 +235,38 @@ function replicatedDb(nodes: ReplicaSet, tenantLsns: TenantLsns, logger: Logger,
 }
 
 /** PGlite serves one connection: no replicas, no health loop, every read on the one node. */
-async function openEmbedded(dataDir: string): Promise<Db> {
+async function openEmbedded(dataDir: string, tracer: Tracer | undefined): Promise<Db> {
   // Loaded only here: PGlite costs tens of MiB that a service on a Postgres server never needs.
   const { startEmbeddedPostgres } = await import("./embedded.ts");
   const embedded = await startEmbeddedPostgres(dataDir);
-  const write = openPool(embedded.url, { max: 1, connectTimeoutMs: 10_000, idleTimeoutMs: 0 });
+  const write = openPool(embedded.url, {
+    max: 1,
+    connectTimeoutMs: 10_000,
+    idleTimeoutMs: 0,
+    ...(tracer && { spans: { tracer, node: "primary" } }),
+  });
   const health = (): DbHealth => ({
     mode: "embedded",
     primary: { name: "embedded", up: true, lsn: null, checkedAt: null, error: null },
     replicas: [],
     reads: "primary",
   });
+  const counts = noReads();
   return {
     write,
     async transaction(_tenantId, fn) {
       return (await write.begin(fn)) as Awaited<ReturnType<typeof fn>>;
     },
-    read: async () => write,
+    read: async () => {
+      counts.embedded += 1;
+      return write;
+    },
     barrier: async () => {},
     embedded: true,
     health,
+    redis: () => null,
     checkHealth: async () => health(),
+    readCounts: () => ({ ...counts }),
     async close(timeoutS = 5) {
       await write.end({ timeout: timeoutS });
       await embedded.stop();

@@ -3,6 +3,7 @@ import { isConnectionError } from "./connection-errors.ts";
 import { parseLsn, type Lsn } from "./lsn.ts";
 import { withTimeout } from "../../shared/resilience/deadline.ts";
 import { retryRefusedLogins, type PasswordSource } from "./password.ts";
+import { tracedSql, type QuerySpans } from "./query-spans.ts";
 
 export interface PoolOptions {
   max: number;
@@ -25,7 +26,8 @@ export function reconnectBackoff(attempt: number): number {
   return (0.5 + Math.random() / 2) * Math.min(0.05 * 2 ** attempt, 1);
 }
 
-export function openPool(url: string, options: PoolOptions & { onclose?: () => void }): postgres.Sql {
+/** `spans`: a span per query (tracing on); unset, the pool is postgres.js' own, untouched. */
+export function openPool(url: string, options: PoolOptions & { onclose?: () => void; spans?: QuerySpans }): postgres.Sql {
   const source = options.password;
   let given: string | undefined;
   const sql = postgres(url, {
@@ -39,7 +41,9 @@ export function openPool(url: string, options: PoolOptions & { onclose?: () => v
     // Asked at every login, so a rotated password needs no restart.
     ...(source ? { password: async () => (given = await source.get()) } : {}),
   });
-  return source ? retryRefusedLogins(sql, source, () => given) : sql;
+  // Traced inside the login retries: a query run again after a refused login stays one span.
+  const traced = options.spans ? tracedSql(sql, options.spans) : sql;
+  return source ? retryRefusedLogins(traced, source, () => given) : traced;
 }
 
 /** What one look at a node found: its WAL position (current on a primary, replayed on a replica). */

@@ -1,3 +1,4 @@
+import type { Tracer } from "@opentelemetry/api";
 import type postgres from "postgres";
 import type { Logger } from "../logger.ts";
 import { formatLsn, type Lsn } from "./lsn.ts";
@@ -35,6 +36,8 @@ export interface ReplicaSetOptions {
   checkTimeoutMs: number;
   now: () => number;
   logger: Logger;
+  /** A span per query on the pools (not the probes), as node `primary`, `replica-1`, ...; unset, none. */
+  tracer?: Tracer;
 }
 
 /**
@@ -78,13 +81,17 @@ export function createReplicaSet(options: ReplicaSetOptions): ReplicaSet {
   const { logger, now } = options;
   const history = createPrimaryHistory(Math.max(2 * options.maxLagMs, 10 * options.checkIntervalMs));
   const names = new Set<string>();
-  const node = (url: string, pool: PoolOptions, role: string): Node => {
+  const node = (url: string, pool: PoolOptions, role: string, tracedAs: string): Node => {
     let name = new URL(url).host || role;
     for (let n = 2; names.has(name); n++) name = `${new URL(url).host}#${n}`;
     names.add(name);
     const self: Node = {
       name,
-      pool: openPool(url, { ...pool, onclose: () => void probeOne(self) }),
+      pool: openPool(url, {
+        ...pool,
+        onclose: () => void probeOne(self),
+        ...(options.tracer && { spans: { tracer: options.tracer, node: tracedAs } }),
+      }),
       // A probe may be answered by a server just going down; its own connection closing after is news.
       prober: createProber(url, {
         connectTimeoutMs: pool.connectTimeoutMs,
@@ -104,8 +111,8 @@ export function createReplicaSet(options: ReplicaSetOptions): ReplicaSet {
     };
     return self;
   };
-  const primary = node(options.primaryUrl, options.primaryPool, "primary");
-  const replicas = options.replicaUrls.map((url) => node(url, options.replicaPool, "replica"));
+  const primary = node(options.primaryUrl, options.primaryPool, "primary", "primary");
+  const replicas = options.replicaUrls.map((url, index) => node(url, options.replicaPool, "replica", `replica-${index + 1}`));
   let cursor = 0;
 
   function apply(target: Node, probe: Probe, seq: number, at: number): void {

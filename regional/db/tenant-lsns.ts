@@ -1,5 +1,6 @@
 import { Redis } from "ioredis";
 import type { Logger } from "../logger.ts";
+import { watchRedis, type RedisStatus, type RedisWatch } from "../redis-status.ts";
 import { lsnFromHex, lsnToHex, type Lsn } from "./lsn.ts";
 
 /**
@@ -10,6 +11,8 @@ export interface TenantLsns {
   remember(tenantId: string, lsn: Lsn): Promise<void>;
   /** The position the tenant's reads need, or null when any node will do. Throws when Redis cannot answer. */
   required(tenantId: string): Promise<Lsn | null>;
+  /** Its Redis connection, for `/health/detailed`; null without a Redis URL. */
+  redis(): RedisStatus | null;
   close(): Promise<void>;
 }
 
@@ -51,7 +54,9 @@ export async function openTenantLsns(options: TenantLsnOptions): Promise<TenantL
   const memory = new Map<string, { lsn: Lsn; expiresAt: number }>();
   // Evicted positions still count, for everyone: stricter for some tenants, never wrong for any.
   let floor: { lsn: Lsn; expiresAt: number } | null = null;
-  const redis = options.redisUrl ? await connectRedis(options.redisUrl, options.redisTimeoutMs ?? 250, options.logger) : undefined;
+  const { redis, watch } = options.redisUrl
+    ? await connectRedis(options.redisUrl, options.redisTimeoutMs ?? 250, options.logger)
+    : { redis: undefined, watch: undefined };
 
   function fromMemory(tenantId: string): Lsn | null {
     if (floor && floor.expiresAt <= now()) floor = null;
@@ -79,6 +84,7 @@ export async function openTenantLsns(options: TenantLsnOptions): Promise<TenantL
       try {
         await redis.eval(rememberMax, 1, keyPrefix + tenantId, lsnToHex(lsn), String(options.ttlMs));
       } catch (error) {
+        watch?.failed();
         // The write is committed; only reads through other instances may miss it until it replays.
         options.logger.error("tenant commit position not shared through Redis", { tenantId, error });
       }
@@ -87,9 +93,14 @@ export async function openTenantLsns(options: TenantLsnOptions): Promise<TenantL
     async required(tenantId) {
       const local = fromMemory(tenantId);
       if (!redis) return local;
-      const stored = await redis.get(keyPrefix + tenantId);
+      const stored = await redis.get(keyPrefix + tenantId).catch((error: unknown) => {
+        watch?.failed();
+        throw error;
+      });
       return later(local, stored ? lsnFromHex(stored) : null);
     },
+
+    redis: () => watch?.status() ?? null,
 
     async close() {
       memory.clear();
@@ -102,7 +113,7 @@ export async function openTenantLsns(options: TenantLsnOptions): Promise<TenantL
  * Fails fast rather than queueing: a command while disconnected or slower than `timeoutMs`
  * rejects at once, and the caller reads from the primary instead.
  */
-async function connectRedis(url: string, timeoutMs: number, logger: Logger): Promise<Redis> {
+async function connectRedis(url: string, timeoutMs: number, logger: Logger): Promise<{ redis: Redis; watch: RedisWatch }> {
   const redis = new Redis(url, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
@@ -110,6 +121,7 @@ async function connectRedis(url: string, timeoutMs: number, logger: Logger): Pro
     connectTimeout: Math.max(timeoutMs, 1_000),
     retryStrategy: (attempt) => Math.min(100 * attempt, 2_000),
   });
+  const watch = watchRedis(redis);
   let lastLogged = 0;
   redis.on("error", (error: unknown) => {
     // ioredis reports every failed reconnect; one line per 10 s is enough to see it.
@@ -125,5 +137,5 @@ async function connectRedis(url: string, timeoutMs: number, logger: Logger): Pro
       resolve();
     });
   });
-  return redis;
+  return { redis, watch };
 }

@@ -85,6 +85,12 @@ export async function selectLive(sql: Sql, limit: number): Promise<InstanceRow[]
     order by checked_at nulls first, updated_at limit ${limit}`;
 }
 
+/** Live instances by status, counted at each metrics scrape. */
+export async function countLive(sql: Sql): Promise<Array<{ status: GpuInstanceStatus; count: number }>> {
+  return await sql<{ status: GpuInstanceStatus; count: number }[]>`
+    select status, count(*)::int as count from gpu_instances where status = any(${[...liveStatuses]}::text[]) group by status`;
+}
+
 /** Records that the marketplace was asked, and what it said when its word changed without a move. */
 export async function markChecked(sql: Sql, row: InstanceRow, providerStatus?: string): Promise<void> {
   await sql`

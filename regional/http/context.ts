@@ -1,6 +1,7 @@
 import type { KeyRecord } from "../auth/key-store.ts";
 import type { Usage } from "../../shared/contract/chat.ts";
 import type { ClientAddress } from "./client-address.ts";
+import type { OnResponseEnd } from "./response-end.ts";
 
 /** What middleware leaves on the Hono context for the handlers after it. */
 export interface AppEnv {
@@ -8,6 +9,8 @@ export interface AppEnv {
     requestId: string;
     /** The W3C trace this request belongs to (32 hex), set by the tracing middleware; logs and error bodies carry it. */
     traceId: string;
+    /** Registers a listener told when the answer ends (an SSE answer: when its stream does); set by `responseEnd`. */
+    onResponseEnd: (listener: OnResponseEnd) => void;
     /** Where the request came from (peer, and the client as far as trusted proxies or the edge say). */
     client: ClientAddress;
     auth: KeyRecord;

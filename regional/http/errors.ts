@@ -10,7 +10,7 @@ import type { AppEnv } from "./context.ts";
 export function errorHandler(logger: Logger) {
   return sharedErrorHandler<AppEnv>({
     known: (error) => (isConnectionError(error) ? databaseUnavailable({ cause: error }) : undefined),
-    logFailure: ({ requestId, code, path, error }) => logger.error("request failed", { requestId, code, path, error }),
-    logClientGone: ({ requestId, path }) => logger.info("client left before the answer", { requestId, path }),
+    logFailure: ({ requestId, traceId, code, path, error }) => logger.error("request failed", { requestId, traceId, code, path, error }),
+    logClientGone: ({ requestId, traceId, path }) => logger.info("client left before the answer", { requestId, traceId, path }),
   });
 }

@@ -1,6 +1,7 @@
 import { Redis } from "ioredis";
 import { maxSignatureAgeS } from "../../shared/signing.ts";
 import type { Logger } from "../logger.ts";
+import { watchRedis, type RedisStatus } from "../redis-status.ts";
 
 /**
  * Remembers the nonces of signed calls for as long as their signature could still be
@@ -12,6 +13,8 @@ import type { Logger } from "../logger.ts";
 export interface ReplayGuard {
   /** True the first time a nonce is offered within the window, false after. */
   firstUse(nonce: string): Promise<boolean>;
+  /** Its Redis connection, for `/health/detailed`; null without `REDIS_URL`. */
+  redis(): RedisStatus | null;
   close(): Promise<void>;
 }
 
@@ -34,6 +37,7 @@ export function createReplayGuard(
       })
     : undefined;
   redis?.on("error", () => {});
+  const watch = redis && watchRedis(redis);
 
   function firstLocally(nonce: string): boolean {
     const at = now();
@@ -55,10 +59,12 @@ export function createReplayGuard(
       try {
         return (await redis.set(`bw:nonce:${nonce}`, "1", "PX", windowMs, "NX")) === "OK";
       } catch (error) {
+        watch?.failed();
         options.logger?.warn("replay guard: Redis unreachable, nonces checked per instance", { error });
         return true;
       }
     },
+    redis: () => watch?.status() ?? null,
     async close() {
       redis?.disconnect();
     },

@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import type { Usage } from "../../shared/contract/chat.ts";
+import type { TargetMetrics } from "../observability/target-metrics.ts";
 import type { UsageEvent, UsageRecorder } from "../usage/recorder.ts";
 import type { AppEnv, Measured, UsageTap } from "./context.ts";
 
@@ -10,7 +11,7 @@ const kinds: Record<string, UsageEvent["kind"]> = { "/v1/chat/completions": "cha
  * the last byte, and tokens. The routes report tokens as they know them (the provider's
  * usage, asked for on streams too), so no response is copied or parsed again here.
  */
-export const usageMeter = (usage: UsageRecorder): MiddlewareHandler<AppEnv> =>
+export const usageMeter = (usage: UsageRecorder, tokens?: TargetMetrics): MiddlewareHandler<AppEnv> =>
   async function usageMeter(c, next) {
     const kind = c.req.method === "POST" ? kinds[c.req.path] : undefined;
     if (!kind) return await next();
@@ -29,12 +30,14 @@ export const usageMeter = (usage: UsageRecorder): MiddlewareHandler<AppEnv> =>
     const record = (found: Measured | null) => {
       const auth = c.get("auth");
       if (!auth) return;
+      const provider = c.res.headers.get("x-breakwater-provider");
+      if (tokens && provider && found?.model && found.usage) countTokens(tokens, provider, found.model, found.usage);
       usage.record({
         tenantId: auth.tenantId,
         keyId: auth.keyId,
         requestId: c.get("requestId"),
         kind,
-        provider: c.res.headers.get("x-breakwater-provider"),
+        provider,
         model: found?.model ?? null,
         status: c.res.status,
         promptTokens: found?.usage?.prompt_tokens ?? null,
@@ -47,3 +50,11 @@ export const usageMeter = (usage: UsageRecorder): MiddlewareHandler<AppEnv> =>
     await next();
     if (!deferred || c.res.status >= 400) record(measured);
   };
+
+/** Tokens in and out per provider and model (`provider/model` as recorded, the provider's part left off). */
+function countTokens(tokens: TargetMetrics, provider: string, model: string, usage: Partial<Usage>): void {
+  const prefixed = model.startsWith(provider) && model[provider.length] === "/";
+  const target = tokens.of(provider, prefixed ? model.slice(provider.length + 1) : model);
+  if (usage.prompt_tokens) target.input.inc(usage.prompt_tokens);
+  if (usage.completion_tokens) target.output.inc(usage.completion_tokens);
+}

@@ -1,6 +1,7 @@
 import http from "node:http";
 import https from "node:https";
 import { GatewayError } from "../../shared/error.ts";
+import { withTraceHeaders } from "../observability/trace-context.ts";
 import { chunksOf } from "../../shared/sse.ts";
 import { poolAgents, poolSettings, type PoolAgents, type PoolSettings } from "./pool.ts";
 import { createSocketSlots, poolExhausted } from "./socket-slots.ts";
@@ -148,8 +149,8 @@ export function fetchTransport(send: typeof fetch): Transport {
 async function* emptyBody(): AsyncGenerator<Uint8Array> {}
 
 /**
- * Sends one call to a provider: a failure to get any answer becomes a gateway error,
- * `onSent` tells when the provider has the request (its first-byte deadline may start), the
+ * Sends one call to a provider, carrying the active trace context (`traceparent`): a failure
+ * to get any answer becomes a gateway error, `onSent` tells when the provider has the request (its first-byte deadline may start), the
  * deadline is released once headers arrive, and a non-2xx answer is turned into a gateway
  * error by the provider's own mapping.
  */
@@ -162,12 +163,21 @@ export async function callUpstream(
 ): Promise<UpstreamResponse> {
   let response: UpstreamResponse;
   try {
-    response = await transport({ ...request, signal: context.signal, connectTimeoutMs: context.connectTimeoutMs, onSent: context.onSent });
+    response = await transport({
+      ...request,
+      // The attempt's trace (or the request's incoming one) goes on to the provider; nothing of the client's headers does.
+      headers: withTraceHeaders(request.headers),
+      signal: context.signal,
+      connectTimeoutMs: context.connectTimeoutMs,
+      onSent: context.onSent,
+    });
   } catch (error) {
     throw transportError(provider, error, context.signal);
   }
   context.onHeaders?.();
   if (response.status < 200 || response.status > 299) throw await toError(provider, response);
+  // Only from successes: a 429's own wait (Retry-After) decides its cool-down.
+  context.onRateLimitHeaders?.((name) => response.header(name));
   return response;
 }
 

@@ -61,6 +61,15 @@ export function forwardIssues(
 
 const contextWindow = z.number().int().positive();
 
+/** A provider's or a model's own limits (`limits` on the entry, or on a model entry). */
+export const limitsShape = z
+  .strictObject({
+    /** Calls this instance runs at once; at the limit a route moves on to its next target. */
+    maxConcurrent: z.number().int().positive(),
+  })
+  .partial();
+export type Limits = z.output<typeof limitsShape>;
+
 /**
  * What a backend or model accepts (see `ModelCapabilities`); every field optional, over the
  * type's defaults. Each type lists the fields that mean something for its API, so a field
@@ -89,21 +98,23 @@ function modelList(kindOf: (id: string) => ModelKind, kind: z.ZodType<ModelKind>
     kind: kind.optional(),
     contextWindow: contextWindow.optional(),
     capabilities: capabilities.optional(),
+    limits: limitsShape.optional(),
   });
   const named = z
     .string()
     .min(1)
-    .transform((id) => ({ id, kind: undefined, contextWindow: undefined, capabilities: undefined }));
+    .transform((id) => ({ id, kind: undefined, contextWindow: undefined, capabilities: undefined, limits: undefined }));
   // Chosen by shape, so a bad object gets that object's errors rather than a union's "Invalid input".
   const model = z.unknown().transform((input, ctx): ProviderModelEntry => {
     const result = (typeof input === "string" ? named : detailed).safeParse(input);
     if (!result.success) return forwardIssues(result.error, ctx);
-    const { id, kind: given, contextWindow: window, capabilities: own } = result.data;
+    const { id, kind: given, contextWindow: window, capabilities: own, limits } = result.data;
     return {
       id,
       kind: given ?? kindOf(id),
       ...(window !== undefined && { contextWindow: window }),
       ...(own !== undefined && { capabilities: own }),
+      ...(limits !== undefined && { limits }),
     };
   });
   return z
@@ -125,6 +136,8 @@ export interface ProviderModelEntry {
   contextWindow?: number;
   /** Over the provider entry's `capabilities`. */
   capabilities?: CapabilityOverrides;
+  /** The model's own limits, within its provider's. */
+  limits?: Limits;
 }
 
 /** As with the `OPENAI_MODELS` shorthand: a model whose name says embed serves embeddings. */

@@ -48,6 +48,8 @@ export interface CallContext {
   onSent?: () => void;
   /** Called when the provider's response headers arrive (the first-byte deadline). */
   onHeaders?: () => void;
+  /** Called with a successful answer's headers, to learn the provider's rate-limit state (`x-ratelimit-*`, `anthropic-ratelimit-*`). */
+  onRateLimitHeaders?: (header: (name: string) => string | null) => void;
   /** The `x-mock-fault` request header; only the mock provider honours it (tests, benches). */
   mockFault?: string;
   /**

@@ -32,16 +32,21 @@ export function resetSeconds(value: string | null): number | undefined {
  * `x-ratelimit-reset-*`, Anthropic as an RFC 3339 time in `anthropic-ratelimit-*-reset`
  * (docs.anthropic.com, "Rate limits": response headers), each beside a `-remaining` count.
  */
-const rateLimitHeaders = [
-  ...["requests", "tokens"].map((name) => ({ reset: `x-ratelimit-reset-${name}`, remaining: `x-ratelimit-remaining-${name}` })),
+export const rateLimitHeaders: ReadonlyArray<{ dimension: string; reset: string; remaining: string }> = [
+  ...["requests", "tokens"].map((name) => ({
+    dimension: name,
+    reset: `x-ratelimit-reset-${name}`,
+    remaining: `x-ratelimit-remaining-${name}`,
+  })),
   ...["requests", "tokens", "input-tokens", "output-tokens"].map((name) => ({
+    dimension: name,
     reset: `anthropic-ratelimit-${name}-reset`,
     remaining: `anthropic-ratelimit-${name}-remaining`,
   })),
 ];
 
 /** Seconds until a reset given as a duration (OpenAI) or a time (Anthropic). */
-function untilReset(value: string | null, now: number): number | undefined {
+export function untilReset(value: string | null, now: number): number | undefined {
   const duration = resetSeconds(value);
   if (duration !== undefined || !value) return duration;
   const at = Date.parse(value.trim());

@@ -47,8 +47,11 @@ export interface Breakers {
 
 type Entry = { state: BreakerState; policy: BreakerPolicy; transitions: number };
 
+/** Told of every breaker transition (metrics). */
+export type OnTransition = (id: string, transition: Transition) => void;
+
 /** The breakers of this process, keyed by provider and by provider/model. Every transition is logged and counted. */
-export function createBreakers(logger: Logger, now: () => number = Date.now): Breakers {
+export function createBreakers(logger: Logger, now: () => number = Date.now, onTransition?: OnTransition): Breakers {
   const breakers = new Map<string, Entry>();
 
   function entry(id: string, policy: BreakerPolicy): Entry {
@@ -65,6 +68,7 @@ export function createBreakers(logger: Logger, now: () => number = Date.now): Br
     if (!transition) return;
     found.transitions += 1;
     logger.warn("circuit breaker transition", { breaker: id, ...transition });
+    onTransition?.(id, transition);
   }
 
   /** Who answers for a result: the breaker that takes the fault, the others see the call as sound or say nothing. */

@@ -5,11 +5,16 @@ import type { AppEnv } from "../http/context.ts";
 import { readJson } from "../http/json-body.ts";
 import { servedBy } from "../http/served-by.ts";
 import { chatSse } from "../http/sse.ts";
+import { admitted, heldUntilGone, type Asker } from "../admission/admitted.ts";
+import { priorityHeader } from "../admission/priority.ts";
+import { cappedTokens, degradedBy } from "../routing/degradation.ts";
 import { chatAttempt, streamAttempt, type RequestContext } from "../routing/chat-attempts.ts";
 import { recordMalformedChunk } from "../providers/stream-stats.ts";
 import { continuedStream, usageOf } from "../routing/continued-stream.ts";
+import { streamMetrics } from "../observability/stream-metrics.ts";
 
 export function chatRoute(deps: AppDeps): Hono<AppEnv> {
+  const streamEvents = deps.metrics && streamMetrics(deps.metrics);
   return new Hono<AppEnv>().post("/chat/completions", async (c) => {
     const request = await readJson(c, chatCompletionRequest, deps.limits.maxBodyBytes, deps.limits.maxJsonDepth);
     const requestId = c.get("requestId");
@@ -22,26 +27,53 @@ export function chatRoute(deps: AppDeps): Hono<AppEnv> {
       },
     };
     const signal = c.req.raw.signal;
+    const asker: Asker = { auth: c.get("auth"), askedPriority: c.req.header(priorityHeader), signal };
 
     if (!request.stream) {
-      const served = await deps.router.run(request.model, "chat", signal, chatAttempt(request, context));
+      const admission = await admitted(
+        deps.admission,
+        asker,
+        request,
+        async (asked) => await deps.router.run(asked.model, "chat", signal, chatAttempt(asked, context)),
+        cappedTokens,
+      );
+      admission.slot?.release();
+      const served = admission.value;
       const completion = served.result;
       const model = `${served.provider}/${completion.model || served.model}`;
       c.get("usage")?.set({ model, usage: completion.usage });
-      return c.json({ ...completion, model }, 200, servedBy(served));
+      return c.json({ ...completion, model }, 200, { ...servedBy(served), ...degradedBy(admission.degraded) });
     }
 
-    const started = Date.now();
-    const served = await deps.router.run(request.model, "chat", signal, streamAttempt(request, context), { keepScope: true });
+    // Set when the router starts, after any wait in the queue: that wait is not the providers' to answer for.
+    let started = Date.now();
+    const admission = await admitted(
+      deps.admission,
+      asker,
+      request,
+      async (asked) => {
+        started = Date.now();
+        return await deps.router.run(asked.model, "chat", signal, streamAttempt(asked, context), { keepScope: true });
+      },
+      cappedTokens,
+    );
+    // The slot is held until the stream ends, or the client leaves.
+    const release = heldUntilGone(admission.slot, signal);
+    const served = admission.value;
+    // The router returns a stream once its first content arrived: from the request's start, that is the time to first token.
+    deps.metrics?.targets.of(served.provider, served.model).firstToken.observe((Date.now() - started) / 1000);
     const finishUsage = c.get("usage")?.defer();
     const chunks = continuedStream(served, {
-      request,
+      request: admission.request,
       context,
       router: deps.router,
       logger: deps.logger,
       signal,
       deadlineAt: started + served.target.policy.timeouts.totalMs,
+      events: streamEvents,
+      tracer: deps.tracer,
       onEnd: (parts, error) => {
+        release();
         // Parts cut short before their usage chunk count what was streamed.
         finishUsage?.({ model: parts[0]?.model ?? `${served.provider}/${served.model}`, usage: usageOf(parts) });
         if (error === undefined) return;
@@ -52,6 +84,7 @@ export function chatRoute(deps: AppDeps): Hono<AppEnv> {
     const body = chatSse(chunks, { model: (chunk) => chunk.model, requestId });
     return c.body(body, 200, {
       ...servedBy(served),
+      ...degradedBy(admission.degraded),
       "content-type": "text/event-stream; charset=utf-8",
       "cache-control": "no-cache",
       "x-accel-buffering": "no",

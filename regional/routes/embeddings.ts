@@ -4,6 +4,9 @@ import type { AppDeps } from "../deps.ts";
 import type { AppEnv } from "../http/context.ts";
 import { readJson } from "../http/json-body.ts";
 import { servedBy } from "../http/served-by.ts";
+import { admitted } from "../admission/admitted.ts";
+import { priorityHeader } from "../admission/priority.ts";
+import { degradedBy } from "../routing/degradation.ts";
 import { callContext } from "../routing/chat-attempts.ts";
 
 export function embeddingsRoute(deps: AppDeps): Hono<AppEnv> {
@@ -11,15 +14,21 @@ export function embeddingsRoute(deps: AppDeps): Hono<AppEnv> {
     const request = await readJson(c, embeddingsRequest, deps.limits.maxBodyBytes, deps.limits.maxJsonDepth);
     const requestId = c.get("requestId");
     const mockFault = c.req.header("x-mock-fault");
-    const served = await deps.router.run(
-      request.model,
-      "embeddings",
-      c.req.raw.signal,
-      async (target, scope) =>
-        await target.provider.embeddings({ ...request, model: target.model }, callContext(target, scope, { requestId, mockFault })),
+    const signal = c.req.raw.signal;
+    const asker = { auth: c.get("auth"), askedPriority: c.req.header(priorityHeader), signal };
+    const admission = await admitted(deps.admission, asker, request, async (asked) =>
+      deps.router.run(
+        asked.model,
+        "embeddings",
+        signal,
+        async (target, scope) =>
+          await target.provider.embeddings({ ...asked, model: target.model }, callContext(target, scope, { requestId, mockFault })),
+      ),
     );
+    admission.slot?.release();
+    const served = admission.value;
     const model = `${served.provider}/${served.result.model || served.model}`;
     c.get("usage")?.set({ model, usage: served.result.usage });
-    return c.json({ ...served.result, model }, 200, servedBy(served));
+    return c.json({ ...served.result, model }, 200, { ...servedBy(served), ...degradedBy(admission.degraded) });
   });
 }

@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import type { AuditStats } from "../audit/writer.ts";
 import type { AppDeps } from "../deps.ts";
 import type { DbHealth } from "../db/index.ts";
 import { migrationsDone } from "../db/migrate.ts";
@@ -7,6 +8,8 @@ import { adminAuth } from "../http/admin-auth.ts";
 import type { AppEnv } from "../http/context.ts";
 import { withTimeout } from "../../shared/resilience/deadline.ts";
 import { malformedChunkCounts } from "../providers/stream-stats.ts";
+import type { RedisStatus } from "../redis-status.ts";
+import type { SecretFreshness } from "../secrets/secrets.ts";
 
 const readyTimeoutMs = 2_000;
 
@@ -34,12 +37,48 @@ function replicaView(replica: ReplicaHealth, index: number) {
   };
 }
 
+const isoTime = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+/** The audit writer: its in-memory backlog, the local journal, and whether batches go to the journal now. */
+function auditView(stats: AuditStats) {
+  return {
+    queued: stats.queued,
+    journaled: stats.journaled,
+    journal_bytes: stats.journalBytes,
+    last_flush_at: isoTime(stats.lastFlushAt),
+    failing: stats.failing,
+  };
+}
+
+/** Each Redis client by its use, never its URL or host: `down` when any is not connected. */
+function redisView(clients: Record<string, RedisStatus | null>) {
+  const known = Object.entries(clients).filter((client): client is [string, RedisStatus] => client[1] !== null);
+  const errors = known.map(([, status]) => status.lastErrorAt).filter((at) => at !== null);
+  return {
+    status: known.every(([, status]) => status.up) ? "up" : "down",
+    last_error_at: isoTime(errors.length > 0 ? Math.max(...errors) : null),
+    clients: Object.fromEntries(known.map(([name, status]) => [name, { up: status.up, last_error_at: isoTime(status.lastErrorAt) }])),
+  };
+}
+
+/** A secret by its reference as configured (a name, never the value) and when it was last read. */
+function secretView(secret: SecretFreshness) {
+  return {
+    reference: secret.reference,
+    stage: secret.stage,
+    used_by: secret.usedBy,
+    last_read_at: isoTime(secret.lastReadAt),
+    last_refresh_failed: secret.lastRefreshFailed,
+  };
+}
+
 /**
  * Public: `/health/live` (the process serves), `/health/ready` (it should get traffic) and
  * `/health` (`ok`, `degraded` or `down`, 503 when down) — a status word each, nothing an
  * outsider could map the deployment with. `/health/detailed` takes the admin key: the
  * database nodes (by role, without hosts or error text), each provider breaker and
- * cool-down, skipped stream chunks, GPU lifecycle counts and the usage recorder's counts.
+ * cool-down, skipped stream chunks, GPU lifecycle counts, the usage recorder's counts, the
+ * audit writer's backlog and journal, Redis (with REDIS_URL) and each secret reference's freshness.
  */
 export function healthRoute(deps: AppDeps): Hono<AppEnv> {
   return new Hono<AppEnv>()
@@ -90,6 +129,9 @@ export function healthRoute(deps: AppDeps): Hono<AppEnv> {
         ...(deps.gpu ? { gpu: deps.gpu.health() } : {}),
         // Usage rows waiting, dropped while Postgres was away, and set aside as unwritable.
         usage: deps.usage.stats(),
+        audit: auditView(deps.audit.stats()),
+        ...(deps.redisHealth ? { redis: redisView(deps.redisHealth()) } : {}),
+        ...(deps.secretsFreshness ? { secrets: deps.secretsFreshness().map(secretView) } : {}),
       };
       return c.json(body, status === "down" ? 503 : 200, { "cache-control": "no-store" });
     });

@@ -1,8 +1,9 @@
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from "../../shared/contract/chat.ts";
+import { markFirstToken } from "../observability/trace-attempts.ts";
 import type { CallContext } from "../providers/types.ts";
 import { untilAborted, type AttemptScope } from "../../shared/resilience/deadline.ts";
 import type { PlannedTarget } from "./plan.ts";
-import type { AttemptCall } from "./router.ts";
+import type { AttemptCall, TargetScope } from "./router.ts";
 
 export interface RequestContext {
   requestId: string;
@@ -28,7 +29,7 @@ export interface StreamStart {
  */
 export function callContext(
   target: PlannedTarget,
-  scope: AttemptScope,
+  scope: TargetScope,
   request: RequestContext,
   onHeaders: () => void = () => scope.clear("firstByte"),
 ): CallContext {
@@ -41,6 +42,7 @@ export function callContext(
     connectTimeoutMs: connectMs,
     onSent: () => scope.deadline("firstByte", firstByteMs, `${name} sent no response within ${firstByteMs} ms`),
     onHeaders,
+    onRateLimitHeaders: scope.onRateLimitHeaders,
     onMalformedChunk: request.onMalformedChunk === undefined ? undefined : (detail) => request.onMalformedChunk?.(name, detail),
   };
 }
@@ -63,7 +65,7 @@ function hasContent(chunk: ChatCompletionChunk): boolean {
  * Usage is always asked for, so tokens are counted even when the client did not ask.
  */
 export function streamAttempt(request: ChatCompletionRequest, context: RequestContext): AttemptCall<StreamStart> {
-  return async (target: PlannedTarget, scope: AttemptScope) => {
+  return async (target: PlannedTarget, scope: TargetScope) => {
     const { firstTokenMs } = target.policy.timeouts;
     const name = target.provider.name;
     let armed = false;
@@ -92,6 +94,7 @@ export function streamAttempt(request: ChatCompletionRequest, context: RequestCo
       throw error;
     }
     scope.clear("firstToken");
+    markFirstToken();
     return { head, rest, ended: false, scope };
   };
 }

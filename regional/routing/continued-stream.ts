@@ -1,6 +1,8 @@
+import type { Tracer } from "@opentelemetry/api";
 import type { ChatCompletionChunk, ChatCompletionRequest, Usage } from "../../shared/contract/chat.ts";
-import { classifyFailure } from "../../shared/resilience/outcome.ts";
+import { classifyFailure, type Outcome } from "../../shared/resilience/outcome.ts";
 import type { Logger } from "../logger.ts";
+import { traceStream, type StreamTrace } from "../observability/trace-stream.ts";
 import { streamedUsage } from "../usage/streamed-usage.ts";
 import { streamAttempt, type RequestContext, type StreamStart } from "./chat-attempts.ts";
 import {
@@ -37,6 +39,19 @@ export interface ContinuedStreamOptions {
   deadlineAt: number;
   /** Called once, when the answer ends, with every part's usage (and the failure that ended it, if any). */
   onEnd(parts: StreamPart[], error: unknown): void;
+  /** Told of breaks and continuations (metrics); unset, nobody is. */
+  events?: StreamEvents;
+  /** Traces the answer as a `breakwater.stream` span; unset, none (the request's trace context is still kept). */
+  tracer?: Tracer;
+}
+
+/** What became of an attempt to continue a broken stream: `no_target` when none could take it on. */
+export type ContinuationResult = "continued" | "no_target" | "failed";
+
+export interface StreamEvents {
+  /** A part broke or stalled after content reached the client (not a client that left). */
+  broke(provider: string, outcome: Outcome): void;
+  continuation(result: ContinuationResult): void;
 }
 
 /** `provider/model` as clients see it. */
@@ -64,7 +79,16 @@ export function usageOf(parts: StreamPart[]): Usage {
  * event of the original failure, never a fallback's rejection. The usage chunk (when asked
  * for) sums every part and lists them in `breakwater.parts`.
  */
-export async function* continuedStream(first: Served<StreamStart>, options: ContinuedStreamOptions): AsyncGenerator<ChatCompletionChunk> {
+export function continuedStream(first: Served<StreamStart>, options: ContinuedStreamOptions): AsyncGenerator<ChatCompletionChunk> {
+  // Traced from here, in the request's context: the server pulls the chunks later, from outside it.
+  return streamed(first, options, traceStream(options.tracer));
+}
+
+async function* streamed(
+  first: Served<StreamStart>,
+  options: ContinuedStreamOptions,
+  traced: StreamTrace,
+): AsyncGenerator<ChatCompletionChunk> {
   const { request, signal, router, logger } = options;
   const includeUsage = request.stream_options?.include_usage === true;
   const delivered: Delivered = startDelivered();
@@ -99,7 +123,9 @@ export async function* continuedStream(first: Served<StreamStart>, options: Cont
         },
         onEnd: (error, chars) => {
           streamedChars = chars;
-          if (error !== undefined) router.reportStreamFailure(target, error, signal.aborted);
+          if (error === undefined) return;
+          router.reportStreamFailure(target, error, signal.aborted);
+          if (!signal.aborted) options.events?.broke(target.provider.name, classifyFailure(error, false).outcome);
         },
       });
       open = (failure?: unknown): StreamPart => ({
@@ -137,13 +163,15 @@ export async function* continuedStream(first: Served<StreamStart>, options: Cont
         close(error);
         original ??= error;
         const next = await continuation(error);
-        if (!next) throw original;
+        if (next !== "not_continuable") options.events?.continuation(typeof next === "string" ? next : "continued");
+        if (typeof next === "string") throw original;
         logger.warn("stream continued on another target", {
           requestId: options.context.requestId,
           from: nameOf(target),
           to: nameOf(next.served.target),
           chars: delivered.text.length,
         });
+        traced.continued(nameOf(target), nameOf(next.served.target));
         // Each target continues at most once: the one that serves, and those that failed to start.
         for (const tried of first.plan.targets) {
           if (
@@ -162,31 +190,40 @@ export async function* continuedStream(first: Served<StreamStart>, options: Cont
     throw error;
   } finally {
     close(signal.aborted ? "client left" : undefined);
+    traced.end(parts.length, signal.aborted ? "client_gone" : ended === undefined ? "ok" : classifyFailure(ended, false).outcome);
     options.onEnd(parts, ended);
   }
 
-  /** Starts the continuation on the next capable target, or says there is none. */
+  /**
+   * Starts the continuation on the next capable target; or says why not: the answer may not be
+   * continued at all, no target can take it on (or no time is left), or the continuation failed.
+   */
   async function continuation(
     error: unknown,
-  ): Promise<{ served: Served<StreamStart>; request: ChatCompletionRequest; trimmed: string } | undefined> {
-    if (!first.plan.continueOnBreak || !continuableRequest(request) || !delivered.continuable || delivered.text === "") return undefined;
-    if (classifyFailure(error, signal.aborted).outcome !== "provider_fault") return undefined;
+  ): Promise<
+    { served: Served<StreamStart>; request: ChatCompletionRequest; trimmed: string } | "not_continuable" | "no_target" | "failed"
+  > {
+    if (!first.plan.continueOnBreak || !continuableRequest(request) || !delivered.continuable || delivered.text === "")
+      return "not_continuable";
+    if (classifyFailure(error, signal.aborted).outcome !== "provider_fault") return "not_continuable";
     const remainingMs = options.deadlineAt - Date.now();
-    if (remainingMs <= 0) return undefined;
+    if (remainingMs <= 0) return "no_target";
     const candidates = continuationTargets(first.plan, used);
-    if (candidates.length === 0) return undefined;
+    if (candidates.length === 0) return "no_target";
     const within = AbortSignal.any([signal, AbortSignal.timeout(remainingMs)]);
     const { request: continued, trimmed } = continuationRequest(request, delivered);
     try {
-      const served = await router.run(request.model, "chat", within, streamAttempt(continued, options.context), {
-        keepScope: true,
-        targets: () => candidates,
-        continuation: true,
-      });
+      const served = await traced.run(() =>
+        router.run(request.model, "chat", within, streamAttempt(continued, options.context), {
+          keepScope: true,
+          targets: () => candidates,
+          continuation: true,
+        }),
+      );
       return { served, request: continued, trimmed };
     } catch (failure) {
       logger.warn("stream could not be continued", { requestId: options.context.requestId, error: failure });
-      return undefined;
+      return "failed";
     }
   }
 }

@@ -1,32 +1,58 @@
 import type { Model } from "../../shared/contract/models.ts";
 import { GatewayError } from "../../shared/error.ts";
+import type { ConcurrencyLimits } from "../capacity/capacity.ts";
 import type { Registry } from "../providers/registry.ts";
 import type { ModelKind, Provider } from "../providers/types.ts";
+import type { BalancingView, Picker } from "./balancing/picker.ts";
+import { createPicker } from "./balancing/pickers.ts";
+import type { BalancingStrategy } from "./balancing/strategy.ts";
 import { defaultCallPolicy, mergePolicy, type CallPolicy } from "./policy.ts";
 import type { RouteConfig, RoutesFile } from "../routes-file.ts";
 
 export interface PlannedTarget {
   provider: Provider;
   model: string;
+  /** `provider/model`: what its breaker, cool-down, capacity and latency are kept under. */
+  key: string;
   weight: number;
   contextWindow?: number;
   policy: CallPolicy;
+  /** `maxConcurrent` of its provider and of its model. */
+  limits: ConcurrencyLimits;
 }
 
 export interface Plan {
-  targets: PlannedTarget[];
+  /** In the order to try them: the route's strategy put the first first. */
+  targets: readonly PlannedTarget[];
   fallbackOnContentPolicy: boolean;
   /** A stream that breaks after content reached the client may be continued on another target. */
   continueOnBreak: boolean;
 }
 
+/** A route's load-balancing strategy: as the routes file says, and as in force now. */
+export interface RouteStrategy {
+  route: string;
+  strategy: BalancingStrategy;
+  configured: BalancingStrategy;
+  /** In the routes file's order. */
+  targets: readonly PlannedTarget[];
+}
+
 export interface Planner {
-  plan(model: string, kind: ModelKind, random?: () => number): Plan;
+  /** The targets for `model`, ordered by its route's strategy over the router's view of them. */
+  plan(model: string, kind: ModelKind, view?: BalancingView<PlannedTarget>): Plan;
   /** Routes, then every provider model, as `/v1/models` lists them. */
   models(): Model[];
   /** Every provider with its own policy (before route overrides). */
   providers(): Array<{ name: string; policy: CallPolicy }>;
+  /** Each route's strategy, in the routes file's order. */
+  strategies(): RouteStrategy[];
+  /** Changes a route's strategy in this instance until it restarts; undefined when there is no such route. */
+  setStrategy(route: string, strategy: BalancingStrategy): RouteStrategy | undefined;
 }
+
+/** Without the router's view: every target ready and idle. */
+const idleView: BalancingView<PlannedTarget> = { ready: () => true, inFlight: () => 0, latencyMs: () => 0, random: Math.random };
 
 /**
  * Turns the model a client names into the targets to try: a configured route, or a plain
@@ -34,8 +60,20 @@ export interface Planner {
  */
 export function createPlanner(registry: Registry, file: RoutesFile, created = Math.floor(Date.now() / 1000)): Planner {
   const providerPolicy = (name: string) => mergePolicy(defaultCallPolicy, file.providers[name]);
+  const limitsOf = (provider: string, model: string): ConcurrencyLimits => {
+    const entry = Object.hasOwn(file.providers, provider) ? file.providers[provider] : undefined;
+    const models = entry?.type === "openai" || entry?.type === "anthropic" ? entry.models : [];
+    return { provider: entry?.limits?.maxConcurrent, model: models.find((listed) => listed.id === model)?.limits?.maxConcurrent };
+  };
 
-  const routes = new Map<string, { config: RouteConfig; kind: ModelKind; targets: PlannedTarget[] }>();
+  interface Route {
+    config: RouteConfig;
+    kind: ModelKind;
+    targets: PlannedTarget[];
+    strategy: BalancingStrategy;
+    picker: Picker;
+  }
+  const routes = new Map<string, Route>();
   for (const [name, config] of Object.entries(file.routes)) {
     const targets = config.targets.map((target, index) => {
       const where = `routes.${name}.targets.${index}`;
@@ -47,23 +85,46 @@ export function createPlanner(registry: Registry, file: RoutesFile, created = Ma
       }
       return {
         ...resolved,
+        key: `${resolved.provider.name}/${resolved.model}`,
         weight: target.weight ?? 1,
         contextWindow: target.contextWindow,
         policy: mergePolicy(providerPolicy(target.provider), config),
+        limits: limitsOf(resolved.provider.name, resolved.model),
       };
     });
     const kinds = new Set(targets.map((target) => target.kind));
     if (kinds.size > 1) throw new Error(`Routes file: routes.${name}: mixes chat and embeddings models`);
-    routes.set(name, { config, kind: targets[0]?.kind ?? "chat", targets: targets.map(({ kind: _, ...target }) => target) });
+    routes.set(name, {
+      config,
+      kind: targets[0]?.kind ?? "chat",
+      targets: targets.map(({ kind: _, ...target }) => target),
+      strategy: config.strategy,
+      picker: createPicker(config.strategy),
+    });
   }
+  const strategyOf = (name: string, route: Route): RouteStrategy => ({
+    route: name,
+    strategy: route.strategy,
+    configured: route.config.strategy,
+    targets: route.targets,
+  });
 
   return {
-    plan(model, kind, random = Math.random) {
+    plan(model, kind, view = idleView) {
       const route = routes.get(model);
       if (!route) {
         const { provider, model: providerModel } = registry.resolve(model, kind);
         return {
-          targets: [{ provider, model: providerModel, weight: 1, policy: providerPolicy(provider.name) }],
+          targets: [
+            {
+              provider,
+              model: providerModel,
+              key: `${provider.name}/${providerModel}`,
+              weight: 1,
+              policy: providerPolicy(provider.name),
+              limits: limitsOf(provider.name, providerModel),
+            },
+          ],
           fallbackOnContentPolicy: false,
           continueOnBreak: false,
         };
@@ -74,8 +135,11 @@ export function createPlanner(registry: Registry, file: RoutesFile, created = Ma
           param: "model",
         });
       }
-      const targets = route.config.strategy === "weighted" ? weightedFirst(route.targets, random) : route.targets;
-      return { targets, fallbackOnContentPolicy: route.config.fallbackOnContentPolicy, continueOnBreak: route.config.continueOnBreak };
+      return {
+        targets: route.picker.order(route.targets, view),
+        fallbackOnContentPolicy: route.config.fallbackOnContentPolicy,
+        continueOnBreak: route.config.continueOnBreak,
+      };
     },
 
     providers: () => registry.providers().map((provider) => ({ name: provider.name, policy: providerPolicy(provider.name) })),
@@ -84,14 +148,15 @@ export function createPlanner(registry: Registry, file: RoutesFile, created = Ma
       const routeModels = [...routes.keys()].map((id) => ({ id, object: "model" as const, created, owned_by: "breakwater" }));
       return [...routeModels, ...registry.list()];
     },
-  };
-}
 
-/** One target drawn by weight goes first; the others keep their order as fallbacks. */
-function weightedFirst(targets: PlannedTarget[], random: () => number): PlannedTarget[] {
-  const total = targets.reduce((sum, target) => sum + target.weight, 0);
-  let draw = random() * total;
-  const index = targets.findIndex((target) => (draw -= target.weight) < 0);
-  const first = index < 0 ? targets.length - 1 : index;
-  return [targets[first] as PlannedTarget, ...targets.filter((_, i) => i !== first)];
+    strategies: () => [...routes].map(([name, route]) => strategyOf(name, route)),
+
+    setStrategy(name, strategy) {
+      const route = routes.get(name);
+      if (!route) return undefined;
+      // A fresh picker: a round-robin turn or draw state of the old strategy means nothing to the new one.
+      if (route.strategy !== strategy) Object.assign(route, { strategy, picker: createPicker(strategy) });
+      return strategyOf(name, route);
+    },
+  };
 }

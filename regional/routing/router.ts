@@ -3,12 +3,15 @@ import { guardedAttempt, type AttemptEnd, type FailedAttempt } from "../../share
 import { createCoolDowns, type CoolDowns } from "../../shared/resilience/cool-down.ts";
 import { AttemptTimeout, sleep, type AttemptScope } from "../../shared/resilience/deadline.ts";
 import { classifyFailure } from "../../shared/resilience/outcome.ts";
-import { withRetries, retryAfterMsOf } from "../../shared/resilience/retry.ts";
+import { withRetries, retryAfterMsOf, type Retried } from "../../shared/resilience/retry.ts";
 import { createRetryBudget, defaultRetryBudget, type RetryBudget, type RetryBudgetPolicy } from "../../shared/resilience/retry-budget.ts";
+import { createCapacity, type Capacity, type HeaderReader } from "../capacity/capacity.ts";
 import type { Logger } from "../logger.ts";
 import type { ModelKind } from "../providers/types.ts";
 import type { BreakerScope, Breakers } from "../resilience/breakers.ts";
 import { noObserver, type AttemptObserver } from "./attempt-observer.ts";
+import { createLatencyEwma, type LatencyEwma } from "./balancing/latency-ewma.ts";
+import { routerView } from "./balancing/router-view.ts";
 import type { Plan, PlannedTarget, Planner } from "./plan.ts";
 
 export interface Clock {
@@ -45,11 +48,17 @@ export interface RunOptions {
   continuation?: boolean;
 }
 
+/** An attempt's scope as its call sees it: closing it also ends the target's call in flight. */
+export interface TargetScope extends AttemptScope {
+  /** Hand it a successful answer's headers: the provider's rate-limit state is learned from them. */
+  onRateLimitHeaders(header: HeaderReader): void;
+}
+
 /**
  * One attempt at one target. `scope` carries the attempt's signal and deadlines; a call
  * that keeps the scope past its return (a stream) must `close()` it when done.
  */
-export type AttemptCall<T> = (target: PlannedTarget, scope: AttemptScope) => Promise<T>;
+export type AttemptCall<T> = (target: PlannedTarget, scope: TargetScope) => Promise<T>;
 
 export interface RouterOptions {
   planner: Planner;
@@ -74,15 +83,18 @@ export interface Router {
   planner: Planner;
   breakers: Breakers;
   coolDowns: CoolDowns;
+  /** Calls in flight and provider limits, per target and provider. */
+  capacity: Capacity;
+  /** Each target's smoothed time to first token (the `latency` strategy's measure). */
+  latency: LatencyEwma;
   /** The router's clock, which cool-downs are kept in. */
   now(): number;
+  /** Retries each provider's budget allows now (each provider called since start). */
+  retryBudgets(): Array<{ provider: string; remaining: number }>;
 }
 
 /** A target's breakers: the provider's for transport faults, the provider/model's for what the model answers. */
-export const breakerScope = (target: PlannedTarget): BreakerScope => ({
-  provider: target.provider.name,
-  target: `${target.provider.name}/${target.model}`,
-});
+export const breakerScope = (target: PlannedTarget): BreakerScope => ({ provider: target.provider.name, target: target.key });
 
 /** What follows a failed attempt, by its outcome. */
 type Step = "retry" | "next" | "larger_context" | "return";
@@ -127,6 +139,34 @@ function described(end: FailedAttempt): string {
   return end.error instanceof GatewayError ? end.error.message : end.classified.outcome;
 }
 
+/** The scope a call gets: closing it (a stream that ended) also ends the target's call in flight. */
+function targetScope(scope: AttemptScope, release: () => void, learn: (header: HeaderReader) => void): TargetScope {
+  return {
+    ...scope,
+    close() {
+      scope.close();
+      release();
+    },
+    onRateLimitHeaders: learn,
+  };
+}
+
+/**
+ * Runs a target's attempts holding its capacity slot, and gives it back when they are over —
+ * except for a served stream, which holds it until its scope is closed or aborted (the client
+ * left, a deadline fired).
+ */
+async function holdingSlot<T>(release: () => void, keepScope: boolean, attempts: Promise<Retried<T>>): Promise<Retried<T>> {
+  let retried: Retried<T> | undefined;
+  try {
+    return (retried = await attempts);
+  } finally {
+    const stream = keepScope && retried?.end.kind === "served" ? retried.end.scope : undefined;
+    if (stream && !stream.signal.aborted) stream.signal.addEventListener("abort", release, { once: true });
+    else release();
+  }
+}
+
 /** The error leaving the router carries the attempts made, like every answer. */
 function noted(error: unknown, attempts: number): unknown {
   if (error instanceof GatewayError) error.headers["x-breakwater-attempts"] = String(attempts);
@@ -139,6 +179,9 @@ export function createRouter(options: RouterOptions): Router {
   const random = options.random ?? Math.random;
   const observer = options.observer ?? noObserver;
   const coolDowns = createCoolDowns();
+  const capacity = createCapacity(clock.now);
+  const latency = createLatencyEwma();
+  const view = routerView({ capacity, coolDowns, breakers, latency, now: clock.now, random });
   for (const { name, policy } of planner.providers()) breakers.ensure(name, policy.breaker);
   const budgets = new Map<string, RetryBudget>();
   const budgetOf = (provider: string) => {
@@ -151,13 +194,16 @@ export function createRouter(options: RouterOptions): Router {
     breakers,
     planner,
     coolDowns,
+    capacity,
+    latency,
     now: clock.now,
+    retryBudgets: () => [...budgets].map(([provider, budget]) => ({ provider, remaining: budget.remaining(clock.now()) })),
     reportStreamFailure(target, error, clientGone) {
       const classified = classifyFailure(error, clientGone);
       if (classified.outcome === "provider_fault") breakers.failure(breakerScope(target), target.policy.breaker, classified);
     },
     async run<T>(model: string, kind: ModelKind, signal: AbortSignal, call: AttemptCall<T>, options: RunOptions = {}): Promise<Served<T>> {
-      const plan = planner.plan(model, kind, random);
+      const plan = planner.plan(model, kind, view);
       const keepScope = options.keepScope ?? false;
       const targets = options.targets ? options.targets(plan) : plan.targets;
       const history: AttemptRecord[] = [];
@@ -194,6 +240,24 @@ export function createRouter(options: RouterOptions): Router {
           continue;
         }
         if (coolMs > 0) await clock.sleep(coolMs, signal);
+        // At our concurrency limit, or out of what the provider said remains until its reset: next target at once, before any 429.
+        const refused = capacity.refusal(target);
+        if (refused?.kind === "saturated") {
+          record(`at the ${refused.limit}'s concurrency limit (${refused.maxConcurrent})`);
+          overloaded ??= new GatewayError("overloaded", {
+            message: `Every target for '${model}' is at its concurrency limit.`,
+            retryAfterS: 1,
+          });
+          continue;
+        }
+        if (refused?.kind === "exhausted") {
+          record(`rate limit used up until its reset in ${Math.ceil(refused.retryAfterMs / 1000)} s`);
+          hint(refused.retryAfterMs);
+          otherFailures = true;
+          continue;
+        }
+        const release = capacity.acquire(target);
+        const learn = (header: HeaderReader) => capacity.learn(target, header);
 
         let tries = 0;
         const attempt = async (): Promise<AttemptEnd<T>> => {
@@ -205,12 +269,16 @@ export function createRouter(options: RouterOptions): Router {
             fallback,
             continuation: options.continuation ?? false,
           });
+          const started = clock.now();
           const end = await guardedAttempt({
             admit: () => breakers.lease(scope, breaker, timeouts.totalMs),
             signal,
             totalMs: timeouts.totalMs,
             totalMessage: `${target.provider.name} did not finish within ${timeouts.totalMs} ms`,
-            call: (attemptScope) => observed.run(() => call(target, attemptScope)),
+            call: (attemptScope) => {
+              capacity.sent(target);
+              return observed.run(() => call(target, targetScope(attemptScope, release, learn)));
+            },
             keepScope,
           });
           if (end.kind === "refused") {
@@ -219,6 +287,9 @@ export function createRouter(options: RouterOptions): Router {
           }
           observed.end(end.classified.outcome, end.kind === "failed" ? end.error : undefined);
           attempts += 1;
+          // Time to the first token (a stream) or the answer; a provider fault's time counts too, or a target timing out would look fast.
+          if (end.kind === "served" || end.classified.outcome === "provider_fault")
+            latency.record(target.key, clock.now() - started, clock.now());
           if (end.kind === "served") return end;
           record(described(end));
           if (end.classified.outcome === "rate_limited") {
@@ -227,18 +298,22 @@ export function createRouter(options: RouterOptions): Router {
           }
           return end;
         };
-        const retried = await withRetries(
-          retry,
-          {
-            signal,
-            now: clock.now,
-            sleep: clock.sleep,
-            random,
-            budget: budgetOf(target.provider.name),
-            blocked: () => breakers.openFor(scope, breaker) > 0 || cooling() > retry.retryAfterCapMs,
-          },
-          attempt,
-          (failure) => stepAfter(failure, plan) === "retry",
+        const retried = await holdingSlot(
+          release,
+          keepScope,
+          withRetries(
+            retry,
+            {
+              signal,
+              now: clock.now,
+              sleep: clock.sleep,
+              random,
+              budget: budgetOf(target.provider.name),
+              blocked: () => breakers.openFor(scope, breaker) > 0 || cooling() > retry.retryAfterCapMs || capacity.exhaustedFor(target) > 0,
+            },
+            attempt,
+            (failure) => stepAfter(failure, plan) === "retry",
+          ),
         );
         const { end } = retried;
         if (end.kind === "served") {

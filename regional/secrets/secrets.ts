@@ -13,16 +13,30 @@ export interface Secrets {
   /** Reads every handle given out so far that was never read; throws naming each one that fails. */
   prime(): Promise<void>;
   stats(): SecretStoreStats;
+  /** Every reference given out, with when it was last read: names only, never a value. */
+  freshness(): SecretFreshness[];
+}
+
+export interface SecretFreshness {
+  /** As configured: `secretsmanager:NAME` or `secretsmanager:NAME#json-key`. */
+  reference: string;
+  stage: VersionStage;
+  /** Where it is configured (setting names, the routes file); empty when no one said. */
+  usedBy: string[];
+  /** When Secrets Manager last answered for it, in ms since the epoch; null if it never did. */
+  lastReadAt: number | null;
+  /** The last read failed: the last good value stays in use until a read succeeds. */
+  lastRefreshFailed: boolean;
 }
 
 export function createSecrets(store: SecretStore, logger: Logger): Secrets {
-  const handles = new Map<string, { handle: LiveSecret; labels: Set<string>; primed: boolean }>();
+  const handles = new Map<string, { handle: LiveSecret; name: string; labels: Set<string>; primed: boolean }>();
   return {
     secret(ref, stage = "AWSCURRENT", label) {
       const key = `${stage} ${referenceText(ref)}`;
       let known = handles.get(key);
       if (!known) {
-        known = { handle: liveSecret(store, ref, stage, logger), labels: new Set(), primed: false };
+        known = { handle: liveSecret(store, ref, stage, logger), name: ref.name, labels: new Set(), primed: false };
         handles.set(key, known);
       }
       if (label) known.labels.add(label);
@@ -50,5 +64,17 @@ export function createSecrets(store: SecretStore, logger: Logger): Secrets {
     },
 
     stats: () => store.stats(),
+
+    freshness: () =>
+      [...handles.values()].map(({ handle, name, labels }) => {
+        const read = store.secret(name, handle.stage).freshness();
+        return {
+          reference: handle.reference,
+          stage: handle.stage,
+          usedBy: [...labels],
+          lastReadAt: read.lastReadAt,
+          lastRefreshFailed: read.lastReadFailed,
+        };
+      }),
   };
 }

@@ -44,6 +44,15 @@ export interface StoredSecret {
   get(): Promise<SecretVersion | null>;
   /** Reads again now: joins a read in flight, and shares one finished within `minRefreshIntervalMs`. */
   refresh(reason: string): Promise<SecretVersion | null>;
+  /** When it was last read, without its value. */
+  freshness(): SecretReadState;
+}
+
+export interface SecretReadState {
+  /** When Secrets Manager last answered for it, in ms since the epoch (the store's clock); null if it never did. */
+  lastReadAt: number | null;
+  /** The last read failed: the last good value is still in use and the read is tried again later. */
+  lastReadFailed: boolean;
 }
 
 export interface SecretStore {
@@ -59,6 +68,9 @@ interface Entry {
   expiresAt: number;
   /** When the last read, good or failed, finished. */
   readAt: number;
+  /** When the last good read finished; null before one. */
+  goodAt: number | null;
+  lastFailed: boolean;
   inFlight: Promise<SecretVersion | null> | undefined;
 }
 
@@ -82,7 +94,16 @@ export function createSecretStore(options: SecretStoreOptions): SecretStore {
     const key = `${stage}\u0000${name}`;
     let entry = entries.get(key);
     if (!entry) {
-      entry = { name, stage, version: undefined, expiresAt: 0, readAt: Number.NEGATIVE_INFINITY, inFlight: undefined };
+      entry = {
+        name,
+        stage,
+        version: undefined,
+        expiresAt: 0,
+        readAt: Number.NEGATIVE_INFINITY,
+        goodAt: null,
+        lastFailed: false,
+        inFlight: undefined,
+      };
       entries.set(key, entry);
     }
     return entry;
@@ -96,9 +117,12 @@ export function createSecretStore(options: SecretStoreOptions): SecretStore {
         // The same text again keeps the same object, so values derived from it stay cached.
         entry.version = sameVersion(entry.version, version) ? entry.version : version;
         entry.expiresAt = now() + options.ttlMs * (1 + jitter * random());
+        entry.goodAt = now();
+        entry.lastFailed = false;
         return entry.version ?? null;
       } catch (error) {
         stats.failures += 1;
+        entry.lastFailed = true;
         entry.expiresAt = now() + retryAfterFailureMs;
         const reference = `secretsmanager:${entry.name} (${entry.stage})`;
         if (entry.version === undefined) throw new Error(`${reference} could not be read: ${describe(error)}`, { cause: error });
@@ -143,6 +167,8 @@ export function createSecretStore(options: SecretStoreOptions): SecretStore {
           options.logger.info("reading a secret again", { reference: `secretsmanager:${name} (${stage})`, reason });
           return await read(entry);
         },
+
+        freshness: () => ({ lastReadAt: entry.goodAt, lastReadFailed: entry.lastFailed }),
       };
     },
 

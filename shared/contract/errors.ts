@@ -34,7 +34,7 @@ export const errorCodes = {
 
 export type ErrorCode = keyof typeof errorCodes;
 
-/** The body of every error response, in OpenAI's shape plus the request id. */
+/** The body of every error response, in OpenAI's shape plus the request id (and, where the tier knows it, the W3C trace id). */
 export interface ErrorBody {
   error: {
     message: string;
@@ -42,6 +42,7 @@ export interface ErrorBody {
     code: ErrorCode | string;
     param: string | null;
     request_id: string | null;
+    trace_id?: string;
   };
 }
 

@@ -2,15 +2,16 @@ import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { errorResponse, GatewayError } from "../error.ts";
 
-type WithRequestId = { Variables: { requestId: string } };
+/** The request's ids; a tier that traces sets `traceId` (the W3C trace id) too, and its error bodies carry it. */
+type WithRequestId = { Variables: { requestId: string; traceId?: string } };
 
 export interface ErrorHandling {
   /** A tier's own failures that are not bugs (regional: a database node gone → 503). */
   known?: (error: unknown) => GatewayError | undefined;
   /** How a 5xx is logged: the cause goes to the log, never to the client. */
-  logFailure(fields: { requestId: string | undefined; code: string; path: string; error: unknown }): void;
+  logFailure(fields: { requestId: string | undefined; traceId: string | undefined; code: string; path: string; error: unknown }): void;
   /** How a request whose client already left is noted (nobody reads its answer). */
-  logClientGone?(fields: { requestId: string | undefined; path: string }): void;
+  logClientGone?(fields: { requestId: string | undefined; traceId: string | undefined; path: string }): void;
 }
 
 /** What a thrown value means for the client: a GatewayError as it is, Hono's 4xx as ours, anything else an internal error. */
@@ -23,19 +24,21 @@ function asGatewayError(error: unknown, known: ErrorHandling["known"]): GatewayE
   return known?.(error) ?? new GatewayError("internal_error", { cause: error });
 }
 
-const respond = <E extends WithRequestId>(c: Context<E>, error: GatewayError): Response => errorResponse(error, c.get("requestId") ?? null);
+const respond = <E extends WithRequestId>(c: Context<E>, error: GatewayError): Response =>
+  errorResponse(error, c.get("requestId") ?? null, c.get("traceId"));
 
-/** The one error handler of both tiers: every failure leaves in OpenAI's error shape, with the request id. */
+/** The one error handler of both tiers: every failure leaves in OpenAI's error shape, with the request id (and trace id, when set). */
 export function errorHandler<E extends WithRequestId>(handling: ErrorHandling): ErrorHandler<E> {
   return function onError(error, c) {
     const gatewayError = asGatewayError(error, handling.known);
     const requestId = c.get("requestId");
+    const traceId = c.get("traceId");
     if (c.req.raw.signal.aborted) {
-      handling.logClientGone?.({ requestId, path: c.req.path });
+      handling.logClientGone?.({ requestId, traceId, path: c.req.path });
       return respond(c, gatewayError);
     }
     if (gatewayError.status >= 500)
-      handling.logFailure({ requestId, code: gatewayError.code, path: c.req.path, error: gatewayError.cause ?? gatewayError });
+      handling.logFailure({ requestId, traceId, code: gatewayError.code, path: c.req.path, error: gatewayError.cause ?? gatewayError });
     return respond(c, gatewayError);
   };
 }

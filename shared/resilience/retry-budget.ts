@@ -13,6 +13,8 @@ export interface RetryBudget {
   recordRequest(now: number): void;
   /** Takes one retry from the budget, or says there is none left. */
   tryRetry(now: number): boolean;
+  /** Retries the window allows now (what operators watch run dry), without taking one. */
+  remaining(now: number): number;
 }
 
 const bucketCount = 10;
@@ -54,6 +56,10 @@ export function createRetryBudget(policy: RetryBudgetPolicy = defaultRetryBudget
       if (sum(retries) + 1 > policy.floor + policy.ratio * sum(requests)) return false;
       retries[index] = (retries[index] ?? 0) + 1;
       return true;
+    },
+    remaining(now) {
+      advance(now);
+      return Math.max(0, Math.floor(policy.floor + policy.ratio * sum(requests)) - sum(retries));
     },
   };
 }

@@ -36,7 +36,7 @@ describe("invalidateEdgeKey", () => {
     await expect(
       edgeKeyInvalidator({ url: "http://127.0.0.1:1", token: "x" }, logger)(hashApiKey(generateApiKey())),
     ).resolves.toBeUndefined();
-    expect(warnings.map((line) => (JSON.parse(line) as LogFields).message)).toEqual([
+    expect(warnings.map((line) => (JSON.parse(line) as LogFields).msg)).toEqual([
       "could not drop the edge's cached key record; it expires within 60 s",
     ]);
   });

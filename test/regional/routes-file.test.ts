@@ -84,8 +84,9 @@ describe("routes file", () => {
       },
     });
     const planner = createPlanner(registry, file);
-    expect(planner.plan("chat", "chat", () => 0.1).targets.map((target) => target.provider.name)).toEqual(["mock", "other"]);
-    expect(planner.plan("chat", "chat", () => 0.5).targets.map((target) => target.provider.name)).toEqual(["other", "mock"]);
+    const drawing = (draw: number) => ({ ready: () => true, inFlight: () => 0, latencyMs: () => 0, random: () => draw });
+    expect(planner.plan("chat", "chat", drawing(0.1)).targets.map((target) => target.provider.name)).toEqual(["mock", "other"]);
+    expect(planner.plan("chat", "chat", drawing(0.5)).targets.map((target) => target.provider.name)).toEqual(["other", "mock"]);
   });
 });
 

@@ -182,8 +182,15 @@ describe("the secret cache", () => {
       sm.outage(false);
     }
     expect(secrets.stats()).toMatchObject({ failures: 1, lastGoodServed: 1 });
-    expect(log()).toContain(
-      '"message":"Secrets Manager could not be read; the last good value stays in use","reference":"secretsmanager:cache/outage (AWSCURRENT)"',
+    expect(
+      log()
+        .split("\n")
+        .map((line) => JSON.parse(line) as unknown),
+    ).toContainEqual(
+      expect.objectContaining({
+        msg: "Secrets Manager could not be read; the last good value stays in use",
+        reference: "secretsmanager:cache/outage (AWSCURRENT)",
+      }),
     );
 
     sm.put("cache/outage", "value-after-outage");

@@ -1,3 +1,4 @@
+import type { Tracer } from "@opentelemetry/api";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,6 +12,12 @@ import { openDb, type Db, type DbOptions } from "../../regional/db/index.ts";
 import { migrate, readMigrations } from "../../regional/db/migrate.ts";
 import type { GpuService } from "../../regional/gpu/service.ts";
 import { createLogger, type Logger } from "../../regional/logger.ts";
+import { attemptMetrics } from "../../regional/observability/attempt-metrics.ts";
+import { countTransitions } from "../../regional/observability/breaker-metrics.ts";
+import type { AccessLogOptions } from "../../regional/observability/access-log.ts";
+import type { Metrics } from "../../regional/observability/metrics.ts";
+import { tracingObserver } from "../../regional/observability/trace-attempts.ts";
+import { observeWith } from "../../regional/routing/attempt-observer.ts";
 import { createMockProvider } from "../../regional/providers/mock/index.ts";
 import { createRegistry } from "../../regional/providers/registry.ts";
 import { createBreakers, type Breakers } from "../../regional/resilience/breakers.ts";
@@ -23,6 +30,8 @@ import { testCheckpointSecret } from "./audit.ts";
 import type { Provider } from "../../regional/providers/types.ts";
 import { createTestDatabase, type TestDatabase } from "./database.ts";
 import { waitForReplay } from "../infra/postgres.ts";
+import { createAdmission } from "../../regional/admission/create.ts";
+import type { QueueClock } from "../../regional/admission/fair-queue.ts";
 
 export interface TestApp {
   app: ReturnType<typeof createApp>;
@@ -56,13 +65,23 @@ export interface TestAppOptions {
   trustedProxies?: string[];
   /** Builds the GPU API's service (unset: no /v1/gpu routes), over the app's db and breakers. */
   gpu?: (parts: { db: Db; logger: Logger; breakers: Breakers }) => GpuService;
+  /** Time and timers of the admission queues; unset, real ones. */
+  queueClock?: QueueClock;
+  /** Measured into this registry (attempts, breakers, HTTP) and served on `/metrics`, as `main.ts` wires it; unset, nothing is. */
+  metrics?: Metrics;
+  /** Spans of requests, attempts, streams and queries, as `main.ts` wires a tracer; unset, none (trace context still propagates). */
+  tracer?: Tracer;
+  /** Every log line of the app and its parts, at debug, is pushed here (JSON text); unset, nothing is logged. */
+  logLines?: string[];
+  /** The access log's slow-request threshold and clock; unset, 5 s and the real clock. */
+  accessLog?: AccessLogOptions;
 }
 
 /** The regional app over its own migrated database on the real test Postgres. */
 export async function createTestApp(serverUrl: string, options: TestAppOptions = {}): Promise<TestApp> {
   const database: TestDatabase = await createTestDatabase(serverUrl);
   const replicaUrls = options.replicaServerUrl ? [sameDatabase(options.replicaServerUrl, database.url)] : [];
-  const db = await openDb({ databaseUrl: database.url, dataDir: "", poolSize: 4, replicaUrls, ...options.db });
+  const db = await openDb({ databaseUrl: database.url, dataDir: "", poolSize: 4, replicaUrls, tracer: options.tracer, ...options.db });
   const migrations = await readMigrations();
   await migrate(db.write, migrations);
   const keys = createKeyStore(db, { cacheTtlMs: options.keyCacheTtlMs ?? 0 });
@@ -71,7 +90,8 @@ export async function createTestApp(serverUrl: string, options: TestAppOptions =
   const { key } = await keys.create(tenant.id, "test");
   for (const replicaUrl of replicaUrls) await waitForReplay(database.url, replicaUrl);
   if (replicaUrls.length > 0) await db.checkHealth();
-  const logger = createLogger("silent");
+  const { logLines } = options;
+  const logger = logLines ? createLogger("debug", (line) => logLines.push(line)) : createLogger("silent");
   const dataDir = await mkdtemp(join(tmpdir(), "bw-app-"));
   const audit = await openAuditLog({
     sql: db.write,
@@ -90,11 +110,15 @@ export async function createTestApp(serverUrl: string, options: TestAppOptions =
     keys,
     router: createRouter({
       planner: createPlanner(createRegistry(options.providers ?? [createMockProvider()]), parseRoutes(options.routes ?? {})),
-      breakers: createBreakers(logger, options.clock?.now),
+      breakers: createBreakers(logger, options.clock?.now, options.metrics && countTransitions(options.metrics)),
       logger,
       clock: options.clock,
       random: options.random,
       retryBudget: options.retryBudget,
+      observer: observeWith(
+        ...(options.metrics ? [attemptMetrics(options.metrics)] : []),
+        ...(options.tracer ? [tracingObserver(options.tracer)] : []),
+      ),
     }),
     logger,
     migrations,
@@ -105,8 +129,13 @@ export async function createTestApp(serverUrl: string, options: TestAppOptions =
     usage,
     admin: { key: options.adminKey, checkpointSecret: testCheckpointSecret },
     trustedProxies: trustedProxies(options.trustedProxies ?? []),
+    ...(options.metrics && { metrics: options.metrics }),
+    ...(options.tracer && { tracer: options.tracer }),
+    ...(options.accessLog && { accessLog: options.accessLog }),
   };
   if (options.gpu) deps.gpu = options.gpu({ db, logger, breakers: deps.router.breakers });
+  const models = deps.router.planner.models().map((model) => model.id);
+  deps.admission = createAdmission({ routes: parseRoutes(options.routes ?? {}), models, db, logger, clock: options.queueClock });
   return {
     app: createApp(deps),
     db,

@@ -17,6 +17,9 @@ export const deliberatelyUnset: Readonly<Record<string, string>> = {
   DATABASE_HEALTH_INTERVAL_MS: "tuning: unset, dbDefaults decide",
   DATABASE_HEALTH_TIMEOUT_MS: "tuning: unset, dbDefaults decide",
   DATABASE_RYW_TTL_MS: "tuning: unset, dbDefaults decide",
+  METRICS_PORT: "unset until a metrics collector runs beside the task; /metrics stays reachable with the admin key",
+  METRICS_HOST: "unset, HOST: the task's own network",
+  SLOW_REQUEST_MS: "tuning: unset, the access log's default (5 s) decides",
   SECRETS_MANAGER_ENDPOINT: "tests and LocalStack only; on ECS the region's own endpoint is right",
   SECRETS_MANAGER_REGION: "unset, the SDK takes the task's region (ECS sets AWS_REGION), where every replicated secret is",
 };

@@ -12,10 +12,11 @@ resource "aws_sns_topic_subscription" "email" {
 locals {
   actions = [aws_sns_topic.alarms.arn]
   alb     = { LoadBalancer = var.load_balancer_arn_suffix }
-  # The app's own metrics: not exported yet. These are the names the observability issue's
-  # Prometheus exporter will emit (breakwater_ prefix), shipped to CloudWatch under this
-  # namespace with the Environment and Region labels as dimensions. Until then the alarms
-  # have no data and stay OK (treat_missing_data).
+  # The app's own metrics, as regional's /metrics exports them (regional/observability/;
+  # test/observability/metric-names.test.ts checks every name here). A collector scraping
+  # METRICS_PORT (CloudWatch agent or ADOT with its Prometheus receiver) ships them to
+  # CloudWatch under this namespace with the Environment and Region labels as dimensions;
+  # without one the alarms have no data and stay OK (treat_missing_data).
   app_namespace  = "Breakwater"
   app_dimensions = { Environment = var.environment, Region = var.region_name }
 }
@@ -124,7 +125,7 @@ resource "aws_cloudwatch_metric_alarm" "replica_lag" {
 
 resource "aws_cloudwatch_metric_alarm" "breaker_open" {
   alarm_name          = "${var.name}-breaker-open"
-  alarm_description   = "A provider or model circuit breaker has stayed open for 10 minutes (breakwater_circuit_breakers_open, not exported yet). docs/deploy.md#alarms"
+  alarm_description   = "A provider or model circuit breaker has stayed open for 10 minutes (breakwater_circuit_breakers_open). docs/deploy.md#alarms"
   namespace           = local.app_namespace
   metric_name         = "breakwater_circuit_breakers_open"
   dimensions          = local.app_dimensions
@@ -140,7 +141,7 @@ resource "aws_cloudwatch_metric_alarm" "breaker_open" {
 
 resource "aws_cloudwatch_metric_alarm" "audit_backlog" {
   alarm_name          = "${var.name}-audit-backlog"
-  alarm_description   = "More than ${var.audit_backlog_events} audit events wait in the local journal (breakwater_audit_backlog_events, not exported yet). docs/deploy.md#alarms"
+  alarm_description   = "More than ${var.audit_backlog_events} audit events wait in the local journal (breakwater_audit_backlog_events: queued plus journaled). docs/deploy.md#alarms"
   namespace           = local.app_namespace
   metric_name         = "breakwater_audit_backlog_events"
   dimensions          = local.app_dimensions

@@ -44,7 +44,11 @@ async function handle(options: ProviderOptions, request: IncomingMessage, respon
   const { now } = options;
   const path = (request.url ?? "/").split("?")[0] ?? "/";
   const endpoint = endpoints[`${request.method} ${path}`] ?? "other";
-  const record = options.records.open(options.name, request.method ?? "", path, endpoint, now());
+  const { traceparent, tracestate } = request.headers;
+  const record = options.records.open(options.name, request.method ?? "", path, endpoint, now(), {
+    traceparent: typeof traceparent === "string" ? traceparent : undefined,
+    tracestate: typeof tracestate === "string" ? tracestate : undefined,
+  });
   const signal = watchClient(record, response, now);
 
   const body = await readBody(request);

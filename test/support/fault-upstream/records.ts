@@ -33,6 +33,9 @@ export interface RequestRecord {
   completedAt: number | null;
   /** When the client closed the connection before the response was complete. */
   clientGoneAt: number | null;
+  /** The W3C trace context the request carried (`traceparent`, `tracestate`), null when none. */
+  traceparent: string | null;
+  tracestate: string | null;
 }
 
 /** Query of the control port's `GET /control/requests`; every field narrows. */
@@ -46,9 +49,14 @@ export interface RequestFilter {
   afterId?: number;
 }
 
+export interface TraceHeaders {
+  traceparent?: string;
+  tracestate?: string;
+}
+
 export interface Records {
   /** Registers a request as it arrives; the handler fills in the rest as it goes. */
-  open(provider: string, method: string, path: string, endpoint: Endpoint, receivedAt: number): RequestRecord;
+  open(provider: string, method: string, path: string, endpoint: Endpoint, receivedAt: number, trace?: TraceHeaders): RequestRecord;
   list(filter?: RequestFilter): RequestRecord[];
   clear(): void;
 }
@@ -62,7 +70,7 @@ export function createRecords(): Records {
   let nextId = 1;
 
   return {
-    open(provider, method, path, endpoint, receivedAt) {
+    open(provider, method, path, endpoint, receivedAt, trace = {}) {
       const record: RequestRecord = {
         id: nextId++,
         provider,
@@ -80,6 +88,8 @@ export function createRecords(): Records {
         outcome: "pending",
         completedAt: null,
         clientGoneAt: null,
+        traceparent: trace.traceparent ?? null,
+        tracestate: trace.tracestate ?? null,
       };
       records.push(record);
       return record;

@@ -1,0 +1,29 @@
+import { context, defaultTextMapSetter, ROOT_CONTEXT, trace, type Context } from "@opentelemetry/api";
+import { W3CTraceContextPropagator } from "@opentelemetry/core";
+import { randomBytes } from "node:crypto";
+
+/** W3C trace context (`traceparent`, `tracestate`) only: no baggage, whose entries clients could fill with anything. */
+const w3c = new W3CTraceContextPropagator();
+
+/** The trace context a request came with (the edge forwards the client's, or its own); ROOT when none or malformed. */
+export function incomingContext(traceparent: string | undefined, tracestate: string | undefined): Context {
+  if (traceparent === undefined) return ROOT_CONTEXT;
+  const carrier = { traceparent, tracestate };
+  return w3c.extract(ROOT_CONTEXT, carrier, { get: (from, key) => from[key as keyof typeof from], keys: () => Object.keys(carrier) });
+}
+
+/**
+ * `headers` plus the `traceparent` (and `tracestate`) of the active span — the provider
+ * attempt's, or with tracing off the request's incoming context — for a call out. The same
+ * object when there is no trace to carry on.
+ */
+export function withTraceHeaders(headers: Record<string, string>): Record<string, string> {
+  const active = context.active();
+  if (trace.getSpanContext(active) === undefined) return headers;
+  const traced = { ...headers };
+  w3c.inject(active, traced, defaultTextMapSetter);
+  return traced;
+}
+
+/** A trace id for a request that came with none while tracing is off: its logs and error body still have one to quote. */
+export const randomTraceId = (): string => randomBytes(16).toString("hex");
