@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Histogram, Registry } from "prom-client";
+import { defineCapacityCollectors, type CapacitySources } from "./capacity-collectors.ts";
 import { defineCollectors, type ScrapeSources } from "./collectors.ts";
 import { hotCounter, hotHistogram, type HotCounter, type HotHistogram } from "./hot-metrics.ts";
 import { targetMetrics, type TargetMetrics, type UpstreamFamilies } from "./target-metrics.ts";
@@ -24,7 +25,7 @@ export interface Metrics {
   };
   readonly breakerTransitions: Counter<"breaker" | "from" | "to">;
   /** Points the scrape-time gauges at the services (breakers, database, audit, usage, GPU); until then they read nothing. */
-  watch(sources: ScrapeSources): void;
+  watch(sources: ScrapeSources & CapacitySources): void;
 }
 
 /**
@@ -36,8 +37,9 @@ export function createMetrics(): Metrics {
   const registry = new Registry();
   const registers = [registry];
   collectDefaultMetrics({ register: registry });
-  let sources: ScrapeSources | undefined;
+  let sources: (ScrapeSources & CapacitySources) | undefined;
   defineCollectors(registry, () => sources);
+  defineCapacityCollectors(registry, () => sources);
   const upstream = upstreamFamilies(registry);
   return {
     registry,

@@ -210,3 +210,23 @@ describe("what a request leaves in the metrics", () => {
     ).toBe(1);
   });
 });
+
+// Last: its stream would change the counts the tests above read.
+describe("capacity in the metrics", () => {
+  it("shows each route's admission queue and the calls in flight per provider and target", async () => {
+    const before = valueOf(await scrape(), "breakwater_queue_requests_total", { queue: "mock/echo", result: "admitted" });
+    const stream = await chat("mock/echo", { stream: true });
+    // The stream holds its slot and its provider call until it ends.
+    const during = await scrape();
+    expect(valueOf(during, "breakwater_queue_in_flight", { queue: "mock/echo" })).toBe(1);
+    expect(valueOf(during, "breakwater_provider_in_flight", { provider: "mock" })).toBe(1);
+    expect(valueOf(during, "breakwater_target_in_flight", { target: "mock/echo" })).toBe(1);
+    await stream.text();
+    const after = await scrape();
+    expect(valueOf(after, "breakwater_queue_requests_total", { queue: "mock/echo", result: "admitted" })).toBe(before + 1);
+    expect(valueOf(after, "breakwater_queue_in_flight", { queue: "mock/echo" })).toBe(0);
+    expect(valueOf(after, "breakwater_target_in_flight", { target: "mock/echo" })).toBe(0);
+    expect(valueOf(after, "breakwater_queue_shedding", { queue: "mock/echo" })).toBe(0);
+    expect(after.types.get("breakwater_queue_wait_seconds")).toBe("gauge");
+  });
+});
