@@ -120,7 +120,8 @@ describe("admission queue", () => {
 
   it("gives a waiting client's place up when it leaves", async () => {
     const { key } = await newTenant("leaver");
-    const holder = timed(chat("single", key, { "x-mock-fault": "latency=300" }));
+    // Holds the one slot long enough for the steps below, however loaded the machine.
+    const holder = timed(chat("single", key, { "x-mock-fault": "latency=1500" }));
     await until("single", (queue) => queue.in_flight === 1);
     const leaving = new AbortController();
     const left = Promise.resolve(t.app.request(leavable(chat("single", key), leaving.signal))).catch((error: unknown) => error);
