@@ -26,6 +26,8 @@ export interface BenchOptions {
   microThresholdPct: number;
   updateBaseline: boolean;
   strict: boolean;
+  /** Run `../shared/peer-bench/run.sh` with the built regional as its third target instead. */
+  peer: boolean;
   help: boolean;
 }
 
@@ -46,6 +48,9 @@ export const usage = `Usage: npm run bench -- [options]
   --micro-threshold <pct>     in-process figure regression threshold in % (BENCH_MICRO_THRESHOLD_PCT, default 50)
   --update-baseline           write this run to bench/baseline.json
   --strict                    exit 1 when a regression is flagged
+  --peer                      instead: the side-by-side run of ../shared/peer-bench/run.sh (direct, Portkey,
+                              direct again) with the built regional as the third target; its knobs
+                              (ROUNDS, DURATION, ...) pass through; the table goes to bench/peer-table.txt
 
   BENCH_DATABASE_URL          run regional against this Postgres instead of embedded PGlite
 `;
@@ -69,6 +74,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
       "micro-threshold": { type: "string" },
       "update-baseline": { type: "boolean", default: false },
       strict: { type: "boolean", default: false },
+      peer: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -87,6 +93,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     microThresholdPct: number("micro-threshold", values["micro-threshold"] ?? env.BENCH_MICRO_THRESHOLD_PCT, 50, 0),
     updateBaseline: values["update-baseline"] === true,
     strict: values.strict === true,
+    peer: values.peer === true,
     help: values.help === true,
   };
 }

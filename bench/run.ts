@@ -7,12 +7,16 @@ import { compare, readBaseline, writeBaseline } from "./baseline.ts";
 import { loadChat } from "./load.ts";
 import { compareMicro, formatMicro } from "./micro.ts";
 import { policyFigures } from "./policies.ts";
+import { balancingFigures } from "./balancing.ts";
+import { formatOverload, overloadFigures } from "./overload.ts";
+import { observabilityFigures } from "./observability.ts";
 import { auditFigures } from "./audit.ts";
 import { edgeAuthScenario } from "./edge-auth.ts";
 import { edgeCacheScenario, formatEdgeCache } from "./edge-cache.ts";
 import { failoverFigure, failoverScenario, formatFailover } from "./failover.ts";
 import { replicaFigures } from "./replicas.ts";
 import { builtRegionalFigures } from "./built-regional.ts";
+import { peerBench } from "./peer.ts";
 import { formatManyStreams, manyStreamsFigures, manyStreamsScenario } from "./many-streams.ts";
 import { checkTarget, sequentialChat, streamTtfb, type SequentialResult } from "./measure.ts";
 import { parseOptions, usage, type BenchOptions, type PathName } from "./options.ts";
@@ -39,6 +43,7 @@ async function main(): Promise<number> {
     process.stdout.write(usage);
     return 0;
   }
+  if (options.peer) return await peerBench({ root, progress });
   const paths = availablePaths(options.paths);
   const dir = mkdtempSync(join(tmpdir(), "breakwater-bench-"));
   workDir = dir;
@@ -49,8 +54,24 @@ async function main(): Promise<number> {
     await stopAll();
     progress("in-process figures: resilience policies");
     const micro = await policyFigures();
+    progress("in-process figures: load-balancing picks per strategy");
+    micro.push(...balancingFigures());
+    progress("admission queue under 2× overload (real time, one tenant flooding)");
+    const overload = await overloadFigures();
+    progress(formatOverload(overload));
+    micro.push(
+      {
+        id: "admission under 2× overload: goodput",
+        value: overload.goodputPerS,
+        unit: "ops/s",
+        aim: { op: "≥", value: 0.9 * overload.capacityPerS },
+      },
+      { id: "admission under 2× overload: accepted p99", value: overload.acceptedP99Ms, unit: "ms" },
+    );
     progress("audit log: append cost and sustained writes into Postgres");
     micro.push(...(await auditFigures()));
+    progress("observability: metrics + tracing (OTLP to a local sink) + access log, on against off");
+    micro.push(...(await observabilityFigures()));
     if (paths.includes("edge")) {
       progress("edge: auth with a warm key cache + limiters over plain forwarding (wrangler dev)");
       const edgeAuth = await edgeAuthScenario({ root, workDir: join(dir, "edge-auth"), requests: options.durationS < 2 ? 300 : 2_000 });

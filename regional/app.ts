@@ -17,6 +17,11 @@ import { traceRequests } from "./observability/trace-requests.ts";
 import { adminRoute } from "./routes/admin/index.ts";
 import { chatRoute } from "./routes/chat.ts";
 import { embeddingsRoute } from "./routes/embeddings.ts";
+import { audioRoute } from "./routes/audio.ts";
+import { completionsRoute } from "./routes/completions.ts";
+import { imagesRoute } from "./routes/images.ts";
+import { moderationsRoute } from "./routes/moderations.ts";
+import { responsesRoute } from "./routes/responses.ts";
 import { gpuRoute } from "./routes/gpu.ts";
 import { healthRoute } from "./routes/health.ts";
 import { internalRoute } from "./routes/internal.ts";
@@ -51,6 +56,11 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.use("/v1/*", usageMeter(deps.usage, deps.metrics?.targets));
   app.route("/v1", chatRoute(deps));
   app.route("/v1", embeddingsRoute(deps));
+  app.route("/v1", responsesRoute(deps));
+  app.route("/v1", completionsRoute(deps));
+  app.route("/v1", imagesRoute(deps));
+  app.route("/v1", audioRoute(deps));
+  app.route("/v1", moderationsRoute(deps));
   app.route("/v1", modelsRoute(deps));
   if (deps.gpu) app.route("/v1", gpuRoute(deps.gpu, deps.limits));
   // Every /admin route, whoever adds it, is behind the admin key and audited.

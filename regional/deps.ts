@@ -16,6 +16,7 @@ import type { Metrics } from "./observability/metrics.ts";
 import type { Router } from "./routing/router.ts";
 import type { SecretFreshness } from "./secrets/secrets.ts";
 import type { SigningSecrets } from "./secrets/signing-secrets.ts";
+import type { Incidents } from "./status/incidents.ts";
 import type { UsageRecorder } from "./usage/recorder.ts";
 
 /**
@@ -63,6 +64,8 @@ export interface AppDeps {
   metrics?: Metrics;
   /** Spans of requests and streams (OTEL_* set); unset, none, though an incoming `traceparent` still reaches the providers. */
   tracer?: Tracer;
+  /** The incident history (breaker openings and closings of both tiers) the status page shows; unset, the edge's posts are refused. */
+  incidents?: Incidents;
   /** The access log's slow-request threshold (SLOW_REQUEST_MS) and clock; unset, 5 s and `performance.now`. */
   accessLog?: AccessLogOptions;
 }

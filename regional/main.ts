@@ -28,6 +28,8 @@ import { trustedProxies } from "./http/trusted-proxies.ts";
 import { createReplayGuard } from "./http/replay-guard.ts";
 import { attemptMetrics } from "./observability/attempt-metrics.ts";
 import { countTransitions } from "./observability/breaker-metrics.ts";
+import { onTransitions } from "./resilience/transition-hooks.ts";
+import { createIncidents } from "./status/incidents.ts";
 import { createMetrics } from "./observability/metrics.ts";
 import { metricsApp } from "./observability/metrics-route.ts";
 import { tracingObserver } from "./observability/trace-attempts.ts";
@@ -80,9 +82,11 @@ const devKey = await ensureDevKey(db, keys, {
 const lifecycle = { shuttingDown: false };
 const auditing = await startAuditing(config, db, logger);
 const metrics = createMetrics();
+// Breaker openings and closings, kept for the status page (written in batches, off the request path).
+const incidents = createIncidents({ sql: db.write, logger, region: config.REGION });
 const router = createRouter({
   planner: createPlanner(registry, routes),
-  breakers: createBreakers(logger, Date.now, countTransitions(metrics)),
+  breakers: createBreakers(logger, Date.now, onTransitions(countTransitions(metrics), incidents.onTransition)),
   logger,
   observer: observeWith(attemptMetrics(metrics), ...(tracing ? [tracingObserver(tracing.tracer)] : [])),
 });
@@ -123,6 +127,7 @@ const app = createApp({
   ...(config.REDIS_URL && { redisHealth: () => ({ replay_guard: edgeAccess.replay.redis(), tenant_lsns: db.redis() }) }),
   secretsFreshness: () => secrets.freshness(),
   metrics,
+  incidents,
   tracer: tracing?.tracer,
   accessLog: { slowRequestMs: config.SLOW_REQUEST_MS },
   admission: createAdmission({ routes, models: router.planner.models().map((model) => model.id), db, logger }),
@@ -158,6 +163,7 @@ async function shutdown(signal: string): Promise<void> {
     await gpuPoller?.stop();
     await gpuSweeper?.stop();
     await auditing.close();
+    await incidents.close();
     await edgeAccess.replay.close();
     await db.close();
     // Last: the spans of everything above are exported before the process ends.

@@ -30,7 +30,8 @@ const requireShim = 'import { createRequire as __bwCreateRequire } from "node:mo
 async function buildRegional(): Promise<void> {
   await rm(regionalOut, { recursive: true, force: true });
   await build({
-    entryPoints: { main: join(root, "regional/main.ts") },
+    // The embedded database runs in a process of its own (regional/db/embedded.ts starts it).
+    entryPoints: { main: join(root, "regional/main.ts"), "embedded-server": join(root, "regional/db/embedded-server.ts") },
     outdir: regionalOut,
     bundle: true,
     splitting: true,

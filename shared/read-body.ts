@@ -6,7 +6,11 @@ import { GatewayError } from "./error.ts";
  */
 export async function readBodyLimited(request: Request, maxBytes: number): Promise<Uint8Array | null> {
   const tooLarge = () => new GatewayError("payload_too_large", { message: `The request body is larger than ${maxBytes} bytes.` });
-  if (Number(request.headers.get("content-length")) > maxBytes) throw tooLarge();
+  const length = request.headers.get("content-length");
+  if (Number(length) > maxBytes) throw tooLarge();
+  // A declared length within the limit is the most the body can hold: read it whole. On Node,
+  // @hono/node-server then reads the socket directly instead of through a web stream.
+  if (length !== null) return new Uint8Array(await request.arrayBuffer());
   if (!request.body) return null;
   const parts: Uint8Array[] = [];
   let size = 0;

@@ -15,6 +15,8 @@ export default defineConfig({
       "test/infra/**/*.test.ts",
       "test/terraform/**/*.test.ts",
       "test/structure/**/*.test.ts",
+      "test/browser/**/*.test.ts",
+      "test/bench/**/*.test.ts",
     ],
     globalSetup: [repo("test/infra/global-setup.ts")],
     environment: "node",

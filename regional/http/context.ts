@@ -1,7 +1,6 @@
 import type { KeyRecord } from "../auth/key-store.ts";
 import type { Usage } from "../../shared/contract/chat.ts";
 import type { ClientAddress } from "./client-address.ts";
-import type { OnResponseEnd } from "./response-end.ts";
 
 /** What middleware leaves on the Hono context for the handlers after it. */
 export interface AppEnv {
@@ -9,6 +8,8 @@ export interface AppEnv {
     requestId: string;
     /** The W3C trace this request belongs to (32 hex), set by the tracing middleware; logs and error bodies carry it. */
     traceId: string;
+    /** With tracing off, the incoming `traceparent` (and `tracestate`) to carry on to providers; set by the tracing middleware. */
+    traceHeaders: Record<string, string> | undefined;
     /** Registers a listener told when the answer ends (an SSE answer: when its stream does); set by `responseEnd`. */
     onResponseEnd: (listener: OnResponseEnd) => void;
     /** Where the request came from (peer, and the client as far as trusted proxies or the edge say). */
@@ -54,3 +55,9 @@ export interface UsageTap {
   set(measured: Measured): void;
   defer(): (measured: Measured | null) => void;
 }
+
+/** How an answer ended: sent whole (a stream: with its `[DONE]`), cut by an error, or the client hung up. */
+export type ResponseEnd = "done" | "error" | "client_gone";
+
+/** Told once when the answer ends (see `responseEnd` in response-end.ts). */
+export type OnResponseEnd = (end: ResponseEnd) => void;

@@ -1,12 +1,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
 import { sseData } from "../../shared/sse.ts";
-import type { AppEnv } from "./context.ts";
-
-/** How an answer ended: sent whole (a stream: with its `[DONE]`), cut by an error, or the client hung up. */
-export type ResponseEnd = "done" | "error" | "client_gone";
-
-export type OnResponseEnd = (end: ResponseEnd) => void;
+import type { AppEnv, OnResponseEnd, ResponseEnd } from "./context.ts";
 
 const isEventStream = (response: Response) => response.headers.get("content-type")?.startsWith("text/event-stream") === true;
 
@@ -25,9 +20,9 @@ export const responseEnd = (): MiddlewareHandler<AppEnv> =>
     const notify = (end: ResponseEnd) => {
       for (const listener of listeners) listener(end);
     };
-    const body = c.res.body;
     // Only a stream's body is touched: reading `body` of any other answer would cost the server its fast path.
-    if (body && isEventStream(c.res)) c.res = new Response(watched(body, notify), c.res);
+    const body = isEventStream(c.res) ? c.res.body : null;
+    if (body) c.res = new Response(watched(body, notify), c.res);
     else notify("done");
   };
 

@@ -4,7 +4,16 @@ import type { TargetMetrics } from "../observability/target-metrics.ts";
 import type { UsageEvent, UsageRecorder } from "../usage/recorder.ts";
 import type { AppEnv, Measured, UsageTap } from "./context.ts";
 
-const kinds: Record<string, UsageEvent["kind"]> = { "/v1/chat/completions": "chat", "/v1/embeddings": "embeddings" };
+const kinds: Record<string, UsageEvent["kind"]> = {
+  "/v1/chat/completions": "chat",
+  "/v1/embeddings": "embeddings",
+  "/v1/responses": "responses",
+  "/v1/completions": "completions",
+  "/v1/images/generations": "images",
+  "/v1/audio/transcriptions": "transcription",
+  "/v1/audio/speech": "speech",
+  "/v1/moderations": "moderation",
+};
 
 /**
  * Records usage of each authenticated inference request: status, provider, latency until

@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from "hono";
-import type { AppEnv } from "../http/context.ts";
-import { routeOf, type ResponseEnd } from "../http/response-end.ts";
+import type { AppEnv, ResponseEnd } from "../http/context.ts";
+import { routeOf } from "../http/response-end.ts";
 import type { Logger } from "../logger.ts";
 
 const defaultSlowRequestMs = 5_000;

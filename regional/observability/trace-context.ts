@@ -1,6 +1,6 @@
 import { context, defaultTextMapSetter, ROOT_CONTEXT, trace, type Context } from "@opentelemetry/api";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
-import { randomBytes } from "node:crypto";
+import { randomUUID } from "node:crypto";
 
 /** W3C trace context (`traceparent`, `tracestate`) only: no baggage, whose entries clients could fill with anything. */
 const w3c = new W3CTraceContextPropagator();
@@ -13,17 +13,34 @@ export function incomingContext(traceparent: string | undefined, tracestate: str
 }
 
 /**
+ * The incoming `traceparent` (and `tracestate`) as they go on to providers while tracing is
+ * off; undefined when none came or it was malformed. Carried with the request rather than as
+ * the active context: on Node 20 running in an AsyncLocalStorage context slows every promise
+ * of the process from then on (measured +10–20 µs a request).
+ */
+export function incomingTraceHeaders(parent: Context): Record<string, string> | undefined {
+  if (trace.getSpanContext(parent) === undefined) return undefined;
+  const headers: Record<string, string> = {};
+  w3c.inject(parent, headers, defaultTextMapSetter);
+  return headers;
+}
+
+/**
  * `headers` plus the `traceparent` (and `tracestate`) of the active span — the provider
- * attempt's, or with tracing off the request's incoming context — for a call out. The same
+ * attempt's — or with tracing off the request's `incoming` ones, for a call out. The same
  * object when there is no trace to carry on.
  */
-export function withTraceHeaders(headers: Record<string, string>): Record<string, string> {
+export function withTraceHeaders(headers: Record<string, string>, incoming?: Record<string, string>): Record<string, string> {
   const active = context.active();
-  if (trace.getSpanContext(active) === undefined) return headers;
+  if (trace.getSpanContext(active) === undefined) return incoming ? { ...headers, ...incoming } : headers;
   const traced = { ...headers };
   w3c.inject(active, traced, defaultTextMapSetter);
   return traced;
 }
 
-/** A trace id for a request that came with none while tracing is off: its logs and error body still have one to quote. */
-export const randomTraceId = (): string => randomBytes(16).toString("hex");
+/**
+ * A trace id for a request that came with none while tracing is off: its logs and error body
+ * still have one to quote. A UUID's hex (122 random bits): Node draws those from a pool of
+ * entropy, where `randomBytes` makes a system call per request.
+ */
+export const randomTraceId = (): string => randomUUID().replaceAll("-", "");

@@ -3,7 +3,7 @@ import type { Context as HonoContext, MiddlewareHandler } from "hono";
 import { GatewayError } from "../../shared/error.ts";
 import type { AppEnv } from "../http/context.ts";
 import { routeOf } from "../http/response-end.ts";
-import { incomingContext, randomTraceId } from "./trace-context.ts";
+import { incomingContext, incomingTraceHeaders, randomTraceId } from "./trace-context.ts";
 import { installTraceContext } from "./tracing.ts";
 
 /** Probes and scrapes every few seconds: spans of them would bury the requests worth reading. */
@@ -14,9 +14,9 @@ const untraced = (path: string) => path.startsWith("/health") || path === "/metr
  *
  * With a tracer, a server span (`POST /v1/chat/completions`) continues the incoming
  * `traceparent`, or starts a trace, and the request runs inside it; an SSE answer's span ends
- * with its stream. Without one (tracing off), an incoming `traceparent` is still the context
- * the request runs in, so provider calls carry it on unchanged; a request without one gets a
- * random trace id for its logs only, and nothing runs in a context: nothing to propagate.
+ * with its stream. Without one (tracing off), an incoming `traceparent` is kept with the
+ * request (`traceHeaders`), so provider calls carry it on unchanged; a request without one gets
+ * a random trace id for its logs only. Nothing runs in a context then.
  */
 export const traceRequests = (tracer: Tracer | undefined): MiddlewareHandler<AppEnv> => {
   installTraceContext();
@@ -26,8 +26,8 @@ export const traceRequests = (tracer: Tracer | undefined): MiddlewareHandler<App
     if (!tracer || untraced(c.req.path)) {
       const incoming = trace.getSpanContext(parent);
       c.set("traceId", incoming?.traceId ?? randomTraceId());
-      if (incoming) await context.with(parent, next);
-      else await next();
+      c.set("traceHeaders", incomingTraceHeaders(parent));
+      await next();
       return;
     }
     const span = tracer.startSpan(

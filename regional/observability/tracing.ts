@@ -26,9 +26,9 @@ export interface TracingOptions {
 let contextInstalled = false;
 
 /**
- * Makes the OpenTelemetry context follow async calls (AsyncLocalStorage), once per process.
- * Needed with tracing off too: an incoming `traceparent` is carried to the providers through it.
- * Costs nothing until a request first runs inside a context.
+ * Makes the OpenTelemetry context follow async calls (AsyncLocalStorage), once per process, so
+ * spans nest. Costs nothing until a request first runs inside a context, which only a tracer
+ * makes happen: with tracing off an incoming `traceparent` goes with the request instead.
  */
 export function installTraceContext(): void {
   if (contextInstalled) return;

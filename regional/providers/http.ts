@@ -122,8 +122,33 @@ function fromIncoming(incoming: http.IncomingMessage): UpstreamResponse {
       for await (const part of incoming) parts.push(part as Buffer);
       return JSON.parse(Buffer.concat(parts).toString("utf8"));
     },
-    body: incoming,
+    body: bodyOf(incoming),
   };
+}
+
+/**
+ * How long a body left early may still drain: an SSE parser stops at `[DONE]`, a moment before
+ * the upstream's end arrives, and cutting the response then would close a keep-alive
+ * connection that is about to be reusable (one new connection per stream, measured).
+ */
+const drainGraceMs = 50;
+
+/** The body's chunks; a reader that leaves early lets the rest drain for `drainGraceMs`, then cuts it. */
+async function* bodyOf(incoming: http.IncomingMessage): AsyncGenerator<Uint8Array> {
+  let whole = false;
+  try {
+    for await (const part of incoming.iterator({ destroyOnReturn: false })) yield part as Uint8Array;
+    whole = true;
+  } finally {
+    if (!whole && !incoming.destroyed) drainBriefly(incoming);
+  }
+}
+
+function drainBriefly(incoming: http.IncomingMessage): void {
+  const cut = setTimeout(() => incoming.destroy(), drainGraceMs);
+  const drained = () => clearTimeout(cut);
+  incoming.once("end", drained).once("close", drained);
+  incoming.resume();
 }
 
 /** A transport over a `fetch` function: the mock's in-process upstream, or tests'. */
@@ -166,7 +191,7 @@ export async function callUpstream(
     response = await transport({
       ...request,
       // The attempt's trace (or the request's incoming one) goes on to the provider; nothing of the client's headers does.
-      headers: withTraceHeaders(request.headers),
+      headers: withTraceHeaders(request.headers, context.traceHeaders),
       signal: context.signal,
       connectTimeoutMs: context.connectTimeoutMs,
       onSent: context.onSent,

@@ -140,8 +140,17 @@ export interface ProviderModelEntry {
   limits?: Limits;
 }
 
-/** As with the `OPENAI_MODELS` shorthand: a model whose name says embed serves embeddings. */
-export const kindByName = (id: string): ModelKind => (/embed/i.test(id) ? "embeddings" : "chat");
+const namedKinds: Array<[RegExp, ModelKind]> = [
+  [/embed/i, "embeddings"],
+  [/whisper|transcribe/i, "transcription"],
+  [/tts/i, "speech"],
+  [/dall-e|gpt-image/i, "images"],
+  [/moderation/i, "moderation"],
+  [/instruct|davinci|babbage/i, "completions"],
+];
+
+/** As with the `OPENAI_MODELS` shorthand: a model's kind by OpenAI's naming (`text-embedding-*`, `whisper-1`, `tts-1` ...), else chat. */
+export const kindByName = (id: string): ModelKind => namedKinds.find(([pattern]) => pattern.test(id))?.[1] ?? "chat";
 
 const positiveInt = z.number().int().positive();
 export const poolShape = z
@@ -174,7 +183,11 @@ export const providerDefinitions = {
     /** Optional: a local server (vLLM, Ollama) may take none. */
     apiKey: secretRef.optional(),
     headers: headers.optional(),
-    models: modelList(kindByName, z.enum(["chat", "embeddings"]), openAiCapabilities),
+    models: modelList(
+      kindByName,
+      z.enum(["chat", "embeddings", "completions", "images", "transcription", "speech", "moderation"]),
+      openAiCapabilities,
+    ),
     /** For every model of the entry; defaults in `openai/index.ts`. */
     capabilities: openAiCapabilities.optional(),
     pool: poolShape.optional(),
@@ -186,7 +199,7 @@ export const providerDefinitions = {
     headers: headers.optional(),
     models: modelList(
       () => "chat",
-      z.literal("chat", { error: "Anthropic has no embeddings API: chat models only" }),
+      z.literal("chat", { error: "Anthropic offers chat models only (no embeddings, completions, images, audio or moderations)" }),
       anthropicCapabilities,
     ),
     /** For every model of the entry; defaults per model in `anthropic/models.ts`. */

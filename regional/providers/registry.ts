@@ -1,6 +1,7 @@
 import type { Model } from "../../shared/contract/models.ts";
 import { GatewayError } from "../../shared/error.ts";
-import type { ModelKind, Provider } from "./types.ts";
+import { labelOf, offers, servingKind } from "./endpoints.ts";
+import type { ModelKind, Provider, RequestKind } from "./types.ts";
 
 export interface ResolvedModel {
   provider: Provider;
@@ -9,7 +10,8 @@ export interface ResolvedModel {
 }
 
 export interface Registry {
-  resolve(model: string, kind: ModelKind): ResolvedModel;
+  /** The model if it serves `kind`: 404 `model_not_found` for an unknown one, 400 (param `model`) for one that does not serve it. */
+  resolve(model: string, kind: RequestKind): ResolvedModel;
   /** Like `resolve`, for any kind; says which kind the model is. */
   resolveAny(model: string): ResolvedModel & { kind: ModelKind };
   list(): Model[];
@@ -35,12 +37,8 @@ export function createRegistry(providers: Provider[], created = Math.floor(Date.
     resolveAny,
     resolve(name, kind) {
       const { provider, model, kind: known } = resolveAny(name);
-      if (known !== kind) {
-        throw new GatewayError("invalid_request", {
-          message: `The model '${name}' does not support ${kind === "chat" ? "chat completions" : "embeddings"}.`,
-          param: "model",
-        });
-      }
+      if (known !== servingKind(kind)) throw notServed(name, kind);
+      if (!offers(provider, kind)) throw notOffered(name, provider.name, kind);
       return { provider, model };
     },
 
@@ -55,3 +53,12 @@ export function createRegistry(providers: Provider[], created = Math.floor(Date.
     },
   };
 }
+
+export const notServed = (model: string, kind: RequestKind): GatewayError =>
+  new GatewayError("invalid_request", { message: `The model '${model}' does not support ${labelOf(kind)}.`, param: "model" });
+
+export const notOffered = (model: string, provider: string, kind: RequestKind): GatewayError =>
+  new GatewayError("invalid_request", {
+    message: `The model '${model}' cannot be used for ${labelOf(kind)}: provider '${provider}' does not offer it.`,
+    param: "model",
+  });

@@ -4,8 +4,8 @@ export interface UpstreamRequest {
   url: string;
   method: "GET" | "POST" | "PUT" | "DELETE";
   headers: Record<string, string>;
-  /** Absent for GET and DELETE. */
-  body?: string;
+  /** Absent for GET and DELETE; bytes for a multipart form. */
+  body?: string | Uint8Array;
   signal: AbortSignal;
   /** Fails the call when no connection is made in time; a reused connection is not timed. */
   connectTimeoutMs?: number;
@@ -18,7 +18,7 @@ export interface UpstreamResponse {
   header(name: string): string | null;
   /** The whole body as JSON; rejects on a malformed body. */
   json(): Promise<unknown>;
-  /** The body as it arrives; leaving the loop early closes the connection. */
+  /** The body as it arrives; leaving the loop early closes the connection (the HTTP transport: unless the rest arrives within 50 ms). */
   body: AsyncIterable<Uint8Array>;
 }
 

@@ -1,7 +1,25 @@
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from "../../shared/contract/chat.ts";
 import type { EmbeddingsRequest, EmbeddingsResponse } from "../../shared/contract/embeddings.ts";
+import type { UpstreamResponse } from "./transport.ts";
 
-export type ModelKind = "chat" | "embeddings";
+/** What a model is, and so which endpoints it serves (`endpoints.ts`). */
+export type ModelKind = "chat" | "embeddings" | "completions" | "images" | "transcription" | "speech" | "moderation";
+
+/** Endpoints an adapter forwards as they are: only the model's name is changed on the way. */
+export type ForwardedEndpoint = "responses" | "completions" | "images" | "transcription" | "speech" | "moderation";
+
+/** What a request asks of a model: chat models also serve the Responses API. */
+export type RequestKind = ModelKind | "responses";
+
+/** A request to a forwarded endpoint, its `model` already the provider's own name. */
+export interface ForwardedCall {
+  endpoint: ForwardedEndpoint;
+  /** JSON text, or the bytes of a multipart form. */
+  body: string | Uint8Array;
+  contentType: string;
+  /** `text/event-stream` for a stream, else what the endpoint answers with. */
+  accept: string;
+}
 
 export interface ProviderModel {
   /** The provider's own name for the model, without the `provider/` prefix. */
@@ -52,6 +70,8 @@ export interface CallContext {
   onRateLimitHeaders?: (header: (name: string) => string | null) => void;
   /** The `x-mock-fault` request header; only the mock provider honours it (tests, benches). */
   mockFault?: string;
+  /** With tracing off, the client's `traceparent` (and `tracestate`), carried on unchanged. */
+  traceHeaders?: Record<string, string>;
   /**
    * Called for each stream chunk the provider sent that could not be read and was skipped
    * (the stream goes on). Only its size is given: the content is user data, never logged.
@@ -79,4 +99,8 @@ export interface Provider {
   /** Chunks in OpenAI's shape; the iterator ends after the last chunk (no `[DONE]` marker). */
   chatStream(request: ProviderChatRequest, context: CallContext): Promise<AsyncIterable<ChatCompletionChunk>>;
   embeddings(request: ProviderEmbeddingsRequest, context: CallContext): Promise<EmbeddingsResponse>;
+  /** Whether it forwards `endpoint`; a provider without it forwards none. */
+  offers?(endpoint: ForwardedEndpoint): boolean;
+  /** Sends a forwarded endpoint's request; the answer (2xx only, else a `GatewayError`) is read by the caller. */
+  forward?(call: ForwardedCall, context: CallContext): Promise<UpstreamResponse>;
 }

@@ -21,6 +21,7 @@ export function chatRoute(deps: AppDeps): Hono<AppEnv> {
     const context: RequestContext = {
       requestId,
       mockFault: c.req.header("x-mock-fault"),
+      traceHeaders: c.get("traceHeaders"),
       onMalformedChunk: (provider, { bytes }) => {
         recordMalformedChunk(provider);
         deps.logger.warn("skipped a malformed stream chunk", { requestId, provider, bytes });
@@ -88,6 +89,8 @@ export function chatRoute(deps: AppDeps): Hono<AppEnv> {
       "content-type": "text/event-stream; charset=utf-8",
       "cache-control": "no-cache",
       "x-accel-buffering": "no",
+      // Declared, @hono/node-server writes the head and streams at once instead of probing the body for a length first.
+      "transfer-encoding": "chunked",
     });
   });
 }

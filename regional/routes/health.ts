@@ -1,76 +1,13 @@
 import { Hono } from "hono";
-import type { AuditStats } from "../audit/writer.ts";
 import type { AppDeps } from "../deps.ts";
-import type { DbHealth } from "../db/index.ts";
 import { migrationsDone } from "../db/migrate.ts";
-import type { ReplicaHealth } from "../db/replicas.ts";
 import { adminAuth } from "../http/admin-auth.ts";
 import type { AppEnv } from "../http/context.ts";
 import { withTimeout } from "../../shared/resilience/deadline.ts";
 import { malformedChunkCounts } from "../providers/stream-stats.ts";
-import type { RedisStatus } from "../redis-status.ts";
-import type { SecretFreshness } from "../secrets/secrets.ts";
+import { auditView, databaseStatus, redisView, replicaView, secretView } from "../status/health-views.ts";
 
 const readyTimeoutMs = 2_000;
-
-/** `ok`; `degraded` while the primary is down but replicas serve reads (writes answer 503); `down` when nothing serves. */
-function databaseStatus(health: DbHealth): "ok" | "degraded" | "down" {
-  if (health.primary.up !== false) return "ok";
-  return health.replicas.some((replica) => replica.up) ? "degraded" : "down";
-}
-
-/**
- * A replica as operators see it: by its place in DATABASE_REPLICA_URLS, never its host and
- * port, and why it takes no reads as a word (`down`, `lagging`), never a driver's error text
- * (which names hosts, users and databases). Both stay in the logs.
- */
-function replicaView(replica: ReplicaHealth, index: number) {
-  return {
-    name: `replica-${index + 1}`,
-    up: replica.up,
-    replay_lsn: replica.lsn,
-    lag_ms: replica.lagMs,
-    lag_bytes: replica.lagBytes,
-    in_rotation: replica.inRotation,
-    reason: replica.reason,
-    checked_at: replica.checkedAt,
-  };
-}
-
-const isoTime = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
-
-/** The audit writer: its in-memory backlog, the local journal, and whether batches go to the journal now. */
-function auditView(stats: AuditStats) {
-  return {
-    queued: stats.queued,
-    journaled: stats.journaled,
-    journal_bytes: stats.journalBytes,
-    last_flush_at: isoTime(stats.lastFlushAt),
-    failing: stats.failing,
-  };
-}
-
-/** Each Redis client by its use, never its URL or host: `down` when any is not connected. */
-function redisView(clients: Record<string, RedisStatus | null>) {
-  const known = Object.entries(clients).filter((client): client is [string, RedisStatus] => client[1] !== null);
-  const errors = known.map(([, status]) => status.lastErrorAt).filter((at) => at !== null);
-  return {
-    status: known.every(([, status]) => status.up) ? "up" : "down",
-    last_error_at: isoTime(errors.length > 0 ? Math.max(...errors) : null),
-    clients: Object.fromEntries(known.map(([name, status]) => [name, { up: status.up, last_error_at: isoTime(status.lastErrorAt) }])),
-  };
-}
-
-/** A secret by its reference as configured (a name, never the value) and when it was last read. */
-function secretView(secret: SecretFreshness) {
-  return {
-    reference: secret.reference,
-    stage: secret.stage,
-    used_by: secret.usedBy,
-    last_read_at: isoTime(secret.lastReadAt),
-    last_refresh_failed: secret.lastRefreshFailed,
-  };
-}
 
 /**
  * Public: `/health/live` (the process serves), `/health/ready` (it should get traffic) and

@@ -1,11 +1,11 @@
 import type { Outcome } from "../../shared/resilience/outcome.ts";
-import type { ModelKind } from "../providers/types.ts";
+import type { RequestKind } from "../providers/types.ts";
 
 /** One upstream attempt as metrics, traces and logs see it. */
 export interface AttemptInfo {
   provider: string;
   model: string;
-  kind: ModelKind;
+  kind: RequestKind;
   /** 0 for a target's first attempt, n for its n-th retry. */
   retry: number;
   /** The target's place among those this request tried: 0 the first, more a fallback. */

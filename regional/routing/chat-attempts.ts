@@ -8,6 +8,8 @@ import type { AttemptCall, TargetScope } from "./router.ts";
 export interface RequestContext {
   requestId: string;
   mockFault?: string;
+  /** With tracing off, the client's trace context for the calls out (`traceHeaders` of the request). */
+  traceHeaders?: Record<string, string>;
   /** A stream chunk the provider sent was unparseable and skipped. */
   onMalformedChunk?: (provider: string, detail: { bytes: number }) => void;
 }
@@ -39,6 +41,7 @@ export function callContext(
     signal: scope.signal,
     requestId: request.requestId,
     mockFault: request.mockFault,
+    traceHeaders: request.traceHeaders,
     connectTimeoutMs: connectMs,
     onSent: () => scope.deadline("firstByte", firstByteMs, `${name} sent no response within ${firstByteMs} ms`),
     onHeaders,

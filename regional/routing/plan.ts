@@ -1,8 +1,8 @@
 import type { Model } from "../../shared/contract/models.ts";
-import { GatewayError } from "../../shared/error.ts";
 import type { ConcurrencyLimits } from "../capacity/capacity.ts";
-import type { Registry } from "../providers/registry.ts";
-import type { ModelKind, Provider } from "../providers/types.ts";
+import { offers, servingKind } from "../providers/endpoints.ts";
+import { notOffered, notServed, type Registry } from "../providers/registry.ts";
+import type { ModelKind, Provider, RequestKind } from "../providers/types.ts";
 import type { BalancingView, Picker } from "./balancing/picker.ts";
 import { createPicker } from "./balancing/pickers.ts";
 import type { BalancingStrategy } from "./balancing/strategy.ts";
@@ -40,7 +40,7 @@ export interface RouteStrategy {
 
 export interface Planner {
   /** The targets for `model`, ordered by its route's strategy over the router's view of them. */
-  plan(model: string, kind: ModelKind, view?: BalancingView<PlannedTarget>): Plan;
+  plan(model: string, kind: RequestKind, view?: BalancingView<PlannedTarget>): Plan;
   /** Routes, then every provider model, as `/v1/models` lists them. */
   models(): Model[];
   /** Every provider with its own policy (before route overrides). */
@@ -93,7 +93,7 @@ export function createPlanner(registry: Registry, file: RoutesFile, created = Ma
       };
     });
     const kinds = new Set(targets.map((target) => target.kind));
-    if (kinds.size > 1) throw new Error(`Routes file: routes.${name}: mixes chat and embeddings models`);
+    if (kinds.size > 1) throw new Error(`Routes file: routes.${name}: mixes models of kinds ${[...kinds].join(", ")}`);
     routes.set(name, {
       config,
       kind: targets[0]?.kind ?? "chat",
@@ -129,14 +129,13 @@ export function createPlanner(registry: Registry, file: RoutesFile, created = Ma
           continueOnBreak: false,
         };
       }
-      if (route.kind !== kind) {
-        throw new GatewayError("invalid_request", {
-          message: `The model '${model}' does not support ${kind === "chat" ? "chat completions" : "embeddings"}.`,
-          param: "model",
-        });
-      }
+      if (route.kind !== servingKind(kind)) throw notServed(model, kind);
+      // A route's targets whose adapter cannot make the request are left out (Anthropic has no Responses API).
+      const able = route.targets.filter((target) => offers(target.provider, kind));
+      const first = route.targets[0];
+      if (able.length === 0 && first) throw notOffered(model, first.provider.name, kind);
       return {
-        targets: route.picker.order(route.targets, view),
+        targets: route.picker.order(able, view),
         fallbackOnContentPolicy: route.config.fallbackOnContentPolicy,
         continueOnBreak: route.config.continueOnBreak,
       };

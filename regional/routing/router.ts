@@ -7,7 +7,7 @@ import { withRetries, retryAfterMsOf, type Retried } from "../../shared/resilien
 import { createRetryBudget, defaultRetryBudget, type RetryBudget, type RetryBudgetPolicy } from "../../shared/resilience/retry-budget.ts";
 import { createCapacity, type Capacity, type HeaderReader } from "../capacity/capacity.ts";
 import type { Logger } from "../logger.ts";
-import type { ModelKind } from "../providers/types.ts";
+import type { RequestKind } from "../providers/types.ts";
 import type { BreakerScope, Breakers } from "../resilience/breakers.ts";
 import { noObserver, type AttemptObserver } from "./attempt-observer.ts";
 import { createLatencyEwma, type LatencyEwma } from "./balancing/latency-ewma.ts";
@@ -77,7 +77,7 @@ export interface Router {
    * (full-jitter backoff, `Retry-After` honoured up to a cap, provider faults within the
    * provider's retry budget), then falls back to the next.
    */
-  run<T>(model: string, kind: ModelKind, signal: AbortSignal, call: AttemptCall<T>, options?: RunOptions): Promise<Served<T>>;
+  run<T>(model: string, kind: RequestKind, signal: AbortSignal, call: AttemptCall<T>, options?: RunOptions): Promise<Served<T>>;
   /** A stream that failed after it reached the client still counts, if the provider was at fault. */
   reportStreamFailure(target: PlannedTarget, error: unknown, clientGone: boolean): void;
   planner: Planner;
@@ -202,7 +202,13 @@ export function createRouter(options: RouterOptions): Router {
       const classified = classifyFailure(error, clientGone);
       if (classified.outcome === "provider_fault") breakers.failure(breakerScope(target), target.policy.breaker, classified);
     },
-    async run<T>(model: string, kind: ModelKind, signal: AbortSignal, call: AttemptCall<T>, options: RunOptions = {}): Promise<Served<T>> {
+    async run<T>(
+      model: string,
+      kind: RequestKind,
+      signal: AbortSignal,
+      call: AttemptCall<T>,
+      options: RunOptions = {},
+    ): Promise<Served<T>> {
       const plan = planner.plan(model, kind, view);
       const keepScope = options.keepScope ?? false;
       const targets = options.targets ? options.targets(plan) : plan.targets;

@@ -8,7 +8,8 @@ export interface UsageEvent {
   tenantId: string;
   keyId: string | null;
   requestId: string | null;
-  kind: "chat" | "embeddings";
+  /** The endpoint: `usage.kind` is plain text, so a new one needs no migration. */
+  kind: "chat" | "embeddings" | "responses" | "completions" | "images" | "transcription" | "speech" | "moderation";
   provider: string | null;
   model: string | null;
   status: number;

@@ -64,6 +64,7 @@ describe("a regional origin killed mid-stream", () => {
         code: "upstream_error",
         param: null,
         request_id: "client-req:killed-mid-stream",
+        trace_id: expect.stringMatching(/^[0-9a-f]{32}$/),
       },
     });
   }, 30_000);

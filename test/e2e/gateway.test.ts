@@ -138,7 +138,18 @@ describe("through the edge and the regional service", () => {
     expect(real.data[0]?.embedding).toEqual([0.5, 0.25]);
     const models = [];
     for await (const model of client.models.list()) models.push(model.id);
-    expect(models).toEqual(["mock/echo", "mock/embed", "mock-anthropic/echo", "openai/slow-model", "openai/embed-x"]);
+    expect(models).toEqual([
+      "mock/echo",
+      "mock/embed",
+      "mock/instruct",
+      "mock/image",
+      "mock/whisper",
+      "mock/speak",
+      "mock/moderate",
+      "mock-anthropic/echo",
+      "openai/slow-model",
+      "openai/embed-x",
+    ]);
   });
 
   it("keeps the caller's request id across both tiers", async () => {

@@ -84,7 +84,15 @@ describe("GET /v1/models and POST /v1/embeddings", () => {
     const response = await t.app.request("/v1/models", { headers: { authorization: `Bearer ${t.apiKey}` } });
     const body = (await response.json()) as { object: string; data: Array<{ id: string; object: string; owned_by: string }> };
     expect(body.object).toBe("list");
-    expect(body.data.map((model) => model.id)).toEqual(["mock/echo", "mock/embed"]);
+    expect(body.data.map((model) => model.id)).toEqual([
+      "mock/echo",
+      "mock/embed",
+      "mock/instruct",
+      "mock/image",
+      "mock/whisper",
+      "mock/speak",
+      "mock/moderate",
+    ]);
     expect(body.data[0]).toMatchObject({ object: "model", owned_by: "mock" });
   });
 

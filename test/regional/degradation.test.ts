@@ -73,9 +73,16 @@ describe("degradation", () => {
 
   it("reduce_max_tokens: while the queue sheds, admitted requests ask for fewer tokens", async () => {
     const slow = { "x-mock-fault": "latency=200" };
-    // Four wait behind one another: from the second served on, waits stay above target for the interval.
-    const waiting = Array.from({ length: 4 }, () => ask("busy", t.apiKey, {}, slow));
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Eight wait behind one another: from the second served on, waits stay above target for the interval.
+    const waiting = Array.from({ length: 8 }, () => ask("busy", t.apiKey, {}, slow));
+    // Until the route sheds (read as an operator would), however loaded the machine: no fixed sleep.
+    for (let polls = 0; polls < 200; polls++) {
+      const queues = (await (await t.app.request("/admin/queue", { headers: admin })).json()) as {
+        data: Array<{ queue: string; shedding: boolean }>;
+      };
+      if (queues.data.find((entry) => entry.queue === "busy")?.shedding) break;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
     // Another tenant, under its share, is still queued while the route sheds; its answer is cut to 2 tokens.
     const [tenant] = await t.db.write<{ id: string }[]>`insert into tenants (name) values ('other') returning id`;
     const { key } = await t.keys.create(tenant?.id ?? "", "other");

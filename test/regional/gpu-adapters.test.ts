@@ -74,7 +74,7 @@ function fakeClock(start = 1_000_000) {
   };
 }
 
-const bodyOf = (request: UpstreamRequest | undefined): unknown => JSON.parse(request?.body ?? "null");
+const bodyOf = (request: UpstreamRequest | undefined): unknown => JSON.parse(typeof request?.body === "string" ? request.body : "null");
 const query = (overrides: Partial<MarketplaceQuery>): MarketplaceQuery => ({ disk_gb: 20, limit: 50, ...overrides });
 const errorOf = async (promise: Promise<unknown>): Promise<unknown> =>
   promise.then(

@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -82,4 +83,80 @@ describe("regional start-up without EDGE_SIGNING_SECRET", () => {
     const { code, output } = await start({ HOST: "127.0.0.1" });
     expect(code, output.slice(-2_000)).toBe(null);
   }, 90_000);
+  it("runs the embedded database in a process of its own, stopped when the service shuts down", async () => {
+    await withLocalService(async (service) => {
+      const database = await embeddedDatabaseOf(service.pid);
+      service.kill("SIGTERM");
+      expect(await service.exited).toBe(0);
+      await until(() => !existsSync(`/proc/${database}`));
+    });
+  }, 90_000);
+
+  it("stops the embedded database when the service is killed outright", async () => {
+    await withLocalService(async (service) => {
+      const database = await embeddedDatabaseOf(service.pid);
+      service.kill("SIGKILL");
+      await service.exited;
+      await until(() => !existsSync(`/proc/${database}`));
+    });
+  }, 90_000);
 });
+
+interface LocalService {
+  pid: number;
+  kill(signal: NodeJS.Signals): void;
+  exited: Promise<number | null>;
+}
+
+/** Runs regional/main.ts in local mode until `use` is done with it (listening by then). */
+async function withLocalService(use: (service: LocalService) => Promise<void>): Promise<void> {
+  const dataDir = await mkdtemp(join(tmpdir(), "bw-local-db-"));
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !/^(EDGE_SIGNING_SECRET|DATABASE_URL|HOST|PORT|DATA_DIR)$/.test(name)),
+  );
+  const child = spawn(process.execPath, ["--import", "tsx", "regional/main.ts"], {
+    cwd: repoRoot,
+    env: { ...inherited, HOST: "127.0.0.1", PORT: "0", DATA_DIR: dataDir, LOG_LEVEL: "info" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const exited = new Promise<number | null>((done) => child.once("exit", (code) => done(code)));
+  try {
+    let output = "";
+    await new Promise<void>((listening, failed) => {
+      const seen = (part: Buffer) => {
+        output += part.toString();
+        if (output.includes("regional service listening")) listening();
+      };
+      child.stdout.on("data", seen);
+      child.stderr.on("data", seen);
+      void exited.then((code) => failed(new Error(`exited with ${code}:\n${output.slice(-2_000)}`)));
+    });
+    if (child.pid === undefined) throw new Error("no pid");
+    await use({ pid: child.pid, kill: (signal) => child.kill(signal), exited });
+  } finally {
+    child.kill("SIGKILL");
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** The pid of the embedded database process `parent` started. */
+async function embeddedDatabaseOf(parent: number): Promise<number> {
+  for (const entry of await readdir("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const [stat, cmdline] = await Promise.all([
+      readFile(`/proc/${entry}/stat`, "utf8").catch(() => ""),
+      readFile(`/proc/${entry}/cmdline`, "utf8").catch(() => ""),
+    ]);
+    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    if (ppid === parent && cmdline.includes("embedded-server")) return Number(entry);
+  }
+  throw new Error(`no embedded database process under ${parent}`);
+}
+
+async function until(condition: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((done) => setTimeout(done, 50));
+  }
+}

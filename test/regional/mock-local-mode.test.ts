@@ -22,7 +22,16 @@ describe("mock providers only in local mode", () => {
   });
 
   it("has them with MOCK_PROVIDERS=on, and with the embedded database unless MOCK_PROVIDERS=off", () => {
-    const mocks = ["mock/echo", "mock/embed", "mock-anthropic/echo"];
+    const mocks = [
+      "mock/echo",
+      "mock/embed",
+      "mock/instruct",
+      "mock/image",
+      "mock/whisper",
+      "mock/speak",
+      "mock/moderate",
+      "mock-anthropic/echo",
+    ];
     expect(modelsOf({ DATABASE_URL: databaseUrl, MOCK_PROVIDERS: "on" })).toEqual(mocks);
     expect(modelsOf({})).toEqual(mocks);
     expect(modelsOf({ MOCK_PROVIDERS: "off" })).toEqual([]);

@@ -21,6 +21,8 @@ import { observeWith } from "../../regional/routing/attempt-observer.ts";
 import { createMockProvider } from "../../regional/providers/mock/index.ts";
 import { createRegistry } from "../../regional/providers/registry.ts";
 import { createBreakers, type Breakers } from "../../regional/resilience/breakers.ts";
+import { onTransitions } from "../../regional/resilience/transition-hooks.ts";
+import { createIncidents } from "../../regional/status/incidents.ts";
 import { createPlanner } from "../../regional/routing/plan.ts";
 import type { RetryBudgetPolicy } from "../../shared/resilience/retry-budget.ts";
 import { createRouter, type Clock } from "../../regional/routing/router.ts";
@@ -105,12 +107,17 @@ export async function createTestApp(serverUrl: string, options: TestAppOptions =
   });
   const authFailures = createAuthFailureAuditor(audit, { perClientPerMinute: options.authFailuresPerMinute ?? 10 });
   const usage = createUsageRecorder({ sql: db.write, logger, flushIntervalMs: 50, flushEvents: 100 });
+  const incidents = createIncidents({ sql: db.write, logger, region: "test", flushIntervalMs: 50 });
   const deps: AppDeps = {
     db,
     keys,
     router: createRouter({
       planner: createPlanner(createRegistry(options.providers ?? [createMockProvider()]), parseRoutes(options.routes ?? {})),
-      breakers: createBreakers(logger, options.clock?.now, options.metrics && countTransitions(options.metrics)),
+      breakers: createBreakers(
+        logger,
+        options.clock?.now,
+        onTransitions(options.metrics && countTransitions(options.metrics), incidents.onTransition),
+      ),
       logger,
       clock: options.clock,
       random: options.random,
@@ -127,6 +134,7 @@ export async function createTestApp(serverUrl: string, options: TestAppOptions =
     audit,
     authFailures,
     usage,
+    incidents,
     admin: { key: options.adminKey, checkpointSecret: testCheckpointSecret },
     trustedProxies: trustedProxies(options.trustedProxies ?? []),
     ...(options.metrics && { metrics: options.metrics }),
@@ -146,6 +154,7 @@ export async function createTestApp(serverUrl: string, options: TestAppOptions =
     async close() {
       authFailures.stop();
       await usage.close();
+      await incidents.close();
       await audit.close();
       await db.close();
       await database.drop();

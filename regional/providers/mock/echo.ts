@@ -1,13 +1,23 @@
 import { createHash } from "node:crypto";
+import type { ModelKind } from "../types.ts";
 
 /**
  * The mock's models, apart from any wire format: `echo` answers with the last user
- * message, `embed` gives each input a deterministic 8-dimension unit vector. Tokens are
- * counted one per word, so tests and limits get predictable numbers.
+ * message, `embed` gives each input a deterministic 8-dimension unit vector; `instruct`,
+ * `image`, `whisper`, `speak` and `moderate` serve the other endpoints (`forwarded.ts`).
+ * Tokens are counted one per word, so tests and limits get predictable numbers.
  */
-const mockModels: Record<string, "chat" | "embeddings"> = { echo: "chat", embed: "embeddings" };
+const mockModels: Record<string, ModelKind> = {
+  echo: "chat",
+  embed: "embeddings",
+  instruct: "completions",
+  image: "images",
+  whisper: "transcription",
+  speak: "speech",
+  moderate: "moderation",
+};
 
-export function kindOf(model: string): "chat" | "embeddings" | undefined {
+export function kindOf(model: string): ModelKind | undefined {
   return Object.hasOwn(mockModels, model) ? mockModels[model] : undefined;
 }
 

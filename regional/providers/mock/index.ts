@@ -32,6 +32,11 @@ const wires: Record<MockWireName, WireSetup> = {
     models: [
       { id: "echo", kind: "chat" },
       { id: "embed", kind: "embeddings" },
+      { id: "instruct", kind: "completions" },
+      { id: "image", kind: "images" },
+      { id: "whisper", kind: "transcription" },
+      { id: "speak", kind: "speech" },
+      { id: "moderate", kind: "moderation" },
     ],
     adapter: (name, transport) =>
       createOpenAiProvider({ name, baseUrl: "http://mock.invalid/openai/v1", apiKey: "mock-key", models: wires.openai.models, transport }),
@@ -63,7 +68,7 @@ export function createMockProvider(options: MockProviderOptions = {}): MockProvi
   const setup = wires[options.wire ?? "openai"];
   const upstream = createMockUpstream({ faults: options.faults, now: options.now });
   const adapter = (fault: string | undefined) => setup.adapter(name, fetchTransport(inProcessFetch(upstream, fault)), options.now);
-  const capabilities = adapter(undefined).capabilities;
+  const { capabilities, offers } = adapter(undefined);
 
   return {
     name,
@@ -72,6 +77,12 @@ export function createMockProvider(options: MockProviderOptions = {}): MockProvi
     chat: (request, context) => adapter(context.mockFault).chat(request, context),
     chatStream: (request, context) => adapter(context.mockFault).chatStream(request, context),
     embeddings: (request, context) => adapter(context.mockFault).embeddings(request, context),
+    ...(offers && { offers }),
+    forward: async (call, context) => {
+      const forward = adapter(context.mockFault).forward;
+      if (!forward) throw new Error(`the ${name} mock's wire forwards no endpoint`);
+      return await forward(call, context);
+    },
     calls: upstream.calls,
   };
 }

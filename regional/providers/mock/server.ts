@@ -3,24 +3,14 @@ import { Hono, type Context } from "hono";
 import { sleep as wait } from "../../../shared/resilience/deadline.ts";
 import { countWords, echo, embed, encodeEmbedding, kindOf } from "./echo.ts";
 import { createFaultCounter, FaultSpecError, noFault, parseFault, type Fault } from "./faults.ts";
+import type { MockBindings } from "./bindings.ts";
+import { forwardedEndpoints } from "./forwarded.ts";
 import { sseBody, streamSteps } from "./sse-body.ts";
 import { anthropicWire } from "./wires/anthropic.ts";
 import { openAiWire } from "./wires/openai.ts";
 import { objectOf, type MockWire, type WireError } from "./wires/mock-wire.ts";
 
-/** What the transport under the app provides: the faults a `Response` cannot express. */
-export interface MockBindings {
-  /** Drops the connection of the current request without an answer. */
-  reset(): void;
-  /** Drops it in the middle of the body; without it, the body stream errors instead. */
-  dropMidBody?: () => void;
-  /**
-   * The caller's own signal, when the transport has it. `request.signal` only follows it
-   * while the Request object lives (undici holds it weakly), so a stall waiting on it after
-   * the Request was collected would never learn the caller left.
-   */
-  signal?: AbortSignal;
-}
+export type { MockBindings } from "./bindings.ts";
 
 type MockEnv = { Bindings: MockBindings };
 
@@ -42,7 +32,7 @@ function send(error: WireError, headers: Record<string, string> = {}): Response 
 
 /**
  * A stand-in for provider APIs, in process or on a port: OpenAI's wire format under
- * `/openai/v1` (chat, plain and SSE; embeddings) and Anthropic's under `/anthropic/v1`
+ * `/openai/v1` (chat, plain and SSE; embeddings; the endpoints in `forwarded.ts`) and Anthropic's under `/anthropic/v1`
  * (messages, plain and SSE), serving the `echo` and `embed` models with the faults a
  * request's `x-mock-fault` header or the model's configured spec asks for.
  */
@@ -140,6 +130,11 @@ export function createMockUpstream(options: MockUpstreamOptions = {}): MockUpstr
   const app = new Hono<MockEnv>();
   for (const wire of [openAiWire, anthropicWire]) app.post(wire.chatPath, (c) => chat(c, wire));
   app.post("/openai/v1/embeddings", embeddings);
+  forwardedEndpoints(app, {
+    faultOf: (c, model) => faultOf(c, openAiWire, model),
+    failure: (c, fault) => failure(c, openAiWire, fault),
+    now,
+  });
   app.notFound((c) => c.json({ error: { message: `mock: no route for ${c.req.method} ${c.req.path}` } }, 404));
   // Mostly a caller that left during a wait, whom this answer no longer reaches.
   app.onError((error, c) => c.json({ error: { message: `mock: ${error.message}` } }, 500));

@@ -4,6 +4,7 @@ import { GatewayError } from "../../../shared/error.ts";
 import { parseSse } from "../../../shared/sse.ts";
 import { streamedUsage } from "../../usage/streamed-usage.ts";
 import { capabilityResolver, fitToCapabilities } from "../capabilities.ts";
+import { forwardedEndpoints } from "../endpoints.ts";
 import { callUpstream, jsonBody, nodeTransport, type Transport } from "../http.ts";
 import { reportMalformedChunk } from "../malformed-chunk.ts";
 import { requestBody } from "../request-body.ts";
@@ -86,6 +87,19 @@ export function createOpenAiProvider(options: OpenAiOptions): Provider {
 
     async embeddings(request, context) {
       return await jsonBody<EmbeddingsResponse>(options.name, await post("/embeddings", request, context), context);
+    },
+
+    offers: () => true,
+
+    // The body goes as the client sent it (its model renamed): the upstream speaks the same API.
+    async forward(call, context) {
+      const request = {
+        url: `${baseUrl}${forwardedEndpoints[call.endpoint].path}`,
+        method: "POST" as const,
+        headers: { ...options.headers, "content-type": call.contentType, accept: call.accept, ...auth() },
+        body: call.body,
+      };
+      return await callUpstream(options.name, transport, request, context, upstreamError);
     },
   };
 }

@@ -7,6 +7,7 @@ import { circuitBreakersRoute } from "./circuit-breakers.ts";
 import { degradationRoute } from "./degradation.ts";
 import { prioritiesRoute } from "./priorities.ts";
 import { queueRoute } from "./queue.ts";
+import { statusRoute } from "./status.ts";
 import { keysRoute } from "./keys.ts";
 import { loadBalancingRoute } from "./load-balancing.ts";
 import { tenantsRoute } from "./tenants.ts";
@@ -21,7 +22,8 @@ export function adminRoute(deps: AppDeps): Hono<AppEnv> {
     .route("/", auditRoute(deps, deps.admin.checkpointSecret))
     .route("/", usageRoute(deps))
     .route("/", circuitBreakersRoute(deps))
-    .route("/", loadBalancingRoute(deps));
+    .route("/", loadBalancingRoute(deps))
+    .route("/", statusRoute(deps));
   if (deps.admission) {
     admin.route("/", queueRoute(deps.admission.queues));
     admin.route("/", degradationRoute(deps, deps.admission.degradations));

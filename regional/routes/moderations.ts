@@ -1,0 +1,18 @@
+import { Hono } from "hono";
+import { forwardedJsonRequest } from "../../shared/contract/forwarded.ts";
+import type { AppDeps } from "../deps.ts";
+import type { AppEnv } from "../http/context.ts";
+import { readJson } from "../http/json-body.ts";
+import { forwardWhole, withModel } from "./forwarded.ts";
+
+/** `POST /v1/moderations`, on moderation models; `model` is required (a gateway has no default provider). */
+export function moderationsRoute(deps: AppDeps): Hono<AppEnv> {
+  return new Hono<AppEnv>().post("/moderations", async (c) => {
+    const request = await readJson(c, forwardedJsonRequest, deps.limits.maxBodyBytes, deps.limits.maxJsonDepth);
+    return await forwardWhole(c, deps, {
+      model: request.model,
+      kind: "moderation",
+      forwarding: { endpoint: "moderation", bodyFor: withModel(request), accept: "application/json" },
+    });
+  });
+}
