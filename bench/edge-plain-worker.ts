@@ -6,6 +6,7 @@
  */
 import { Hono } from "hono";
 import { fetchHeaders, proxied, signedRequest } from "../edge/origins/regional-client.ts";
+import { traceOf } from "../edge/trace.ts";
 import { GatewayError, errorResponse } from "../shared/error.ts";
 import { requestIdFrom } from "../shared/request-id.ts";
 import { identityHeaders } from "../shared/signing.ts";
@@ -27,6 +28,7 @@ app.all("/v1/*", async (c) => {
   // One origin, no breaker, no failover: the plain forwarding the edge is measured against.
   const outgoing = await signedRequest(c.req.raw, {
     requestId,
+    trace: traceOf(c.req.header("traceparent"), c.req.header("tracestate")),
     body,
     signing: {
       secret: c.env.EDGE_SIGNING_SECRET,

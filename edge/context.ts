@@ -4,6 +4,7 @@ import type { Env } from "./env.ts";
 import type { LimiterContext } from "./limits/limiter.ts";
 import type { BreakerContext } from "./origins/breakers.ts";
 import type { Settings } from "./settings.ts";
+import type { Trace } from "./trace.ts";
 
 /**
  * What every step of a request reads, built once by `requestContext()`: the settings, and
@@ -12,6 +13,10 @@ import type { Settings } from "./settings.ts";
 export interface RequestContext {
   settings: Settings;
   requestId: string;
+  /** The W3C trace id every log line and error body of the request carries. */
+  traceId: string;
+  /** The trace the request continues (or started), forwarded to the origin as `traceparent`. */
+  trace: Trace;
   /** Work that must finish after the response has gone: breaker reports, cache writes, token settling. */
   waitUntil(promise: Promise<unknown>): void;
   /** The origins' breakers under the configured policy, for failover, key lookups and health. */
@@ -23,6 +28,9 @@ export interface RequestContext {
 /** Values middleware puts on the Hono context for later handlers. */
 export interface Variables {
   requestId: string;
+  /** Set first, for every request (the shared error handler puts it in error bodies). */
+  traceId: string;
+  trace: Trace;
   requestContext: RequestContext;
   /** The caller's key record, once authenticated. */
   key: KeyRecord;

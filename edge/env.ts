@@ -1,7 +1,8 @@
+import type { MetricsAggregator } from "./durable-objects/metrics-aggregator.ts";
 import type { OriginBreaker } from "./durable-objects/origin-breaker.ts";
 import type { RateLimiter } from "./durable-objects/rate-limiter.ts";
 
-/** The Worker's bindings: `[vars]` and the Durable Object in wrangler.toml, plus secrets. */
+/** The Worker's bindings: `[vars]` and the Durable Objects in wrangler.toml, plus secrets. */
 export interface Env {
   /** Base URL of the regional service, e.g. `http://127.0.0.1:8788`; `/v1/*` is forwarded under it. */
   REGIONAL_ORIGIN?: string;
@@ -38,6 +39,9 @@ export interface Env {
   MAX_TOKENS_CEILING?: string;
   /** The credential of `/health/detailed` and `/metrics` (a secret, 32+ characters); unset, both answer 403. */
   METRICS_API_KEY?: string;
+  /** At most how many milliseconds an isolate's metric counts wait before they are sent to the aggregator (10 to 25000; default 5000). */
+  METRICS_FLUSH_INTERVAL_MS?: string;
   RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
   ORIGIN_BREAKER: DurableObjectNamespace<OriginBreaker>;
+  METRICS_AGGREGATOR: DurableObjectNamespace<MetricsAggregator>;
 }

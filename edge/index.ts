@@ -1,6 +1,7 @@
 import { createApp } from "./app.ts";
 import type { Env } from "./env.ts";
 
+export { MetricsAggregator } from "./durable-objects/metrics-aggregator.ts";
 export { OriginBreaker } from "./durable-objects/origin-breaker.ts";
 export { RateLimiter } from "./durable-objects/rate-limiter.ts";
 

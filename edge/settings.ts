@@ -25,6 +25,8 @@ export interface Settings {
   maxTokensCeiling: number;
   /** What `/health/detailed` and `/metrics` take as credential; null: they answer 403. */
   metricsKey: string | null;
+  /** At most how long an isolate's metric counts wait before they are sent to the aggregator. */
+  metricsFlushIntervalMs: number;
 }
 
 /** Seconds each kind of answer stays fresh in the response cache (0: not cached at all). */
@@ -57,6 +59,12 @@ const defaults = {
   onLimiterError: { key: "open", tenant: "open", auth: "open" },
   cache: { modelsTtlS: 60, embeddingsTtlS: 3600, chatTtlS: 300, gpuOffersTtlS: 5, staleIfErrorS: 600 },
 } as const;
+
+/**
+ * A scrape every 15 s or more sees an isolate's counts at most this late; the flush's wait
+ * rides in a request's waitUntil, which must end within 30 s.
+ */
+export const defaultFlushIntervalMs = 5_000;
 
 /**
  * A whole origin failing is rare and costly, so a few failures are enough: 3 within 10 s
@@ -114,6 +122,7 @@ function parse(env: Env): Settings {
     maxJsonDepth: integer("MAX_JSON_DEPTH", env.MAX_JSON_DEPTH, defaultMaxJsonDepth, 1, maxJsonDepthCeiling),
     maxTokensCeiling: integer("MAX_TOKENS_CEILING", env.MAX_TOKENS_CEILING, defaults.maxTokensCeiling, 1, 10_000_000),
     metricsKey: metricsKey(env.METRICS_API_KEY),
+    metricsFlushIntervalMs: integer("METRICS_FLUSH_INTERVAL_MS", env.METRICS_FLUSH_INTERVAL_MS, defaultFlushIntervalMs, 10, 25_000),
     cache: {
       modelsTtlS: integer("CACHE_MODELS_TTL_S", env.CACHE_MODELS_TTL_S, defaults.cache.modelsTtlS, 0, maxCacheS),
       embeddingsTtlS: integer("CACHE_EMBEDDINGS_TTL_S", env.CACHE_EMBEDDINGS_TTL_S, defaults.cache.embeddingsTtlS, 0, maxCacheS),

@@ -1,5 +1,5 @@
 import { responseCacheRedisKey } from "../../shared/cache-key.ts";
-import { errorText, log } from "../log.ts";
+import { errorText, log, type RequestIds } from "../log.ts";
 import type { Settings } from "../settings.ts";
 import { upstashClient } from "../upstash.ts";
 import { remainingS, type CacheEntry } from "./entry.ts";
@@ -9,26 +9,20 @@ import { countL2Error } from "./stats.ts";
  * Level 2: Upstash Redis, shared by every location. Entries expire there with the end of
  * their stale window. Upstash is a cache: when it fails the request goes on without it.
  */
-export async function l2Get(upstash: Settings["upstash"], key: string, requestId: string): Promise<CacheEntry | null> {
+export async function l2Get(upstash: Settings["upstash"], key: string, ids: RequestIds): Promise<CacheEntry | null> {
   if (!upstash) return null;
   try {
     const value = await upstashClient(upstash).get<unknown>(responseCacheRedisKey(key));
     return value === null ? null : parseEntry(value);
   } catch (error) {
     countL2Error("get");
-    log("warn", "Upstash response-cache lookup failed", { request_id: requestId, error: errorText(error) });
+    log("warn", "Upstash response-cache lookup failed", ids, { error: errorText(error) });
     return null;
   }
 }
 
 /** Stores the entry; false when Upstash refused it (true also when there is no Upstash or nothing left to store). */
-export async function l2Put(
-  upstash: Settings["upstash"],
-  key: string,
-  entry: CacheEntry,
-  now: number,
-  requestId: string,
-): Promise<boolean> {
+export async function l2Put(upstash: Settings["upstash"], key: string, entry: CacheEntry, now: number, ids: RequestIds): Promise<boolean> {
   const lifeS = remainingS(entry, now);
   if (!upstash || lifeS <= 0) return true;
   try {
@@ -36,7 +30,7 @@ export async function l2Put(
     return true;
   } catch (error) {
     countL2Error("set");
-    log("warn", "could not store a response in Upstash", { request_id: requestId, error: errorText(error) });
+    log("warn", "could not store a response in Upstash", ids, { error: errorText(error) });
     return false;
   }
 }

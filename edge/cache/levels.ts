@@ -1,4 +1,4 @@
-import { errorText, log } from "../log.ts";
+import { errorText, log, type RequestIds } from "../log.ts";
 import type { Settings } from "../settings.ts";
 import { isFresh, marked, replay, storableHeaders, type Acceptance, type CacheEntry, type EntryMeta, type XCache } from "./entry.ts";
 import { l1Get, l1Put, type L1Hit } from "./l1.ts";
@@ -15,14 +15,14 @@ export type Found =
 type Upstash = Settings["upstash"];
 
 /** This isolate's memory, then L1, then L2, each only when the one before has nothing fresh; else the freshest stale one. */
-export async function lookup(upstash: Upstash, key: string, accept: Acceptance, requestId: string): Promise<Found | null> {
+export async function lookup(upstash: Upstash, key: string, accept: Acceptance, ids: RequestIds): Promise<Found | null> {
   const inMemory = memoryGet(key, Date.now());
   const memory: Found | null = inMemory ? { level: "memory", meta: inMemory, entry: inMemory } : null;
   if (memory && isFresh(memory.meta, accept, Date.now())) return memory;
   const hit = await l1Get(key).catch(() => null);
   const edge: Found | null = hit ? { level: "edge", meta: hit.meta, hit } : null;
   if (edge && isFresh(edge.meta, accept, Date.now())) return edge;
-  const entry = await l2Get(upstash, key, requestId);
+  const entry = await l2Get(upstash, key, ids);
   const redis: Found | null = entry ? { level: "redis", meta: entry, entry } : null;
   const newest = [memory, edge, redis].reduce<Found | null>(
     (best, next) => (next && (!best || next.meta.storedAt > best.meta.storedAt) ? next : best),
@@ -33,12 +33,11 @@ export async function lookup(upstash: Upstash, key: string, accept: Acceptance, 
 }
 
 /** Writes the entry to every level; counted as stored only when each took it. */
-export async function store(upstash: Upstash, key: string, entry: CacheEntry, requestId: string): Promise<void> {
+export async function store(upstash: Upstash, key: string, entry: CacheEntry, ids: RequestIds): Promise<void> {
   memoryPut(key, entry);
   const now = Date.now();
-  const [l1, l2] = await Promise.allSettled([l1Put(key, entry, now), l2Put(upstash, key, entry, now, requestId)]);
-  if (l1.status === "rejected")
-    log("warn", "could not store a response in the Cache API", { request_id: requestId, error: errorText(l1.reason) });
+  const [l1, l2] = await Promise.allSettled([l1Put(key, entry, now), l2Put(upstash, key, entry, now, ids)]);
+  if (l1.status === "rejected") log("warn", "could not store a response in the Cache API", ids, { error: errorText(l1.reason) });
   countWrite(l1.status === "fulfilled" && l2.status === "fulfilled" && l2.value ? "stored" : "failed");
 }
 

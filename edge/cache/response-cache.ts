@@ -1,6 +1,7 @@
 import { cacheKey } from "../../shared/cache-key.ts";
 import { GatewayError } from "../../shared/error.ts";
 import { parseJsonBytes } from "../../shared/read-body.ts";
+import type { RequestIds } from "../log.ts";
 import type { Settings } from "../settings.ts";
 import { capture } from "./capture.ts";
 import { isFresh, isUsableStale, marked, replay, type Acceptance, type CacheEntry } from "./entry.ts";
@@ -21,9 +22,8 @@ export interface CacheRequest {
 }
 
 /** What it needs of the edge: its settings, and the request's id and `waitUntil` for logs and background writes. */
-export interface CacheScope {
+export interface CacheScope extends RequestIds {
   settings: Pick<Settings, "cache" | "upstash" | "originTimeoutMs">;
-  requestId: string;
   waitUntil(promise: Promise<unknown>): void;
 }
 
@@ -67,7 +67,8 @@ export async function openResponseCache(request: CacheRequest, scope: CacheScope
   if (plan.kind === "none") return uninvolved;
   if (plan.kind === "bypass") return bypassed;
 
-  const { settings, requestId, waitUntil } = scope;
+  const { settings, waitUntil } = scope;
+  const ids: RequestIds = { requestId: scope.requestId, traceId: scope.traceId };
   const startedAt = performance.now();
   const query = new URL(request.url).search.slice(1);
   const key = await cacheKey({ tenantId: request.tenantId, method: request.method, path: request.path, query, body: body() });
@@ -75,7 +76,7 @@ export async function openResponseCache(request: CacheRequest, scope: CacheScope
   /** How long the key and the lookup took (it overlaps the rate limiter's check). */
   let lookupMs = 0;
   const pending = plan.read
-    ? lookup(settings.upstash, key, accept, requestId)
+    ? lookup(settings.upstash, key, accept, ids)
         .catch(() => null)
         .finally(() => (lookupMs = performance.now() - startedAt))
     : null;
@@ -112,7 +113,7 @@ export async function openResponseCache(request: CacheRequest, scope: CacheScope
 
     async forwarded(response, error) {
       if (failed(response, error)) {
-        held ??= await lookup(settings.upstash, key, accept, requestId);
+        held ??= await lookup(settings.upstash, key, accept, ids);
         if (held && isUsableStale(held.meta, accept, Date.now())) {
           await response.body?.cancel();
           const found = held;
@@ -136,7 +137,7 @@ export async function openResponseCache(request: CacheRequest, scope: CacheScope
             .catch(() => null)
             .then(async (entry) => {
               finish?.(entry);
-              if (entry) await store(settings.upstash, key, entry, requestId);
+              if (entry) await store(settings.upstash, key, entry, ids);
               else countWrite("skipped");
             }),
         );

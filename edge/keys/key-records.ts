@@ -3,12 +3,13 @@ import { keyRecord, type KeyRecord } from "../../shared/contract/keys.ts";
 import { GatewayError } from "../../shared/error.ts";
 import { readUpTo } from "../../shared/read-body.ts";
 import { keyRecordCacheKey } from "../../shared/key-cache-key.ts";
-import { errorText, log } from "../log.ts";
-import { count } from "../metrics.ts";
+import { errorText, log, type RequestIds } from "../log.ts";
+import { count } from "../metrics/isolate.ts";
 import type { BreakerContext } from "../origins/breakers.ts";
 import { withFailover } from "../origins/failover.ts";
 import { signatureHeaders } from "../origins/signature.ts";
 import { maxKeyStalenessS, negativeKeyTtlS, type Settings } from "../settings.ts";
+import { traceHeaders, type Trace } from "../trace.ts";
 import { upstashClient } from "../upstash.ts";
 
 /**
@@ -39,11 +40,12 @@ interface CachedKey {
 /** What the tiers in front of regional are set to. */
 type KeyCacheSettings = Pick<Settings, "keyCacheTtlS" | "upstash">;
 
-export interface LookupContext {
+export interface LookupContext extends RequestIds {
   settings: KeyCacheSettings & Pick<Settings, "signingSecret" | "origins" | "originTimeoutMs">;
   /** Lookups go through the origins' breakers and failover like any forwarded call. */
   breakers: BreakerContext;
-  requestId: string;
+  /** The request's trace: the lookup carries it to regional like the forwarded call. */
+  trace: Trace;
   waitUntil(promise: Promise<unknown>): void;
 }
 
@@ -94,7 +96,7 @@ export async function fetchKeyRecord(context: LookupContext, keySha256: string):
   if (redis) {
     context.waitUntil(
       redis.set(keyRecordCacheKey(keySha256), cached, { ex: lifetimeS }).catch((error: unknown) => {
-        log("warn", "could not store a key record in Upstash", { request_id: context.requestId, error: errorText(error) });
+        log("warn", "could not store a key record in Upstash", context, { error: errorText(error) });
       }),
     );
   }
@@ -113,7 +115,7 @@ async function fromUpstash(context: LookupContext, redis: Redis, keySha256: stri
     return value === null ? null : parseCached(value);
   } catch (error) {
     // Upstash is a cache: without it the lookup goes on to regional.
-    log("warn", "Upstash key lookup failed", { request_id: context.requestId, error: errorText(error) });
+    log("warn", "Upstash key lookup failed", context, { error: errorText(error) });
     return null;
   }
 }
@@ -127,7 +129,7 @@ async function fromRegional(context: LookupContext, keySha256: string): Promise<
   const timeoutMs = Math.min(lookupTimeoutMs, settings.originTimeoutMs);
   const { response } = await withFailover(context.breakers, settings.origins, {
     pathAndQuery: path,
-    init: { headers: { ...headers, "x-request-id": context.requestId } },
+    init: { headers: { ...headers, ...traceHeaders(context.trace), "x-request-id": context.requestId } },
     timeoutMs,
   });
   if (response.status === 404) {

@@ -1,8 +1,8 @@
 import type { KeyRecord } from "../../shared/contract/keys.ts";
 import { withTimeout } from "../../shared/resilience/deadline.ts";
 import type { Bucket, BucketLevel, RateLimiter, TakeResult } from "../durable-objects/rate-limiter.ts";
-import { errorText, log } from "../log.ts";
-import { count } from "../metrics.ts";
+import { errorText, log, type RequestIds } from "../log.ts";
+import { count } from "../metrics/isolate.ts";
 import type { FailureMode, LimitPolicyName } from "../settings.ts";
 import type { Quota, QuotaLevel } from "./rate-limit-headers.ts";
 
@@ -11,13 +11,12 @@ const minuteMs = 60_000;
 const limiterTimeoutMs = 1_000;
 
 /** The RateLimiter objects as one request calls them, with the settings that decide for them. */
-export interface LimiterContext {
+export interface LimiterContext extends RequestIds {
   /** One RateLimiter Durable Object per key, tenant and client IP. */
   objects: DurableObjectNamespace<RateLimiter>;
   /** What each policy does when its limiter cannot be reached. */
   onError: Record<LimitPolicyName, FailureMode>;
   authFailuresPerMinute: number;
-  requestId: string;
   waitUntil(promise: Promise<unknown>): void;
 }
 
@@ -215,7 +214,22 @@ async function call<T>(
   } catch (error) {
     const mode = context.onError[policy];
     count("breakwater_edge_limiter_unreachable_total", { policy, mode });
-    log("warn", "rate limiter unreachable", { request_id: context.requestId, policy, mode, error: errorText(error) });
+    log("warn", "rate limiter unreachable", context, { policy, mode, error: errorText(error) });
     return null;
+  }
+}
+
+/**
+ * Whether a RateLimiter object answers from here, and how fast: one that holds nothing is
+ * asked to peek at no bucket. It stands for the limiters' reachability (the runtime's Durable
+ * Objects as this location reaches them), not for any one key's object.
+ */
+export async function limiterReachability(context: Pick<LimiterContext, "objects">): Promise<{ reachable: boolean; latencyMs: number }> {
+  const started = performance.now();
+  try {
+    await withTimeout(context.objects.getByName("health-probe").peek([]), limiterTimeoutMs, () => new Error("timed out"));
+    return { reachable: true, latencyMs: Math.round(performance.now() - started) };
+  } catch {
+    return { reachable: false, latencyMs: Math.round(performance.now() - started) };
   }
 }

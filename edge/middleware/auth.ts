@@ -6,7 +6,7 @@ import type { AppEnv } from "../context.ts";
 import { cachedKeyRecord, fetchKeyRecord } from "../keys/key-records.ts";
 import { countAuthFailure, mayTryKey, type AuthFailureCheck } from "../limits/limiter.ts";
 import { rateLimitHeaders } from "../limits/rate-limit-headers.ts";
-import { count } from "../metrics.ts";
+import { count } from "../metrics/isolate.ts";
 
 /**
  * Requires an active API key (`Authorization: Bearer` or `x-api-key`) and puts its record
@@ -50,7 +50,7 @@ function refuse(c: Context<AppEnv>, reason: string, check: AuthFailureCheck): Re
     : check.unavailable
       ? new GatewayError("unavailable", { message: "API keys cannot be checked right now.", retryAfterS: 1 })
       : new GatewayError("invalid_api_key", { message: "The API key is not valid." });
-  const response = errorResponse(error, c.get("requestId"));
+  const response = errorResponse(error, c.get("requestId"), c.get("traceId"));
   for (const [name, value] of Object.entries(rateLimitHeaders(check.quotas, check.levels))) response.headers.set(name, value);
   return response;
 }

@@ -18,10 +18,12 @@ import { proxied, signedRequest } from "../origins/regional-client.ts";
  */
 export const forward = (): MiddlewareHandler<AppEnv> =>
   async function forward(c) {
-    const { settings, requestId, breakers } = c.get("requestContext");
+    const context = c.get("requestContext");
+    const { settings, requestId, breakers } = context;
     const key = c.get("key");
     const outgoing = await signedRequest(c.req.raw, {
       requestId,
+      trace: context.trace,
       body: c.get("body"),
       signing: {
         secret: settings.signingSecret,
@@ -40,7 +42,7 @@ export const forward = (): MiddlewareHandler<AppEnv> =>
       timeoutMs: settings.originTimeoutMs,
       signal: c.req.raw.signal,
     });
-    const answer = endingInErrorEvent(proxied(response), requestId);
+    const answer = endingInErrorEvent(proxied(response), context);
     answer.headers.set("x-breakwater-origin", origin.name);
     return answer;
   };

@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import { GatewayError } from "../../shared/error.ts";
 import type { AppEnv } from "../context.ts";
-import { count } from "../metrics.ts";
+import { count } from "../metrics/isolate.ts";
 
 const encoder = new TextEncoder();
 const digest = async (text: string): Promise<ArrayBuffer> => await crypto.subtle.digest("SHA-256", encoder.encode(text));

@@ -24,7 +24,11 @@ export const rateLimit = (): MiddlewareHandler<AppEnv> =>
     const completion = completionLimits(context.settings.maxTokensCeiling, key);
     const checked = checkCompletionTokens(c.req.path, json, completion.ceiling);
     if (!checked.ok)
-      return errorResponse(new GatewayError("invalid_request", { message: checked.message, param: checked.param }), context.requestId);
+      return errorResponse(
+        new GatewayError("invalid_request", { message: checked.message, param: checked.param }),
+        context.requestId,
+        context.traceId,
+      );
     const estimate = estimateTokens(c.req.path, json, completion.unlimited);
 
     const reservation = await reserve(context.limiters, key, estimate.total);
@@ -37,7 +41,7 @@ export const rateLimit = (): MiddlewareHandler<AppEnv> =>
               retryAfterS: Math.max(1, Math.ceil(reservation.retryAfterMs / 1000)),
             })
           : new GatewayError("unavailable", { message: "Rate limits cannot be checked right now.", retryAfterS: 1 });
-      const response = errorResponse(error, context.requestId);
+      const response = errorResponse(error, context.requestId, context.traceId);
       for (const [name, value] of Object.entries(headers)) response.headers.set(name, value);
       return response;
     }
@@ -51,7 +55,7 @@ export const rateLimit = (): MiddlewareHandler<AppEnv> =>
     context.waitUntil(
       new Promise<Promise<number>>((resolve) => (settleWith = resolve))
         .then(async (tokens) => await reservation.settle(await tokens))
-        .catch((error: unknown) => log("warn", "could not settle token usage", { request_id: context.requestId, error: errorText(error) })),
+        .catch((error: unknown) => log("warn", "could not settle token usage", context, { error: errorText(error) })),
     );
     try {
       // Hono turns a failure further on into c.res (onError), so this always has a response.

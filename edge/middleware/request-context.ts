@@ -11,17 +11,22 @@ export const requestContext = (): MiddlewareHandler<AppEnv> =>
   async function requestContext(c, next) {
     const settings = settingsOf(c.env);
     const requestId = c.get("requestId");
+    const trace = c.get("trace");
+    const traceId = trace.traceId;
     const waitUntil = (promise: Promise<unknown>): void => c.executionCtx.waitUntil(promise);
     c.set("requestContext", {
       settings,
       requestId,
+      traceId,
+      trace,
       waitUntil,
-      breakers: { objects: c.env.ORIGIN_BREAKER, policy: settings.originBreaker, requestId, waitUntil },
+      breakers: { objects: c.env.ORIGIN_BREAKER, policy: settings.originBreaker, requestId, traceId, waitUntil },
       limiters: {
         objects: c.env.RATE_LIMITER,
         onError: settings.onLimiterError,
         authFailuresPerMinute: settings.authFailuresPerMinute,
         requestId,
+        traceId,
         waitUntil,
       },
     });

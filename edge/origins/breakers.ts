@@ -3,8 +3,8 @@ import { withTimeout } from "../../shared/resilience/deadline.ts";
 import { onceLease, type Admission, type Lease } from "../../shared/resilience/lease.ts";
 import type { Classified } from "../../shared/resilience/outcome.ts";
 import type { BreakerAnswer, BreakerView, OriginBreaker, Outcomes, ProbeResult } from "../durable-objects/origin-breaker.ts";
-import { errorText, log } from "../log.ts";
-import { count } from "../metrics.ts";
+import { errorText, log, type RequestIds } from "../log.ts";
+import { count } from "../metrics/isolate.ts";
 import type { Origin } from "./list.ts";
 
 /*
@@ -27,12 +27,11 @@ const recheckMs = 250;
 export const breakerTimeoutMs = 1_000;
 
 /** The origins' breakers as one request asks them: their Durable Objects and the policy they run, given once. */
-export interface BreakerContext {
+export interface BreakerContext extends RequestIds {
   /** One OriginBreaker Durable Object per origin, named by it. */
   objects: DurableObjectNamespace<OriginBreaker>;
   /** The policy every origin's breaker runs (`ORIGIN_BREAKER_*` over `originBreakerPolicy`). */
   policy: BreakerPolicy;
-  requestId: string;
   waitUntil(promise: Promise<unknown>): void;
 }
 
@@ -63,7 +62,7 @@ export async function admit(context: BreakerContext, origin: Origin, leaseMs: nu
     return { admitted: false, retryAfterMs: local.skipUntil - now, reason: `${origin.name}: breaker ${local.view.status}` };
   const answer = await callBreaker(context, origin, (breaker) => breaker.acquire(context.policy, leaseMs));
   if (!answer) return { admitted: true, lease: reporting(context, origin, null) };
-  const updated = remember(origin, answer);
+  const updated = remember(context, origin, answer);
   if (answer.allowed) return { admitted: true, lease: reporting(context, origin, answer.lease) };
   return {
     admitted: false,
@@ -101,7 +100,7 @@ function reporting(context: BreakerContext, origin: Origin, probe: number | null
     if (probe === null && outcomes.failures === 0) return;
     context.waitUntil(
       callBreaker(context, origin, (breaker) => breaker.record(context.policy, outcomes)).then((answer) => {
-        if (answer) remember(origin, answer);
+        if (answer) remember(context, origin, answer);
       }),
     );
   });
@@ -115,7 +114,7 @@ export async function breakerViews(context: BreakerContext, origins: Origin[]): 
         view: await breaker.view(context.policy),
         transitions: [],
       }));
-      if (answer) remember(origin, answer);
+      if (answer) remember(context, origin, answer);
       return answer?.view ?? null;
     }),
   );
@@ -129,7 +128,7 @@ async function refresh(context: BreakerContext, origin: Origin): Promise<LocalVi
     view: await breaker.view(context.policy),
     transitions: [],
   }))
-    .then((answer) => remember(origin, answer ?? { view: unknownView, transitions: [] }))
+    .then((answer) => remember(context, origin, answer ?? { view: unknownView, transitions: [] }))
     .finally(() => refreshing.delete(origin.name));
   refreshing.set(origin.name, fetching);
   return await fetching;
@@ -137,8 +136,9 @@ async function refresh(context: BreakerContext, origin: Origin): Promise<LocalVi
 
 const unknownView: BreakerView = { status: "closed", retryAfterMs: 0, failures: 0, probesInFlight: 0, forced: null, lastTransition: null };
 
-function remember(origin: Origin, answer: BreakerAnswer): LocalView {
-  countTransitions(origin, answer.transitions);
+/** Takes the breaker's answer as this isolate's view; the transitions it reports are counted and logged for the request that caused them. */
+function remember(ids: RequestIds, origin: Origin, answer: BreakerAnswer): LocalView {
+  countTransitions(ids, origin, answer.transitions);
   const now = Date.now();
   const { view } = answer;
   const skipUntil = view.status === "open" ? now + view.retryAfterMs : view.status === "half_open" ? now + recheckMs : now;
@@ -147,10 +147,10 @@ function remember(origin: Origin, answer: BreakerAnswer): LocalView {
   return local;
 }
 
-function countTransitions(origin: Origin, transitions: Transition[]): void {
+function countTransitions(ids: RequestIds, origin: Origin, transitions: Transition[]): void {
   for (const transition of transitions) {
     count("breakwater_edge_origin_breaker_transitions_total", { origin: origin.name, from: transition.from, to: transition.to });
-    log("warn", "origin breaker changed state", {
+    log("warn", "origin breaker changed state", ids, {
       origin: origin.name,
       from: transition.from,
       to: transition.to,
@@ -172,7 +172,7 @@ async function callBreaker<T>(
     );
   } catch (error) {
     count("breakwater_edge_origin_breaker_unreachable_total", { origin: origin.name });
-    log("warn", "origin breaker unreachable", { request_id: context.requestId, origin: origin.name, error: errorText(error) });
+    log("warn", "origin breaker unreachable", context, { origin: origin.name, error: errorText(error) });
     return null;
   }
 }

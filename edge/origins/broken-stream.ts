@@ -1,6 +1,6 @@
 import { GatewayError } from "../../shared/error.ts";
 import { sseData } from "../../shared/sse.ts";
-import { errorText, log } from "../log.ts";
+import { errorText, log, type RequestIds } from "../log.ts";
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -12,7 +12,7 @@ const CR = 0x0d;
  * cannot tell from its own network. Bytes pass on up to the last complete event, so the
  * error event never lands inside half an event. Other answers are returned as they are.
  */
-export function endingInErrorEvent(response: Response, requestId: string): Response {
+export function endingInErrorEvent(response: Response, ids: RequestIds): Response {
   if (!response.body || !(response.headers.get("content-type") ?? "").startsWith("text/event-stream")) return response;
   const reader = response.body.getReader();
   let pending = new Uint8Array(0);
@@ -38,9 +38,9 @@ export function endingInErrorEvent(response: Response, requestId: string): Respo
           }
         } catch (error) {
           if (cancelled) return;
-          log("warn", "origin stream failed", { request_id: requestId, error: errorText(error) });
+          log("warn", "origin stream failed", ids, { error: errorText(error) });
           const failed = new GatewayError("upstream_error", { message: "The regional origin failed mid-stream.", cause: error });
-          controller.enqueue(sseData(JSON.stringify(failed.toBody(requestId))));
+          controller.enqueue(sseData(JSON.stringify(failed.toBody(ids.requestId, ids.traceId))));
           controller.close();
         }
       },

@@ -1,7 +1,7 @@
 import { GatewayError } from "../../shared/error.ts";
 import { guardedAttempt } from "../../shared/resilience/attempt.ts";
 import { errorText, log } from "../log.ts";
-import { count } from "../metrics.ts";
+import { count, observe } from "../metrics/isolate.ts";
 import { callOrigin, judgeAnswer } from "./attempt.ts";
 import { admit, breakerTimeoutMs, type BreakerContext } from "./breakers.ts";
 import type { Origin } from "./list.ts";
@@ -48,6 +48,7 @@ export async function withFailover(
   let reached: GatewayError | undefined;
   let lastError: GatewayError | undefined;
   for (const origin of origins) {
+    const startedAt = performance.now();
     const end = await guardedAttempt({
       admit: () => admit(context, origin, leaseMs),
       signal,
@@ -61,14 +62,18 @@ export async function withFailover(
       count("breakwater_edge_origin_failovers_total", { origin: origin.name, reason: "open" });
       continue;
     }
+    observe(
+      "breakwater_edge_origin_attempt_duration_seconds",
+      { origin: origin.name, outcome: end.classified.outcome },
+      (performance.now() - startedAt) / 1000,
+    );
     if (end.kind === "served") return { response: end.result.response, origin };
     const { error, classified } = end;
     if (classified.outcome === "client_gone") throw clientGone(error);
     // Only the origin's faults move on; anything else (a bug of ours) is the answer.
     if (classified.outcome !== "provider_fault" || !(error instanceof GatewayError)) throw error;
     const failure = failureOf(error);
-    log("warn", "origin call failed", {
-      request_id: context.requestId,
+    log("warn", "origin call failed", context, {
       origin: origin.name,
       failure,
       error: errorText(error.cause ?? error),

@@ -1,10 +1,13 @@
 import { coveredHeaderNames, edgeHeaderPrefix } from "../../shared/signing.ts";
+import { traceHeaders, type Trace } from "../trace.ts";
 import { endToEndHeaders } from "./hop-by-hop.ts";
 import { signatureHeaders } from "./signature.ts";
 
 /** What the edge signs a call to an origin with. */
 export interface SignedCall {
   requestId: string;
+  /** Sent as `traceparent` (the edge's span) and the client's `tracestate`; not signed: regional reads it for correlation only. */
+  trace: Trace;
   /** The body as read at the edge (it is signed, so it has been read whole), or null. */
   body: Uint8Array | null;
   /** The shared secret and the identity headers the edge vouches for. */
@@ -23,6 +26,10 @@ export async function signedRequest(request: Request, call: SignedCall): Promise
   const { pathname, search } = new URL(request.url);
   const headers = forwardedHeaders(request.headers);
   headers.set("x-request-id", call.requestId);
+  // The client's trace headers are replaced by the edge's (its span as parent), or dropped when invalid.
+  headers.delete("traceparent");
+  headers.delete("tracestate");
+  for (const [name, value] of Object.entries(traceHeaders(call.trace))) headers.set(name, value);
   const covered: Record<string, string> = {};
   for (const name of coveredHeaderNames) {
     const value = headers.get(name);

@@ -1,7 +1,11 @@
 import type { Context, Handler } from "hono";
+import type { Env } from "../env.ts";
 import type { BreakerView } from "../durable-objects/origin-breaker.ts";
-import { cacheStats } from "../cache/stats.ts";
 import type { AppEnv } from "../context.ts";
+import { limiterReachability } from "../limits/limiter.ts";
+import { aggregatedSeries } from "../metrics/aggregate.ts";
+import { isolateMetrics } from "../metrics/isolate.ts";
+import { counterKey } from "../metrics/series.ts";
 import { breakerViews } from "../origins/breakers.ts";
 
 type Status = "ok" | "degraded" | "unavailable";
@@ -50,13 +54,18 @@ export const ready = (): Handler<AppEnv> =>
 /**
  * `GET /health/detailed` (behind METRICS_API_KEY): each regional origin by its configured
  * name with its breaker as the Durable Object holds it now (`unknown` where it cannot be
- * reached), and this isolate's response-cache counts. Origin URLs are never shown.
+ * reached); the whole edge's response-cache counts (from the metrics aggregator, null when it
+ * cannot be read); and whether the rate limiters answer. Origin URLs are never shown.
  */
 export const detailedHealth = (): Handler<AppEnv> =>
   async function detailedHealth(c) {
-    const { settings, breakers } = c.get("requestContext");
+    const { settings, breakers, limiters } = c.get("requestContext");
     const { origins } = settings;
-    const views = await breakerViews(breakers, origins);
+    const [views, cache, limiter] = await Promise.all([
+      breakerViews(breakers, origins),
+      cacheCounts(c.env.METRICS_AGGREGATOR),
+      limiterReachability(limiters),
+    ]);
     const listed = origins.map((origin, i) => {
       const view = views[i];
       if (!view) return { name: origin.name, continents: origin.continents, breaker: "unknown" };
@@ -72,5 +81,37 @@ export const detailedHealth = (): Handler<AppEnv> =>
       };
     });
     const status = statusOf(views);
-    return c.json({ status, origins: listed, cache: cacheStats() }, status === "unavailable" ? 503 : 200, { "cache-control": "no-store" });
+    return c.json(
+      { status, origins: listed, cache, rate_limiter: { reachable: limiter.reachable, latency_ms: limiter.latencyMs } },
+      status === "unavailable" ? 503 : 200,
+      { "cache-control": "no-store" },
+    );
   };
+
+const cacheResults = ["hit-edge", "hit-redis", "miss", "coalesced", "stale", "bypass"] as const;
+
+/** The response cache's answers across the edge, from the aggregated `breakwater_edge_cache_*` counters. */
+async function cacheCounts(objects: Env["METRICS_AGGREGATOR"]) {
+  let series: Map<string, number>;
+  try {
+    series = await aggregatedSeries(objects, isolateMetrics);
+  } catch {
+    return null;
+  }
+  const requests = (result: (typeof cacheResults)[number]) =>
+    series.get(counterKey("breakwater_edge_cache_requests_total", { result })) ?? 0;
+  const writes = (outcome: string) => series.get(counterKey("breakwater_edge_cache_writes_total", { outcome })) ?? 0;
+  return {
+    hits: { edge: requests("hit-edge"), redis: requests("hit-redis") },
+    // Coalesced requests waited for another's origin call: misses that cost no call of their own.
+    misses: requests("miss") + requests("coalesced"),
+    coalesced: requests("coalesced"),
+    stale: requests("stale"),
+    bypass: requests("bypass"),
+    stores: writes("stored"),
+    store_failures: writes("failed"),
+    l2_errors:
+      (series.get(counterKey("breakwater_edge_cache_l2_errors_total", { operation: "get" })) ?? 0) +
+      (series.get(counterKey("breakwater_edge_cache_l2_errors_total", { operation: "set" })) ?? 0),
+  };
+}

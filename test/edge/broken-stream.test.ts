@@ -17,19 +17,22 @@ function streamOf(pieces: string[], fails: boolean, type = "text/event-stream"):
   return new Response(body, { headers: { "content-type": type } });
 }
 
+const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+const ids = (requestId: string) => ({ requestId, traceId });
+
 const errorEvent = (requestId: string) =>
-  `data: ${JSON.stringify({ error: { message: "The regional origin failed mid-stream.", type: "upstream_error", code: "upstream_error", param: null, request_id: requestId } })}\n\n`;
+  `data: ${JSON.stringify({ error: { message: "The regional origin failed mid-stream.", type: "upstream_error", code: "upstream_error", param: null, request_id: requestId, trace_id: traceId } })}\n\n`;
 
 describe("an SSE answer whose origin fails mid-stream", () => {
   it("passes a whole stream on unchanged, however its events are cut into reads", async () => {
     const pieces = ["data: one\n", "\ndata: tw", "o\r\n\r", "\ndata: [DONE]\n\n"];
-    const res = endingInErrorEvent(streamOf(pieces, false), "req-1");
+    const res = endingInErrorEvent(streamOf(pieces, false), ids("req-1"));
 
     expect(await res.text()).toBe(pieces.join(""));
   });
 
   it("ends with the error event after the last whole event, dropping the half event before the failure", async () => {
-    const res = endingInErrorEvent(streamOf(["data: one\r\r", "data: half of t"], true), "req-2");
+    const res = endingInErrorEvent(streamOf(["data: one\r\r", "data: half of t"], true), ids("req-2"));
 
     expect(await res.text()).toBe(`data: one\r\r${errorEvent("req-2")}`);
   });
@@ -38,7 +41,7 @@ describe("an SSE answer whose origin fails mid-stream", () => {
     const upstream = streamOf([], true);
     upstream.headers.set("x-breakwater-provider", "fake");
 
-    const res = endingInErrorEvent(upstream, "req-3");
+    const res = endingInErrorEvent(upstream, ids("req-3"));
 
     expect(res.status).toBe(200);
     expect(res.headers.get("x-breakwater-provider")).toBe("fake");
@@ -48,7 +51,7 @@ describe("an SSE answer whose origin fails mid-stream", () => {
   it("leaves answers that are not event streams alone", async () => {
     const upstream = streamOf(['{"ok":'], true, "application/json");
 
-    expect(endingInErrorEvent(upstream, "req-4")).toBe(upstream);
+    expect(endingInErrorEvent(upstream, ids("req-4"))).toBe(upstream);
   });
 
   it("cancels the origin's stream when the client cancels", async () => {
@@ -60,7 +63,7 @@ describe("an SSE answer whose origin fails mid-stream", () => {
       }),
       { headers: { "content-type": "text/event-stream" } },
     );
-    const reader = endingInErrorEvent(upstream, "req-5").body!.getReader();
+    const reader = endingInErrorEvent(upstream, ids("req-5")).body!.getReader();
     await reader.read();
 
     await reader.cancel("client left");

@@ -6,10 +6,9 @@ import type { KeyRecord } from "../../shared/contract/keys.ts";
 import { l1Url } from "../../edge/cache/l1.ts";
 import { clearMemoryTier } from "../../edge/cache/memory.ts";
 import { followersOf } from "../../edge/cache/single-flight.ts";
-import { cacheStats } from "../../edge/cache/stats.ts";
 import type { Env } from "../../edge/env.ts";
 import { waitUntil } from "../infra/wait-until.ts";
-import { createKey, edgeFetchWith, fakeOrigin, readToEnd } from "./harness.ts";
+import { createKey, edgeFetchWith, fakeOrigin, metricSum, readToEnd } from "./harness.ts";
 
 const redis = new Redis({ url: env.UPSTASH_REDIS_REST_URL ?? "", token: env.UPSTASH_REDIS_REST_TOKEN ?? "", enableTelemetry: false });
 
@@ -170,7 +169,7 @@ describe("edge response cache: levels and headers", () => {
 
   it("keeps working on L1 alone when Upstash fails or is not configured", async () => {
     const { key, calls } = await fresh();
-    const errorsBefore = cacheStats().l2Errors;
+    const errorsBefore = await metricSum("breakwater_edge_cache_l2_errors_total");
     const upstashDown: Partial<Env> = { UPSTASH_REDIS_REST_URL: "http://127.0.0.1:1" };
 
     const first = await call("/v1/embeddings", embed("no-upstash", { "x-test-calls": calls }), key, upstashDown);
@@ -178,7 +177,7 @@ describe("edge response cache: levels and headers", () => {
 
     expect(first).toMatchObject({ status: 200, xCache: "MISS" });
     expect(second).toMatchObject({ status: 200, xCache: "HIT-EDGE", served: first.served });
-    expect(cacheStats().l2Errors - errorsBefore).toBeGreaterThanOrEqual(2);
+    expect((await metricSum("breakwater_edge_cache_l2_errors_total")) - errorsBefore).toBeGreaterThanOrEqual(2);
     expect(await fakeOrigin.calls(calls)).toBe(1);
   });
 
@@ -420,7 +419,7 @@ describe("edge response cache: single flight", () => {
   it("makes one origin call for identical concurrent misses", async () => {
     const { key, record, calls } = await fresh();
     const hold = crypto.randomUUID();
-    const coalescedBefore = cacheStats().coalesced;
+    const coalescedBefore = await metricSum('breakwater_edge_cache_requests_total{result="coalesced"}');
     const init = () => embed("together", { "x-test-calls": calls, "x-test-hold": hold });
     const flightKey = await embedKey(record, "together");
 
@@ -433,7 +432,7 @@ describe("edge response cache: single flight", () => {
     expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200]);
     expect(new Set(answers.map((a) => a.served)).size).toBe(1);
     expect(answers.map((a) => a.xCache)).toEqual(["MISS", "MISS", "MISS", "MISS", "MISS"]);
-    expect(cacheStats().coalesced - coalescedBefore).toBe(4);
+    expect((await metricSum('breakwater_edge_cache_requests_total{result="coalesced"}')) - coalescedBefore).toBe(4);
     expect(await fakeOrigin.calls(calls)).toBe(1);
   });
 

@@ -118,6 +118,19 @@ export const fakeOrigin = {
   },
 };
 
+/**
+ * The sum of every series in the edge's `/metrics` whose line starts with `prefix` (a name, or
+ * a name and its first labels): the whole edge's count, aggregated, plus this isolate's unsent.
+ */
+export async function metricSum(prefix: string): Promise<number> {
+  const res = await edgeFetch("/metrics", { headers: opsHeaders }, null);
+  if (res.status !== 200) throw new Error(`/metrics answered ${res.status}`);
+  return (await res.text())
+    .split("\n")
+    .filter((line) => line.startsWith(prefix))
+    .reduce((sum, line) => sum + Number(line.split(" ").at(-1)), 0);
+}
+
 /** Reads what is left of a text stream, to its end. */
 export async function readToEnd(reader: ReadableStreamDefaultReader<string>): Promise<string> {
   let text = "";

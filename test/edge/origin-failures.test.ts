@@ -25,6 +25,7 @@ describe("when the origin fails", () => {
         code: "unavailable",
         param: null,
         request_id: "client-req:0503",
+        trace_id: expect.stringMatching(/^[0-9a-f]{32}$/),
       },
     });
   });
@@ -122,6 +123,7 @@ describe("when the origin dies mid-stream", () => {
         code: "upstream_error",
         param: null,
         request_id: requestId,
+        trace_id: expect.stringMatching(/^[0-9a-f]{32}$/),
       },
     });
   });

@@ -93,6 +93,7 @@ describe("rate limits at the edge", () => {
         code: "rate_limited",
         param: null,
         request_id: "client-req:0429",
+        trace_id: expect.stringMatching(/^[0-9a-f]{32}$/),
       },
     });
     vi.setSystemTime(Date.now() + 30_000);

@@ -10,9 +10,10 @@ describe("edge routes", () => {
   });
 
   it.each(["/", "/v2/chat/completions", "/health/livez", "/admin/tenants"])(
-    "answers an unknown route (%s) with 404 in the error shape",
+    "answers an unknown route (%s) with 404 in the error shape, with the request's ids",
     async (path) => {
-      const res = await edgeFetch(path, { headers: { "x-request-id": "client-req:0404" } });
+      const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+      const res = await edgeFetch(path, { headers: { "x-request-id": "client-req:0404", traceparent } });
 
       expect(res.status).toBe(404);
       expect(res.headers.get("content-type")).toBe("application/json");
@@ -24,6 +25,7 @@ describe("edge routes", () => {
           code: "not_found",
           param: null,
           request_id: "client-req:0404",
+          trace_id: "4bf92f3577b34da6a3ce929d0e0e4736",
         },
       });
     },

@@ -18,6 +18,8 @@ export default defineConfig({
           EDGE_SIGNING_SECRET: inject("signingSecret"),
           // The credential of /health/detailed and /metrics (harness.ts: opsHeaders).
           METRICS_API_KEY: "metrics-api-key-for-the-edge-tests-0123456789",
+          // Metric batches leave within 50 ms: the runner waits for each request's waitUntil work.
+          METRICS_FLUSH_INTERVAL_MS: "50",
           // The Upstash REST shim over a real redis-server (test/infra/edge-global-setup.ts).
           UPSTASH_REDIS_REST_URL: inject("upstashUrl"),
           UPSTASH_REDIS_REST_TOKEN: inject("upstashToken"),

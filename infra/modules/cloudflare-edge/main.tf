@@ -4,12 +4,14 @@ locals {
   compatibility_date  = "2026-05-01"
   compatibility_flags = ["enable_request_signal"]
   durable_objects = {
-    RATE_LIMITER   = "RateLimiter"
-    ORIGIN_BREAKER = "OriginBreaker"
+    RATE_LIMITER       = "RateLimiter"
+    ORIGIN_BREAKER     = "OriginBreaker"
+    METRICS_AGGREGATOR = "MetricsAggregator"
   }
   durable_object_migrations = [
     { tag = "v1", new_sqlite_classes = ["RateLimiter"] },
     { tag = "v2", new_sqlite_classes = ["OriginBreaker"] },
+    { tag = "v3", new_sqlite_classes = ["MetricsAggregator"] },
   ]
 
   plain_text = merge(var.vars, { REGIONAL_ORIGINS = var.regional_origins })

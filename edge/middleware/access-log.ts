@@ -1,0 +1,140 @@
+import type { Context, MiddlewareHandler } from "hono";
+import type { AppEnv } from "../context.ts";
+import { log } from "../log.ts";
+import { flushTarget } from "../metrics/aggregate.ts";
+import { isolateMetrics } from "../metrics/isolate.ts";
+import { defaultFlushIntervalMs } from "../settings.ts";
+
+/** A request slower than this to its first byte is logged as `slow request`, at warn (regional's default). */
+const slowRequestMs = 5_000;
+
+/** How a streamed answer ended: with its `[DONE]`, cut (an error event, a broken origin), or the client hung up. */
+type StreamEnd = "done" | "error" | "client_gone";
+
+/** The routes the edge forwards, as templates: raw paths would make every instance id a label value. */
+const routeTemplates: [RegExp, string][] = [
+  [/^\/v1\/chat\/completions$/, "/v1/chat/completions"],
+  [/^\/v1\/embeddings$/, "/v1/embeddings"],
+  [/^\/v1\/models$/, "/v1/models"],
+  [/^\/v1\/models\/.+$/, "/v1/models/:id"],
+  [/^\/v1\/gpu\/offers$/, "/v1/gpu/offers"],
+  [/^\/v1\/gpu\/instances$/, "/v1/gpu/instances"],
+  [/^\/v1\/gpu\/instances\/[^/]+$/, "/v1/gpu/instances/:id"],
+  [/^\/health(\/live|\/ready|\/detailed)?$/, ""],
+  [/^\/metrics$/, "/metrics"],
+];
+
+export function routeOf(path: string): string {
+  for (const [pattern, template] of routeTemplates) if (pattern.test(path)) return template === "" ? path : template;
+  return "unmatched";
+}
+
+/** `hit-edge`, `hit-redis`, `miss`, `stale`, `bypass` from `X-Cache`; nothing for an endpoint the cache is not for. */
+const cacheOf = (xCache: string | null): string | undefined => xCache?.toLowerCase();
+
+/**
+ * One access-log line per request, with regional's fields plus `cache` and `origin`, and its
+ * duration in `breakwater_edge_request_duration_seconds`; then the isolate's metric batch is
+ * sent on if due (`flushSoon`: from waitUntil, never on the response's path). A stream is
+ * logged and timed when its body ends (the chunks pass through one small pull each); other
+ * answers when their headers are ready. Probes and scrapes are timed but not logged.
+ */
+export const accessLog = (): MiddlewareHandler<AppEnv> =>
+  async function accessLog(c, next) {
+    const started = performance.now();
+    await next();
+    const firstByteMs = performance.now() - started;
+    const { res } = c;
+    const route = routeOf(c.req.path);
+    const finish = (durationMs: number, stream: StreamEnd | undefined) => {
+      isolateMetrics.observe(
+        "breakwater_edge_request_duration_seconds",
+        { route, status_class: `${Math.floor(res.status / 100)}xx` },
+        durationMs / 1000,
+      );
+      if (!route.startsWith("/health") && route !== "/metrics") writeLine(c, route, firstByteMs, durationMs, stream);
+      flushMetrics(c);
+    };
+    if (!res.body || !res.headers.get("content-type")?.startsWith("text/event-stream")) return finish(firstByteMs, undefined);
+    c.res = new Response(
+      watched(res.body, (end) => finish(performance.now() - started, end)),
+      res,
+    );
+  };
+
+function writeLine(c: Context<AppEnv>, route: string, firstByteMs: number, durationMs: number, stream: StreamEnd | undefined): void {
+  const { res } = c;
+  const attempts = res.headers.get("x-breakwater-attempts");
+  const fields = {
+    method: c.req.method,
+    route,
+    status: res.status,
+    duration_ms: rounded(durationMs),
+    tenant: c.get("key")?.tenant_id,
+    provider: res.headers.get("x-breakwater-provider") ?? undefined,
+    attempts: attempts === null ? undefined : Number(attempts),
+    cache: cacheOf(res.headers.get("x-cache")),
+    origin: res.headers.get("x-breakwater-origin") ?? undefined,
+    ...(stream !== undefined && { first_byte_ms: rounded(firstByteMs), stream }),
+  };
+  const ids = { requestId: c.get("requestId"), traceId: c.get("traceId") };
+  if (firstByteMs > slowRequestMs) log("warn", "slow request", ids, fields);
+  else log("info", "request", ids, fields);
+}
+
+/** Hands the isolate's batch to `flushSoon`, at the request's interval (the default where no context was built: liveness, a bad setting). */
+function flushMetrics(c: Context<AppEnv>): void {
+  const intervalMs = c.get("requestContext")?.settings.metricsFlushIntervalMs ?? defaultFlushIntervalMs;
+  try {
+    isolateMetrics.flushSoon(flushTarget(c.env.METRICS_AGGREGATOR, (promise) => c.executionCtx.waitUntil(promise), intervalMs));
+  } catch {
+    // No execution context to carry it (unit tests calling the app bare): the next request flushes.
+  }
+}
+
+const rounded = (ms: number) => Math.round(ms * 10) / 10;
+
+const done = new TextEncoder().encode("data: [DONE]");
+
+/** Whether the stream's last chunk ends with the `[DONE]` event (trailing line breaks aside). */
+function endsWithDone(chunk: Uint8Array | undefined): boolean {
+  if (!chunk) return false;
+  let end = chunk.byteLength;
+  while (end > 0 && (chunk[end - 1] === 0x0a || chunk[end - 1] === 0x0d)) end -= 1;
+  if (end < done.byteLength) return false;
+  return done.every((byte, index) => chunk[end - done.byteLength + index] === byte);
+}
+
+/** The body as it was, one chunk per read (back-pressure still reaches the origin), telling `ended` once how it ended. */
+function watched(body: ReadableStream<Uint8Array>, ended: (end: StreamEnd) => void): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  let last: Uint8Array | undefined;
+  let told = false;
+  const tell = (end: StreamEnd) => {
+    if (!told) ended(end);
+    told = true;
+  };
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          const { done: finished, value } = await reader.read();
+          if (!finished) {
+            last = value;
+            return controller.enqueue(value);
+          }
+          controller.close();
+          tell(endsWithDone(last) ? "done" : "error");
+        } catch (error) {
+          tell("error");
+          controller.error(error);
+        }
+      },
+      async cancel(reason) {
+        tell("client_gone");
+        await reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
