@@ -4,7 +4,7 @@ import { GatewayError } from "./error.ts";
  * Reads a request body whole, at most `maxBytes`: by its Content-Length, or without one as
  * soon as the bytes read pass the limit, it is refused with 413. `null` when there is none.
  */
-export async function readBodyLimited(request: Request, maxBytes: number): Promise<Uint8Array | null> {
+export async function readBodyLimited(request: Request, maxBytes: number): Promise<Uint8Array<ArrayBuffer> | null> {
   const tooLarge = () => new GatewayError("payload_too_large", { message: `The request body is larger than ${maxBytes} bytes.` });
   const length = request.headers.get("content-length");
   if (Number(length) > maxBytes) throw tooLarge();
@@ -29,7 +29,7 @@ export async function readBodyLimited(request: Request, maxBytes: number): Promi
 }
 
 /** The parts as one array of `size` bytes. */
-export function concatBytes(parts: Uint8Array[], size: number): Uint8Array {
+export function concatBytes(parts: Uint8Array[], size: number): Uint8Array<ArrayBuffer> {
   const all = new Uint8Array(size);
   let offset = 0;
   for (const part of parts) {

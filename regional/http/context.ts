@@ -20,7 +20,7 @@ export interface AppEnv {
     /** Set by adminAudit on /admin routes; handlers name their action in it. */
     auditDetail: AdminAuditDetail;
     /** The request body, when a middleware already read it (edgeSignature, to check it). */
-    body: Uint8Array;
+    body: Uint8Array<ArrayBuffer>;
     /** Set by usageMeter on inference routes; they report what they served through it. */
     usage: UsageTap;
   };

@@ -5,7 +5,7 @@ export interface UpstreamRequest {
   method: "GET" | "POST" | "PUT" | "DELETE";
   headers: Record<string, string>;
   /** Absent for GET and DELETE; bytes for a multipart form. */
-  body?: string | Uint8Array;
+  body?: string | Uint8Array<ArrayBuffer>;
   signal: AbortSignal;
   /** Fails the call when no connection is made in time; a reused connection is not timed. */
   connectTimeoutMs?: number;

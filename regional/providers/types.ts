@@ -15,7 +15,7 @@ export type RequestKind = ModelKind | "responses";
 export interface ForwardedCall {
   endpoint: ForwardedEndpoint;
   /** JSON text, or the bytes of a multipart form. */
-  body: string | Uint8Array;
+  body: string | Uint8Array<ArrayBuffer>;
   contentType: string;
   /** `text/event-stream` for a stream, else what the endpoint answers with. */
   accept: string;

@@ -30,7 +30,9 @@ const formWithModel =
   (form: FormData): BodyFor =>
   async (model) => {
     const copy = new FormData();
-    for (const [name, value] of form) if (name !== "model") copy.append(name, value);
+    form.forEach((value, name) => {
+      if (name !== "model") copy.append(name, value);
+    });
     copy.set("model", model);
     const encoded = new Response(copy);
     return { body: new Uint8Array(await encoded.arrayBuffer()), contentType: encoded.headers.get("content-type") ?? "multipart/form-data" };

@@ -8,7 +8,7 @@ import type { PlannedTarget } from "./plan.ts";
 import type { AttemptCall, TargetScope } from "./router.ts";
 
 /** The request's body for one target, its `model` the target's own name (a multipart form is re-encoded). */
-export type BodyFor = (model: string) => Promise<{ body: string | Uint8Array; contentType: string }>;
+export type BodyFor = (model: string) => Promise<{ body: string | Uint8Array<ArrayBuffer>; contentType: string }>;
 
 export interface Forwarding {
   endpoint: ForwardedEndpoint;

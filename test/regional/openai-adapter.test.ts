@@ -115,6 +115,21 @@ describe("openai adapter", () => {
     expect(chunks.every((chunk) => chunk.model === "openai/gpt-test")).toBe(true);
   });
 
+  it("keeps the connection to the provider for the next call when a stream's end arrives just after its [DONE]", async () => {
+    upstream.handle(async (_, response) => {
+      response.writeHead(200, { "content-type": "text/event-stream" });
+      response.write(contentChunk("gpt-test", "done", "stop"));
+      response.write("data: [DONE]\n\n");
+      await sleep(5);
+      response.end();
+    });
+    const calls = 4;
+    for (let call = 0; call < calls; call++) expect((await sseDataOf(await ask({ stream: true }))).at(-1)).toBe("[DONE]");
+    // A call may start while the one before still drains its end, and take a second connection; never one each.
+    const ports = new Set(upstream.requests.map((request) => request.remotePort));
+    expect(ports.size).toBeLessThanOrEqual(2);
+  });
+
   it("skips a chunk that cannot be read between valid ones: the answer is whole and ends with [DONE]", async () => {
     upstream.handle((_, response) => {
       response.writeHead(200, { "content-type": "text/event-stream" });

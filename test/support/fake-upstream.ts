@@ -6,6 +6,8 @@ export interface RecordedRequest {
   path: string;
   headers: IncomingMessage["headers"];
   body: string;
+  /** The gateway's end of the connection: the same port again is a reused keep-alive connection. */
+  remotePort: number | undefined;
 }
 
 export type UpstreamHandler = (request: RecordedRequest, response: ServerResponse) => unknown;
@@ -32,6 +34,7 @@ export async function startFakeUpstream(initial?: UpstreamHandler): Promise<Fake
         path: incoming.url ?? "",
         headers: incoming.headers,
         body: Buffer.concat(parts).toString("utf8"),
+        remotePort: incoming.socket.remotePort,
       };
       requests.push(recorded);
       void Promise.resolve(handler(recorded, response)).catch(() => response.destroy());
