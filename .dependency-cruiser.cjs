@@ -55,7 +55,7 @@ module.exports = {
     ),
     layer(
       "edge-parts-below-middleware",
-      "^edge/(cache|keys|limits|origins|durable-objects)/",
+      "^edge/(cache|keys|limits|origins|durable-objects|metrics|status)/",
       "^edge/((middleware|routes)/|(app|index|context)\\.ts$)",
       "What the edge's middleware uses knows nothing of the pipeline or its Hono context: it is handed the piece it needs.",
     ),

@@ -13,11 +13,13 @@ import { errorHandler, notFound } from "../shared/http/errors.ts";
 import { requestId } from "../shared/http/request-id.ts";
 import { detailedHealth, health, ready } from "./routes/health.ts";
 import { metrics } from "./routes/metrics.ts";
+import { operatorStatusPage, statusJson, statusPage } from "./routes/status.ts";
 import { errorText, log } from "./log.ts";
 
 /**
  * The edge's Hono app: request ids and traces, an access log, health (public and, with
- * METRICS_API_KEY, detailed), metrics (METRICS_API_KEY), and `/v1/*` authenticated, rate
+ * METRICS_API_KEY, detailed), metrics (METRICS_API_KEY), the status page (public, and the
+ * operator's with METRICS_API_KEY), and `/v1/*` authenticated, rate
  * limited and forwarded, signed, to the regional origin.
  */
 export function createApp(): Hono<AppEnv> {
@@ -36,6 +38,10 @@ export function createApp(): Hono<AppEnv> {
   app.get("/health", context, health());
   app.get("/health/detailed", context, opsAuth(), detailedHealth());
   app.get("/metrics", context, opsAuth(), metrics());
+  // The status page: public (cached a few seconds at the edge), and the operator's behind METRICS_API_KEY.
+  app.get("/status", context, statusPage());
+  app.get("/status.json", context, statusJson());
+  app.get("/status/operator", context, opsAuth(), operatorStatusPage());
   app.use("/v1/*", context, auth(), readBody(), cacheLookup(), rateLimit(), cache());
   app.all("/v1/*", forward());
 

@@ -49,7 +49,8 @@ export interface ResponseCache {
   /**
    * What the client gets for the origin's answer (or `error`, how the call failed): marked
    * with X-Cache, a 200 stored off the response path (a stream teed, kept only when
-   * complete), or, when the origin failed, an entry still within its stale window (STALE).
+   * complete), or, when the origin failed, an entry still within its stale window (STALE,
+   * with `x-breakwater-degraded: stale`).
    */
   forwarded(response: Response, error: Error | undefined): Promise<CacheAnswer>;
   /** Releases what the lookup holds and nobody used, and lets identical requests waiting on this one go their own way. */
@@ -119,7 +120,10 @@ export async function openResponseCache(request: CacheRequest, scope: CacheScope
           const found = held;
           held = null;
           countOutcome("stale");
-          return { response: served(found, "STALE", null), fromCache: true };
+          const stale = served(found, "STALE", null);
+          // As regional marks its own stale answers: a client or tool can tell a stand-in from a fresh answer.
+          stale.headers.set("x-breakwater-degraded", "stale");
+          return { response: stale, fromCache: true };
         }
         countOutcome("miss");
         return { response: marked(response, "MISS", undefined), fromCache: false };

@@ -3,8 +3,8 @@ import { concatBytes } from "../../shared/read-body.ts";
 
 /**
  * Reads the token usage out of a response while passing it through untouched and
- * unbuffered: from `usage` in a JSON body, or from the usage chunk of an SSE stream
- * (counting streamed content when there is none). The count is final when the body ends,
+ * unbuffered: from `usage` in a JSON body, or from the usage chunk of an SSE stream (a
+ * Responses stream: its `response.completed` event), counting streamed content when there is none. The count is final when the body ends,
  * fails, or the client goes away mid-stream.
  */
 export interface MeterOptions {
@@ -141,7 +141,26 @@ function sseSink(options: MeterOptions): Sink {
       return true;
     }
     if (typeof chunk !== "object" || chunk === null) return true;
-    const { usage: used, choices } = chunk as { usage?: unknown; choices?: unknown };
+    const {
+      usage: used,
+      choices,
+      type,
+      response,
+      delta,
+    } = chunk as {
+      usage?: unknown;
+      choices?: unknown;
+      type?: unknown;
+      response?: { usage?: unknown } | null;
+      delta?: unknown;
+    };
+    // The Responses API's typed events: usage only in `response.completed`, text in `response.output_text.delta`.
+    if (type === "response.completed") {
+      const total = totalTokens(response?.usage);
+      if (total !== null) reported = total;
+      return true;
+    }
+    if (type === "response.output_text.delta" && typeof delta === "string") contentChars += delta.length;
     const total = totalTokens(used);
     if (total !== null) reported = total;
     if (Array.isArray(choices)) for (const choice of choices) contentChars += deltaLength(choice);
@@ -213,13 +232,18 @@ function sseSink(options: MeterOptions): Sink {
 function totalTokens(usage: unknown): number | null {
   if (typeof usage !== "object" || usage === null) return null;
   const { total_tokens: total, prompt_tokens: prompt, completion_tokens: completion } = usage as Record<string, unknown>;
+  // The Responses API (and audio) name them input and output tokens.
+  const { input_tokens: input, output_tokens: output } = usage as Record<string, unknown>;
   if (typeof total === "number" && Number.isFinite(total)) return Math.max(0, Math.round(total));
   if (typeof prompt === "number" && typeof completion === "number") return Math.max(0, Math.round(prompt + completion));
+  if (typeof input === "number" && typeof output === "number") return Math.max(0, Math.round(input + output));
   return null;
 }
 
 function deltaLength(choice: unknown): number {
-  const delta = (choice as { delta?: { content?: unknown; tool_calls?: unknown } } | null)?.delta;
+  const { delta, text } = (choice ?? {}) as { delta?: { content?: unknown; tool_calls?: unknown }; text?: unknown };
+  // A legacy completions chunk carries its text on the choice itself.
+  if (typeof text === "string") return text.length;
   if (!delta) return 0;
   let length = typeof delta.content === "string" ? delta.content.length : 0;
   if (Array.isArray(delta.tool_calls)) {

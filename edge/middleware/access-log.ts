@@ -15,6 +15,11 @@ type StreamEnd = "done" | "error" | "client_gone";
 const routeTemplates: [RegExp, string][] = [
   [/^\/v1\/chat\/completions$/, "/v1/chat/completions"],
   [/^\/v1\/embeddings$/, "/v1/embeddings"],
+  [/^\/v1\/responses$/, "/v1/responses"],
+  [/^\/v1\/completions$/, "/v1/completions"],
+  [/^\/v1\/images\/generations$/, "/v1/images/generations"],
+  [/^\/v1\/audio\/(transcriptions|speech)$/, ""],
+  [/^\/v1\/moderations$/, "/v1/moderations"],
   [/^\/v1\/models$/, "/v1/models"],
   [/^\/v1\/models\/.+$/, "/v1/models/:id"],
   [/^\/v1\/gpu\/offers$/, "/v1/gpu/offers"],
@@ -22,7 +27,12 @@ const routeTemplates: [RegExp, string][] = [
   [/^\/v1\/gpu\/instances\/[^/]+$/, "/v1/gpu/instances/:id"],
   [/^\/health(\/live|\/ready|\/detailed)?$/, ""],
   [/^\/metrics$/, "/metrics"],
+  [/^\/status(\.json|\/operator)?$/, ""],
 ];
+
+/** Probes, scrapes and public status loads (pages refresh themselves) are timed but not logged. */
+const unlogged = (route: string): boolean =>
+  route.startsWith("/health") || route === "/metrics" || route === "/status" || route === "/status.json";
 
 export function routeOf(path: string): string {
   for (const [pattern, template] of routeTemplates) if (pattern.test(path)) return template === "" ? path : template;
@@ -37,7 +47,7 @@ const cacheOf = (xCache: string | null): string | undefined => xCache?.toLowerCa
  * duration in `breakwater_edge_request_duration_seconds`; then the isolate's metric batch is
  * sent on if due (`flushSoon`: from waitUntil, never on the response's path). A stream is
  * logged and timed when its body ends (the chunks pass through one small pull each); other
- * answers when their headers are ready. Probes and scrapes are timed but not logged.
+ * answers when their headers are ready. Probes, scrapes and public status loads are timed but not logged.
  */
 export const accessLog = (): MiddlewareHandler<AppEnv> =>
   async function accessLog(c, next) {
@@ -52,7 +62,7 @@ export const accessLog = (): MiddlewareHandler<AppEnv> =>
         { route, status_class: `${Math.floor(res.status / 100)}xx` },
         durationMs / 1000,
       );
-      if (!route.startsWith("/health") && route !== "/metrics") writeLine(c, route, firstByteMs, durationMs, stream);
+      if (!unlogged(route)) writeLine(c, route, firstByteMs, durationMs, stream);
       flushMetrics(c);
     };
     if (!res.body || !res.headers.get("content-type")?.startsWith("text/event-stream")) return finish(firstByteMs, undefined);

@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import { openResponseCache } from "../cache/response-cache.ts";
 import type { AppEnv } from "../context.ts";
+import { isJsonContentType } from "./read-body.ts";
 
 /**
  * Opens the request's part in the response cache (`edge/cache/response-cache.ts`) before
@@ -16,7 +17,8 @@ export const cacheLookup = (): MiddlewareHandler<AppEnv> =>
         url: c.req.url,
         headers: c.req.raw.headers,
         tenantId: c.get("key").tenant_id,
-        body: c.get("body"),
+        // Only a JSON body (depth-checked) is ever parsed for a key; any other makes a JSON rule bypass.
+        body: isJsonContentType(c.req.header("content-type")) ? c.get("body") : null,
       },
       c.get("requestContext"),
     );

@@ -6,8 +6,9 @@ import { rateLimitHeaders } from "../limits/rate-limit-headers.ts";
 import { meterUsage } from "../limits/usage-meter.ts";
 import { errorText, log } from "../log.ts";
 import type { KeyRecord } from "../../shared/contract/keys.ts";
-import { checkCompletionTokens, estimateTokens } from "../../shared/token-estimate.ts";
+import { checkCompletionTokens, estimateTokens, opaqueBodyEstimate } from "../../shared/token-estimate.ts";
 import { parseJsonBytes } from "../../shared/read-body.ts";
+import { isJsonContentType } from "./read-body.ts";
 
 /**
  * Holds the request against its key's and tenant's requests- and tokens-per-minute limits
@@ -20,7 +21,10 @@ export const rateLimit = (): MiddlewareHandler<AppEnv> =>
   async function rateLimit(c, next) {
     const context = c.get("requestContext");
     const key = c.get("key");
-    const json = parseJsonBytes(c.get("body"));
+    const body = c.get("body");
+    // Only a JSON body is parsed (read-body checked its depth); another (multipart, binary) costs a fixed estimate.
+    const opaque = body !== null && !isJsonContentType(c.req.header("content-type"));
+    const json = opaque ? undefined : parseJsonBytes(body);
     const completion = completionLimits(context.settings.maxTokensCeiling, key);
     const checked = checkCompletionTokens(c.req.path, json, completion.ceiling);
     if (!checked.ok)
@@ -29,7 +33,7 @@ export const rateLimit = (): MiddlewareHandler<AppEnv> =>
         context.requestId,
         context.traceId,
       );
-    const estimate = estimateTokens(c.req.path, json, completion.unlimited);
+    const estimate = opaque ? opaqueBodyEstimate : estimateTokens(c.req.path, json, completion.unlimited);
 
     const reservation = await reserve(context.limiters, key, estimate.total);
     const headers = rateLimitHeaders(reservation.quotas, reservation.levels);
@@ -93,12 +97,15 @@ function completionLimits(maxTokensCeiling: number, key: KeyRecord): { ceiling: 
 }
 
 /**
- * Streams report usage only when asked (`stream_options.include_usage`): the edge asks on
- * the client's behalf, and then leaves the usage chunk out of what the client gets.
- * Mutates `json`; true when it did.
+ * Chat and completions streams report usage only when asked (`stream_options.include_usage`):
+ * the edge asks on the client's behalf, and then leaves the usage chunk out of what the client
+ * gets. Not `/v1/responses`: that API has no such option (it would be refused) and reports
+ * usage in its `response.completed` event anyway. Mutates `json`; true when it did.
  */
+const usageOptionPaths = new Set(["/v1/chat/completions", "/v1/completions"]);
+
 function askForStreamUsage(path: string, json: unknown): boolean {
-  if (path !== "/v1/chat/completions" || typeof json !== "object" || json === null) return false;
+  if (!usageOptionPaths.has(path) || typeof json !== "object" || json === null) return false;
   const request = json as { stream?: unknown; stream_options?: unknown };
   if (request.stream !== true) return false;
   const options =

@@ -1,6 +1,8 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../context.ts";
+import type { BreakerContext } from "../origins/breakers.ts";
 import { settingsOf } from "../settings.ts";
+import { postTransitions } from "../status/incident-post.ts";
 
 /**
  * Reads the settings (parsed once per isolate; a bad one throws, so the request gets 500)
@@ -14,13 +16,23 @@ export const requestContext = (): MiddlewareHandler<AppEnv> =>
     const trace = c.get("trace");
     const traceId = trace.traceId;
     const waitUntil = (promise: Promise<unknown>): void => c.executionCtx.waitUntil(promise);
+    // The incident post goes through breakers that report nothing, so its own failures post nothing more.
+    const quiet: BreakerContext = { objects: c.env.ORIGIN_BREAKER, policy: settings.originBreaker, requestId, traceId, waitUntil };
+    const { signingSecret, origins, originTimeoutMs } = settings;
+    const breakers: BreakerContext = {
+      ...quiet,
+      onTransitions: (origin, transitions) =>
+        waitUntil(
+          postTransitions({ signingSecret, origins, originTimeoutMs, breakers: quiet, trace, requestId, traceId }, origin, transitions),
+        ),
+    };
     c.set("requestContext", {
       settings,
       requestId,
       traceId,
       trace,
       waitUntil,
-      breakers: { objects: c.env.ORIGIN_BREAKER, policy: settings.originBreaker, requestId, traceId, waitUntil },
+      breakers,
       limiters: {
         objects: c.env.RATE_LIMITER,
         onError: settings.onLimiterError,

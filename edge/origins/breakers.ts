@@ -33,6 +33,8 @@ export interface BreakerContext extends RequestIds {
   /** The policy every origin's breaker runs (`ORIGIN_BREAKER_*` over `originBreakerPolicy`). */
   policy: BreakerPolicy;
   waitUntil(promise: Promise<unknown>): void;
+  /** Told of the state changes this request's calls caused (the edge posts openings and closings as incidents). */
+  onTransitions?(origin: Origin, transitions: Transition[]): void;
 }
 
 interface LocalView {
@@ -137,8 +139,9 @@ async function refresh(context: BreakerContext, origin: Origin): Promise<LocalVi
 const unknownView: BreakerView = { status: "closed", retryAfterMs: 0, failures: 0, probesInFlight: 0, forced: null, lastTransition: null };
 
 /** Takes the breaker's answer as this isolate's view; the transitions it reports are counted and logged for the request that caused them. */
-function remember(ids: RequestIds, origin: Origin, answer: BreakerAnswer): LocalView {
-  countTransitions(ids, origin, answer.transitions);
+function remember(context: BreakerContext, origin: Origin, answer: BreakerAnswer): LocalView {
+  countTransitions(context, origin, answer.transitions);
+  if (answer.transitions.length > 0) context.onTransitions?.(origin, answer.transitions);
   const now = Date.now();
   const { view } = answer;
   const skipUntil = view.status === "open" ? now + view.retryAfterMs : view.status === "half_open" ? now + recheckMs : now;

@@ -1,11 +1,8 @@
 import type { Context, Handler } from "hono";
-import type { Env } from "../env.ts";
 import type { BreakerView } from "../durable-objects/origin-breaker.ts";
 import type { AppEnv } from "../context.ts";
 import { limiterReachability } from "../limits/limiter.ts";
-import { aggregatedSeries } from "../metrics/aggregate.ts";
-import { isolateMetrics } from "../metrics/isolate.ts";
-import { counterKey } from "../metrics/series.ts";
+import { cacheCounts } from "../metrics/cache-counts.ts";
 import { breakerViews } from "../origins/breakers.ts";
 
 type Status = "ok" | "degraded" | "unavailable";
@@ -87,31 +84,3 @@ export const detailedHealth = (): Handler<AppEnv> =>
       { "cache-control": "no-store" },
     );
   };
-
-const cacheResults = ["hit-edge", "hit-redis", "miss", "coalesced", "stale", "bypass"] as const;
-
-/** The response cache's answers across the edge, from the aggregated `breakwater_edge_cache_*` counters. */
-async function cacheCounts(objects: Env["METRICS_AGGREGATOR"]) {
-  let series: Map<string, number>;
-  try {
-    series = await aggregatedSeries(objects, isolateMetrics);
-  } catch {
-    return null;
-  }
-  const requests = (result: (typeof cacheResults)[number]) =>
-    series.get(counterKey("breakwater_edge_cache_requests_total", { result })) ?? 0;
-  const writes = (outcome: string) => series.get(counterKey("breakwater_edge_cache_writes_total", { outcome })) ?? 0;
-  return {
-    hits: { edge: requests("hit-edge"), redis: requests("hit-redis") },
-    // Coalesced requests waited for another's origin call: misses that cost no call of their own.
-    misses: requests("miss") + requests("coalesced"),
-    coalesced: requests("coalesced"),
-    stale: requests("stale"),
-    bypass: requests("bypass"),
-    stores: writes("stored"),
-    store_failures: writes("failed"),
-    l2_errors:
-      (series.get(counterKey("breakwater_edge_cache_l2_errors_total", { operation: "get" })) ?? 0) +
-      (series.get(counterKey("breakwater_edge_cache_l2_errors_total", { operation: "set" })) ?? 0),
-  };
-}

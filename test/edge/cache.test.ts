@@ -26,6 +26,8 @@ interface Answer {
   status: number;
   xCache: string | null;
   age: string | null;
+  /** `x-breakwater-degraded`: set when the answer is a stand-in (`stale`). */
+  degraded: string | null;
   type: string | null;
   text: string;
   /** `served` of a numbered fake-origin answer: which origin call produced it. */
@@ -47,6 +49,7 @@ async function call(path: string, init: RequestInit, key: string, bindings: Part
     status: res.status,
     xCache: res.headers.get("x-cache"),
     age: res.headers.get("age"),
+    degraded: res.headers.get("x-breakwater-degraded"),
     type: res.headers.get("content-type"),
     text,
     served,
@@ -458,6 +461,7 @@ describe("edge response cache: stale-if-error", () => {
 
   it.each([
     ["answers 503", { "x-test-status": "503" }],
+    ["answers 503 saying it is degraded", { "x-test-status": "503", "x-test-degraded": "stale" }],
     ["cannot be reached", { "x-test-reset": "1" }],
   ])("serves an expired entry within its stale window when the origin %s", async (_, failure) => {
     const { key } = await fresh();
@@ -466,7 +470,8 @@ describe("edge response cache: stale-if-error", () => {
 
     const stale = await call("/v1/embeddings", embed("f", failure), key, shortLife);
 
-    expect(stale).toMatchObject({ status: 200, xCache: "STALE", age: "30", served: stored.served });
+    expect(stored.degraded).toBeNull();
+    expect(stale).toMatchObject({ status: 200, xCache: "STALE", age: "30", degraded: "stale", served: stored.served });
     expect(stale.text).toBe(stored.text);
   });
 

@@ -19,6 +19,10 @@ const keyRecords = new Map<string, KeyRecord>();
 const lookups = new Map<string, number>();
 /** Requests that reached the origin, by the `x-test-calls` name they carried. */
 const calls = new Map<string, number>();
+/** What the edge posted to `/internal/incidents`, in order. */
+const incidents: unknown[] = [];
+/** How often the edge read `/internal/status` here. */
+let statusReads = 0;
 
 /** A point where a request waits until the test releases it, named by an id from the test. */
 interface Gate {
@@ -134,6 +138,62 @@ const routes: Record<string, Route> = {
     json(res, 200, { calls: calls.get(name) ?? 0 });
   },
 
+  /** What the edge posted to `/internal/incidents` so far. */
+  "__control/incidents": (_req, res) => {
+    json(res, 200, { incidents, status_reads: statusReads });
+  },
+
+  /**
+   * Regional's status (`/internal/status`, `/internal/status/operator`), signed by the edge or
+   * 401: the `mock` provider down since a fixed time, with its opening in the incidents.
+   */
+  "internal/status": async (req, res, view) => {
+    if (!(await signedByEdge(req, await readAll(req)))) return json(res, 401, { error: { code: "invalid_signature" } });
+    statusReads += 1;
+    const at = new Date(Date.now() - 60_000).toISOString();
+    const status = {
+      object: "status",
+      generated_at: new Date().toISOString(),
+      status: "down",
+      components: [
+        { kind: "route", name: "chat-default", status: "degraded", since: at, note: "mock down" },
+        { kind: "provider", name: "mock", status: "down", since: at, note: "circuit open" },
+        { kind: "provider", name: "openai", status: "healthy", since: null, note: null },
+      ],
+      incidents: [{ at, tier: "regional", kind: "breaker_opened", subject: "mock", reason: "5 failures within 120 s", region: "test" }],
+    };
+    if (view !== "operator") return json(res, 200, status);
+    json(res, 200, {
+      object: "status.operator",
+      generated_at: status.generated_at,
+      region: "test",
+      public: status,
+      breakers: [],
+      cool_downs: [],
+      queues: null,
+      capacity: [],
+      database: { status: "ok", primary: { up: true, checked_at: null }, replicas: [] },
+      redis: null,
+      secrets: [],
+      audit: {
+        head_seq: null,
+        head_hash: null,
+        last_checkpoint_at: null,
+        last_verification: null,
+        writer: { queued: 0, journaled: 0, journal_bytes: 0, last_flush_at: null, failing: false },
+      },
+    });
+  },
+
+  /** Regional's incident intake: signed by the edge or 401; kept for `__control/incidents`. */
+  "internal/incidents": async (req, res) => {
+    const body = await readAll(req);
+    if (!(await signedByEdge(req, body))) return json(res, 401, { error: { code: "invalid_signature" } });
+    const posted = JSON.parse(body.toString()) as { incidents: unknown[] };
+    incidents.push(...posted.incidents);
+    json(res, 202, { accepted: posted.incidents.length });
+  },
+
   /**
    * The regional tier's key lookup: signed by the edge, or 401. A lookup for request id
    * `endless-key-record` is answered with a body that never ends.
@@ -238,7 +298,7 @@ const routes: Record<string, Route> = {
   /**
    * Embeddings: each answer numbered (`served`), so a test tells a cached one from a new one.
    * `x-test-hold: <id>` holds the answer until the test releases it; then `x-test-status`
-   * fails it, `x-test-reset` drops the connection.
+   * fails it (marked `x-breakwater-degraded` with `x-test-degraded`), `x-test-reset` drops the connection.
    */
   "v1/embeddings": async (req, res) => {
     const body = (await readAll(req)).toString();
@@ -250,10 +310,14 @@ const routes: Record<string, Route> = {
     }
     if (req.headers["x-test-reset"]) return void req.socket.destroy();
     const status = Number(req.headers["x-test-status"] ?? 200);
+    const degraded = req.headers["x-test-degraded"];
     if (status !== 200)
-      return json(res, status, {
-        error: { message: "failed as asked", type: "upstream_error", code: "upstream_error", param: null, request_id: null },
-      });
+      return json(
+        res,
+        status,
+        { error: { message: "failed as asked", type: "upstream_error", code: "upstream_error", param: null, request_id: null } },
+        typeof degraded === "string" ? { "x-breakwater-degraded": degraded } : {},
+      );
     served += 1;
     const usage = { prompt_tokens: 4, total_tokens: 4 };
     json(
@@ -262,6 +326,48 @@ const routes: Record<string, Route> = {
       { object: "list", data: [{ object: "embedding", index: 0, embedding: [0.1, 0.2] }], model: "m", usage, served, request: body },
       { "x-breakwater-provider": "fake" },
     );
+  },
+
+  /**
+   * The Responses API: JSON, or its typed SSE events when asked to stream, with the usage
+   * `x-test-usage` gives in `response.completed`; every answer says whether the body it got
+   * carried `stream_options` (the API has none: the edge must not add it).
+   */
+  "v1/responses": async (req, res) => {
+    const body = JSON.parse((await readAll(req)).toString() || "{}") as { stream?: boolean; stream_options?: unknown };
+    const total = Number(req.headers["x-test-usage"] ?? 0);
+    const usage = { input_tokens: Math.floor(total / 2), output_tokens: total - Math.floor(total / 2) };
+    const response = { id: "r1", object: "response", status: "completed", stream_options_sent: "stream_options" in body };
+    if (!body.stream) return json(res, 200, { ...response, usage: { ...usage, total_tokens: total } });
+    const event = (type: string, data: Record<string, unknown>) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
+    res.writeHead(200, { "content-type": "text/event-stream" });
+    res.write(event("response.created", { response: { ...response, status: "in_progress" } }));
+    res.write(event("response.output_text.delta", { delta: "twelve chars" }));
+    res.end(event("response.completed", { response: { ...response, usage } }));
+  },
+
+  /** Legacy completions: JSON, or chunks with `text` and, when asked, a usage chunk (`x-test-usage`). */
+  "v1/completions": async (req, res) => {
+    const body = JSON.parse((await readAll(req)).toString() || "{}") as { stream?: boolean; stream_options?: { include_usage?: boolean } };
+    const total = Number(req.headers["x-test-usage"] ?? 0);
+    const usage = { prompt_tokens: Math.floor(total / 2), completion_tokens: total - Math.floor(total / 2), total_tokens: total };
+    if (!body.stream) return json(res, 200, { id: "c1", object: "text_completion", choices: [{ index: 0, text: "ok" }], usage });
+    const event = (data: unknown) => `data: ${JSON.stringify(data)}\n\n`;
+    res.writeHead(200, { "content-type": "text/event-stream" });
+    res.write(event({ id: "c1", object: "text_completion", choices: [{ index: 0, text: "twelve chars", finish_reason: "stop" }] }));
+    if (body.stream_options?.include_usage) res.write(event({ id: "c1", object: "text_completion", choices: [], usage }));
+    res.end("data: [DONE]\n\n");
+  },
+
+  /** Audio (`/v1/audio/transcriptions`): what arrived, by size and type, as a transcription with its usage. */
+  "v1/audio": async (req, res) => {
+    const body = await readAll(req);
+    json(res, 200, {
+      text: "heard",
+      bytes: body.byteLength,
+      type: req.headers["content-type"] ?? null,
+      usage: { type: "tokens", input_tokens: 7, output_tokens: 3, total_tokens: 10 },
+    });
   },
 
   /** The model list, numbered like embeddings. */

@@ -111,6 +111,11 @@ export const fakeOrigin = {
     const res = await fetch(`${env.REGIONAL_ORIGIN}/__control/calls/${name}`);
     return (await res.json<{ calls: number }>()).calls;
   },
+  /** What the edge posted to `/internal/incidents`, and how often it read `/internal/status`. */
+  async incidents(): Promise<{ incidents: Array<Record<string, unknown>>; status_reads: number }> {
+    const res = await fetch(`${env.REGIONAL_ORIGIN}/__control/incidents`);
+    return await res.json();
+  },
   /** How often the edge looked up the key with this hash at the origin. */
   async lookups(sha256: string): Promise<number> {
     const res = await fetch(`${env.REGIONAL_ORIGIN}/__control/lookups/${sha256}`);
