@@ -10,6 +10,10 @@ export const requestId = <E extends { Variables: { requestId: string } }>(): Mid
   async function requestId(c, next) {
     const id = requestIdFrom(c.req.header("x-request-id"));
     c.set("requestId", id);
-    await next();
+    // Set before: every answer built with c.json/c.body/c.text takes it along. Set after only
+    // when an answer was built otherwise: on Node a header set on a finished answer costs it
+    // the server's fast path (@hono/node-server rebuilds it as a streamed Response).
     c.header("x-request-id", id);
+    await next();
+    if (c.res.headers.get("x-request-id") !== id) c.header("x-request-id", id);
   };
