@@ -4,12 +4,12 @@ import { log } from "../log.ts";
 import { flushTarget } from "../metrics/aggregate.ts";
 import { isolateMetrics } from "../metrics/isolate.ts";
 import { defaultFlushIntervalMs } from "../settings.ts";
+import { watchStreamEnd, type StreamEnd } from "../../shared/http/stream-end.ts";
 
 /** A request slower than this to its first byte is logged as `slow request`, at warn (regional's default). */
 const slowRequestMs = 5_000;
 
 /** How a streamed answer ended: with its `[DONE]`, cut (an error event, a broken origin), or the client hung up. */
-type StreamEnd = "done" | "error" | "client_gone";
 
 /** The routes the edge forwards, as templates: raw paths would make every instance id a label value. */
 const routeTemplates: [RegExp, string][] = [
@@ -67,7 +67,7 @@ export const accessLog = (): MiddlewareHandler<AppEnv> =>
     };
     if (!res.body || !res.headers.get("content-type")?.startsWith("text/event-stream")) return finish(firstByteMs, undefined);
     c.res = new Response(
-      watched(res.body, (end) => finish(performance.now() - started, end)),
+      watchStreamEnd(res.body, (end) => finish(performance.now() - started, end)),
       res,
     );
   };
@@ -103,48 +103,3 @@ function flushMetrics(c: Context<AppEnv>): void {
 }
 
 const rounded = (ms: number) => Math.round(ms * 10) / 10;
-
-const done = new TextEncoder().encode("data: [DONE]");
-
-/** Whether the stream's last chunk ends with the `[DONE]` event (trailing line breaks aside). */
-function endsWithDone(chunk: Uint8Array | undefined): boolean {
-  if (!chunk) return false;
-  let end = chunk.byteLength;
-  while (end > 0 && (chunk[end - 1] === 0x0a || chunk[end - 1] === 0x0d)) end -= 1;
-  if (end < done.byteLength) return false;
-  return done.every((byte, index) => chunk[end - done.byteLength + index] === byte);
-}
-
-/** The body as it was, one chunk per read (back-pressure still reaches the origin), telling `ended` once how it ended. */
-function watched(body: ReadableStream<Uint8Array>, ended: (end: StreamEnd) => void): ReadableStream<Uint8Array> {
-  const reader = body.getReader();
-  let last: Uint8Array | undefined;
-  let told = false;
-  const tell = (end: StreamEnd) => {
-    if (!told) ended(end);
-    told = true;
-  };
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        try {
-          const { done: finished, value } = await reader.read();
-          if (!finished) {
-            last = value;
-            return controller.enqueue(value);
-          }
-          controller.close();
-          tell(endsWithDone(last) ? "done" : "error");
-        } catch (error) {
-          tell("error");
-          controller.error(error);
-        }
-      },
-      async cancel(reason) {
-        tell("client_gone");
-        await reader.cancel(reason);
-      },
-    },
-    { highWaterMark: 0 },
-  );
-}

@@ -1,6 +1,7 @@
 import type { KeyRecord } from "../auth/key-store.ts";
 import type { Usage } from "../../shared/contract/chat.ts";
 import type { ClientAddress } from "./client-address.ts";
+import type { StreamEnd } from "../../shared/http/stream-end.ts";
 
 /** What middleware leaves on the Hono context for the handlers after it. */
 export interface AppEnv {
@@ -57,7 +58,7 @@ export interface UsageTap {
 }
 
 /** How an answer ended: sent whole (a stream: with its `[DONE]`), cut by an error, or the client hung up. */
-export type ResponseEnd = "done" | "error" | "client_gone";
+export type ResponseEnd = StreamEnd;
 
 /** Told once when the answer ends (see `responseEnd` in response-end.ts). */
 export type OnResponseEnd = (end: ResponseEnd) => void;

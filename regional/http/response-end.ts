@@ -1,6 +1,6 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
-import { sseData } from "../../shared/sse.ts";
+import { watchStreamEnd } from "../../shared/http/stream-end.ts";
 import type { AppEnv, OnResponseEnd, ResponseEnd } from "./context.ts";
 
 const isEventStream = (response: Response) => response.headers.get("content-type")?.startsWith("text/event-stream") === true;
@@ -22,7 +22,7 @@ export const responseEnd = (): MiddlewareHandler<AppEnv> =>
     };
     // Only a stream's body is touched: reading `body` of any other answer would cost the server its fast path.
     const body = isEventStream(c.res) ? c.res.body : null;
-    if (body) c.res = new Response(watched(body, notify), c.res);
+    if (body) c.res = new Response(watchStreamEnd(body, notify), c.res);
     else notify("done");
   };
 
@@ -35,50 +35,4 @@ export function routeOf(c: Context<AppEnv>): string | undefined {
     if (route && route.method !== "ALL") return route.path;
   }
   return undefined;
-}
-
-const doneEvent = sseData("[DONE]");
-
-function endsWithDone(chunk: Uint8Array | undefined): boolean {
-  if (!chunk || chunk.byteLength < doneEvent.byteLength) return false;
-  const offset = chunk.byteLength - doneEvent.byteLength;
-  return doneEvent.every((byte, index) => chunk[offset + index] === byte);
-}
-
-/**
- * The body as it was, one chunk per read (the client's back-pressure still reaches the
- * upstream), telling `ended` once how it ended. Only the last chunk is looked at: an SSE
- * answer that completed ends with `[DONE]`, one that broke with an error event instead.
- */
-function watched(body: ReadableStream<Uint8Array>, ended: OnResponseEnd): ReadableStream<Uint8Array> {
-  const reader = body.getReader();
-  let last: Uint8Array | undefined;
-  let told = false;
-  const tell = (end: ResponseEnd) => {
-    if (!told) ended(end);
-    told = true;
-  };
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        try {
-          const { done, value } = await reader.read();
-          if (!done) {
-            last = value;
-            return controller.enqueue(value);
-          }
-          controller.close();
-          tell(endsWithDone(last) ? "done" : "error");
-        } catch (error) {
-          tell("error");
-          controller.error(error);
-        }
-      },
-      async cancel(reason) {
-        tell("client_gone");
-        await reader.cancel(reason);
-      },
-    },
-    { highWaterMark: 0 },
-  );
 }
