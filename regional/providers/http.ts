@@ -54,19 +54,24 @@ function send(
         headers:
           request.body === undefined ? request.headers : { ...request.headers, "content-length": String(Buffer.byteLength(request.body)) },
         agent: secure ? agents["https:"] : agents["http:"],
-        signal: request.signal,
       },
       (incoming) => {
         settle();
-        resolve(fromIncoming(incoming));
+        resolve(fromIncoming(incoming, detach));
       },
     );
     const fail = (error: unknown) => {
       settle();
       reject(error);
     };
-    // A request still queued in the agent errors only once a socket frees: settle now.
-    const onAbort = () => fail(request.signal.reason);
+    // The call's abort cuts the request (and a body not yet read whole); a request still queued in
+    // the agent errors only once a socket frees, so the promise settles now. Our own listener rather
+    // than http.request's `signal`: a body left to drain (see `bodyOf`) detaches from the abort.
+    const onAbort = () => {
+      outgoing.destroy();
+      fail(request.signal.reason);
+    };
+    const detach = () => request.signal.removeEventListener("abort", onAbort);
     // Our slot is granted, but the agent may hold the request a moment longer.
     const queueTimer = setTimeout(() => {
       const error = exhausted();
@@ -75,11 +80,15 @@ function send(
     }, queueLeftMs);
     function settle() {
       clearTimeout(queueTimer);
-      request.signal.removeEventListener("abort", onAbort);
     }
-    outgoing.once("close", release);
-    outgoing.once("error", fail);
-    request.signal.addEventListener("abort", onAbort, { once: true });
+    outgoing.once("close", () => {
+      detach();
+      release();
+    });
+    // Every error, not just the first: the call's abort can destroy the request again after a failure.
+    outgoing.on("error", fail);
+    if (request.signal.aborted) onAbort();
+    else request.signal.addEventListener("abort", onAbort, { once: true });
 
     const pending = new Set(["connect", "write"]);
     const done = (step: string) => {
@@ -110,7 +119,11 @@ function send(
   });
 }
 
-function fromIncoming(incoming: http.IncomingMessage): UpstreamResponse {
+/** `detach` stops the call's abort from cutting the response: it drains on its own from then on. */
+function fromIncoming(incoming: http.IncomingMessage, detach: () => void): UpstreamResponse {
+  // A reader hears the body's errors through its iteration; a body nobody reads (the call aborted
+  // before it was read, or while it drains) must not raise an uncaught exception.
+  incoming.on("error", ignore);
   return {
     status: incoming.statusCode ?? 0,
     header(name) {
@@ -122,9 +135,11 @@ function fromIncoming(incoming: http.IncomingMessage): UpstreamResponse {
       for await (const part of incoming) parts.push(part as Buffer);
       return JSON.parse(Buffer.concat(parts).toString("utf8"));
     },
-    body: bodyOf(incoming),
+    body: bodyOf(incoming, detach),
   };
 }
+
+const ignore = () => {};
 
 /**
  * How long a body left early may still drain: an SSE parser stops at `[DONE]`, a moment before
@@ -134,13 +149,16 @@ function fromIncoming(incoming: http.IncomingMessage): UpstreamResponse {
 const drainGraceMs = 50;
 
 /** The body's chunks; a reader that leaves early lets the rest drain for `drainGraceMs`, then cuts it. */
-async function* bodyOf(incoming: http.IncomingMessage): AsyncGenerator<Uint8Array> {
+async function* bodyOf(incoming: http.IncomingMessage, detach: () => void): AsyncGenerator<Uint8Array> {
   let whole = false;
   try {
     for await (const part of incoming.iterator({ destroyOnReturn: false })) yield part as Uint8Array;
     whole = true;
   } finally {
-    if (!whole && !incoming.destroyed) drainBriefly(incoming);
+    if (!whole && !incoming.destroyed) {
+      detach();
+      drainBriefly(incoming);
+    }
   }
 }
 
@@ -148,6 +166,7 @@ function drainBriefly(incoming: http.IncomingMessage): void {
   const cut = setTimeout(() => incoming.destroy(), drainGraceMs);
   const drained = () => clearTimeout(cut);
   incoming.once("end", drained).once("close", drained);
+  incoming.once("error", drained);
   incoming.resume();
 }
 
