@@ -10,7 +10,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { Agent, request } from "node:http";
+import { Agent } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -19,6 +19,7 @@ import { keyRecord, type KeyRecord } from "../shared/contract/keys.ts";
 import { sha256Hex, sign, signatureHeader, timestampHeader } from "../shared/signing.ts";
 import { freePort, startProcess, waitForHttpOk, type ManagedProcess } from "./processes.ts";
 import { latencyRow, summarize, type LatencySummary } from "./stats.ts";
+import { requestWhole } from "./whole-request.ts";
 
 export interface EdgeAuthOptions {
   /** The repository root. */
@@ -125,32 +126,13 @@ async function measure(plainUrl: string, guardedUrl: string, apiKey: string, opt
   return { ...result, addedP50Ms: result.guarded.p50Ms - result.plain.p50Ms, failures, ...(firstFailure ? { firstFailure } : {}) };
 }
 
-function timedPost(agent: Agent, url: string, headers: Record<string, string>): Promise<{ status: number; ms: number; body: string }> {
-  const target = new URL(url);
-  const payload = Buffer.from(chatBody);
-  return new Promise((resolve, reject) => {
-    const startedAt = performance.now();
-    const req = request(
-      {
-        agent,
-        method: "POST",
-        hostname: target.hostname,
-        port: target.port,
-        path: target.pathname,
-        headers: { ...headers, "content-length": payload.length },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (chunk: Buffer) => chunks.push(chunk));
-        res.on("end", () =>
-          resolve({ status: res.statusCode ?? 0, ms: performance.now() - startedAt, body: Buffer.concat(chunks).toString("utf8") }),
-        );
-        res.on("error", reject);
-      },
-    );
-    req.on("error", reject);
-    req.end(payload);
-  });
+async function timedPost(
+  agent: Agent,
+  url: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; ms: number; body: string }> {
+  const answer = await requestWhole(agent, "POST", url, headers, chatBody);
+  return { status: answer.status, ms: answer.endedAt - answer.startedAt, body: answer.body };
 }
 
 export async function startRegional(

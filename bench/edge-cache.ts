@@ -13,7 +13,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
-import { Agent, request } from "node:http";
+import { Agent } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -27,6 +27,7 @@ import { keyIdentity, startRegional, startWrangler } from "./edge-auth.ts";
 import { microsecondsPerOp } from "./micro.ts";
 import type { ManagedProcess } from "./processes.ts";
 import { latencyRow, summarize, type LatencySummary } from "./stats.ts";
+import { requestWhole } from "./whole-request.ts";
 
 export interface EdgeCacheOptions {
   /** The repository root. */
@@ -215,41 +216,23 @@ function timedPost(agent: Agent, url: string, headers: Record<string, string>, b
 }
 
 /** One request, timed from sending to the last byte of the answer. */
-function timedRequest(agent: Agent, method: string, url: string, headers: Record<string, string>, body: string | null): Promise<Timing> {
-  const target = new URL(url);
-  const payload = Buffer.from(body ?? "");
-  return new Promise((resolve, reject) => {
-    const startedAt = performance.now();
-    const req = request(
-      {
-        agent,
-        method,
-        hostname: target.hostname,
-        port: target.port,
-        path: target.pathname,
-        headers: { ...headers, "content-length": payload.length },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (chunk: Buffer) => chunks.push(chunk));
-        res.on("end", () => {
-          const ms = performance.now() - startedAt;
-          const xCache = res.headers["x-cache"];
-          const serverTiming = /edge-cache;dur=([\d.]+)/.exec(String(res.headers["server-timing"] ?? ""));
-          resolve({
-            status: res.statusCode ?? 0,
-            ms,
-            xCache: typeof xCache === "string" ? xCache : undefined,
-            cacheMs: serverTiming ? Number(serverTiming[1]) : undefined,
-            body: Buffer.concat(chunks).toString("utf8"),
-          });
-        });
-        res.on("error", reject);
-      },
-    );
-    req.on("error", reject);
-    req.end(payload);
-  });
+async function timedRequest(
+  agent: Agent,
+  method: string,
+  url: string,
+  headers: Record<string, string>,
+  body: string | null,
+): Promise<Timing> {
+  const answer = await requestWhole(agent, method, url, headers, body);
+  const xCache = answer.headers["x-cache"];
+  const serverTiming = /edge-cache;dur=([\d.]+)/.exec(String(answer.headers["server-timing"] ?? ""));
+  return {
+    status: answer.status,
+    ms: answer.endedAt - answer.startedAt,
+    xCache: typeof xCache === "string" ? xCache : undefined,
+    cacheMs: serverTiming ? Number(serverTiming[1]) : undefined,
+    body: answer.body,
+  };
 }
 
 export function formatEdgeCache(result: EdgeCacheResult): string {

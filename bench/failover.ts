@@ -9,7 +9,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { Agent, request } from "node:http";
+import { Agent } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -18,6 +18,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { startRegional, startWrangler } from "./edge-auth.ts";
 import type { MicroResult } from "./micro.ts";
 import type { ManagedProcess } from "./processes.ts";
+import { requestWhole } from "./whole-request.ts";
 
 export interface FailoverOptions {
   /** The repository root. */
@@ -119,35 +120,27 @@ function dir(parent: string, name: string): string {
   return path;
 }
 
-function post(agent: Agent, url: string, headers: Record<string, string>): Promise<Outcome> {
-  const target = new URL(url);
-  const payload = Buffer.from(chatBody);
+async function post(agent: Agent, url: string, headers: Record<string, string>): Promise<Outcome> {
   const startedAt = performance.now();
-  return new Promise((resolve) => {
-    const done = (status: number, origin: string | undefined, detail: string) =>
-      resolve({ startedAt, endedAt: performance.now(), status, origin, detail });
-    const req = request(
-      {
-        agent,
-        method: "POST",
-        hostname: target.hostname,
-        port: target.port,
-        path: target.pathname,
-        headers: { ...headers, "content-length": payload.length },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (chunk: Buffer) => chunks.push(chunk));
-        res.on("end", () => {
-          const origin = res.headers["x-breakwater-origin"];
-          done(res.statusCode ?? 0, typeof origin === "string" ? origin : undefined, Buffer.concat(chunks).toString("utf8").slice(0, 300));
-        });
-        res.on("error", (error) => done(0, undefined, error.message));
-      },
-    );
-    req.on("error", (error) => done(0, undefined, error.message));
-    req.end(payload);
-  });
+  try {
+    const answer = await requestWhole(agent, "POST", url, headers, chatBody);
+    const origin = answer.headers["x-breakwater-origin"];
+    return {
+      startedAt: answer.startedAt,
+      endedAt: answer.endedAt,
+      status: answer.status,
+      origin: typeof origin === "string" ? origin : undefined,
+      detail: answer.body.slice(0, 300),
+    };
+  } catch (error) {
+    return {
+      startedAt,
+      endedAt: performance.now(),
+      status: 0,
+      origin: undefined,
+      detail: error instanceof Error ? error.message : String(error),
+    };
+  }
 }
 
 /** The figure for the bench's micro table: failover must complete in under a second. */
