@@ -1,5 +1,5 @@
 import { pino, type DestinationStream } from "pino";
-import { redactPaths } from "./logging/credential-fields.ts";
+import { redactPaths } from "./logging/redact-paths.ts";
 import { scrub, scrubText } from "../shared/logging/scrub.ts";
 
 export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";

@@ -9,8 +9,6 @@ import { watchStreamEnd, type StreamEnd } from "../../shared/http/stream-end.ts"
 /** A request slower than this to its first byte is logged as `slow request`, at warn (regional's default). */
 const slowRequestMs = 5_000;
 
-/** How a streamed answer ended: with its `[DONE]`, cut (an error event, a broken origin), or the client hung up. */
-
 /** The routes the edge forwards, as templates: raw paths would make every instance id a label value. */
 const routeTemplates: [RegExp, string][] = [
   [/^\/v1\/chat\/completions$/, "/v1/chat/completions"],
