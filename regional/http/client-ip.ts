@@ -6,12 +6,11 @@ import type { ClientAddress, ClientAddressEnv } from "./client-address.ts";
 import { noTrustedProxies, type TrustedProxies } from "./trusted-proxies.ts";
 
 function socketPeer(c: Context): string | null {
-  try {
-    return getConnInfo(c).remote.address ?? null;
-  } catch {
-    // Not served by @hono/node-server (tests calling app.request): no socket to ask.
-    return null;
-  }
+  // Not served by @hono/node-server (tests and benches calling app.request): no socket to ask.
+  // Checked rather than caught: a thrown TypeError per request cost a tenth of its CPU time.
+  const env = c.env as { incoming?: unknown; server?: { incoming?: unknown } } | undefined;
+  if (!env?.incoming && !env?.server?.incoming) return null;
+  return getConnInfo(c).remote.address ?? null;
 }
 
 const ipOrNull = (text: string | undefined): string | null => {
