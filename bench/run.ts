@@ -16,6 +16,7 @@ import { edgeCacheScenario, formatEdgeCache } from "./edge-cache.ts";
 import { failoverFigure, failoverScenario, formatFailover } from "./failover.ts";
 import { replicaFigures } from "./replicas.ts";
 import { builtRegionalFigures } from "./built-regional.ts";
+import { streamMemoryFigures } from "./stream-memory.ts";
 import { peerBench } from "./peer.ts";
 import { formatManyStreams, manyStreamsFigures, manyStreamsScenario } from "./many-streams.ts";
 import { checkTarget, sequentialChat, streamTtfb, type SequentialResult } from "./measure.ts";
@@ -101,6 +102,8 @@ async function main(): Promise<number> {
     if (paths.includes("regional")) {
       progress("built regional (npm run build): start to ready, idle memory with a real Postgres, cached secret lookups");
       micro.push(...(await builtRegionalFigures({ root })));
+      progress("built regional: resident memory idle and with 1,000 open streams");
+      micro.push(...(await streamMemoryFigures({ root, workDir: join(dir, "stream-memory") })));
     }
     return report(
       {
