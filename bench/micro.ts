@@ -4,7 +4,7 @@ import { performance } from "node:perf_hooks";
 export interface MicroResult {
   id: string;
   value: number;
-  unit: "µs/op" | "ms/op" | "ops/s" | "events/s" | "streams" | "ms" | "MiB";
+  unit: "µs/op" | "ms/op" | "ops/s" | "events/s" | "streams" | "ms" | "MiB" | "calls" | "calls/req" | "sockets/stream";
   /** The issue's aim, e.g. `≤ 1`; printed beside the figure. */
   aim?: { op: "≤" | "≥"; value: number };
 }

@@ -25,7 +25,8 @@ const quietWrangler = {
 const children: ChildProcess[] = [];
 let stopping = false;
 
-function run(name: string, command: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
+/** Spawns `command` in a process group of its own; `onExit` decides what its exit means (by default: stop everything). */
+function run(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, onExit = stopOnExit(name)): ChildProcess {
   const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
   for (const stream of [child.stdout, child.stderr]) {
     if (!stream) continue;
@@ -34,15 +35,18 @@ function run(name: string, command: string, args: string[], env: NodeJS.ProcessE
       process.stdout.write(line.startsWith("API key: ") ? `\n${line}\n\n` : `[${name}] ${line}\n`);
     });
   }
-  child.on("exit", (code, signal) => {
-    if (!stopping) {
-      process.stderr.write(`[${name}] exited (${signal ?? code}); stopping\n`);
-      stop(code ?? 1);
-    }
-  });
+  child.on("exit", (code, signal) => onExit(code, signal));
   children.push(child);
   return child;
 }
+
+const stopOnExit =
+  (name: string) =>
+  (code: number | null, signal: NodeJS.Signals | null): void => {
+    if (stopping) return;
+    process.stderr.write(`[${name}] exited (${signal ?? code}); stopping\n`);
+    stop(code ?? 1);
+  };
 
 function stop(exitCode = 0): void {
   if (stopping) return;
@@ -81,23 +85,80 @@ process.on("SIGTERM", () => stop(0));
 
 run("regional", process.execPath, ["--import", "tsx", "regional/main.ts"], { PORT: regionalPort, EDGE_SIGNING_SECRET: edgeSigningSecret });
 await waitForReady(`${regionalOrigin}/health/ready`, 60_000);
-run(
-  "edge",
-  process.execPath,
-  [
-    "node_modules/wrangler/bin/wrangler.js",
-    "dev",
-    "--ip",
-    "127.0.0.1",
-    "--port",
-    edgePort,
-    "--var",
-    `REGIONAL_ORIGIN:${regionalOrigin}`,
-    "--var",
-    `EDGE_SIGNING_SECRET:${edgeSigningSecret}`,
-    ...upstashVars,
-  ],
-  quietWrangler,
-);
-await waitForReady(`http://127.0.0.1:${edgePort}/health/live`, 60_000);
-process.stdout.write(`\nBreakwater is up: http://127.0.0.1:${edgePort}/v1 (edge) → ${regionalOrigin} (regional). Ctrl-C stops both.\n`);
+const edgeOrigin = `http://127.0.0.1:${edgePort}`;
+const edgeArgs = [
+  "node_modules/wrangler/bin/wrangler.js",
+  "dev",
+  "--ip",
+  "127.0.0.1",
+  "--port",
+  edgePort,
+  "--var",
+  `REGIONAL_ORIGIN:${regionalOrigin}`,
+  "--var",
+  `EDGE_SIGNING_SECRET:${edgeSigningSecret}`,
+  ...upstashVars,
+];
+/*
+ * wrangler dev does not bring back one of its workerd processes that died — as one does when a
+ * burst of connections takes every file descriptor it may open ("accept: Too many open files") — and
+ * its proxy then holds every later request forever. So the edge is watched: when
+ * `/health/live` has not answered `edgeMissesBeforeRestart` times in a row, wrangler is
+ * stopped and started again, and the edge serves again once load has dropped.
+ */
+const edgeProbeEveryMs = 2_000;
+const edgeProbeTimeoutMs = 5_000;
+const edgeMissesBeforeRestart = 3;
+
+let edge = run("edge", process.execPath, edgeArgs, quietWrangler);
+await waitForReady(`${edgeOrigin}/health/live`, 60_000);
+process.stdout.write(`\nBreakwater is up: ${edgeOrigin}/v1 (edge) → ${regionalOrigin} (regional). Ctrl-C stops both.\n`);
+void watchEdge();
+
+async function watchEdge(): Promise<void> {
+  let misses = 0;
+  while (!stopping) {
+    await new Promise((resolve) => setTimeout(resolve, edgeProbeEveryMs));
+    const alive = await fetch(`${edgeOrigin}/health/live`, { signal: AbortSignal.timeout(edgeProbeTimeoutMs) }).then(
+      async (response) => {
+        await response.body?.cancel();
+        return response.ok;
+      },
+      () => false,
+    );
+    misses = alive ? 0 : misses + 1;
+    if (misses < edgeMissesBeforeRestart || stopping) continue;
+    misses = 0;
+    process.stderr.write(`[edge] /health/live has not answered ${edgeMissesBeforeRestart} times in a row; restarting wrangler dev\n`);
+    await restartEdge();
+  }
+}
+
+async function restartEdge(): Promise<void> {
+  const old = edge;
+  // Its exit is expected now: what it would have meant (stop everything) is taken off first.
+  old.removeAllListeners("exit");
+  const exited = new Promise<void>((resolve) =>
+    old.exitCode !== null || old.signalCode !== null ? resolve() : old.once("exit", () => resolve()),
+  );
+  children.splice(children.indexOf(old), 1);
+  signalGroup(old, "SIGTERM");
+  const force = setTimeout(() => signalGroup(old, "SIGKILL"), 5_000);
+  await exited;
+  clearTimeout(force);
+  if (stopping) return;
+  edge = run("edge", process.execPath, edgeArgs, quietWrangler);
+  await waitForReady(`${edgeOrigin}/health/live`, 60_000).then(
+    () => process.stdout.write(`[edge] serving again on ${edgeOrigin}\n`),
+    (error: unknown) => process.stderr.write(`[edge] ${String(error)}\n`),
+  );
+}
+
+/** Signals the child's whole process group (wrangler and its workerd processes); one already gone is no error. */
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    if (child.pid) process.kill(-child.pid, signal);
+  } catch {
+    // Exited meanwhile.
+  }
+}

@@ -1,3 +1,4 @@
+import { count } from "../metrics/isolate.ts";
 import { remainingS, type CacheEntry, type EntryMeta } from "./entry.ts";
 
 /**
@@ -22,6 +23,7 @@ export function l1Url(key: string): string {
 }
 
 export async function l1Get(key: string): Promise<L1Hit | null> {
+  count("breakwater_edge_cache_api_calls_total", { operation: "match", use: "response_cache" });
   const hit = await caches.default.match(l1Url(key));
   if (!hit) return null;
   const meta = parseMeta(hit.headers.get(metaHeader));
@@ -42,6 +44,7 @@ export async function l1Put(key: string, entry: CacheEntry, now: number): Promis
   const meta: EntryMeta = { v: 1, storedAt: entry.storedAt, ttlS: entry.ttlS, staleS: entry.staleS };
   headers.set(metaHeader, JSON.stringify(meta));
   headers.set("cache-control", `max-age=${lifeS}`);
+  count("breakwater_edge_cache_api_calls_total", { operation: "put", use: "response_cache" });
   await caches.default.put(l1Url(key), new Response(entry.body, { status: 200, headers }));
 }
 

@@ -84,6 +84,8 @@ export async function openResponseCache(request: CacheRequest, scope: CacheScope
   lookupMs = performance.now() - startedAt;
 
   let answering = false;
+  /** Whether the lookup's result came back: what it did not find is not looked for again when the origin fails. */
+  let searched = false;
   /** What the lookup found, kept to stand in for a failing origin until it is served or released. */
   let held: Found | null = null;
   let leader: ((entry: CacheEntry | null) => void) | null = null;
@@ -93,6 +95,7 @@ export async function openResponseCache(request: CacheRequest, scope: CacheScope
       answering = true;
       if (!pending) return null;
       held = await pending;
+      searched = true;
       if (held && isFresh(held.meta, accept, Date.now())) {
         const found = held;
         held = null;
@@ -114,7 +117,7 @@ export async function openResponseCache(request: CacheRequest, scope: CacheScope
 
     async forwarded(response, error) {
       if (failed(response, error)) {
-        held ??= await lookup(settings.upstash, key, accept, ids);
+        if (!searched) held = await lookup(settings.upstash, key, accept, ids);
         if (held && isUsableStale(held.meta, accept, Date.now())) {
           await response.body?.cancel();
           const found = held;

@@ -1,4 +1,5 @@
 import type { Redis } from "@upstash/redis/cloudflare";
+import type { ErrorCode } from "../../shared/contract/errors.ts";
 import { keyRecord, type KeyRecord } from "../../shared/contract/keys.ts";
 import { GatewayError } from "../../shared/error.ts";
 import { readUpTo } from "../../shared/read-body.ts";
@@ -63,6 +64,7 @@ export async function cachedKeyRecord(settings: KeyCacheSettings, keySha256: str
   const remembered = memory.get(keySha256);
   if (remembered && remembered.expiresAt > now && remembered.until > now) return remembered.record;
   if (settings.upstash) return undefined;
+  count("breakwater_edge_cache_api_calls_total", { operation: "match", use: "key_records" });
   const hit = await caches.default.match(cacheBase + keySha256);
   const cached = hit ? parseCached(await hit.text()) : null;
   if (!cached || cached.until <= now) return undefined;
@@ -71,11 +73,86 @@ export async function cachedKeyRecord(settings: KeyCacheSettings, keySha256: str
 }
 
 /**
- * The record from Upstash or regional, stored back into the tiers in front of them.
- * Concurrent misses are not merged into one lookup: a promise shared between requests
- * would hang the others if the request that started it were cancelled.
+ * The record from Upstash or regional, stored back into the tiers in front of them. Concurrent
+ * misses of one key in this isolate make one lookup (a burst of new streams with a cold key
+ * would otherwise send each its own Upstash read, regional call and Upstash write): the first
+ * leads, the others wait for what it found. The leader's lookup runs in its `waitUntil`, so
+ * it ends even when its client leaves; it leaves plain data on the flight, which followers
+ * look for on timers of their own. Nothing the leader does resolves a follower's promise:
+ * workerd would run the follower on in the leader's request, and its next I/O would fail
+ * ("Cannot perform I/O on behalf of a different request"). A follower whose leader says
+ * nothing within `followerWaitMs` looks the key up itself.
  */
 export async function fetchKeyRecord(context: LookupContext, keySha256: string): Promise<KeyRecord | null> {
+  const flight = flightOf(keySha256);
+  if (flight) {
+    const outcome = await follow(flight);
+    if (outcome === undefined) return await lookupKeyRecord(context, keySha256);
+    if ("failure" in outcome) {
+      const { code, message, retryAfterS } = outcome.failure;
+      throw new GatewayError(code, { message, retryAfterS });
+    }
+    return outcome.record;
+  }
+  const own: Flight = { startedAt: Date.now() };
+  lookups.set(keySha256, own);
+  const lookup = lookupKeyRecord(context, keySha256);
+  const finish = (outcome: LookupOutcome) => {
+    own.outcome = outcome;
+    if (lookups.get(keySha256) === own) lookups.delete(keySha256);
+  };
+  context.waitUntil(
+    lookup.then(
+      (record) => finish({ record }),
+      (error: unknown) => finish({ failure: failureOf(error) }),
+    ),
+  );
+  return await lookup;
+}
+
+/** Whether a lookup of this key is under way in this isolate: a request joining it costs no lookup of its own. */
+export function keyLookupUnderWay(keySha256: string): boolean {
+  return flightOf(keySha256) !== undefined;
+}
+
+/** What a leader hands its followers: plain data, never its own promise or error object. */
+type LookupOutcome = { record: KeyRecord | null } | { failure: LookupFailure };
+type LookupFailure = { code: ErrorCode; message: string; retryAfterS?: number };
+
+/** The lookup itself is bounded by `lookupTimeoutMs`; a follower waits that long and a little more. */
+const followerWaitMs = lookupTimeoutMs + 1_000;
+/** How often a follower looks whether its leader is done. */
+const followerPollMs = 5;
+interface Flight {
+  startedAt: number;
+  /** Set by the leader when its lookup ended. */
+  outcome?: LookupOutcome;
+}
+const lookups = new Map<string, Flight>();
+
+/** The lookup under way for this key; one past the followers' wait never ended (its isolate state is stale) and is not joined. */
+function flightOf(keySha256: string): Flight | undefined {
+  const flight = lookups.get(keySha256);
+  return flight && Date.now() - flight.startedAt < followerWaitMs ? flight : undefined;
+}
+
+/** What the flight's leader found, or undefined when it found nothing in time. */
+async function follow(flight: Flight): Promise<LookupOutcome | undefined> {
+  const deadline = flight.startedAt + followerWaitMs;
+  while (flight.outcome === undefined) {
+    if (Date.now() >= deadline) return undefined;
+    await new Promise((resolve) => setTimeout(resolve, followerPollMs));
+  }
+  return flight.outcome;
+}
+
+function failureOf(error: unknown): LookupFailure {
+  if (error instanceof GatewayError)
+    return { code: error.code, message: error.message, ...(error.retryAfterS === undefined ? {} : { retryAfterS: error.retryAfterS }) };
+  return { code: "unavailable", message: "API keys cannot be checked right now.", retryAfterS: 1 };
+}
+
+async function lookupKeyRecord(context: LookupContext, keySha256: string): Promise<KeyRecord | null> {
   const { settings } = context;
   const redis = settings.upstash ? upstashClient(settings.upstash) : null;
   if (redis) {
@@ -132,13 +209,12 @@ async function fromRegional(context: LookupContext, keySha256: string): Promise<
     init: { headers: { ...headers, ...traceHeaders(context.trace), "x-request-id": context.requestId } },
     timeoutMs,
   });
-  if (response.status === 404) {
-    await response.body?.cancel();
-    return null;
-  }
   // A key record is a few hundred bytes; a peer sending more (or without end) is not read on.
+  // A short answer is read to its end even when unused (a 404's body): a cancelled body costs
+  // the connection, and every unknown key would then open a new one to the origin.
   const read = response.body ? await readUpTo(response.body, maxKeyRecordBytes) : { complete: true as const, bytes: new Uint8Array(0) };
   if (!read.complete) await read.body.cancel();
+  if (response.status === 404) return null;
   const text = read.complete ? new TextDecoder().decode(read.bytes) : "";
   if (response.status !== 200 || !read.complete) {
     const detail = read.complete ? text.slice(0, 300) : `more than ${maxKeyRecordBytes} bytes`;
@@ -167,6 +243,7 @@ async function toCache(settings: KeyCacheSettings, keySha256: string, value: Cac
   const response = new Response(JSON.stringify(value), {
     headers: { "content-type": "application/json", "cache-control": `max-age=${ttlS}` },
   });
+  count("breakwater_edge_cache_api_calls_total", { operation: "put", use: "key_records" });
   await caches.default.put(cacheBase + keySha256, response);
 }
 

@@ -1,6 +1,7 @@
 import { withTimeout } from "../../shared/resilience/deadline.ts";
 import type { MetricsAggregator } from "../durable-objects/metrics-aggregator.ts";
 import type { FlushTarget, MetricBatch } from "./batch.ts";
+import { count } from "./isolate.ts";
 
 /**
  * How many MetricsAggregator objects share the isolates' flushes. Each flush goes to one at
@@ -21,7 +22,10 @@ export function flushTarget(
   intervalMs: number,
 ): FlushTarget {
   return {
-    send: async (deltas) => await objects.getByName(shardName(Math.floor(Math.random() * aggregatorShards))).add(deltas),
+    send: async (deltas) => {
+      count("breakwater_edge_durable_object_calls_total", { object: "metrics_aggregator" });
+      await objects.getByName(shardName(Math.floor(Math.random() * aggregatorShards))).add(deltas);
+    },
     waitUntil,
     intervalMs,
   };

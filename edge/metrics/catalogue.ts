@@ -24,6 +24,10 @@ export const edgeCounters = {
   breakwater_edge_metrics_flushes_total:
     "Batches of counts isolates sent to the metrics aggregator, by result (ok, failed: kept for the next).",
   breakwater_edge_metrics_dropped_total: "Increments an isolate dropped because its unsent batch already held the most series it may.",
+  breakwater_edge_durable_object_calls_total:
+    "Calls the edge made to Durable Objects, by object: rate_limiter, origin_breaker, metrics_aggregator (what a request costs beyond its own work).",
+  breakwater_edge_cache_api_calls_total:
+    "Calls to this location's Cache API, by operation (match, put) and use (response_cache, key_records, status).",
 } as const;
 
 export const edgeHistograms = {

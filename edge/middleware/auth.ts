@@ -3,7 +3,7 @@ import { GatewayError, errorResponse } from "../../shared/error.ts";
 import { sha256Hex } from "../../shared/signing.ts";
 import { looksLikeApiKey, presentedKey } from "../../shared/api-key.ts";
 import type { AppEnv } from "../context.ts";
-import { cachedKeyRecord, fetchKeyRecord } from "../keys/key-records.ts";
+import { cachedKeyRecord, fetchKeyRecord, keyLookupUnderWay } from "../keys/key-records.ts";
 import { countAuthFailure, mayTryKey, type AuthFailureCheck } from "../limits/limiter.ts";
 import { rateLimitHeaders } from "../limits/rate-limit-headers.ts";
 import { count } from "../metrics/isolate.ts";
@@ -29,8 +29,11 @@ export const auth = (): MiddlewareHandler<AppEnv> =>
     let record = await cachedKeyRecord(context.settings, keySha256);
     if (record === undefined) {
       // A key this location has not seen costs a lookup: an IP that keeps guessing does not get one.
-      const allowance = await mayTryKey(context.limiters, ip);
-      if (allowance.limited || allowance.unavailable) return refuse(c, allowance.limited ? "limited" : "limiter_unavailable", allowance);
+      // Joining a lookup already under way costs none, so it asks no limiter either.
+      if (!keyLookupUnderWay(keySha256)) {
+        const allowance = await mayTryKey(context.limiters, ip);
+        if (allowance.limited || allowance.unavailable) return refuse(c, allowance.limited ? "limited" : "limiter_unavailable", allowance);
+      }
       record = await fetchKeyRecord(context, keySha256);
     }
     if (record?.status !== "active") return refuse(c, record ? record.status : "unknown", await countAuthFailure(context.limiters, ip));

@@ -167,6 +167,7 @@ async function callBreaker<T>(
   origin: Origin,
   run: (breaker: DurableObjectStub<OriginBreaker>) => Promise<T>,
 ): Promise<T | null> {
+  count("breakwater_edge_durable_object_calls_total", { object: "origin_breaker" });
   try {
     return await withTimeout(
       run(context.objects.getByName(origin.name)),

@@ -1,6 +1,7 @@
 import type { PublicStatus } from "../../shared/status/types.ts";
 import { withComponents } from "../../shared/status/with-components.ts";
 import { errorText, log } from "../log.ts";
+import { count } from "../metrics/isolate.ts";
 import { breakerViews } from "../origins/breakers.ts";
 import { originComponents } from "./origin-components.ts";
 import { regionalPublicStatus, type StatusCallContext } from "./regional-status.ts";
@@ -54,6 +55,7 @@ export async function edgePublicStatus(context: PublicStatusContext): Promise<Pu
 
 async function fromLocation(key: string): Promise<Cached | null> {
   try {
+    count("breakwater_edge_cache_api_calls_total", { operation: "match", use: "status" });
     const hit = await caches.default.match(cacheBase + encodeURIComponent(key));
     if (!hit) return null;
     const cached = (await hit.json()) as Cached;
@@ -87,6 +89,7 @@ async function build(context: PublicStatusContext, key: string): Promise<Cached>
   const response = new Response(JSON.stringify(cached), {
     headers: { "content-type": "application/json", "cache-control": `max-age=${Math.ceil(statusTtlMs / 1000)}` },
   });
+  count("breakwater_edge_cache_api_calls_total", { operation: "put", use: "status" });
   context.waitUntil(caches.default.put(cacheBase + encodeURIComponent(key), response).catch(() => undefined));
   return cached;
 }
