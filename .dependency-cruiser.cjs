@@ -61,7 +61,7 @@ module.exports = {
     ),
     layer(
       "stores-below-http",
-      "^regional/(db|auth|tenants|usage|secrets)/",
+      "^regional/(db|auth|tenants|usage|secrets|budgets|pricing)/",
       "^regional/(routes|routing|http|gpu)/",
       "Stores and the database sit at the bottom.",
     ),

@@ -3,8 +3,11 @@
  * `wrangler dev`: the same chat request through the real edge and through a baseline Worker
  * that forwards the same way (body read whole, signed, streamed back) with a fixed identity
  * and no auth or limits (`bench/edge-plain-worker.ts`). Both go to one regional process
- * (embedded PGlite, mock provider). Requests run one at a time over a keep-alive
- * connection, alternating between the two Workers in rounds so drift hits both alike.
+ * (embedded PGlite, mock provider). Through the real edge it is sent twice: with the dev key
+ * (rate limits only) and with a second key of the same tenant that has a daily budget in
+ * USD (the budget window checked, reserved and settled in the same limiter call, the price
+ * sheet read once a minute). Requests run one at a time over a keep-alive connection,
+ * alternating between the three in rounds so drift hits them alike.
  *
  * `npm run bench` calls `edgeAuthScenario`; `tsx bench/edge-auth.ts` runs it alone.
  */
@@ -39,11 +42,17 @@ export interface EdgeAuthResult {
   plain: LatencySummary;
   /** The real edge: auth with a warm key cache, the key's and tenant's limiters, usage metering. */
   guarded: LatencySummary;
+  /** The real edge with a key that has a daily budget in USD. */
+  budgeted: LatencySummary;
   /** guarded p50 − plain p50: the aim is ≤ 2 ms. */
   addedP50Ms: number;
+  /** budgeted p50 − guarded p50: what the budget check adds to the limiter path; the aim is ≤ 1 ms. */
+  budgetAddedP50Ms: number;
   failures: number;
   firstFailure?: string;
 }
+
+type Variant = "plain" | "guarded" | "budgeted";
 
 const chatBody = JSON.stringify({
   model: "mock/echo",
@@ -60,11 +69,15 @@ const quietWrangler = {
 export async function edgeAuthScenario(options: EdgeAuthOptions): Promise<EdgeAuthResult> {
   const secret = randomBytes(32).toString("base64url");
   const apiKey = `bw_bench_${randomBytes(18).toString("base64url").slice(0, 24)}`;
+  const adminKey = randomBytes(32).toString("base64url");
   const started: ManagedProcess[] = [];
   try {
-    const regional = await startRegional(options, secret, apiKey);
+    const regional = await startRegional(options, secret, apiKey, adminKey);
     started.push(regional.process);
     const identity = await keyIdentity(regional.origin, secret, apiKey);
+    const budgetedKey = await keyWithBudget(regional.origin, adminKey, identity.tenant_id);
+    if ((await keyIdentity(regional.origin, secret, budgetedKey)).budgets.length === 0)
+      throw new Error("regional's key record carries no budget for the bench's budgeted key");
 
     const edge = await startWrangler(options, "edge (auth + limits)", join(options.root, "wrangler.toml"), {
       REGIONAL_ORIGIN: regional.origin,
@@ -85,25 +98,36 @@ export async function edgeAuthScenario(options: EdgeAuthOptions): Promise<EdgeAu
     });
     started.push(plain.process);
 
-    return await measure(`${plain.origin}/v1/chat/completions`, `${edge.origin}/v1/chat/completions`, apiKey, options);
+    const path = "/v1/chat/completions";
+    return await measure(
+      {
+        plain: { url: `${plain.origin}${path}`, key: apiKey },
+        guarded: { url: `${edge.origin}${path}`, key: apiKey },
+        budgeted: { url: `${edge.origin}${path}`, key: budgetedKey },
+      },
+      options,
+    );
   } finally {
     for (const managed of started.reverse()) await managed.stop();
   }
 }
 
-async function measure(plainUrl: string, guardedUrl: string, apiKey: string, options: EdgeAuthOptions): Promise<EdgeAuthResult> {
+async function measure(targets: Record<Variant, { url: string; key: string }>, options: EdgeAuthOptions): Promise<EdgeAuthResult> {
   const requests = options.requests ?? 2_000;
   const rounds = options.rounds ?? 10;
   const warmup = options.warmupRequests ?? 300;
-  const headers = { authorization: `Bearer ${apiKey}`, "content-type": "application/json" };
-  const plain = new Agent({ keepAlive: true, maxSockets: 1 });
-  const guarded = new Agent({ keepAlive: true, maxSockets: 1 });
-  const samples = { plain: [] as number[], guarded: [] as number[] };
+  const variants: Variant[] = ["plain", "guarded", "budgeted"];
+  const agents = Object.fromEntries(variants.map((which) => [which, new Agent({ keepAlive: true, maxSockets: 1 })])) as Record<
+    Variant,
+    Agent
+  >;
+  const samples: Record<Variant, number[]> = { plain: [], guarded: [], budgeted: [] };
   let failures = 0;
   let firstFailure: string | undefined;
-  const run = async (which: "plain" | "guarded", count: number, keep: boolean): Promise<void> => {
+  const run = async (which: Variant, count: number, keep: boolean): Promise<void> => {
+    const headers = { authorization: `Bearer ${targets[which].key}`, "content-type": "application/json" };
     for (let i = 0; i < count; i++) {
-      const timing = await timedPost(which === "plain" ? plain : guarded, which === "plain" ? plainUrl : guardedUrl, headers);
+      const timing = await timedPost(agents[which], targets[which].url, headers);
       if (timing.status !== 200) {
         failures += 1;
         firstFailure ??= `${which}: status ${timing.status}: ${timing.body.slice(0, 300)}`;
@@ -111,19 +135,45 @@ async function measure(plainUrl: string, guardedUrl: string, apiKey: string, opt
     }
   };
   try {
-    await run("plain", warmup, false);
-    await run("guarded", warmup, false);
+    for (const which of variants) await run(which, warmup, false);
     const perRound = Math.ceil(requests / rounds);
     for (let round = 0; round < rounds; round++) {
-      const order: ("plain" | "guarded")[] = round % 2 === 0 ? ["plain", "guarded"] : ["guarded", "plain"];
+      // Each round starts with the next variant, so none always follows the same one.
+      const order = variants.map((_, i) => variants[(i + round) % variants.length]!);
       for (const which of order) await run(which, perRound, true);
     }
   } finally {
-    plain.destroy();
-    guarded.destroy();
+    for (const agent of Object.values(agents)) agent.destroy();
   }
-  const result = { plain: summarize(samples.plain), guarded: summarize(samples.guarded) };
-  return { ...result, addedP50Ms: result.guarded.p50Ms - result.plain.p50Ms, failures, ...(firstFailure ? { firstFailure } : {}) };
+  const result = { plain: summarize(samples.plain), guarded: summarize(samples.guarded), budgeted: summarize(samples.budgeted) };
+  return {
+    ...result,
+    addedP50Ms: result.guarded.p50Ms - result.plain.p50Ms,
+    budgetAddedP50Ms: result.budgeted.p50Ms - result.guarded.p50Ms,
+    failures,
+    ...(firstFailure ? { firstFailure } : {}),
+  };
+}
+
+/**
+ * A second key of the dev tenant, made through the admin API with limits out of the bench's
+ * reach and a daily budget in USD it never spends: only the budget sets it apart from the dev key.
+ */
+async function keyWithBudget(origin: string, adminKey: string, tenantId: string): Promise<string> {
+  const admin = async (method: string, path: string, body: unknown): Promise<unknown> => {
+    const response = await fetch(`${origin}/admin${path}`, {
+      method,
+      headers: { authorization: `Bearer ${adminKey}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`${method} /admin${path} answered ${response.status}: ${text.slice(0, 300)}`);
+    return JSON.parse(text);
+  };
+  const created = (await admin("POST", `/tenants/${tenantId}/keys`, { name: "bench budget" })) as { id: string; key: string };
+  await admin("PATCH", `/keys/${created.id}`, { rpm_limit: 1_000_000, tpm_limit: 1_000_000_000 });
+  await admin("PUT", `/keys/${created.id}/budgets/day`, { unit: "usd", limit: 1_000_000, softThreshold: 0.99 });
+  return created.key;
 }
 
 async function timedPost(
@@ -139,6 +189,7 @@ export async function startRegional(
   options: EdgeAuthOptions,
   secret: string,
   apiKey: string,
+  adminKey?: string,
 ): Promise<{ process: ManagedProcess; origin: string }> {
   const port = await freePort();
   const env: NodeJS.ProcessEnv = {
@@ -153,6 +204,7 @@ export async function startRegional(
     EDGE_SIGNING_SECRET: secret,
     LOG_LEVEL: "warn",
     SHUTDOWN_GRACE_MS: "2000",
+    ...(adminKey ? { ADMIN_API_KEY: adminKey } : {}),
   };
   delete env.DATABASE_URL;
   delete env.UPSTASH_REDIS_REST_URL;
@@ -216,7 +268,8 @@ function format(result: EdgeAuthResult): string {
   return [
     row("forwarding only", result.plain),
     row("auth (warm) + limiter", result.guarded),
-    `added p50: ${result.addedP50Ms.toFixed(3)} ms (aim ≤ 2 ms)${result.failures > 0 ? `; ${result.failures} failures, first: ${result.firstFailure}` : ""}`,
+    row("... + a budget in USD", result.budgeted),
+    `added p50: ${result.addedP50Ms.toFixed(3)} ms (aim ≤ 2 ms); the budget adds ${result.budgetAddedP50Ms.toFixed(3)} ms (aim ≤ 1 ms)${result.failures > 0 ? `; ${result.failures} failures, first: ${result.firstFailure}` : ""}`,
   ].join("\n");
 }
 
@@ -225,7 +278,8 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const workDir = mkdtempSync(join(tmpdir(), "breakwater-bench-edge-auth-"));
   try {
     const requests = Number(process.env.BENCH_EDGE_AUTH_REQUESTS ?? 2_000);
-    process.stdout.write(`${format(await edgeAuthScenario({ root, workDir, requests }))}\n`);
+    const rounds = Number(process.env.BENCH_EDGE_AUTH_ROUNDS ?? 10);
+    process.stdout.write(`${format(await edgeAuthScenario({ root, workDir, requests, rounds }))}\n`);
   } finally {
     rmSync(workDir, { recursive: true, force: true });
   }

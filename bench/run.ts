@@ -10,9 +10,11 @@ import { policyFigures } from "./policies.ts";
 import { balancingFigures } from "./balancing.ts";
 import { formatOverload, overloadFigures } from "./overload.ts";
 import { observabilityFigures } from "./observability.ts";
+import { streamChunkFigures } from "./stream-chunks.ts";
 import { auditFigures } from "./audit.ts";
 import { edgeAuthScenario } from "./edge-auth.ts";
 import { edgeCacheScenario, formatEdgeCache } from "./edge-cache.ts";
+import { edgeCostFigures, edgeCostScenario, formatEdgeCost } from "./edge-cost.ts";
 import { failoverFigure, failoverScenario, formatFailover } from "./failover.ts";
 import { replicaFigures } from "./replicas.ts";
 import { builtRegionalFigures } from "./built-regional.ts";
@@ -73,10 +75,20 @@ async function main(): Promise<number> {
     micro.push(...(await auditFigures()));
     progress("observability: metrics + tracing (OTLP to a local sink) + access log, on against off");
     micro.push(...(await observabilityFigures()));
+    progress("regional streams in process: the stream path's fixed cost and its cost per chunk");
+    micro.push(...(await streamChunkFigures()));
     if (paths.includes("edge")) {
       progress("edge: auth with a warm key cache + limiters over plain forwarding (wrangler dev)");
       const edgeAuth = await edgeAuthScenario({ root, workDir: join(dir, "edge-auth"), requests: options.durationS < 2 ? 300 : 2_000 });
-      micro.push({ id: "edge auth + limiter (added p50)", value: edgeAuth.addedP50Ms, unit: "ms/op", aim: { op: "≤", value: 2 } });
+      micro.push(
+        { id: "edge auth + limiter (added p50)", value: edgeAuth.addedP50Ms, unit: "ms/op", aim: { op: "≤", value: 2 } },
+        {
+          id: "edge budget check on the limiter path (added p50)",
+          value: edgeAuth.budgetAddedP50Ms,
+          unit: "ms/op",
+          aim: { op: "≤", value: 1 },
+        },
+      );
       progress("edge: response cache hits and misses (wrangler dev, Upstash shim)");
       const cache = await edgeCacheScenario({ root, workDir: join(dir, "edge-cache"), requests: options.durationS < 2 ? 200 : 1_000 });
       progress(`edge cache:\n${formatEdgeCache(cache)}`);
@@ -86,6 +98,15 @@ async function main(): Promise<number> {
         { id: "edge cache L2 hit, end to end (p50)", value: cache.l2Hit.p50Ms, unit: "ms/op" },
         { id: "edge cache miss over plain forwarding (p50)", value: cache.missAddedP50Ms, unit: "ms/op", aim: { op: "≤", value: 1 } },
       );
+      progress("edge: cost per request on each path, and a burst of concurrent streams (wrangler dev, Upstash shim)");
+      const cost = await edgeCostScenario({
+        root,
+        workDir: join(dir, "edge-cost"),
+        requests: options.durationS < 2 ? 5 : 20,
+        streams: options.durationS < 2 ? 200 : 1_000,
+      });
+      progress(`edge cost:\n${formatEdgeCost(cost)}`);
+      micro.push(...edgeCostFigures(cost));
       progress("edge: origin failover, one of two regional origins killed under load");
       const failover = await failoverScenario({ root, workDir: join(dir, "failover") });
       progress(formatFailover(failover));

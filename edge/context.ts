@@ -3,6 +3,7 @@ import type { ResponseCache } from "./cache/response-cache.ts";
 import type { Env } from "./env.ts";
 import type { LimiterContext } from "./limits/limiter.ts";
 import type { BreakerContext } from "./origins/breakers.ts";
+import type { StreamedUpload } from "./origins/streamed-upload.ts";
 import type { Settings } from "./settings.ts";
 import type { Trace } from "./trace.ts";
 
@@ -34,12 +35,16 @@ export interface Variables {
   requestContext: RequestContext;
   /** The caller's key record, once authenticated. */
   key: KeyRecord;
-  /** The request body as read (and, for usage accounting, possibly rewritten) at the edge; null without one. */
+  /** The JSON request body as read (and, for usage accounting, possibly rewritten) at the edge; null without one or for an upload. */
   body: Uint8Array | null;
+  /** An upload (a multipart form or binary media body), streamed to the origin unread; null otherwise. */
+  upload: StreamedUpload | null;
   /** The response cache's part in this request, opened before the rate limiter. */
   cache: ResponseCache;
   /** Set by the cache when the answer came without an origin call of this request's own: no tokens are charged. */
   cacheServed: boolean;
+  /** The `x-breakwater-budget-crossed` value the forwarded call vouches for, when this request crossed a budget's soft threshold. */
+  budgetCrossed: string | undefined;
 }
 
 /** The Hono environment of the edge app. */

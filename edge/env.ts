@@ -35,8 +35,12 @@ export interface Env {
   ORIGIN_BREAKER_OPEN_S?: string;
   /** How deep a request body may nest arrays and objects (400 beyond). */
   MAX_JSON_DEPTH?: string;
+  /** The largest upload (a multipart form or binary media body, streamed to the origin) in bytes (413 beyond; default 25 MiB). */
+  MAX_UPLOAD_BYTES?: string;
   /** The most completion tokens (`max_tokens` × `n`) one chat request may ask for (and reserves); never more than its key's and tenant's tokens per minute. */
   MAX_TOKENS_CEILING?: string;
+  /** USD a request holds back from a budget in money when its price is unknown (a model without prices, a multipart upload); default 0.01. */
+  BUDGET_DEFAULT_RESERVATION_USD?: string;
   /** The credential of `/health/detailed` and `/metrics` (a secret, 32+ characters); unset, both answer 403. */
   METRICS_API_KEY?: string;
   /** At most how many milliseconds an isolate's metric counts wait before they are sent to the aggregator (10 to 25000; default 5000). */

@@ -1,6 +1,8 @@
 import type { BreakerPolicy } from "../shared/circuit-breaker.ts";
 import { defaultMaxJsonDepth, maxJsonDepthCeiling } from "../shared/json-depth.ts";
+import { defaultMaxUploadBytes, maxUploadBytesCeiling } from "../shared/upload-limit.ts";
 import type { Env } from "./env.ts";
+import { microsFromDecimal } from "./limits/money.ts";
 import { parseOrigins, type Origin } from "./origins/list.ts";
 
 export type FailureMode = "open" | "closed";
@@ -21,8 +23,12 @@ export interface Settings {
   originBreaker: BreakerPolicy;
   /** Request bodies nesting arrays and objects deeper than this get 400 before anything parses them. */
   maxJsonDepth: number;
+  /** The largest upload (a multipart form or binary media body, streamed to the origin unread); 413 beyond. */
+  maxUploadBytes: number;
   /** The most completion tokens one chat request may reserve (further bounded by each key's and tenant's tokens per minute). */
   maxTokensCeiling: number;
+  /** Micro-dollars a request holds back from a budget in money when its price is unknown. */
+  budgetDefaultReservationMicros: number;
   /** What `/health/detailed` and `/metrics` take as credential; null: they answer 403. */
   metricsKey: string | null;
   /** At most how long an isolate's metric counts wait before they are sent to the aggregator. */
@@ -52,6 +58,8 @@ const defaults = {
   keyCacheTtlS: 5,
   // Enough for any answer most models give in one go; a request may ask for less, never more.
   maxTokensCeiling: 32_768,
+  // About what a chat request of a few thousand tokens costs on a mid-priced model.
+  budgetDefaultReservationUsd: "0.01",
   authFailuresPerMinute: 20,
   // An unreachable limiter must not take the gateway down with it; every such pass is
   // counted in /metrics and logged. AUTH_LIMIT_ON_ERROR only decides for valid keys:
@@ -120,7 +128,13 @@ function parse(env: Env): Settings {
       coolDownMs: 1_000 * integer("ORIGIN_BREAKER_OPEN_S", env.ORIGIN_BREAKER_OPEN_S, originBreakerPolicy.coolDownMs / 1_000, 1, 3_600),
     },
     maxJsonDepth: integer("MAX_JSON_DEPTH", env.MAX_JSON_DEPTH, defaultMaxJsonDepth, 1, maxJsonDepthCeiling),
+    maxUploadBytes: integer("MAX_UPLOAD_BYTES", env.MAX_UPLOAD_BYTES, defaultMaxUploadBytes, 1, maxUploadBytesCeiling),
     maxTokensCeiling: integer("MAX_TOKENS_CEILING", env.MAX_TOKENS_CEILING, defaults.maxTokensCeiling, 1, 10_000_000),
+    budgetDefaultReservationMicros: usd(
+      "BUDGET_DEFAULT_RESERVATION_USD",
+      env.BUDGET_DEFAULT_RESERVATION_USD,
+      defaults.budgetDefaultReservationUsd,
+    ),
     metricsKey: metricsKey(env.METRICS_API_KEY),
     metricsFlushIntervalMs: integer("METRICS_FLUSH_INTERVAL_MS", env.METRICS_FLUSH_INTERVAL_MS, defaultFlushIntervalMs, 10, 25_000),
     cache: {
@@ -142,6 +156,12 @@ function integer(name: string, value: string | undefined, fallback: number | und
     );
   }
   return n;
+}
+
+function usd(name: string, value: string | undefined, fallback: string): number {
+  const micros = microsFromDecimal(value === undefined || value === "" ? fallback : value);
+  if (micros === null) throw new Error(`${name} is not an amount in USD such as 0.01: ${JSON.stringify(value)}`);
+  return micros;
 }
 
 function metricsKey(value: string | undefined): string | null {

@@ -6,6 +6,7 @@ import { apiKeyAuth } from "./http/api-key-auth.ts";
 import { clientAddressing, edgeVouchedClient } from "./http/client-ip.ts";
 import type { AppEnv } from "./http/context.ts";
 import { edgeSignature } from "./http/edge-signature.ts";
+import { budgetCrossings } from "./http/budget-crossings.ts";
 import { createReplayGuard } from "./http/replay-guard.ts";
 import { notFound } from "../shared/http/errors.ts";
 import { errorHandler } from "./http/errors.ts";
@@ -49,11 +50,11 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     const signed = { secret: deps.edgeSigningSecret, maxBodyBytes: deps.limits.maxBodyBytes, replay: deps.replay ?? createReplayGuard() };
     app.use("/internal/*", edgeSignature({ ...signed, identity: false }));
     app.route("/internal", internalRoute(deps));
-    app.use("/v1/*", edgeSignature({ ...signed, identity: true }), edgeVouchedClient());
+    app.use("/v1/*", edgeSignature({ ...signed, identity: true }), edgeVouchedClient(), budgetCrossings(deps.audit, deps.logger));
   } else {
     app.use("/v1/*", apiKeyAuth(deps.keys, deps.authFailures));
   }
-  app.use("/v1/*", usageMeter(deps.usage, deps.metrics?.targets));
+  app.use("/v1/*", usageMeter(deps.usage, deps.metrics?.targets, deps.prices));
   app.route("/v1", chatRoute(deps));
   app.route("/v1", embeddingsRoute(deps));
   app.route("/v1", responsesRoute(deps));

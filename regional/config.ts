@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { defaultMaxJsonDepth, maxJsonDepthCeiling } from "../shared/json-depth.ts";
+import { defaultMaxUploadBytes, maxUploadBytesCeiling } from "../shared/upload-limit.ts";
 import { cidrListSetting } from "./http/trusted-proxies.ts";
 
 /** Every setting the service reads; exported so tests can walk all of them. */
@@ -54,6 +55,8 @@ export const envSchema = z.object({
     .int()
     .positive()
     .default(1024 * 1024),
+  /** The largest upload (a multipart or binary body: an audio file) in bytes; JSON bodies keep MAX_BODY_BYTES. */
+  MAX_UPLOAD_BYTES: z.coerce.number().int().positive().max(maxUploadBytesCeiling).default(defaultMaxUploadBytes),
   /** Request bodies nesting arrays and objects deeper than this are refused (400) before they are parsed. */
   MAX_JSON_DEPTH: z.coerce.number().int().positive().max(maxJsonDepthCeiling).default(defaultMaxJsonDepth),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().nonnegative().default(30_000),

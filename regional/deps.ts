@@ -13,6 +13,7 @@ import type { Logger } from "./logger.ts";
 import type { RedisStatus } from "./redis-status.ts";
 import type { AccessLogOptions } from "./observability/access-log.ts";
 import type { Metrics } from "./observability/metrics.ts";
+import type { PriceBook } from "./pricing/prices.ts";
 import type { Router } from "./routing/router.ts";
 import type { SecretFreshness } from "./secrets/secrets.ts";
 import type { SigningSecrets } from "./secrets/signing-secrets.ts";
@@ -29,16 +30,21 @@ export interface AppDeps {
   router: Router;
   logger: Logger;
   migrations: Migration[];
-  /** Request body bounds; `maxJsonDepth` unset, `readJson` applies the default depth. */
-  limits: { maxBodyBytes: number; maxJsonDepth?: number };
+  /**
+   * Request body bounds: JSON bodies, and uploads (multipart, binary; unset, 25 MiB); `maxJsonDepth`
+   * unset, `readJson` applies the default depth.
+   */
+  limits: { maxBodyBytes: number; maxJsonDepth?: number; maxUploadBytes?: number };
   /** Flipped by shutdown so readiness fails while in-flight work drains. */
   lifecycle: { shuttingDown: boolean };
   /** The hash-chained audit log; admin actions answer once their event is durable in it. */
   audit: AuditLog;
   /** Audits failed authentications, sampled; unset, they are not audited. */
   authFailures?: AuthFailureAuditor;
-  /** Per-request inference usage (tokens, latency, provider, status). */
+  /** Per-request inference usage (tokens, cost, latency, provider, status). */
   usage: UsageRecorder;
+  /** What each provider charges per model (providers' `prices`); unset, no cost is known. */
+  prices?: PriceBook;
   /** The admin API's key (unset: the admin API answers 403) and the key checkpoints are verified with. */
   admin: { key: string | undefined; checkpointSecret: Buffer };
   /**

@@ -12,6 +12,7 @@ import { startGpuPoller, startGpuSweeper } from "./gpu/poller.ts";
 import { createGpuService } from "./gpu/service.ts";
 import { createLogger } from "./logger.ts";
 import { configuredProviders } from "./providers/configured.ts";
+import { configuredPrices } from "./pricing/configured-prices.ts";
 import { createRegistry } from "./providers/registry.ts";
 import { secretsManagerRefsIn } from "./providers/secret-ref.ts";
 import { createBreakers } from "./resilience/breakers.ts";
@@ -23,7 +24,7 @@ import { openSecrets } from "./secrets/open.ts";
 import { resolveSecretSettings } from "./secrets/settings.ts";
 import { rotatingSigningSecrets } from "./secrets/signing-secrets.ts";
 import { listen } from "./server.ts";
-import { requireEdgeSigning } from "./local-mode.ts";
+import { mockProvidersEnabled, requireEdgeSigning } from "./local-mode.ts";
 import { trustedProxies } from "./http/trusted-proxies.ts";
 import { createReplayGuard } from "./http/replay-guard.ts";
 import { attemptMetrics } from "./observability/attempt-metrics.ts";
@@ -117,7 +118,7 @@ const app = createApp({
   router,
   logger,
   migrations,
-  limits: { maxBodyBytes: config.MAX_BODY_BYTES, maxJsonDepth: config.MAX_JSON_DEPTH },
+  limits: { maxBodyBytes: config.MAX_BODY_BYTES, maxJsonDepth: config.MAX_JSON_DEPTH, maxUploadBytes: config.MAX_UPLOAD_BYTES },
   lifecycle,
   gpu,
   trustedProxies: trustedProxies(config.TRUSTED_PROXIES),
@@ -130,6 +131,7 @@ const app = createApp({
   incidents,
   tracer: tracing?.tracer,
   accessLog: { slowRequestMs: config.SLOW_REQUEST_MS },
+  prices: configuredPrices(routes, mockProvidersEnabled(config)),
   admission: createAdmission({ routes, models: router.planner.models().map((model) => model.id), db, logger }),
 });
 const server = await listen(app, config.HOST, config.PORT);

@@ -9,6 +9,7 @@ import {
   providerName,
   providerTypes,
 } from "./providers/provider-entry.ts";
+import { providerPrices } from "./pricing/prices.ts";
 import { balancingStrategies } from "./routing/balancing/strategy.ts";
 import type { PolicyOverrides } from "./routing/policy.ts";
 
@@ -65,8 +66,11 @@ export const degradationSchema = z.discriminatedUnion("mode", [
 
 const policyOverrides = z.strictObject(policyShape);
 
-/** What every provider entry may carry, typed or not: the policies and its `limits`. */
-const providerShape = { ...policyShape, limits: limitsShape.optional() };
+/**
+ * What every provider entry may carry, typed or not: the policies, its `limits` and its
+ * `prices` (so an entry without a type can price an env shorthand's or a mock's models).
+ */
+const providerShape = { ...policyShape, limits: limitsShape.optional(), prices: providerPrices.optional() };
 const providerOverrides = z.strictObject(providerShape);
 
 /** A provider defined here: its type's fields, the policy overrides and its limits. */
@@ -95,8 +99,19 @@ const providerEntry = z.unknown().transform((input, ctx): ProviderEntry => {
   const schema =
     type === undefined ? providerOverrides : isProviderType(type) ? typedEntries[type] : z.looseObject({ type: z.enum(providerTypes) });
   const result = schema.safeParse(input);
-  return result.success ? (result.data as ProviderEntry) : forwardIssues(result.error, ctx);
+  if (!result.success) return forwardIssues(result.error, ctx);
+  const entry = result.data as ProviderEntry;
+  for (const model of unlistedPrices(entry))
+    ctx.addIssue({ code: "custom", path: ["prices", model], message: "priced, but not one of this provider's models" });
+  return entry;
 });
+
+/** Models an entry prices but does not list: a typo would otherwise leave the real model unpriced. */
+function unlistedPrices(entry: ProviderEntry): string[] {
+  if (entry.type !== "openai" && entry.type !== "anthropic") return [];
+  const listed = new Set(entry.models.map((model) => model.id));
+  return Object.keys(entry.prices ?? {}).filter((model) => !listed.has(model));
+}
 
 const target = z.strictObject({
   provider: z.string().min(1),

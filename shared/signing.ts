@@ -33,6 +33,24 @@ export const coversHeader = "x-breakwater-covers";
 /** The ordinary headers the edge covers when a call carries them. */
 export const coveredHeaderNames = ["x-request-id", "idempotency-key", "content-type"] as const;
 
+/**
+ * Set (and so signed) on a call whose body is streamed rather than read whole: an upload the
+ * edge must not hold in memory. Its value is the byte count the client declared, or
+ * `unknown` for a chunked body. Such a call signs `streamedBodyDigest` in place of the body's
+ * SHA-256, and regional refuses a body whose byte count differs from the signed one.
+ *
+ * The trade-off: the signature still binds the call to the edge (identity, nonce, timestamp,
+ * path, content type and length), but not to the upload's bytes. Someone able to rewrite the
+ * edge → regional connection in flight (through TLS) could swap an upload for another of the
+ * same length; they could not make it any other tenant's, replay it, or send one of their own.
+ * Buffering uploads to hash them first would cost an isolate up to the upload limit per request.
+ */
+export const bodyLengthHeader = "x-breakwater-body-length";
+/** What a streamed body's call signs in place of its SHA-256 (never a hex digest, so a read body cannot pass for one). */
+export const streamedBodyDigest = "streamed";
+/** The length value of a streamed body whose client declared none. */
+export const unknownBodyLength = "unknown";
+
 /** How far a signature's timestamp may be from the verifier's clock, either way. */
 export const maxSignatureAgeS = 300;
 
@@ -45,7 +63,7 @@ export interface SignedParts {
   pathAndQuery: string;
   /** Unix seconds. */
   timestampS: number;
-  /** Hex SHA-256 of the body bytes (of nothing for a request without a body). */
+  /** Hex SHA-256 of the body bytes (of nothing for a request without a body), or `streamedBodyDigest` for a streamed one. */
   bodySha256: string;
   /** The `x-breakwater-*` headers to vouch for, except the signature itself. */
   headers: Record<string, string>;

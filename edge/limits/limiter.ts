@@ -1,6 +1,14 @@
 import type { KeyRecord } from "../../shared/contract/keys.ts";
 import { withTimeout } from "../../shared/resilience/deadline.ts";
-import type { Bucket, BucketLevel, RateLimiter, TakeResult } from "../durable-objects/rate-limiter.ts";
+import type {
+  Bucket,
+  BucketLevel,
+  BudgetCharge,
+  BudgetLevel,
+  Correction,
+  RateLimiter,
+  TakeResult,
+} from "../durable-objects/rate-limiter.ts";
 import { errorText, log, type RequestIds } from "../log.ts";
 import { count } from "../metrics/isolate.ts";
 import type { FailureMode, LimitPolicyName } from "../settings.ts";
@@ -20,81 +28,119 @@ export interface LimiterContext extends RequestIds {
   waitUntil(promise: Promise<unknown>): void;
 }
 
+/** The budget windows a request reserves from, by the limiter that holds them. */
+export interface BudgetCharges {
+  key: BudgetCharge[];
+  tenant: BudgetCharge[];
+}
+
+/** What a request really used, once it ended. */
+export interface Settlement {
+  tokens: number;
+  /** By budget id, in the budget's unit (micro-dollars or tokens); a budget left out keeps its reservation. */
+  budgets: Record<string, number>;
+}
+
 export type Reservation =
   | {
       outcome: "allowed";
       quotas: Quota[];
       levels: QuotaLevel[];
-      /** Replaces the token reservation with what the call really used. */
-      settle(actualTokens: number): Promise<void>;
+      /** The budget windows of the limiters that answered, after this request's reservation. */
+      budgets: BudgetLevel[];
+      /** Replaces the reservation with what the call really used, each budget in the window it was reserved in. */
+      settle(actual: Settlement): Promise<void>;
     }
-  | { outcome: "limited"; quotas: Quota[]; levels: QuotaLevel[]; retryAfterMs: number; policy: LimitPolicyName }
+  | { outcome: "limited"; quotas: Quota[]; levels: QuotaLevel[]; budgets: BudgetLevel[]; retryAfterMs: number; policy: LimitPolicyName }
+  /** A budget window is spent: `budgets` says which (`allowed: false`). */
+  | { outcome: "over_budget"; quotas: Quota[]; levels: QuotaLevel[]; budgets: BudgetLevel[] }
   /** A limiter could not be reached and its policy fails closed. */
-  | { outcome: "unavailable"; quotas: Quota[]; levels: QuotaLevel[]; policy: LimitPolicyName };
+  | { outcome: "unavailable"; quotas: Quota[]; levels: QuotaLevel[]; budgets: BudgetLevel[]; policy: LimitPolicyName };
 
 interface Scope {
   policy: "key" | "tenant";
   name: string;
   buckets: (Bucket & { cost: number })[];
+  budgets: BudgetCharge[];
 }
 
+const noBudgets: BudgetCharges = { key: [], tenant: [] };
+
 /**
- * Takes one request and `tokens` (an estimate) from the key's and the tenant's limits
- * together; when either refuses, what the other took is given back.
+ * Takes one request, `tokens` (an estimate) and the budget reservations from the key's and
+ * the tenant's limiters together, one call to each; when either refuses, what the other took
+ * is given back.
  */
-export async function reserve(context: LimiterContext, key: KeyRecord, tokens: number): Promise<Reservation> {
+export async function reserve(context: LimiterContext, key: KeyRecord, tokens: number, budgets = noBudgets): Promise<Reservation> {
   const scopes: Scope[] = [
-    { policy: "key", name: `key:${key.key_id}`, buckets: bucketsFor(key.limits, tokens) },
-    { policy: "tenant", name: `tenant:${key.tenant_id}`, buckets: bucketsFor(key.tenant_limits, tokens) },
+    { policy: "key", name: `key:${key.key_id}`, buckets: bucketsFor(key.limits, tokens), budgets: budgets.key },
+    { policy: "tenant", name: `tenant:${key.tenant_id}`, buckets: bucketsFor(key.tenant_limits, tokens), budgets: budgets.tenant },
   ];
   const quotas = scopes.flatMap((scope) => scope.buckets.map((bucket) => quotaOf(scope.policy, bucket)));
   const results = await Promise.all(
     scopes.map((scope) => {
       const corrections = takeCorrections(scope.name);
-      return call(context, scope.policy, scope.name, (limiter) => limiter.take(scope.buckets, corrections));
+      return call(context, scope.policy, scope.name, (limiter) => limiter.take(scope.buckets, corrections, scope.budgets));
     }),
   );
   const levels = scopes.flatMap((scope, i) => levelsOf(scope.policy, results[i]?.levels ?? []));
+  const budgetLevels = results.flatMap((result) => result?.budgets ?? []);
 
   const refusedBy = scopes.findIndex((_, i) => results[i]?.allowed === false);
   const closedBy = scopes.findIndex((scope, i) => results[i] === null && context.onError[scope.policy] === "closed");
   if (refusedBy >= 0 || closedBy >= 0) {
     // Give back what the scopes that said yes took for a request that will not run.
     scopes.forEach((scope, i) => {
-      if (results[i]?.allowed)
-        context.waitUntil(
-          adjust(
-            context,
-            scope,
-            scope.buckets.map((bucket) => ({ ...bucket, delta: -bucket.cost })),
-          ),
-        );
+      if (results[i]?.allowed) context.waitUntil(adjust(context, scope, reservedBy(scope, -1)));
     });
+    if (budgetLevels.some((level) => !level.allowed)) {
+      count("breakwater_edge_rate_limited_total", { policy: "budget" });
+      return { outcome: "over_budget", quotas, levels, budgets: budgetLevels };
+    }
     if (refusedBy >= 0) {
       const retryAfterMs = Math.max(...results.map((result) => (result && !result.allowed ? result.retryAfterMs : 0)));
       const policy = scopes[refusedBy]!.policy;
       count("breakwater_edge_rate_limited_total", { policy });
-      return { outcome: "limited", quotas, levels, retryAfterMs, policy };
+      return { outcome: "limited", quotas, levels, budgets: budgetLevels, retryAfterMs, policy };
     }
-    return { outcome: "unavailable", quotas, levels, policy: scopes[closedBy]!.policy };
+    return { outcome: "unavailable", quotas, levels, budgets: budgetLevels, policy: scopes[closedBy]!.policy };
   }
 
   return {
     outcome: "allowed",
     quotas,
     levels,
-    async settle(actualTokens) {
+    budgets: budgetLevels,
+    async settle(actual) {
       const settled = scopes.map(async (scope, i) => {
         if (!results[i]) return; // its limiter took nothing
         for (const bucket of scope.buckets) {
-          if (bucket.bucket === "tokens" && actualTokens !== bucket.cost)
-            addCorrection(scope.name, { ...bucket, delta: actualTokens - bucket.cost });
+          if (bucket.bucket === "tokens" && actual.tokens !== bucket.cost)
+            addCorrection(scope.name, { ...bucket, delta: actual.tokens - bucket.cost });
+        }
+        for (const charge of scope.budgets) {
+          const used = actual.budgets[charge.budget];
+          if (used !== undefined && used !== charge.cost)
+            addCorrection(scope.name, { budget: charge.budget, start: charge.start, resetAt: charge.resetAt, delta: used - charge.cost });
         }
         await flushCorrectionsLater(context, scope);
       });
       await Promise.all(settled);
     },
   };
+}
+
+/** A scope's reservation as corrections, times `sign` (-1 gives it back). */
+function reservedBy(scope: Scope, sign: number): Correction[] {
+  return [
+    ...scope.buckets.map((bucket) => ({
+      bucket: bucket.bucket,
+      limit: bucket.limit,
+      periodMs: bucket.periodMs,
+      delta: sign * bucket.cost,
+    })),
+    ...scope.budgets.map((charge) => ({ budget: charge.budget, start: charge.start, resetAt: charge.resetAt, delta: sign * charge.cost })),
+  ];
 }
 
 export interface AuthFailureCheck {
@@ -169,20 +215,22 @@ function levelsOf(policy: LimitPolicyName, levels: BucketLevel[]): QuotaLevel[] 
  * better than not at all.
  */
 const correctionDelayMs = 100;
-const corrections = new Map<string, Map<string, Bucket & { delta: number }>>();
+const corrections = new Map<string, Map<string, Correction>>();
 
-function addCorrection(name: string, change: Bucket & { delta: number }): void {
-  let byBucket = corrections.get(name);
-  if (!byBucket) corrections.set(name, (byBucket = new Map()));
-  const earlier = byBucket.get(change.bucket);
-  byBucket.set(change.bucket, { ...change, delta: change.delta + (earlier?.delta ?? 0) });
+function addCorrection(name: string, change: Correction): void {
+  let byTarget = corrections.get(name);
+  if (!byTarget) corrections.set(name, (byTarget = new Map()));
+  // A bucket is one per name; a budget's corrections add up per window.
+  const target = "budget" in change ? `budget ${change.budget} ${change.start}` : change.bucket;
+  const earlier = byTarget.get(target);
+  byTarget.set(target, { ...change, delta: change.delta + (earlier?.delta ?? 0) });
 }
 
 /** The corrections waiting for this limiter, handed over (and forgotten here). */
-function takeCorrections(name: string): (Bucket & { delta: number })[] {
-  const byBucket = corrections.get(name);
+function takeCorrections(name: string): Correction[] {
+  const byTarget = corrections.get(name);
   corrections.delete(name);
-  return byBucket ? [...byBucket.values()].filter((change) => change.delta !== 0) : [];
+  return byTarget ? [...byTarget.values()].filter((change) => change.delta !== 0) : [];
 }
 
 async function flushCorrectionsLater(context: LimiterContext, scope: Scope): Promise<void> {
@@ -191,7 +239,7 @@ async function flushCorrectionsLater(context: LimiterContext, scope: Scope): Pro
   if (changes.length > 0) await adjust(context, scope, changes);
 }
 
-async function adjust(context: LimiterContext, scope: Scope, changes: (Bucket & { delta: number })[]): Promise<void> {
+async function adjust(context: LimiterContext, scope: Scope, changes: Correction[]): Promise<void> {
   await call(context, scope.policy, scope.name, (limiter) => limiter.adjust(changes));
 }
 
@@ -205,6 +253,7 @@ async function call<T>(
   name: string,
   run: (limiter: DurableObjectStub<RateLimiter>) => Promise<T>,
 ): Promise<T | null> {
+  count("breakwater_edge_durable_object_calls_total", { object: "rate_limiter" });
   try {
     return await withTimeout(
       run(context.objects.getByName(name)),

@@ -1,11 +1,14 @@
 import { charsPerToken } from "../../shared/token-estimate.ts";
+import { costHeader } from "../../shared/contract/budgets.ts";
 import { concatBytes } from "../../shared/read-body.ts";
 
 /**
  * Reads the token usage out of a response while passing it through untouched and
  * unbuffered: from `usage` in a JSON body, or from the usage chunk of an SSE stream (a
  * Responses stream: its `response.completed` event), counting streamed content when there is none. The count is final when the body ends,
- * fails, or the client goes away mid-stream.
+ * fails, or the client goes away mid-stream. Regional's cost comes along: the
+ * `x-breakwater-cost-usd` header, or for a stream the comment it closes with, which is left
+ * out of what the client gets.
  */
 export interface MeterOptions {
   /** Prompt tokens to count when a stream ends without a usage chunk. */
@@ -14,22 +17,35 @@ export interface MeterOptions {
   dropUsageChunk: boolean;
 }
 
+export interface TokenUsage {
+  prompt: number;
+  completion: number;
+  total: number;
+}
+
 export interface MeteredResponse {
   response: Response;
-  /** Total tokens used, or null when the response does not say (nor can it be counted). */
-  usage: Promise<number | null>;
+  /** Tokens used, or null when the response does not say (nor can they be counted). */
+  usage: Promise<TokenUsage | null>;
+  /** What regional said the call cost in USD (a decimal string), or null when it did not say. */
+  costUsd: Promise<string | null>;
 }
+
+/** Regional's cost comment (`costCommentPrefix`), allowing for a comment written without the space. */
+const costComment = /^: ?x-breakwater-cost-usd=([^\r\n]*)(?:\r\n|\r|\n)?/m;
 
 /** Largest JSON body inspected for `usage`; larger ones pass through uncounted. */
 const maxJsonBytes = 4 * 1024 * 1024;
 
 export function meterUsage(response: Response, options: MeterOptions): MeteredResponse {
   const type = response.headers.get("content-type") ?? "";
-  if (!response.body) return { response, usage: Promise.resolve(null) };
+  const header = response.headers.get(costHeader);
+  if (!response.body) return { response, usage: Promise.resolve(null), costUsd: Promise.resolve(header) };
   const sink = type.startsWith("text/event-stream") ? sseSink(options) : type.includes("json") ? jsonSink() : null;
-  if (!sink) return { response, usage: Promise.resolve(null) };
+  if (!sink) return { response, usage: Promise.resolve(null), costUsd: Promise.resolve(header) };
   const body = passThrough(response.body, sink);
-  return { response: new Response(body, response), usage: sink.usage };
+  const costUsd = sink.costUsd ? sink.costUsd.then((told) => told ?? header) : Promise.resolve(header);
+  return { response: new Response(body, response), usage: sink.usage, costUsd };
 }
 
 interface Sink {
@@ -39,7 +55,9 @@ interface Sink {
   flush(): Uint8Array[];
   /** The body ended (`end`), failed, or the client cancelled it. */
   finish(how: "end" | "error" | "cancel"): void;
-  usage: Promise<number | null>;
+  usage: Promise<TokenUsage | null>;
+  /** The cost the body itself reports; undefined when only a header could. */
+  costUsd?: Promise<string | null>;
 }
 
 function passThrough(body: ReadableStream<Uint8Array>, sink: Sink): ReadableStream<Uint8Array> {
@@ -84,7 +102,7 @@ function passThrough(body: ReadableStream<Uint8Array>, sink: Sink): ReadableStre
 function jsonSink(): Sink {
   const parts: Uint8Array[] = [];
   let size = 0;
-  const usage = deferred<number | null>();
+  const usage = deferred<TokenUsage | null>();
   return {
     chunk(bytes) {
       size += bytes.byteLength;
@@ -96,7 +114,7 @@ function jsonSink(): Sink {
       if (how !== "end" || size > maxJsonBytes) return usage.resolve(null);
       try {
         const text = new TextDecoder().decode(concatBytes(parts, size));
-        usage.resolve(totalTokens((JSON.parse(text) as { usage?: unknown }).usage));
+        usage.resolve(tokenUsage((JSON.parse(text) as { usage?: unknown }).usage));
       } catch {
         usage.resolve(null);
       }
@@ -117,9 +135,11 @@ export const maxEventChars = 256 * 1024;
 function sseSink(options: MeterOptions): Sink {
   const decoder = new TextDecoder();
   const encoder = new TextEncoder();
-  const usage = deferred<number | null>();
+  const usage = deferred<TokenUsage | null>();
+  const cost = deferred<string | null>();
+  let costUsd: string | null = null;
   let buffer = "";
-  let reported: number | null = null;
+  let reported: TokenUsage | null = null;
   let contentChars = 0;
   // Inside an oversized event: passing text on until that event ends. `tail` holds the last
   // characters passed on, since an event's end ("\n\n", "\r\n\r\n") may straddle two reads.
@@ -156,15 +176,25 @@ function sseSink(options: MeterOptions): Sink {
     };
     // The Responses API's typed events: usage only in `response.completed`, text in `response.output_text.delta`.
     if (type === "response.completed") {
-      const total = totalTokens(response?.usage);
-      if (total !== null) reported = total;
+      reported = tokenUsage(response?.usage) ?? reported;
       return true;
     }
     if (type === "response.output_text.delta" && typeof delta === "string") contentChars += delta.length;
-    const total = totalTokens(used);
-    if (total !== null) reported = total;
+    const counted = tokenUsage(used);
+    if (counted !== null) reported = counted;
     if (Array.isArray(choices)) for (const choice of choices) contentChars += deltaLength(choice);
-    return !(options.dropUsageChunk && total !== null && Array.isArray(choices) && choices.length === 0);
+    return !(options.dropUsageChunk && counted !== null && Array.isArray(choices) && choices.length === 0);
+  };
+
+  /** Meters one event; what of it to pass on (nothing for a usage chunk the client did not ask for, or regional's cost comment). */
+  const pass = (event: string): string => {
+    const comment = costComment.exec(event);
+    if (comment) {
+      costUsd = comment[1]!.trim();
+      const rest = event.slice(0, comment.index) + event.slice(comment.index + comment[0].length);
+      return /^[\r\n]*$/.test(rest) ? "" : rest;
+    }
+    return keep(event) ? event : "";
   };
 
   /** Text of an oversized event, passed on unread up to its end; what follows its end is read again. */
@@ -188,10 +218,10 @@ function sseSink(options: MeterOptions): Sink {
       const end = match.index + match[0].length;
       const event = buffer.slice(0, end);
       buffer = buffer.slice(end);
-      if (keep(event)) out += event;
+      out += pass(event);
     }
     if (final && buffer !== "") {
-      if (keep(buffer)) out += buffer;
+      out += pass(buffer);
       buffer = "";
     }
     if (buffer.length > maxEventChars) {
@@ -223,21 +253,30 @@ function sseSink(options: MeterOptions): Sink {
       return encoded(take(true));
     },
     finish() {
-      usage.resolve(reported ?? options.promptTokens + Math.ceil(contentChars / charsPerToken));
+      const completion = Math.ceil(contentChars / charsPerToken);
+      usage.resolve(reported ?? { prompt: options.promptTokens, completion, total: options.promptTokens + completion });
+      cost.resolve(costUsd);
     },
     usage: usage.promise,
+    costUsd: cost.promise,
   };
 }
 
-function totalTokens(usage: unknown): number | null {
+/** Usage as the APIs report it: prompt and completion tokens (the Responses API and audio: input and output), and their total. */
+function tokenUsage(usage: unknown): TokenUsage | null {
   if (typeof usage !== "object" || usage === null) return null;
-  const { total_tokens: total, prompt_tokens: prompt, completion_tokens: completion } = usage as Record<string, unknown>;
-  // The Responses API (and audio) name them input and output tokens.
-  const { input_tokens: input, output_tokens: output } = usage as Record<string, unknown>;
-  if (typeof total === "number" && Number.isFinite(total)) return Math.max(0, Math.round(total));
-  if (typeof prompt === "number" && typeof completion === "number") return Math.max(0, Math.round(prompt + completion));
-  if (typeof input === "number" && typeof output === "number") return Math.max(0, Math.round(input + output));
-  return null;
+  const fields = usage as Record<string, unknown>;
+  const prompt = count(fields.prompt_tokens) ?? count(fields.input_tokens);
+  const completion = count(fields.completion_tokens) ?? count(fields.output_tokens);
+  const total = count(fields.total_tokens) ?? (prompt !== null && completion !== null ? prompt + completion : null);
+  if (total === null) return null;
+  // An embeddings answer reports prompt and total only: all of it is prompt.
+  const input = prompt ?? (completion !== null ? Math.max(0, total - completion) : total);
+  return { prompt: input, completion: completion ?? Math.max(0, total - input), total };
+}
+
+function count(value: unknown): number | null {
+  return typeof value === "number" && Number.isFinite(value) ? Math.max(0, Math.round(value)) : null;
 }
 
 function deltaLength(choice: unknown): number {

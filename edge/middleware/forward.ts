@@ -1,4 +1,5 @@
 import type { MiddlewareHandler } from "hono";
+import { budgetCrossedHeader } from "../../shared/contract/budgets.ts";
 import { clientIpHeader, identityHeaders } from "../../shared/signing.ts";
 import type { AppEnv } from "../context.ts";
 import { endingInErrorEvent } from "../origins/broken-stream.ts";
@@ -14,17 +15,19 @@ import { proxied, signedRequest } from "../origins/regional-client.ts";
  * client's address (Cloudflare's `cf-connecting-ip`) goes along in a signed header. A
  * client that disconnects aborts the origin call, while it waits for headers
  * (`request.signal`, wrangler.toml's `enable_request_signal`) and mid-stream (the body's
- * cancellation); a stream whose origin dies ends with an error event.
+ * cancellation); a stream whose origin dies ends with an error event. An upload is streamed
+ * to one origin only (see `bodyOnce`): it cannot be sent twice.
  */
 export const forward = (): MiddlewareHandler<AppEnv> =>
   async function forward(c) {
     const context = c.get("requestContext");
     const { settings, requestId, breakers } = context;
     const key = c.get("key");
+    const upload = c.get("upload");
     const outgoing = await signedRequest(c.req.raw, {
       requestId,
       trace: context.trace,
-      body: c.get("body"),
+      body: upload ?? c.get("body"),
       signing: {
         secret: settings.signingSecret,
         vouched: {
@@ -32,6 +35,7 @@ export const forward = (): MiddlewareHandler<AppEnv> =>
           [identityHeaders.keyPrefix]: key.prefix,
           [identityHeaders.tenantId]: key.tenant_id,
           ...clientIpOf(c.req.header("cf-connecting-ip")),
+          ...budgetCrossedOf(c.get("budgetCrossed")),
         },
       },
     });
@@ -40,12 +44,23 @@ export const forward = (): MiddlewareHandler<AppEnv> =>
     const { response, origin } = await withFailover(breakers, origins, {
       ...outgoing,
       timeoutMs: settings.originTimeoutMs,
-      signal: c.req.raw.signal,
+      // An upload past the limit ends the call as a client leaving does: no origin is blamed for it.
+      signal: upload ? AbortSignal.any([c.req.raw.signal, upload.overflow]) : c.req.raw.signal,
+      bodyOnce: upload !== null,
+    }).catch((error: unknown) => {
+      // The upload grew past the limit while it streamed: that, not the call it cut, is the answer.
+      if (upload?.overflow.aborted) throw upload.overflow.reason;
+      throw error;
     });
     const answer = endingInErrorEvent(proxied(response), context);
     answer.headers.set("x-breakwater-origin", origin.name);
     return answer;
   };
+
+/** The budget thresholds this request crossed (set by the rate limiter), vouched for so regional audits them; a client's own was stripped. */
+function budgetCrossedOf(crossed: string | undefined): Record<string, string> {
+  return crossed ? { [budgetCrossedHeader]: crossed } : {};
+}
 
 /** The client address Cloudflare saw, as a vouched header; nothing when there is none (tests, `wrangler dev`). */
 function clientIpOf(address: string | undefined): Record<string, string> {

@@ -17,6 +17,12 @@ export interface OriginRequest {
   timeoutMs: number;
   /** The client's signal: when it aborts, so does the origin call, and no origin is blamed. */
   signal?: AbortSignal;
+  /**
+   * The body can be sent once (a streamed upload): once an origin was called, some of it may
+   * be gone, so no other origin is tried after it. Origins whose breaker refuses are still
+   * passed over: nothing was sent to them.
+   */
+  bodyOnce?: boolean;
 }
 
 /** How a failed attempt failed, for the failover rule, the log and the metric. */
@@ -78,7 +84,7 @@ export async function withFailover(
       failure,
       error: errorText(error.cause ?? error),
     });
-    if (failure !== "connect" && !idempotentMethods.has(method)) throw error;
+    if (request.bodyOnce || (failure !== "connect" && !idempotentMethods.has(method))) throw error;
     if (failure !== "connect") reached = error;
     lastError = error;
     count("breakwater_edge_origin_failovers_total", { origin: origin.name, reason: failure });

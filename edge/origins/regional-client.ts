@@ -2,14 +2,15 @@ import { coveredHeaderNames, edgeHeaderPrefix } from "../../shared/signing.ts";
 import { traceHeaders, type Trace } from "../trace.ts";
 import { endToEndHeaders } from "./hop-by-hop.ts";
 import { signatureHeaders } from "./signature.ts";
+import type { StreamedUpload } from "./streamed-upload.ts";
 
 /** What the edge signs a call to an origin with. */
 export interface SignedCall {
   requestId: string;
   /** Sent as `traceparent` (the edge's span) and the client's `tracestate`; not signed: regional reads it for correlation only. */
   trace: Trace;
-  /** The body as read at the edge (it is signed, so it has been read whole), or null. */
-  body: Uint8Array | null;
+  /** The body as read at the edge (signed by its hash), an upload streamed through (signed by its length), or null. */
+  body: Uint8Array | StreamedUpload | null;
   /** The shared secret and the identity headers the edge vouches for. */
   signing: { secret: string; vouched: Record<string, string> };
 }
@@ -38,13 +39,15 @@ export async function signedRequest(request: Request, call: SignedCall): Promise
   const signed = await signatureHeaders(call.signing.secret, {
     method: request.method,
     pathAndQuery: `${pathname}${search}`,
-    body: call.body,
+    body: call.body === null || call.body instanceof Uint8Array ? call.body : { streamedLength: call.body.length },
     vouched: call.signing.vouched,
     covered,
   });
   for (const [name, value] of Object.entries(signed)) headers.set(name, value);
-  if (call.body) headers.set("content-length", String(call.body.byteLength));
-  return { pathAndQuery: `${pathname}${search}`, init: { method: request.method, headers, body: call.body } };
+  if (call.body instanceof Uint8Array) headers.set("content-length", String(call.body.byteLength));
+  // An upload goes as it arrives; with a declared length, its fixed-length stream sends that Content-Length.
+  const body = call.body === null || call.body instanceof Uint8Array ? call.body : call.body.stream;
+  return { pathAndQuery: `${pathname}${search}`, init: { method: request.method, headers, body } };
 }
 
 /** Fetches `url`, waiting at most `timeoutMs` for the response headers (the body may take as long as it needs). */

@@ -22,6 +22,11 @@ export const auditActions = {
   keyLimits: "key.limits",
   tenantPriority: "tenant.priority",
   keyPriority: "key.priority",
+  budgetSet: "budget.set",
+  budgetDeleted: "budget.deleted",
+  budgetList: "budget.list",
+  // Told by the edge (a vouched header) when a request takes a budget past its soft threshold.
+  budgetThresholdCrossed: "budget.threshold_crossed",
   auditQuery: "audit.query",
   auditVerify: "audit.verify",
   usageSummary: "usage.summary",

@@ -31,6 +31,7 @@ export const recordedSettings: ReadonlySet<string> = new Set([
   "DATABASE_RYW_TTL_MS",
   "MAX_BODY_BYTES",
   "MAX_JSON_DEPTH",
+  "MAX_UPLOAD_BYTES",
   "SHUTDOWN_GRACE_MS",
   "KEY_CACHE_TTL_MS",
   "BREAKWATER_DEV_RPM",

@@ -2,6 +2,8 @@ import type { KeyRecord } from "../auth/key-store.ts";
 import type { Usage } from "../../shared/contract/chat.ts";
 import type { ClientAddress } from "./client-address.ts";
 import type { StreamEnd } from "../../shared/http/stream-end.ts";
+import type { Billed } from "../pricing/cost.ts";
+import type { Money } from "../pricing/money.ts";
 
 /** What middleware leaves on the Hono context for the handlers after it. */
 export interface AppEnv {
@@ -22,6 +24,8 @@ export interface AppEnv {
     auditDetail: AdminAuditDetail;
     /** The request body, when a middleware already read it (edgeSignature, to check it). */
     body: Uint8Array<ArrayBuffer>;
+    /** Set by edgeSignature for an upload the edge streamed: the length it signed (undefined: none declared), which the body must have. */
+    streamedBody: { length: number | undefined };
     /** Set by usageMeter on inference routes; they report what they served through it. */
     usage: UsageTap;
   };
@@ -46,15 +50,19 @@ export interface AdminAuditDetail {
 export interface Measured {
   model: string | null;
   usage?: Partial<Usage> | null;
+  /** What each serving target reported using, to price the answer by; unset, its cost is unknown. */
+  billed?: readonly Billed[];
 }
 
 /**
  * How a route tells the meter what it served: `set` for an answer complete when the handler
- * returns, `defer` for a stream, whose returned `finish` is called once it ends.
+ * returns, `defer` for a stream, whose returned `finish` is called once it ends. `cost` prices
+ * usage for a stream, which tells its cost before it ends (a whole answer's the meter adds).
  */
 export interface UsageTap {
   set(measured: Measured): void;
   defer(): (measured: Measured | null) => void;
+  cost(billed: readonly Billed[]): Money | null;
 }
 
 /** How an answer ended: sent whole (a stream: with its `[DONE]`), cut by an error, or the client hung up. */

@@ -1,12 +1,15 @@
 import type { MiddlewareHandler } from "hono";
 import { GatewayError } from "../../shared/error.ts";
 import {
+  bodyLengthHeader,
   identityHeaders,
   nonceHeader,
   isStale,
   sha256Hex,
   signatureHeader,
+  streamedBodyDigest,
   timestampHeader,
+  unknownBodyLength,
   verify,
   vouchedHeaders,
   type SignedParts,
@@ -29,7 +32,8 @@ export interface EdgeSignatureOptions {
 
 /**
  * Lets through only requests the edge signed within the last few minutes, with the body
- * they were signed with; anything else is 401 `invalid_signature`. The tenant and key
+ * they were signed with (an upload streamed through the edge: with the length it was signed
+ * with, checked as it is read); anything else is 401 `invalid_signature`. The tenant and key
  * come from the signed headers and nowhere else.
  */
 export const edgeSignature = (options: EdgeSignatureOptions): MiddlewareHandler<AppEnv> => {
@@ -43,14 +47,17 @@ export const edgeSignature = (options: EdgeSignatureOptions): MiddlewareHandler<
       throw new GatewayError("invalid_signature", { message: "The edge signature is too old or from the future." });
     }
 
-    const body = (await readBodyLimited(c.req.raw, options.maxBodyBytes)) ?? new Uint8Array(0);
     const url = new URL(c.req.url);
     const headers = vouchedHeaders(c.req.raw.headers);
+    // An upload the edge streamed is signed by its length, not its hash (see `bodyLengthHeader`):
+    // it is left unread here, and whoever reads it checks its length against the signed one.
+    const streamed = streamedLength(headers[bodyLengthHeader]);
+    const body = streamed ? null : ((await readBodyLimited(c.req.raw, options.maxBodyBytes)) ?? new Uint8Array(0));
     const parts = {
       method: c.req.method,
       pathAndQuery: `${url.pathname}${url.search}`,
       timestampS: Number(timestamp),
-      bodySha256: await sha256Hex(body),
+      bodySha256: body ? await sha256Hex(body) : streamedBodyDigest,
       headers,
     };
     const tried = secrets.accepted();
@@ -74,10 +81,19 @@ export const edgeSignature = (options: EdgeSignatureOptions): MiddlewareHandler<
       c.set("auth", { keyId, tenantId, prefix: headers[identityHeaders.keyPrefix] ?? "" });
     }
     // The body was read to check it; the route parses these same bytes instead of reading again.
-    c.set("body", body);
+    if (body) c.set("body", body);
+    if (streamed) c.set("streamedBody", streamed);
     await next();
   };
 };
+
+/** A streamed body's signed length (`undefined` for an undeclared one); null when the call's body was hashed. */
+function streamedLength(value: string | undefined): { length: number | undefined } | null {
+  if (value === undefined) return null;
+  if (value === unknownBodyLength) return { length: undefined };
+  if (!/^\d+$/.test(value)) throw new GatewayError("invalid_signature", { message: "The signed body length is not a number." });
+  return { length: Number(value) };
+}
 
 async function verifiedByAny(secrets: readonly string[], parts: SignedParts, signature: string): Promise<boolean> {
   for (const secret of secrets) if (await verify(secret, parts, signature)) return true;

@@ -1,9 +1,9 @@
 import type { Context } from "hono";
 import type { AppEnv } from "./context.ts";
+import { requestBytes } from "./upload-body.ts";
 import type { z } from "zod";
 import { GatewayError } from "../../shared/error.ts";
 import { assertJsonDepth, defaultMaxJsonDepth } from "../../shared/json-depth.ts";
-import { readBodyLimited } from "../../shared/read-body.ts";
 import { parseOrThrow } from "../../shared/validation.ts";
 
 const decoder = new TextDecoder();
@@ -19,7 +19,7 @@ export async function readJson<T extends z.ZodType>(
   maxBytes: number,
   maxDepth = defaultMaxJsonDepth,
 ): Promise<z.infer<T>> {
-  const bytes = c.get("body") ?? (await readBodyLimited(c.req.raw, maxBytes));
+  const bytes = await requestBytes(c, maxBytes);
   if (!bytes || bytes.byteLength === 0)
     throw new GatewayError("invalid_json", { message: "The request body is empty; a JSON object is required." });
   assertJsonDepth(bytes, maxDepth);

@@ -6,6 +6,8 @@ export interface SseOptions {
   /** The `model` every chunk reports, e.g. `mock/echo`. */
   model: (chunk: ChatCompletionChunk) => string;
   requestId: string;
+  /** Written right before `[DONE]` of a stream that ended whole (the cost comment); undefined, nothing. */
+  beforeDone?: () => Uint8Array | undefined;
 }
 
 /**
@@ -22,6 +24,8 @@ export function chatSse(chunks: AsyncIterable<ChatCompletionChunk>, options: Sse
         try {
           const { done, value } = await iterator.next();
           if (done) {
+            const last = options.beforeDone?.();
+            if (last) controller.enqueue(last);
             controller.enqueue(sseData("[DONE]"));
             controller.close();
             return;

@@ -5,7 +5,7 @@ import { withTraceHeaders } from "../observability/trace-context.ts";
 import { chunksOf } from "../../shared/sse.ts";
 import { poolAgents, poolSettings, type PoolAgents, type PoolSettings } from "./pool.ts";
 import { createSocketSlots, poolExhausted } from "./socket-slots.ts";
-import type { Transport, UpstreamRequest, UpstreamResponse } from "./transport.ts";
+import { byteLengthOf, type Transport, type UpstreamRequest, type UpstreamResponse } from "./transport.ts";
 import type { CallContext } from "./types.ts";
 import { transportError } from "./upstream-error.ts";
 
@@ -52,7 +52,7 @@ function send(
       {
         method: request.method,
         headers:
-          request.body === undefined ? request.headers : { ...request.headers, "content-length": String(Buffer.byteLength(request.body)) },
+          request.body === undefined ? request.headers : { ...request.headers, "content-length": String(byteLengthOf(request.body)) },
         agent: secure ? agents["https:"] : agents["http:"],
       },
       (incoming) => {
@@ -115,7 +115,11 @@ function send(
       });
       socket.once("close", () => clearTimeout(timer));
     });
-    outgoing.end(request.body);
+    const { body } = request;
+    if (body === undefined || typeof body === "string" || body instanceof Uint8Array) return void outgoing.end(body);
+    // Pieces are written as they are: the socket takes references, not copies.
+    for (const piece of body) outgoing.write(piece);
+    outgoing.end();
   });
 }
 
@@ -175,11 +179,15 @@ export function fetchTransport(send: typeof fetch): Transport {
   return async (request) => {
     // `fetch` tells nothing of its connection; the request counts as sent when handed over.
     request.onSent?.();
+    const { body } = request;
     const response = await send(request.url, {
       method: request.method,
       headers: request.headers,
-      body: request.body,
       signal: request.signal,
+      ...(body === undefined || typeof body === "string" || body instanceof Uint8Array
+        ? { body }
+        : // Pieces go as a stream, not copied into one buffer first.
+          { body: piecesStream(body), duplex: "half" as const }),
     });
     return {
       status: response.status,
@@ -191,6 +199,17 @@ export function fetchTransport(send: typeof fetch): Transport {
 }
 
 async function* emptyBody(): AsyncGenerator<Uint8Array> {}
+
+function piecesStream(pieces: readonly Uint8Array<ArrayBuffer>[]): ReadableStream<Uint8Array<ArrayBuffer>> {
+  let next = 0;
+  return new ReadableStream({
+    pull(controller) {
+      const piece = pieces[next++];
+      if (piece) controller.enqueue(piece);
+      else controller.close();
+    },
+  });
+}
 
 /**
  * Sends one call to a provider, carrying the active trace context (`traceparent`): a failure

@@ -1,6 +1,6 @@
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from "../../shared/contract/chat.ts";
 import type { EmbeddingsRequest, EmbeddingsResponse } from "../../shared/contract/embeddings.ts";
-import type { UpstreamResponse } from "./transport.ts";
+import type { RequestBody, UpstreamResponse } from "./transport.ts";
 
 /** What a model is, and so which endpoints it serves (`endpoints.ts`). */
 export type ModelKind = "chat" | "embeddings" | "completions" | "images" | "transcription" | "speech" | "moderation";
@@ -14,8 +14,8 @@ export type RequestKind = ModelKind | "responses";
 /** A request to a forwarded endpoint, its `model` already the provider's own name. */
 export interface ForwardedCall {
   endpoint: ForwardedEndpoint;
-  /** JSON text, or the bytes of a multipart form. */
-  body: string | Uint8Array<ArrayBuffer>;
+  /** JSON text, or the bytes of a multipart form (in pieces: the client's upload around the target's `model`). */
+  body: RequestBody;
   contentType: string;
   /** `text/event-stream` for a stream, else what the endpoint answers with. */
   accept: string;

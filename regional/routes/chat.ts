@@ -5,12 +5,15 @@ import type { AppEnv } from "../http/context.ts";
 import { readJson } from "../http/json-body.ts";
 import { servedBy } from "../http/served-by.ts";
 import { chatSse } from "../http/sse.ts";
+import { costComment } from "../http/cost-comment.ts";
+import { consumptionOf, type Billed } from "../pricing/cost.ts";
+import type { Money } from "../pricing/money.ts";
 import { admitted, heldUntilGone, type Asker } from "../admission/admitted.ts";
 import { priorityHeader } from "../admission/priority.ts";
 import { cappedTokens, degradedBy } from "../routing/degradation.ts";
 import { chatAttempt, streamAttempt, type RequestContext } from "../routing/chat-attempts.ts";
 import { recordMalformedChunk } from "../providers/stream-stats.ts";
-import { continuedStream, usageOf } from "../routing/continued-stream.ts";
+import { continuedStream, usageOf, type StreamPart } from "../routing/continued-stream.ts";
 import { streamMetrics } from "../observability/stream-metrics.ts";
 
 export function chatRoute(deps: AppDeps): Hono<AppEnv> {
@@ -42,7 +45,8 @@ export function chatRoute(deps: AppDeps): Hono<AppEnv> {
       const served = admission.value;
       const completion = served.result;
       const model = `${served.provider}/${completion.model || served.model}`;
-      c.get("usage")?.set({ model, usage: completion.usage });
+      const billed = [{ provider: served.provider, model: served.model, used: consumptionOf(completion.usage) }];
+      c.get("usage")?.set({ model, usage: completion.usage, billed });
       return c.json({ ...completion, model }, 200, { ...servedBy(served), ...degradedBy(admission.degraded) });
     }
 
@@ -63,7 +67,9 @@ export function chatRoute(deps: AppDeps): Hono<AppEnv> {
     const served = admission.value;
     // The router returns a stream once its first content arrived: from the request's start, that is the time to first token.
     deps.metrics?.targets.of(served.provider, served.model).firstToken.observe((Date.now() - started) / 1000);
-    const finishUsage = c.get("usage")?.defer();
+    const tap = c.get("usage");
+    const finishUsage = tap?.defer();
+    let cost: Money | null = null;
     const chunks = continuedStream(served, {
       request: admission.request,
       context,
@@ -75,14 +81,16 @@ export function chatRoute(deps: AppDeps): Hono<AppEnv> {
       tracer: deps.tracer,
       onEnd: (parts, error) => {
         release();
-        // Parts cut short before their usage chunk count what was streamed.
-        finishUsage?.({ model: parts[0]?.model ?? `${served.provider}/${served.model}`, usage: usageOf(parts) });
+        // Parts cut short before their usage chunk count what was streamed; each is priced by its own target.
+        const billed = parts.map(billedPart);
+        cost = tap?.cost(billed) ?? null;
+        finishUsage?.({ model: parts[0]?.model ?? `${served.provider}/${served.model}`, usage: usageOf(parts), billed });
         if (error === undefined) return;
         if (signal.aborted) deps.logger.info("client left mid-stream", { requestId, provider: served.provider });
         else deps.logger.warn("stream failed after it started", { requestId, provider: served.provider, parts: parts.length, error });
       },
     });
-    const body = chatSse(chunks, { model: (chunk) => chunk.model, requestId });
+    const body = chatSse(chunks, { model: (chunk) => chunk.model, requestId, beforeDone: () => costComment(cost) });
     return c.body(body, 200, {
       ...servedBy(served),
       ...degradedBy(admission.degraded),
@@ -94,3 +102,10 @@ export function chatRoute(deps: AppDeps): Hono<AppEnv> {
     });
   });
 }
+
+/** A part of a stream as its target bills it: `model` is `provider/model`, the target's own name after the slash. */
+const billedPart = (part: StreamPart): Billed => ({
+  provider: part.provider,
+  model: part.model.slice(part.provider.length + 1),
+  used: consumptionOf(part.usage),
+});

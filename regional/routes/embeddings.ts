@@ -8,6 +8,7 @@ import { admitted } from "../admission/admitted.ts";
 import { priorityHeader } from "../admission/priority.ts";
 import { degradedBy } from "../routing/degradation.ts";
 import { callContext } from "../routing/chat-attempts.ts";
+import { consumptionOf } from "../pricing/cost.ts";
 
 export function embeddingsRoute(deps: AppDeps): Hono<AppEnv> {
   return new Hono<AppEnv>().post("/embeddings", async (c) => {
@@ -32,7 +33,8 @@ export function embeddingsRoute(deps: AppDeps): Hono<AppEnv> {
     admission.slot?.release();
     const served = admission.value;
     const model = `${served.provider}/${served.result.model || served.model}`;
-    c.get("usage")?.set({ model, usage: served.result.usage });
+    const billed = [{ provider: served.provider, model: served.model, used: consumptionOf(served.result.usage) }];
+    c.get("usage")?.set({ model, usage: served.result.usage, billed });
     return c.json({ ...served.result, model }, 200, { ...servedBy(served), ...degradedBy(admission.degraded) });
   });
 }

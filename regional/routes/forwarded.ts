@@ -21,6 +21,8 @@ import {
 } from "../routing/forwarded-attempts.ts";
 import type { AttemptCall, Served } from "../routing/router.ts";
 import { requestBody } from "../providers/request-body.ts";
+import { costComment, joined } from "../http/cost-comment.ts";
+import { answerConsumption, consumptionOf } from "../pricing/cost.ts";
 
 type Ctx = Context<AppEnv>;
 
@@ -60,13 +62,23 @@ const headersOf = (admission: Admitted<{ model: string }, Served<unknown>>) => (
 
 const count = (value: unknown): number | undefined => (typeof value === "number" && Number.isFinite(value) ? value : undefined);
 
-/** Tokens as the answer reports them (chat's names or the Responses API's); 0 where it reports none, so the request is still recorded. */
+/**
+ * Tokens as the answer reports them (chat's names or the Responses API's); 0 where it reports
+ * none, so the request is still recorded. Cached prompt tokens are kept: they are priced apart.
+ */
 export function usageOf(body: unknown): Partial<Usage> {
   const usage = (body !== null && typeof body === "object" && "usage" in body ? body.usage : undefined) as
     Record<string, unknown> | undefined;
   const prompt = count(usage?.prompt_tokens) ?? count(usage?.input_tokens) ?? 0;
   const completion = count(usage?.completion_tokens) ?? count(usage?.output_tokens) ?? 0;
-  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: count(usage?.total_tokens) ?? prompt + completion };
+  const details = (usage?.prompt_tokens_details ?? usage?.input_tokens_details) as Record<string, unknown> | null | undefined;
+  const cached = count(details?.cached_tokens);
+  return {
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    total_tokens: count(usage?.total_tokens) ?? prompt + completion,
+    ...(cached !== undefined && { prompt_tokens_details: { cached_tokens: cached } }),
+  };
 }
 
 /** `model` as clients name it (`provider/model`), where an object says which model answered. */
@@ -81,8 +93,9 @@ export async function forwardWhole(c: Ctx, deps: AppDeps, request: ForwardedRequ
   const served = admission.value;
   const { contentType, bytes } = served.result;
   const model = `${served.provider}/${served.model}`;
+  const billed = (body: unknown) => [{ provider: served.provider, model: served.model, used: answerConsumption(request.kind, body) }];
   if (!contentType.includes("json")) {
-    c.get("usage")?.set({ model, usage: usageOf(undefined) });
+    c.get("usage")?.set({ model, usage: usageOf(undefined), billed: billed(undefined) });
     return c.body(bytes.buffer, 200, { ...headersOf(admission), "content-type": contentType });
   }
   let body: unknown;
@@ -91,7 +104,7 @@ export async function forwardWhole(c: Ctx, deps: AppDeps, request: ForwardedRequ
   } catch (error) {
     throw new GatewayError("upstream_error", { message: `${served.provider} answered with a malformed body.`, cause: error });
   }
-  c.get("usage")?.set({ model, usage: usageOf(body) });
+  c.get("usage")?.set({ model, usage: usageOf(body), billed: billed(body) });
   const answer =
     body !== null && typeof body === "object" && !Array.isArray(body) ? renamed(body as Record<string, unknown>, served.provider) : body;
   return c.json(answer, 200, headersOf(admission));
@@ -153,22 +166,32 @@ function relay<T>(
   });
 }
 
-/** An SSE stream, relayed event by event; a break after it started ends with the endpoint's error event, never its final one. */
+/**
+ * An SSE stream, relayed event by event; a break after it started ends with the endpoint's
+ * error event, never its final one. A stream that ends whole carries its cost as a comment:
+ * before a final `[DONE]`, else after the final event.
+ */
 export async function forwardEvents(c: Ctx, deps: AppDeps, request: ForwardedRequest, rules: EventRules): Promise<Response> {
   const admission = await run(c, deps, request, (how) => eventsAttempt(how, rules.isContent), true);
   const served = admission.value;
-  const finish = c.get("usage")?.defer();
+  const tap = c.get("usage");
+  const finish = tap?.defer();
   let usage: Partial<Usage> | undefined;
+  const billed = () => [{ provider: served.provider, model: served.model, used: consumptionOf(usage) }];
   const requestId = c.get("requestId");
   const events = completed(served.result, served.provider, rules.isFinal);
   const body = relay(c, deps, admission, events, {
     encode(event) {
       usage = rules.usage(event) ?? usage;
       const out = rules.rewrite(event, served.provider);
-      return out && sseFrame(out);
+      if (!out) return undefined;
+      const frame = sseFrame(out);
+      const comment = rules.isFinal(event) ? costComment(tap?.cost(billed()) ?? null) : undefined;
+      if (!comment) return frame;
+      return out.data === "[DONE]" ? joined(comment, frame) : joined(frame, comment);
     },
     broken: (error) => sseFrame(rules.errorEvent(error, requestId)),
-    onEnd: () => finish?.({ model: `${served.provider}/${served.model}`, usage: usage ?? usageOf(undefined) }),
+    onEnd: () => finish?.({ model: `${served.provider}/${served.model}`, usage: usage ?? usageOf(undefined), billed: billed() }),
   });
   return c.body(body, 200, {
     ...headersOf(admission),

@@ -16,6 +16,8 @@ export function internalRoute(deps: AppDeps): Hono<AppEnv> {
         if (!record) throw new GatewayError("not_found", { message: "No key has this hash." });
         return c.json(record, 200, { "cache-control": "no-store" });
       })
+      // Per model the highest input and output price of any target, for the edge's budget reservations.
+      .get("/prices", (c) => c.json(deps.prices?.sheet() ?? { models: {} }, 200, { "cache-control": "no-store" }))
       // The status page's data; the edge caches and renders it (shared/status/).
       .get("/status", async (c) => c.json(await buildPublicStatus(deps), 200, { "cache-control": "no-store" }))
       .get("/status/operator", async (c) => c.json(await buildOperatorStatus(deps), 200, { "cache-control": "no-store" }))

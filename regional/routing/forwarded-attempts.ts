@@ -1,14 +1,14 @@
 import { GatewayError } from "../../shared/error.ts";
 import { untilAborted, type AttemptScope } from "../../shared/resilience/deadline.ts";
 import { parseSse, type SseEvent } from "../../shared/sse.ts";
-import type { UpstreamResponse } from "../providers/transport.ts";
+import type { RequestBody, UpstreamResponse } from "../providers/transport.ts";
 import type { ForwardedEndpoint } from "../providers/types.ts";
 import { callContext, type RequestContext } from "./chat-attempts.ts";
 import type { PlannedTarget } from "./plan.ts";
 import type { AttemptCall, TargetScope } from "./router.ts";
 
-/** The request's body for one target, its `model` the target's own name (a multipart form is re-encoded). */
-export type BodyFor = (model: string) => Promise<{ body: string | Uint8Array<ArrayBuffer>; contentType: string }>;
+/** The request's body for one target, its `model` the target's own name (in a multipart upload: only that part's value replaced). */
+export type BodyFor = (model: string) => Promise<{ body: RequestBody; contentType: string }>;
 
 export interface Forwarding {
   endpoint: ForwardedEndpoint;

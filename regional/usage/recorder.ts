@@ -2,6 +2,7 @@ import type { Sql } from "../db/index.ts";
 import { isConnectionError } from "../db/connection-errors.ts";
 import type { Logger } from "../logger.ts";
 import { createBestEffortBatcher, type BestEffortResult } from "../batching/batcher.ts";
+import { formatMoney, type Money } from "../pricing/money.ts";
 
 /** One inference request, as billed and summarised per tenant. */
 export interface UsageEvent {
@@ -16,6 +17,8 @@ export interface UsageEvent {
   promptTokens: number | null;
   completionTokens: number | null;
   totalTokens: number | null;
+  /** USD, from the serving provider's prices; null when not known. */
+  costUsd: Money | null;
   latencyMs: number;
   at: Date;
 }
@@ -82,12 +85,13 @@ export function createUsageRecorder(options: UsageRecorderOptions): UsageRecorde
 
   async function insert(batch: UsageEvent[]): Promise<void> {
     await sql`
-      insert into usage (tenant_id, key_id, request_id, kind, provider, model, status, prompt_tokens, completion_tokens, total_tokens, latency_ms, created_at)
+      insert into usage (tenant_id, key_id, request_id, kind, provider, model, status, prompt_tokens, completion_tokens, total_tokens, cost_usd, latency_ms, created_at)
       select * from unnest(
         ${batch.map((u) => u.tenantId)}::uuid[], ${batch.map((u) => u.keyId)}::uuid[], ${batch.map((u) => u.requestId)}::text[],
         ${batch.map((u) => u.kind)}::text[], ${batch.map((u) => u.provider)}::text[], ${batch.map((u) => u.model)}::text[],
         ${batch.map((u) => String(u.status))}::int[], ${batch.map((u) => int(u.promptTokens))}::int[],
         ${batch.map((u) => int(u.completionTokens))}::int[], ${batch.map((u) => int(u.totalTokens))}::int[],
+        ${batch.map((u) => (u.costUsd ? formatMoney(u.costUsd) : null))}::numeric[],
         ${batch.map((u) => int(u.latencyMs) ?? "0")}::int[], ${batch.map((u) => u.at.toISOString())}::timestamptz[])`;
   }
 

@@ -1,5 +1,7 @@
 import { z } from "zod";
 
+import { budget } from "./budgets.ts";
+
 /** Requests and tokens per minute. */
 export const rateLimits = z.object({
   rpm: z.int().positive(),
@@ -20,6 +22,8 @@ export const keyRecord = z.object({
   status: z.enum(["active", "revoked", "tenant_disabled"]),
   limits: rateLimits,
   tenant_limits: rateLimits,
+  /** The key's own budgets and its tenant's; records cached before budgets existed parse as none. */
+  budgets: z.array(budget).default([]),
 });
 
 export type RateLimits = z.infer<typeof rateLimits>;

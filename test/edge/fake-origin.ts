@@ -3,12 +3,21 @@
  * regional origin, so the Worker under test forwards over a real socket. Tests pick a
  * behaviour by path and hold or release its answers through `/__control/...`.
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { TestProject } from "vitest/node";
 import type { KeyRecord } from "../../shared/contract/keys.ts";
-import { sha256Hex, signatureHeader, timestampHeader, verify, vouchedHeaders } from "../../shared/signing.ts";
+import {
+  bodyLengthHeader,
+  sha256Hex,
+  signatureHeader,
+  streamedBodyDigest,
+  timestampHeader,
+  unknownBodyLength,
+  verify,
+  vouchedHeaders,
+} from "../../shared/signing.ts";
 import "./provided-context.ts";
 
 const signingSecret = randomBytes(32).toString("base64url");
@@ -70,18 +79,23 @@ async function readAll(req: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-/** Whether the request carries a valid edge signature over this body (what the regional tier checks). */
+/**
+ * Whether the request carries a valid edge signature over this body (what the regional tier
+ * checks): by its hash, or for an upload the edge streamed, by its signed length.
+ */
 async function signedByEdge(req: IncomingMessage, body: Buffer): Promise<boolean> {
   const headers = new Headers();
   for (const [name, value] of Object.entries(req.headers)) if (typeof value === "string") headers.set(name, value);
   const signature = headers.get(signatureHeader);
   const timestamp = Number(headers.get(timestampHeader));
   if (!signature) return false;
+  const streamedLength = headers.get(bodyLengthHeader);
+  if (streamedLength !== null && streamedLength !== unknownBodyLength && Number(streamedLength) !== body.byteLength) return false;
   const parts = {
     method: req.method ?? "GET",
     pathAndQuery: req.url ?? "/",
     timestampS: timestamp,
-    bodySha256: await sha256Hex(body),
+    bodySha256: streamedLength === null ? await sha256Hex(body) : streamedBodyDigest,
     headers: vouchedHeaders(headers),
   };
   return await verify(signingSecret, parts, signature);
@@ -194,6 +208,12 @@ const routes: Record<string, Route> = {
     json(res, 202, { accepted: posted.incidents.length });
   },
 
+  /** Regional's price sheet: signed by the edge, or 401. Model `m` costs 1,000 USD per million input tokens and 2,000 per million output tokens. */
+  "internal/prices": async (req, res) => {
+    if (!(await signedByEdge(req, await readAll(req)))) return json(res, 401, { error: { code: "invalid_signature" } });
+    json(res, 200, { models: { m: { input: 1_000, output: 2_000 } } });
+  },
+
   /**
    * The regional tier's key lookup: signed by the edge, or 401. A lookup for request id
    * `endless-key-record` is answered with a body that never ends.
@@ -226,9 +246,13 @@ const routes: Record<string, Route> = {
    * first content until the test releases it or hangs up; `x-test-break` then drops the
    * connection instead of finishing (`mid-event`: after half an event).
    * `x-test-hold-headers: <id>` holds even the headers until released or hung up on.
+   * `x-test-cost` is the cost regional reports: the `x-breakwater-cost-usd` header on JSON, the
+   * closing comment on a stream. A JSON answer says what `x-breakwater-budget-crossed` came, and
+   * whether it was signed.
    */
   "v1/chat": async (req, res) => {
-    const body = JSON.parse((await readAll(req)).toString() || "{}") as {
+    const raw = await readAll(req);
+    const body = JSON.parse(raw.toString() || "{}") as {
       stream?: boolean;
       stream_options?: { include_usage?: boolean };
       max_tokens?: number;
@@ -252,20 +276,28 @@ const routes: Record<string, Route> = {
       });
     const total = Number(req.headers["x-test-usage"] ?? 0);
     const usage = { prompt_tokens: Math.floor(total / 2), completion_tokens: total - Math.floor(total / 2), total_tokens: total };
+    const cost = req.headers["x-test-cost"];
+    const crossed = req.headers["x-breakwater-budget-crossed"];
     const event = (data: unknown) => `data: ${JSON.stringify(data)}\n\n`;
     const chunk = (delta: Record<string, unknown>) =>
       event({ id: "c1", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta, finish_reason: null }] });
     if (!body.stream)
-      return json(res, 200, {
-        id: "c1",
-        object: "chat.completion",
-        created: 1,
-        model: "m",
-        choices: [],
-        usage,
-        stream_options: body.stream_options ?? null,
-        max_tokens: body.max_tokens ?? null,
-      });
+      return json(
+        res,
+        200,
+        {
+          id: "c1",
+          object: "chat.completion",
+          created: 1,
+          model: "m",
+          choices: [],
+          usage,
+          stream_options: body.stream_options ?? null,
+          max_tokens: body.max_tokens ?? null,
+          budget_crossed: typeof crossed === "string" ? { value: crossed, signed: await signedByEdge(req, raw) } : null,
+        },
+        typeof cost === "string" ? { "x-breakwater-cost-usd": cost } : {},
+      );
     res.writeHead(200, { "content-type": "text/event-stream" });
     res.write(chunk({ role: "assistant", content: "" }));
     res.write(chunk({ content: "twelve chars" }));
@@ -292,6 +324,7 @@ const routes: Record<string, Route> = {
     );
     if (body.stream_options?.include_usage)
       res.write(event({ id: "c1", object: "chat.completion.chunk", created: 1, model: "m", choices: [], usage }));
+    if (typeof cost === "string") res.write(`: x-breakwater-cost-usd=${cost}\n\n`);
     res.end("data: [DONE]\n\n");
   },
 
@@ -359,13 +392,24 @@ const routes: Record<string, Route> = {
     res.end("data: [DONE]\n\n");
   },
 
-  /** Audio (`/v1/audio/transcriptions`): what arrived, by size and type, as a transcription with its usage. */
-  "v1/audio": async (req, res) => {
+  /**
+   * Audio. `/v1/audio/speech`: 8 KiB of audio, then the connection breaks. `/v1/audio/transcriptions`:
+   * what arrived (size, SHA-256, type, declared length, signed?) as a transcription with its usage.
+   */
+  "v1/audio": async (req, res, endpoint) => {
     const body = await readAll(req);
+    if (endpoint === "speech") {
+      res.writeHead(200, { "content-type": "audio/mpeg" });
+      res.write(Buffer.alloc(4096, 1));
+      return void res.write(Buffer.alloc(4096, 2), () => res.destroy());
+    }
     json(res, 200, {
       text: "heard",
       bytes: body.byteLength,
+      sha256: createHash("sha256").update(body).digest("hex"),
       type: req.headers["content-type"] ?? null,
+      length: req.headers["content-length"] ?? null,
+      signed: await signedByEdge(req, body),
       usage: { type: "tokens", input_tokens: 7, output_tokens: 3, total_tokens: 10 },
     });
   },
@@ -503,6 +547,7 @@ async function defaultKey(): Promise<string> {
     status: "active",
     limits: unlimited,
     tenant_limits: unlimited,
+    budgets: [],
   });
   return key;
 }

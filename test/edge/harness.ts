@@ -3,6 +3,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env, exports } from "cloudflare:workers";
 import { inject } from "vitest";
 import type { ErrorBody } from "../../shared/contract/errors.ts";
+import type { Budget } from "../../shared/contract/budgets.ts";
 import type { KeyRecord, RateLimits } from "../../shared/contract/keys.ts";
 import { sha256Hex } from "../../shared/signing.ts";
 import worker from "../../edge/index.ts";
@@ -54,6 +55,8 @@ export interface TestKeyOptions {
   tenantLimits?: Partial<RateLimits>;
   tenantId?: string;
   status?: KeyRecord["status"];
+  /** The key's and its tenant's spend budgets, as regional hands them out. */
+  budgets?: Budget[];
 }
 
 /** A new key the fake origin's key lookup knows, with the given limits (generous otherwise). */
@@ -68,6 +71,7 @@ export async function createKey(options: TestKeyOptions = {}): Promise<{ key: st
     status: options.status ?? "active",
     limits: { ...generous, ...options.limits },
     tenant_limits: { ...generous, ...options.tenantLimits },
+    budgets: options.budgets ?? [],
   };
   await fakeOrigin.setKey(sha256, record);
   return { key, sha256, record };

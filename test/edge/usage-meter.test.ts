@@ -28,7 +28,7 @@ describe("usage metering", () => {
     });
 
     expect(await metered.response.text()).toBe(body);
-    expect(await metered.usage).toBe(7);
+    expect(await metered.usage).toEqual({ prompt: 3, completion: 4, total: 7 });
   });
 
   it("finds the usage chunk of a stream, even split across reads", async () => {
@@ -37,7 +37,7 @@ describe("usage metering", () => {
     const metered = meterUsage(responseOf(pieces, "text/event-stream"), { promptTokens: 0, dropUsageChunk: false });
 
     expect(await metered.response.text()).toBe(stream);
-    expect(await metered.usage).toBe(42);
+    expect(await metered.usage).toEqual({ prompt: 10, completion: 32, total: 42 });
   });
 
   it("leaves out the usage chunk it asked for on the client's behalf, and nothing else", async () => {
@@ -45,7 +45,7 @@ describe("usage metering", () => {
     const metered = meterUsage(responseOf([stream], "text/event-stream; charset=utf-8"), { promptTokens: 0, dropUsageChunk: true });
 
     expect(await metered.response.text()).toBe(`${chunk("Hello")}: keep-alive\n\ndata: [DONE]\n\n`);
-    expect(await metered.usage).toBe(42);
+    expect(await metered.usage).toEqual({ prompt: 10, completion: 32, total: 42 });
   });
 
   it("understands CRLF-framed events", async () => {
@@ -53,7 +53,7 @@ describe("usage metering", () => {
     const metered = meterUsage(responseOf([stream], "text/event-stream"), { promptTokens: 0, dropUsageChunk: true });
 
     expect(await metered.response.text()).toBe("data: [DONE]\r\n\r\n");
-    expect(await metered.usage).toBe(42);
+    expect(await metered.usage).toEqual({ prompt: 10, completion: 32, total: 42 });
   });
 
   it("counts streamed content at 4 characters a token when no usage comes, plus the prompt", async () => {
@@ -63,7 +63,7 @@ describe("usage metering", () => {
     );
 
     expect(await metered.response.text()).toContain("data: not json\n\n");
-    expect(await metered.usage).toBe(9 + 3 + 1);
+    expect(await metered.usage).toEqual({ prompt: 9, completion: 3 + 1, total: 9 + 3 + 1 });
   });
 
   it("holds back no more than one bounded event: an event that never ends is passed on as it comes", async () => {
@@ -91,7 +91,7 @@ describe("usage metering", () => {
     source.close();
     for (let part = await reader.read(); !part.done; part = await reader.read()) through += part.value;
     expect(through).toBe(`${huge}xxxx\n\ndata: [DONE]\n\n`);
-    expect(await metered.usage).toBe(42);
+    expect(await metered.usage).toEqual({ prompt: 10, completion: 32, total: 42 });
   });
 
   it("finds the end of an oversized event even when it straddles two reads", async () => {
@@ -105,7 +105,56 @@ describe("usage metering", () => {
 
     expect(await metered.response.text()).toBe(stream);
     // "after": 5 characters, 2 tokens, plus the prompt; the unread event is not counted.
-    expect(await metered.usage).toBe(2 + 2);
+    expect(await metered.usage).toEqual({ prompt: 2, completion: 2, total: 2 + 2 });
+  });
+
+  it("reads input and output tokens (Responses API, audio), and takes an embeddings answer's tokens as all prompt", async () => {
+    const responses = meterUsage(responseOf([JSON.stringify({ usage: { input_tokens: 5, output_tokens: 6 } })], "application/json"), {
+      promptTokens: 0,
+      dropUsageChunk: false,
+    });
+    await responses.response.text();
+    expect(await responses.usage).toEqual({ prompt: 5, completion: 6, total: 11 });
+
+    const embeddings = meterUsage(responseOf([JSON.stringify({ usage: { prompt_tokens: 4, total_tokens: 4 } })], "application/json"), {
+      promptTokens: 0,
+      dropUsageChunk: false,
+    });
+    await embeddings.response.text();
+    expect(await embeddings.usage).toEqual({ prompt: 4, completion: 0, total: 4 });
+  });
+
+  it("takes the cost from regional's header on a JSON answer", async () => {
+    const response = new Response(JSON.stringify({ usage: { total_tokens: 1 } }), {
+      headers: { "content-type": "application/json", "x-breakwater-cost-usd": "0.000123" },
+    });
+    const metered = meterUsage(response, { promptTokens: 0, dropUsageChunk: false });
+
+    await metered.response.text();
+    expect(await metered.costUsd).toBe("0.000123");
+  });
+
+  it("takes the cost from the comment a stream closes with, and leaves the comment out", async () => {
+    const stream = `${chunk("Hi")}: keep-alive\n\n: x-breakwater-cost-usd=0.0042\n\ndata: [DONE]\n\n`;
+    // Split inside the comment: it is read whole all the same.
+    const cut = stream.indexOf("cost-usd") + 3;
+    const metered = meterUsage(responseOf([stream.slice(0, cut), stream.slice(cut)], "text/event-stream"), {
+      promptTokens: 0,
+      dropUsageChunk: false,
+    });
+
+    expect(await metered.response.text()).toBe(`${chunk("Hi")}: keep-alive\n\ndata: [DONE]\n\n`);
+    expect(await metered.costUsd).toBe("0.0042");
+  });
+
+  it("says no cost when neither the header nor the stream gives one", async () => {
+    const metered = meterUsage(responseOf([`${chunk("Hi")}data: [DONE]\n\n`], "text/event-stream"), {
+      promptTokens: 0,
+      dropUsageChunk: false,
+    });
+
+    await metered.response.text();
+    expect(await metered.costUsd).toBeNull();
   });
 
   it("says nothing for bodies it cannot read usage from", async () => {

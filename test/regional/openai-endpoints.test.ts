@@ -2,11 +2,12 @@ import { request as httpRequest } from "node:http";
 import OpenAI, { APIError, toFile } from "openai";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createMockProvider } from "../../regional/providers/mock/index.ts";
-import { speechBytes } from "../../regional/providers/mock/forwarded.ts";
+import { speechBytes, speechPieceBytes } from "../../regional/providers/mock/forwarded.ts";
 import { listen, type RunningServer } from "../../regional/server.ts";
 import { createTestApp, type TestApp } from "../support/regional-app.ts";
 
 const maxBodyBytes = 64 * 1024;
+const maxUploadBytes = 256 * 1024;
 let t: TestApp;
 let server: RunningServer;
 let client: OpenAI;
@@ -14,6 +15,7 @@ let client: OpenAI;
 beforeAll(async () => {
   t = await createTestApp(inject("primaryUrl"), {
     maxBodyBytes,
+    maxUploadBytes,
     providers: [
       createMockProvider(),
       createMockProvider({ name: "failing", faults: { instruct: "status=503" } }),
@@ -142,22 +144,34 @@ describe("images, audio and moderations", () => {
   it("transcribes an uploaded file, as JSON or as text", async () => {
     const clip = await toFile(Buffer.alloc(3000, 7), "clip.wav", { type: "audio/wav" });
     const json = await client.audio.transcriptions.create({ model: "mock/whisper", file: clip });
-    expect(json.text).toBe("mock transcript of 3000 bytes");
+    expect(json.text).toMatch(/^mock transcript of 3000 bytes \(sha256 [0-9a-f]{64}\) by whisper$/);
     const again = await toFile(Buffer.alloc(1000, 7), "clip.wav", { type: "audio/wav" });
     const text = await client.audio.transcriptions.create({ model: "mock/whisper", file: again, response_format: "text" });
-    expect(text).toBe("mock transcript of 1000 bytes");
+    expect(text).toMatch(/^mock transcript of 1000 bytes /);
   });
 
-  it("refuses an upload past MAX_BODY_BYTES with 413 before it has all arrived", async () => {
+  it("refuses an upload past MAX_UPLOAD_BYTES with 413 before it has all arrived", async () => {
     const { status, sentBytes } = await endlessUpload(`${server.url}/v1/audio/transcriptions`, t.apiKey);
     expect(status).toBe(413);
-    expect(sentBytes).toBeLessThan(16 * maxBodyBytes);
+    expect(sentBytes).toBeLessThan(4 * maxUploadBytes);
   });
 
   it("streams generated speech back as audio bytes", async () => {
     const response = await client.audio.speech.create({ model: "mock/speak", input: "read this aloud", voice: "alloy" });
     expect(response.headers.get("content-type")).toBe("audio/mpeg");
     expect((await response.arrayBuffer()).byteLength).toBe(speechBytes);
+  });
+
+  it("ends a speech stream cut after it started with a broken body, never a clean short file", async () => {
+    const response = await client.audio.speech.create({ model: "mock/speak", input: "cut me off", voice: "alloy" }, fault(`break-after=3`));
+    expect(response.status).toBe(200);
+    let received = 0;
+    const ended = await (async () => {
+      for await (const part of response.body!) received += (part as Uint8Array).byteLength;
+      return "clean end";
+    })().catch(() => "broken");
+    expect(ended).toBe("broken");
+    expect(received).toBe(3 * speechPieceBytes);
   });
 
   it("moderates input", async () => {

@@ -23,6 +23,7 @@ const row = (requestId: string, change: Partial<UsageEvent> = {}): UsageEvent =>
   promptTokens: 1,
   completionTokens: 2,
   totalTokens: 3,
+  costUsd: null,
   latencyMs: 5,
   at: new Date(),
   ...change,

@@ -28,6 +28,7 @@ import type { RetryBudgetPolicy } from "../../shared/resilience/retry-budget.ts"
 import { createRouter, type Clock } from "../../regional/routing/router.ts";
 import { parseRoutes } from "../../regional/routes-file.ts";
 import { createUsageRecorder } from "../../regional/usage/recorder.ts";
+import { configuredPrices } from "../../regional/pricing/configured-prices.ts";
 import { testCheckpointSecret } from "./audit.ts";
 import type { Provider } from "../../regional/providers/types.ts";
 import { createTestDatabase, type TestDatabase } from "./database.ts";
@@ -54,6 +55,8 @@ export interface TestAppOptions {
   random?: () => number;
   retryBudget?: RetryBudgetPolicy;
   maxBodyBytes?: number;
+  /** MAX_UPLOAD_BYTES (unset: the default, 25 MiB). */
+  maxUploadBytes?: number;
   keyCacheTtlMs?: number;
   /** ADMIN_API_KEY; unset, the admin API answers 403. */
   adminKey?: string;
@@ -129,11 +132,16 @@ export async function createTestApp(serverUrl: string, options: TestAppOptions =
     }),
     logger,
     migrations,
-    limits: { maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024 },
+    limits: {
+      maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
+      ...(options.maxUploadBytes && { maxUploadBytes: options.maxUploadBytes }),
+    },
     lifecycle: { shuttingDown: false },
     audit,
     authFailures,
     usage,
+    // As the routes file prices them (an entry without a type may price a test's providers).
+    prices: configuredPrices(parseRoutes(options.routes ?? {}), false),
     incidents,
     admin: { key: options.adminKey, checkpointSecret: testCheckpointSecret },
     trustedProxies: trustedProxies(options.trustedProxies ?? []),

@@ -19,7 +19,8 @@
  * | `content-policy`       | 400: the provider's content policy refused the request                    |
  * | `times=N`              | only the first N calls with this spec (per model) get the fault           |
  *
- * Stream faults apply to streamed chat calls only; the rest to any call. `none` or an empty
+ * Stream faults apply to streamed calls only (chat, responses and completions streams, and
+ * speech's audio bytes); the rest to any call. `none` or an empty
  * spec is no fault. An unknown item or a bad value is an error, so a typo never passes as
  * a healthy upstream.
  */

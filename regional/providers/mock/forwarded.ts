@@ -4,7 +4,7 @@ import { sleep as wait } from "../../../shared/resilience/deadline.ts";
 import type { ModelKind } from "../types.ts";
 import { countWords, echo, kindOf, type EchoAnswer } from "./echo.ts";
 import type { Fault } from "./faults.ts";
-import { sseBody, streamSteps } from "./sse-body.ts";
+import { pieceSteps, sseBody, streamSteps } from "./sse-body.ts";
 import { objectOf, sseFrame, textOf, type StreamFrames, type WireError } from "./wires/mock-wire.ts";
 import { openAiWire } from "./wires/openai.ts";
 import type { MockBindings } from "./bindings.ts";
@@ -168,32 +168,43 @@ async function images(c: MockContext, tools: MockEndpointTools): Promise<Respons
   return Response.json({ created: Math.floor(tools.now() / 1000), data });
 }
 
-/** Transcribes the uploaded file as a sentence naming its size, so a test can tell the whole file arrived. */
+/**
+ * Transcribes the uploaded file as a sentence naming its size, its SHA-256 and the model
+ * asked, so a test can tell the whole file arrived intact and which model the provider saw.
+ */
 async function transcriptions(c: MockContext, tools: MockEndpointTools): Promise<Response> {
   const form = await c.req.formData().catch(() => undefined);
   const file = form?.get("file");
-  const fault = await admitted(c, tools, form?.get("model") ?? undefined, "transcription");
+  const model = form?.get("model") ?? undefined;
+  const fault = await admitted(c, tools, model, "transcription");
   if (fault instanceof Response) return fault;
   if (!(file instanceof Blob)) return send(openAiWire.error(400, "mock: file is required"));
-  const text = `mock transcript of ${file.size} bytes`;
+  const sha256 = createHash("sha256")
+    .update(new Uint8Array(await file.arrayBuffer()))
+    .digest("hex");
+  const text = `mock transcript of ${file.size} bytes (sha256 ${sha256}) by ${String(model)}`;
   const format = form?.get("response_format") ?? "json";
   if (format === "text" || format === "srt" || format === "vtt") return new Response(text, { headers: { "content-type": "text/plain" } });
   const tokens = countWords(text);
   return Response.json({ text, usage: { type: "tokens", input_tokens: 0, output_tokens: tokens, total_tokens: tokens } });
 }
 
-/** Audio bytes derived from the input, `speechBytes` long, sent in 4 KiB pieces. */
+/** Audio bytes derived from the input, `speechBytes` long, sent in `speechPieceBytes` pieces. */
 export const speechBytes = 64 * 1024;
+export const speechPieceBytes = 4096;
 
+/** Speech honours the stream faults too: `break-after=N` sends N pieces, then the connection breaks; `stall-after=N` goes silent. */
 async function speech(c: MockContext, tools: MockEndpointTools): Promise<Response> {
   const request = objectOf(await c.req.json().catch(() => undefined)) ?? {};
   const fault = await admitted(c, tools, request.model, "speech");
   if (fault instanceof Response) return fault;
   const seed = digestOf(String(request.input ?? ""));
-  const piece = new Uint8Array(4096).map((_, index) => seed[index % seed.length] ?? 0);
+  const piece = new Uint8Array(speechPieceBytes).map((_, index) => seed[index % seed.length] ?? 0);
   const pieces = Array.from({ length: speechBytes / piece.length }, () => piece);
   const format = typeof request.response_format === "string" ? request.response_format : "mp3";
-  return new Response(new Blob(pieces).stream(), { headers: { "content-type": format === "mp3" ? "audio/mpeg" : `audio/${format}` } });
+  const signal = c.env?.signal ?? c.req.raw.signal;
+  const body = sseBody(pieceSteps(pieces, fault), fault.firstTokenDelayMs, signal, c.env?.dropMidBody);
+  return new Response(body, { headers: { "content-type": format === "mp3" ? "audio/mpeg" : `audio/${format}` } });
 }
 
 /** Flags any input that mentions violence, and nothing else. */

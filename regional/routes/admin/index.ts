@@ -3,6 +3,7 @@ import type { AppDeps } from "../../deps.ts";
 import type { AppEnv } from "../../http/context.ts";
 import { createTenantStore } from "../../tenants/tenant-store.ts";
 import { auditRoute } from "./audit.ts";
+import { budgetsRoute } from "./budgets.ts";
 import { circuitBreakersRoute } from "./circuit-breakers.ts";
 import { degradationRoute } from "./degradation.ts";
 import { prioritiesRoute } from "./priorities.ts";
@@ -19,6 +20,7 @@ export function adminRoute(deps: AppDeps): Hono<AppEnv> {
   const admin = new Hono<AppEnv>()
     .route("/", tenantsRoute(deps, tenants))
     .route("/", keysRoute(deps, tenants))
+    .route("/", budgetsRoute(deps))
     .route("/", auditRoute(deps, deps.admin.checkpointSecret))
     .route("/", usageRoute(deps))
     .route("/", circuitBreakersRoute(deps))

@@ -102,7 +102,7 @@ export function tenantsRoute(deps: AppDeps, tenants: TenantStore): Hono<AppEnv> 
 }
 
 /** Drops the cached copies of the tenant's keys, here and at the edge: the edge's carry the tenant's status and limits. */
-async function forgetKeysOf(deps: AppDeps, tenantId: string): Promise<void> {
+export async function forgetKeysOf(deps: AppDeps, tenantId: string): Promise<void> {
   deps.keys.forgetTenant(tenantId);
   if (deps.invalidateEdgeKey) for (const key of await deps.keys.list(tenantId)) await deps.invalidateEdgeKey(key.keyHash);
 }

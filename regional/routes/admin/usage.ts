@@ -8,15 +8,29 @@ import { isoDateTimeParam } from "../../http/pg-timestamp.ts";
 import type { AppEnv } from "../../http/context.ts";
 import { summariseUsage } from "../../usage/summary.ts";
 
-export const usageQuery = z.object({
-  tenant_id: z.uuid().optional(),
-  since: isoDateTimeParam.optional(),
-  until: isoDateTimeParam.optional(),
-});
+/** The period runs from `since` to `until`; `from` and `to` are other names for the same bounds. */
+export const usageQuery = z
+  .object({
+    tenant_id: z.uuid().optional(),
+    since: isoDateTimeParam.optional(),
+    until: isoDateTimeParam.optional(),
+    from: isoDateTimeParam.optional(),
+    to: isoDateTimeParam.optional(),
+  })
+  .superRefine((query, ctx) => {
+    if (query.since !== undefined && query.from !== undefined)
+      ctx.addIssue({ code: "custom", path: ["from"], message: "give since or from, not both" });
+    if (query.until !== undefined && query.to !== undefined)
+      ctx.addIssue({ code: "custom", path: ["to"], message: "give until or to, not both" });
+  })
+  .transform(({ tenant_id, since, until, from, to }) => ({ tenant_id, since: since ?? from, until: until ?? to }));
 
 const dayMs = 24 * 60 * 60 * 1000;
 
-/** GET /usage: requests, errors, tokens and latency per tenant (and per provider/model) over a window (default: the last 24 h). */
+/**
+ * GET /usage: requests, errors, tokens, cost and latency per tenant, split by provider/model
+ * and by key, over a window (default: the last 24 h).
+ */
 export function usageRoute(deps: AppDeps): Hono<AppEnv> {
   return new Hono<AppEnv>().get("/usage", async (c) => {
     const audit = auditDetail(c);
