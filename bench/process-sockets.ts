@@ -1,4 +1,5 @@
 import { readFileSync, readdirSync, readlinkSync } from "node:fs";
+import { descendants } from "../test/support/process-tree.ts";
 
 /**
  * Sockets a process holds, read from Linux's /proc: its file descriptors that are sockets.
@@ -11,23 +12,6 @@ export interface WorkerdProcesses {
   worker: number;
   /** wrangler dev's proxy in front of it (not there in production). */
   devProxy: number | undefined;
-}
-
-/** Every process below `pid`, children first. */
-function descendants(pid: number): number[] {
-  const found: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      // The command name (in parentheses) may hold spaces; the parent id is the second field after it.
-      const parent = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (parent === pid) found.push(Number(entry), ...descendants(Number(entry)));
-    } catch {
-      // The process ended while being read.
-    }
-  }
-  return found;
 }
 
 /** Socket inodes of TCP sockets listening on `port`. */

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { Agent, request } from "node:http";
 import { tmpdir } from "node:os";
@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePorts } from "../infra/free-port.ts";
+import { commandOf, descendants } from "../support/process-tree.ts";
 
 /**
  * `npm start` (scripts/start.ts) as a newcomer runs it, its edge's workerd processes held to
@@ -54,7 +55,7 @@ afterAll(async () => {
 describe("npm start after the edge ran out of file descriptors", () => {
   it("restarts the edge by itself, and answers again once the burst is over", async () => {
     expect(await chat()).toBe(200);
-    const workerds = descendants(start.pid ?? 0).filter((pid) => command(pid) === "workerd");
+    const workerds = descendants(start.pid ?? 0).filter((pid) => commandOf(pid) === "workerd");
     expect(workerds.length).toBeGreaterThan(0);
     for (const pid of workerds) expect(spawnSync("prlimit", ["--pid", String(pid), "--nofile=256:256"]).status).toBe(0);
 
@@ -107,29 +108,5 @@ async function until(done: () => boolean, timeoutMs: number, what: string): Prom
   while (!done()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; npm start said:\n${output.slice(-30).join("\n")}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-/** Every process below `pid`. */
-function descendants(pid: number): number[] {
-  const found: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      // The command name (in parentheses) may hold spaces; the parent id is the second field after it.
-      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === pid) found.push(Number(entry), ...descendants(Number(entry)));
-    } catch {
-      // Ended while being read.
-    }
-  }
-  return found;
-}
-
-function command(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/comm`, "utf8").trim();
-  } catch {
-    return "";
   }
 }

@@ -3,12 +3,12 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createApp } from "../../regional/app.ts";
 import { hashApiKey } from "../../regional/auth/api-key.ts";
 import { edgeKeyInvalidator } from "../../regional/auth/edge-key-cache.ts";
-import { auditIdHeader } from "../../regional/http/admin-audit.ts";
 import { createLogger } from "../../regional/logger.ts";
 import type { KeyRecord } from "../../shared/contract/keys.ts";
 import { keyRecordCacheKey } from "../../shared/key-cache-key.ts";
 import { sha256Hex, sign, signatureHeader, timestampHeader } from "../../shared/signing.ts";
 import { createTestApp, type TestApp } from "../support/regional-app.ts";
+import { adminCalls } from "../support/admin-calls.ts";
 
 /** PATCH /admin/keys/:id and /admin/tenants/:id: rate limits set, shown, audited and handed to the edge. */
 
@@ -45,36 +45,7 @@ interface KeyView extends Limits {
   prefix: string;
   key?: string;
 }
-interface AuditEntry {
-  event_id: string;
-  action: string;
-  resource: string;
-  result: string;
-  tenant_id: string | null;
-  metadata: Record<string, unknown>;
-}
-
-async function admin(method: string, path: string, body?: unknown): Promise<Response> {
-  return await app.request(`/admin${path}`, {
-    method,
-    headers: { authorization: `Bearer ${adminKey}`, "content-type": "application/json" },
-    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
-  });
-}
-
-async function json<T>(response: Response, status: number): Promise<T> {
-  const text = await response.text();
-  expect(response.status, text).toBe(status);
-  return JSON.parse(text) as T;
-}
-
-async function eventOf(response: Response): Promise<AuditEntry> {
-  const id = response.headers.get(auditIdHeader);
-  const page = await json<{ data: AuditEntry[] }>(await admin("GET", "/audit?limit=500"), 200);
-  const found = page.data.find((entry) => entry.event_id === id);
-  if (!found) throw new Error(`audit event ${id} not found`);
-  return found;
-}
+const { admin, json, eventOf } = adminCalls(() => app, adminKey);
 
 async function newTenant(): Promise<TenantView> {
   return await json<TenantView>(await admin("POST", "/tenants", { name: "limits" }), 201);
