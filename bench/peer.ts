@@ -23,6 +23,8 @@ export interface PeerOptions {
 
 /** The peer bench's mock upstream port (its `MOCK_PORT`, default 9100): regional forwards there. */
 const mockPort = (env: NodeJS.ProcessEnv) => Number(env.MOCK_PORT ?? 9100);
+/** The models the peer bench's mock upstream serves: a chat and an embeddings model. */
+const peerModels = ["mock-model", "mock-embed"];
 
 export async function peerBench(options: PeerOptions): Promise<number> {
   const peerDir = options.peerDir ?? process.env.PEER_BENCH_DIR ?? join(options.root, "..", "shared", "peer-bench");
@@ -36,6 +38,12 @@ export async function peerBench(options: PeerOptions): Promise<number> {
   const work = mkdtempSync(join(tmpdir(), "breakwater-peer-"));
   const apiKey = benchApiKey();
   const port = await freePort();
+  // The peer bench asks every gateway for `mock-model` and `mock-embed` by those names: routes give them to the upstream.
+  const routesFile = join(work, "routes.json");
+  writeFileSync(
+    routesFile,
+    JSON.stringify({ routes: Object.fromEntries(peerModels.map((model) => [model, { targets: [{ provider: "openai", model }] }])) }),
+  );
   const regional = startProcess({
     name: "built regional",
     command: process.execPath,
@@ -49,7 +57,8 @@ export async function peerBench(options: PeerOptions): Promise<number> {
       BREAKWATER_DEV_KEY: apiKey,
       OPENAI_API_KEY: "peer-bench-upstream-key",
       OPENAI_BASE_URL: `http://127.0.0.1:${mockPort(process.env)}/v1`,
-      OPENAI_MODELS: "mock-model",
+      OPENAI_MODELS: peerModels.join(","),
+      ROUTES_FILE: routesFile,
       // As deployed: an access-log line per request (read by this process, as a log shipper would).
       LOG_LEVEL: "info",
       BREAKWATER_DEV_RPM: "1000000000",
@@ -70,7 +79,7 @@ export async function peerBench(options: PeerOptions): Promise<number> {
       TARGET_NAME: "breakwater",
       TARGET_URL: `${origin}/v1`,
       TARGET_HEADERS: JSON.stringify({ authorization: `Bearer ${apiKey}` }),
-      TARGET_MODEL: "openai/mock-model",
+      TARGET_MODEL: "mock-model",
       TARGET_PIDS: String(pid),
     });
     const tableFile = join(outDir, "table.txt");
