@@ -1,7 +1,7 @@
 import type { ChatCompletionChunk, Usage } from "../../shared/contract/chat.ts";
 import { GatewayError } from "../../shared/error.ts";
 import type { StreamStart } from "./chat-attempts.ts";
-import { untilAborted } from "../../shared/resilience/deadline.ts";
+import { abortableReads } from "../../shared/resilience/abortable-reads.ts";
 
 export interface StreamGuardOptions {
   idleMs: number;
@@ -43,12 +43,18 @@ export async function* guardStream(start: StreamStart, options: StreamGuardOptio
       if (out) yield out;
     }
     if (!start.ended) {
-      for (;;) {
-        scope.deadline("idle", options.idleMs, `${options.provider} went silent for ${options.idleMs} ms mid-stream`);
-        const next = await untilAborted(rest.next(), scope.signal);
-        if (next.done) break;
-        const out = pass(next.value);
-        if (out) yield out;
+      const touch = scope.idle(options.idleMs, `${options.provider} went silent for ${options.idleMs} ms mid-stream`);
+      const reader = abortableReads(rest, scope.signal);
+      try {
+        for (;;) {
+          const next = await reader.next();
+          if (next.done) break;
+          touch();
+          const out = pass(next.value);
+          if (out) yield out;
+        }
+      } finally {
+        reader.release();
       }
     }
     if (!finished)

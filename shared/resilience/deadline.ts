@@ -15,6 +15,12 @@ export interface AttemptScope {
   signal: AbortSignal;
   /** Arms (or re-arms) the named deadline; firing it aborts the attempt. */
   deadline(name: DeadlineName, ms: number, message: string): void;
+  /**
+   * Arms the `idle` deadline: the attempt is aborted once `ms` pass without a call of the
+   * returned `touch`. One timer for the whole stream, not one per chunk: when it fires early
+   * (touched since), it is set again for what is left.
+   */
+  idle(ms: number, message: string): () => void;
   clear(name: DeadlineName): void;
   /** Ends the attempt: clears every timer. */
   close(): void;
@@ -48,6 +54,19 @@ export function openAttemptScope(clientSignal: AbortSignal): AttemptScope {
         name,
         setTimeout(() => controller.abort(new AttemptTimeout(message)), ms),
       );
+    },
+    idle(ms, message) {
+      let touchedAt = performance.now();
+      const check = () => {
+        const quietMs = performance.now() - touchedAt;
+        if (quietMs >= ms) controller.abort(new AttemptTimeout(message));
+        else timers.set("idle", setTimeout(check, ms - quietMs));
+      };
+      clear("idle");
+      timers.set("idle", setTimeout(check, ms));
+      return () => {
+        touchedAt = performance.now();
+      };
     },
     clear,
     close() {
