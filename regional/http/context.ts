@@ -15,6 +15,12 @@ export interface AppEnv {
     traceHeaders: Record<string, string> | undefined;
     /** Registers a listener told when the answer ends (an SSE answer: when its stream does); set by `responseEnd`. */
     onResponseEnd: (listener: OnResponseEnd) => void;
+    /**
+     * For a route that builds its SSE body and knows how it ends: takes over telling the end
+     * from `responseEnd`, which then leaves the body as it is (no stream wrapped around it),
+     * and returns what to call, once, when the stream ended.
+     */
+    reportStreamEnd: () => OnResponseEnd;
     /** Where the request came from (peer, and the client as far as trusted proxies or the edge say). */
     client: ClientAddress;
     auth: KeyRecord;

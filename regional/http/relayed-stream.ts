@@ -1,4 +1,5 @@
 import { GatewayError } from "../../shared/error.ts";
+import type { StreamEnd } from "../../shared/http/stream-end.ts";
 import type { SseEvent } from "../../shared/sse.ts";
 
 export interface RelayOptions<T> {
@@ -11,6 +12,8 @@ export interface RelayOptions<T> {
   broken(error: GatewayError): Uint8Array | undefined;
   /** Told once, when the stream ended, broke or the client left. */
   onEnd(error?: unknown): void;
+  /** Told once too, how it ended (for the response-end listeners of an SSE answer). */
+  ended?: (end: StreamEnd) => void;
 }
 
 /**
@@ -19,10 +22,11 @@ export interface RelayOptions<T> {
  */
 export function relayed<T>(parts: AsyncIterator<T>, options: RelayOptions<T>): ReadableStream<Uint8Array> {
   let ended = false;
-  const end = (error?: unknown) => {
+  const end = (how: StreamEnd, error?: unknown) => {
     if (ended) return;
     ended = true;
     options.onEnd(error);
+    options.ended?.(how);
   };
   return new ReadableStream<Uint8Array>(
     {
@@ -32,13 +36,13 @@ export function relayed<T>(parts: AsyncIterator<T>, options: RelayOptions<T>): R
             const { done, value } = await parts.next();
             if (done) {
               controller.close();
-              return end();
+              return end("done");
             }
             const bytes = options.encode(value);
             if (bytes) return controller.enqueue(bytes);
           }
         } catch (error) {
-          end(error);
+          end("error", error);
           const last = options.broken(error instanceof GatewayError ? error : new GatewayError("internal_error", { cause: error }));
           if (!last) return controller.error(error);
           controller.enqueue(last);
@@ -46,7 +50,7 @@ export function relayed<T>(parts: AsyncIterator<T>, options: RelayOptions<T>): R
         }
       },
       async cancel() {
-        end(new DOMException("The client left.", "AbortError"));
+        end("client_gone", new DOMException("The client left.", "AbortError"));
         await parts.return?.().catch(() => {});
       },
     },

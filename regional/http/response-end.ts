@@ -14,14 +14,25 @@ const isEventStream = (response: Response) => response.headers.get("content-type
 export const responseEnd = (): MiddlewareHandler<AppEnv> =>
   async function responseEnd(c, next) {
     const listeners: OnResponseEnd[] = [];
-    c.set("onResponseEnd", (listener) => listeners.push(listener));
-    await next();
-    if (listeners.length === 0) return;
+    let told = false;
     const notify = (end: ResponseEnd) => {
+      if (told) return;
+      told = true;
       for (const listener of listeners) listener(end);
     };
+    let reported = false;
+    c.set("onResponseEnd", (listener) => listeners.push(listener));
+    c.set("reportStreamEnd", () => {
+      reported = true;
+      return notify;
+    });
+    await next();
+    if (listeners.length === 0) return;
+    const stream = isEventStream(c.res);
+    // The route tells its stream's end itself: one stream layer less between the provider and the client.
+    if (stream && reported) return;
     // Only a stream's body is touched: reading `body` of any other answer would cost the server its fast path.
-    const body = isEventStream(c.res) ? c.res.body : null;
+    const body = stream ? c.res.body : null;
     if (body) c.res = new Response(watchStreamEnd(body, notify), c.res);
     else notify("done");
   };

@@ -1,5 +1,6 @@
 import type { ChatCompletionChunk } from "../../shared/contract/chat.ts";
 import { GatewayError } from "../../shared/error.ts";
+import type { StreamEnd } from "../../shared/http/stream-end.ts";
 import { sseData } from "../../shared/sse.ts";
 
 export interface SseOptions {
@@ -8,6 +9,8 @@ export interface SseOptions {
   requestId: string;
   /** Written right before `[DONE]` of a stream that ended whole (the cost comment); undefined, nothing. */
   beforeDone?: () => Uint8Array | undefined;
+  /** Told once how the stream ended: whole, with an error event, or cancelled by a client that left. */
+  onEnd?: (end: StreamEnd) => void;
 }
 
 /**
@@ -28,6 +31,7 @@ export function chatSse(chunks: AsyncIterable<ChatCompletionChunk>, options: Sse
             if (last) controller.enqueue(last);
             controller.enqueue(sseData("[DONE]"));
             controller.close();
+            options.onEnd?.("done");
             return;
           }
           controller.enqueue(sseData(await serialised(iterator, value, options)));
@@ -35,9 +39,11 @@ export function chatSse(chunks: AsyncIterable<ChatCompletionChunk>, options: Sse
           const gatewayError = error instanceof GatewayError ? error : new GatewayError("internal_error", { cause: error });
           controller.enqueue(sseData(JSON.stringify(gatewayError.toBody(options.requestId))));
           controller.close();
+          options.onEnd?.("error");
         }
       },
       async cancel() {
+        options.onEnd?.("client_gone");
         await iterator.return?.();
       },
     },

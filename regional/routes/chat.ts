@@ -90,7 +90,12 @@ export function chatRoute(deps: AppDeps): Hono<AppEnv> {
         else deps.logger.warn("stream failed after it started", { requestId, provider: served.provider, parts: parts.length, error });
       },
     });
-    const body = chatSse(chunks, { model: (chunk) => chunk.model, requestId, beforeDone: () => costComment(cost) });
+    const body = chatSse(chunks, {
+      model: (chunk) => chunk.model,
+      requestId,
+      beforeDone: () => costComment(cost),
+      onEnd: c.get("reportStreamEnd")?.(),
+    });
     return c.body(body, 200, {
       ...servedBy(served),
       ...degradedBy(admission.degraded),

@@ -192,12 +192,15 @@ export async function forwardEvents(c: Ctx, deps: AppDeps, request: ForwardedReq
     },
     broken: (error) => sseFrame(rules.errorEvent(error, requestId)),
     onEnd: () => finish?.({ model: `${served.provider}/${served.model}`, usage: usage ?? usageOf(undefined), billed: billed() }),
+    ended: c.get("reportStreamEnd")?.(),
   });
   return c.body(body, 200, {
     ...headersOf(admission),
     "content-type": "text/event-stream; charset=utf-8",
     "cache-control": "no-cache",
     "x-accel-buffering": "no",
+    // Declared, @hono/node-server writes the head and streams at once instead of probing the body for a length first.
+    "transfer-encoding": "chunked",
   });
 }
 

@@ -222,6 +222,17 @@ describe("regional logs", () => {
     await reader?.read();
     await reader?.cancel();
     expect(accessLineOf(left.headers.get("x-request-id") ?? "")).toMatchObject({ status: 200, stream: "client_gone" });
+
+    // A Responses stream ends with its `response.completed` event, not `[DONE]`: whole all the same.
+    const responses = await t.app.request(postJson("/v1/responses", { model: "mock/echo", input: "one two", stream: true }, t.apiKey));
+    const responsesText = await responses.text();
+    expect(responsesText).toContain("response.completed");
+    expect(responsesText).not.toContain("[DONE]");
+    expect(accessLineOf(responses.headers.get("x-request-id") ?? "")).toMatchObject({
+      status: 200,
+      stream: "done",
+      route: "/v1/responses",
+    });
   });
 
   it("log health checks at debug, not info", async () => {
