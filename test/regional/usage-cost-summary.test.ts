@@ -110,7 +110,10 @@ describe("GET /admin/usage", () => {
 
     // Usage rows are written best-effort, in batches: one that met a busy Postgres is written at the next flush.
     let [tenant] = await summary(`tenant_id=${tenantId}`);
-    for (const deadline = Date.now() + 5_000; !tenant && Date.now() < deadline;) [tenant] = await summary(`tenant_id=${tenantId}`);
+    for (const deadline = Date.now() + 5_000; !tenant && Date.now() < deadline;) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      [tenant] = await summary(`tenant_id=${tenantId}`);
+    }
 
     expect(tenant).toMatchObject({ requests: 1, cost_usd: cost });
     expect(tenant?.by_key).toEqual([expect.objectContaining({ key_id: key.id, cost_usd: cost })]);
