@@ -36,11 +36,13 @@ export function usageRoute(deps: AppDeps): Hono<AppEnv> {
     const audit = auditDetail(c);
     audit.action = auditActions.usageSummary;
     const query = parseOrThrow(usageQuery, c.req.query());
-    const until = query.until ? new Date(query.until) : new Date();
-    const since = query.since ? new Date(query.since) : new Date(until.getTime() - dayMs);
     Object.assign(audit, { tenantId: query.tenant_id ?? null, resource: query.tenant_id ? `tenant:${query.tenant_id}` : "usage" });
     // Rows still queued in this process count too.
     await deps.usage.flush();
+    // The period is half-open, [since, until): by default it ends just past now, so a request
+    // answered in this very millisecond is counted too.
+    const until = query.until ? new Date(query.until) : new Date(Date.now() + 1);
+    const since = query.since ? new Date(query.since) : new Date(until.getTime() - dayMs);
     const data = await summariseUsage(await deps.db.read(query.tenant_id), { tenantId: query.tenant_id, since, until });
     return c.json({ object: "usage.summary", since: since.toISOString(), until: until.toISOString(), data });
   });
