@@ -6,9 +6,9 @@ import { edgeKeyInvalidator } from "../../regional/auth/edge-key-cache.ts";
 import { createLogger } from "../../regional/logger.ts";
 import { keyRecord, type KeyRecord } from "../../shared/contract/keys.ts";
 import { keyRecordCacheKey } from "../../shared/key-cache-key.ts";
-import { sha256Hex, sign, signatureHeader, timestampHeader } from "../../shared/signing.ts";
 import { createTestApp, type TestApp } from "../support/regional-app.ts";
 import { adminCalls } from "../support/admin-calls.ts";
+import { edgeSignedGet, keyRecordPath } from "../support/edge-signed.ts";
 
 /** Budgets set through the admin API: validated, audited, and handed to the edge in key records. */
 
@@ -54,16 +54,8 @@ async function newKey(tenantId: string): Promise<{ id: string; key: string }> {
 
 /** What the edge reads on a cache miss: the signed `GET /internal/keys/:sha256`, checked against the shared schema. */
 async function edgeRecord(key: string): Promise<KeyRecord> {
-  const path = `/internal/keys/${hashApiKey(key).toString("hex")}`;
-  const timestampS = Math.floor(Date.now() / 1000);
-  const signature = await sign(signingSecret, {
-    method: "GET",
-    pathAndQuery: path,
-    timestampS,
-    bodySha256: await sha256Hex(""),
-    headers: {},
-  });
-  const response = await app.request(path, { headers: { [timestampHeader]: String(timestampS), [signatureHeader]: signature } });
+  const path = keyRecordPath(key);
+  const response = await app.request(path, { headers: await edgeSignedGet(signingSecret, path) });
   return keyRecord.parse(await json<unknown>(response, 200));
 }
 

@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../regional/app.ts";
-import { hashApiKey } from "../../regional/auth/api-key.ts";
 import type { KeyRecord } from "../../shared/contract/keys.ts";
-import { sha256Hex, sign, signatureHeader, timestampHeader } from "../../shared/signing.ts";
 import { startPostgres, type PostgresCluster } from "../infra/postgres.ts";
 import { waitUntil } from "../infra/wait-until.ts";
 import { createTestApp, type TestApp } from "../support/regional-app.ts";
+import { edgeSignedGet, keyRecordPath } from "../support/edge-signed.ts";
 
 const adminKey = "admin-key-for-revocation-tests-0123456789";
 const secret = "edge-signing-secret-for-revocation-tests";
@@ -25,12 +24,8 @@ describe("a revoked key, with a replica that has not replayed the revocation", (
 
   /** What the edge asks on a cache miss: the signed `GET /internal/keys/:sha256`. */
   const edgeLookup = async (): Promise<Response> => {
-    const path = `/internal/keys/${hashApiKey(key).toString("hex")}`;
-    const timestampS = Math.floor(Date.now() / 1000);
-    const signature = await sign(secret, { method: "GET", pathAndQuery: path, timestampS, bodySha256: await sha256Hex(""), headers: {} });
-    return await edgeFacing.request(`http://regional.test${path}`, {
-      headers: { [timestampHeader]: String(timestampS), [signatureHeader]: signature },
-    });
+    const path = keyRecordPath(key);
+    return await edgeFacing.request(`http://regional.test${path}`, { headers: await edgeSignedGet(secret, path) });
   };
   /** Regional checking the key itself (no edge in front, as in tests and local mode). */
   const directCall = async (): Promise<number> =>
