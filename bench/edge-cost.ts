@@ -13,7 +13,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
-import { Agent, request } from "node:http";
+import { Agent } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
@@ -23,6 +23,7 @@ import { keyRecordCacheKey } from "../shared/key-cache-key.ts";
 import { sha256Hex } from "../shared/signing.ts";
 import { startRedis } from "../test/infra/redis.ts";
 import { startUpstashShim } from "../test/infra/upstash-shim.ts";
+import { burstStream } from "../test/support/burst-stream.ts";
 import { startCountingProxy, type CountingProxy, type ProxyCounts } from "./counting-proxy.ts";
 import { startRegional, startWrangler } from "./edge-auth.ts";
 import type { MicroResult } from "./micro.ts";
@@ -268,39 +269,6 @@ async function snapshot(client: Client): Promise<Snapshot> {
   return { origin: client.origin.counts(), upstash: client.upstash.counts(), durableObjects: durableObjectCalls, cacheApi };
 }
 
-/** One stream through the edge, read to its end; every `abandonEvery`th stalls after its first piece and its client leaves. */
-function openStream(client: Client, agent: Agent, abandon: boolean): Promise<"completed" | "abandoned" | string> {
-  const body = JSON.stringify(chat({ stream: true }));
-  // Held open long enough that the whole burst is in flight at once.
-  const fault = abandon ? "stall-after=1" : "first-token-delay=1500";
-  return new Promise((resolve) => {
-    const req = request(
-      `${client.edge}/v1/chat/completions`,
-      { method: "POST", agent, headers: { ...bearer(client.apiKey), "x-mock-fault": fault, "content-length": Buffer.byteLength(body) } },
-      (res) => {
-        let text = "";
-        res.on("data", (part: Buffer) => {
-          text += part.toString("utf8");
-          if (abandon && text.includes('"content":"')) {
-            req.destroy();
-            resolve("abandoned");
-          }
-        });
-        res.on("end", () =>
-          resolve(res.statusCode === 200 && text.includes("data: [DONE]") ? "completed" : `${res.statusCode}: ${text.slice(0, 200)}`),
-        );
-        res.on("error", (error) => resolve(`response broke: ${error.message}`));
-      },
-    );
-    req.on("error", (error) => resolve(`request failed: ${error.message}`));
-    req.setTimeout(60_000, () => {
-      req.destroy();
-      resolve("no end within 60 s");
-    });
-    req.end(body);
-  });
-}
-
 async function streamBurst(client: Client, workerds: WorkerdProcesses, streams: number): Promise<StreamBurst> {
   const baseline = socketCount(workerds.worker) ?? 0;
   const peak = { worker: baseline, devProxy: workerds.devProxy === undefined ? null : (socketCount(workerds.devProxy) ?? 0) };
@@ -313,7 +281,19 @@ async function streamBurst(client: Client, workerds: WorkerdProcesses, streams: 
   const agent = new Agent({ keepAlive: false, maxSockets: Number.POSITIVE_INFINITY });
   let outcomes: string[];
   try {
-    outcomes = await Promise.all(Array.from({ length: streams }, (_, i) => openStream(client, agent, i % 50 === 49)));
+    outcomes = await Promise.all(
+      Array.from({ length: streams }, (_, i) =>
+        burstStream({
+          url: `${client.edge}/v1/chat/completions`,
+          apiKey: client.apiKey,
+          agent,
+          abandon: i % 50 === 49,
+          // Held open long enough that the whole burst is in flight at once.
+          firstTokenDelayMs: 1500,
+          timeoutMs: 60_000,
+        }),
+      ),
+    );
   } finally {
     clearInterval(sampler);
     agent.destroy();

@@ -1,8 +1,9 @@
-import { Agent, request } from "node:http";
+import { Agent } from "node:http";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { startEdge, startRegional, type RunningProcess } from "../support/processes.ts";
 import { parseExposition } from "../support/prometheus-text.ts";
+import { burstStream } from "../support/burst-stream.ts";
 
 /**
  * Many streams through the edge (real `wrangler dev`, Upstash) at once, with a key no tier
@@ -51,53 +52,26 @@ async function keyLookups(): Promise<number> {
     .reduce((total, sample) => total + sample.value, 0);
 }
 
-/** One stream, read to its end; an abandoning client hangs up after the first piece of content. */
-function stream(agent: Agent, abandon: boolean): Promise<string> {
-  const body = JSON.stringify({ model: "mock/echo", stream: true, messages: [{ role: "user", content: "one two three" }] });
-  return new Promise((resolve) => {
-    const req = request(
-      `${edge.url}/v1/chat/completions`,
-      {
-        method: "POST",
-        agent,
-        headers: {
-          authorization: `Bearer ${devKey}`,
-          "content-type": "application/json",
-          "content-length": Buffer.byteLength(body),
-          // Held for a moment before the first token, so the whole burst is in flight together.
-          "x-mock-fault": abandon ? "stall-after=1" : "first-token-delay=500",
-        },
-      },
-      (res) => {
-        let text = "";
-        res.on("data", (part: Buffer) => {
-          text += part.toString("utf8");
-          if (abandon && text.includes('"content":"')) {
-            req.destroy();
-            resolve("abandoned");
-          }
-        });
-        res.on("end", () =>
-          resolve(res.statusCode === 200 && text.includes("data: [DONE]") ? "done" : `${res.statusCode}: ${text.slice(0, 300)}`),
-        );
-        res.on("error", (error) => resolve(`broken: ${error.message}`));
-      },
-    );
-    req.on("error", (error) => resolve(`failed: ${error.message}`));
-    req.end(body);
-  });
-}
-
 describe("a burst of concurrent streams through the edge", () => {
   it("ends every stream a client kept, looks a cold key up once, and answers the next request", async () => {
     const lookupsBefore = await keyLookups();
     const agent = new Agent({ keepAlive: false, maxSockets: Number.POSITIVE_INFINITY });
-    const outcomes = await Promise.all(Array.from({ length: streams }, (_, i) => stream(agent, i % abandonEvery === abandonEvery - 1)));
+    const outcomes = await Promise.all(
+      Array.from({ length: streams }, (_, i) =>
+        burstStream({
+          url: `${edge.url}/v1/chat/completions`,
+          apiKey: devKey,
+          agent,
+          abandon: i % abandonEvery === abandonEvery - 1,
+          firstTokenDelayMs: 500,
+        }),
+      ),
+    );
     agent.destroy();
 
     const abandoned = streams / abandonEvery;
     expect(outcomes.filter((outcome) => outcome === "abandoned")).toHaveLength(abandoned);
-    expect(outcomes.filter((outcome) => outcome !== "abandoned" && outcome !== "done")).toEqual([]);
+    expect(outcomes.filter((outcome) => outcome !== "abandoned" && outcome !== "completed")).toEqual([]);
     // Every request of the burst missed the isolate's memory and Upstash; one lookup served them all.
     expect((await keyLookups()) - lookupsBefore).toBe(1);
 
