@@ -2,9 +2,16 @@
  * What observability costs a request (issue 18: ≤ 20 µs on the success path): the regional
  * app in process over a real Postgres, a non-stream chat answered at once by a stub provider,
  * measured with everything on — Prometheus metrics, tracing with a batch exporter posting OTLP
- * to a local sink, the access log (pino, one JSON line a request) — and with all of it off, in
- * alternating rounds so both see the same machine. The figure is this process's CPU time per
- * request (not wall time): other work on a shared machine moves it far less.
+ * to a local sink, the access log (pino, one JSON line a request) — with each part alone, and
+ * with all of it off. The figure is CPU time per request (not wall time): other work on a
+ * shared machine moves it far less.
+ *
+ * Every variant is an app of its own in one process, measured in turns — a batch of each, in
+ * a rotating order, round after round — and each round's figure is taken against that round's
+ * "off" batch, the median of the rounds counting: drift (a neighbour's load, the CPU's clock)
+ * lands on both sides of each difference. One process is fair since no variant turns on
+ * process-wide costs for the others (tracing enters its AsyncLocalStorage only around work
+ * that needs it; see regional/observability/scoped-context.ts).
  *
  * `npm run bench` calls `observabilityFigures`; `tsx bench/observability.ts` runs it alone.
  */
@@ -15,7 +22,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { createMetrics } from "../regional/observability/metrics.ts";
-import { createTracing } from "../regional/observability/tracing.ts";
+import { createTracing, type Tracing } from "../regional/observability/tracing.ts";
 import { samplerOf } from "../regional/observability/trace-settings.ts";
 import { startPostgres } from "../test/infra/postgres.ts";
 import { createTestApp, postJson, type TestApp } from "../test/support/regional-app.ts";
@@ -24,50 +31,48 @@ import { formatMicro, type MicroResult } from "./micro.ts";
 import { percentile } from "./stats.ts";
 
 export interface ObservabilityOptions {
-  /** Requests per measured batch. */
+  /** Requests per batch. */
   requests?: number;
-  /** Measured batches per variant and process (the median counts). */
-  batches?: number;
+  /** Rounds: a measured batch of every variant each. */
+  rounds?: number;
 }
 
 /** Each part on its own, all of them (traces of every request, or of one in ten), and none. */
 const variants = ["off", "metrics", "tracing", "access log", "all", "all, traces sampled 10 %"] as const;
 type Variant = (typeof variants)[number];
 
-/**
- * Every variant in a process of its own: on Node 20 the first request traced in a process
- * (AsyncLocalStorage) slows every promise of it from then on, which in one process would land
- * on the "off" variant too. Each runs twice, in reverse order the second time; the mean counts.
- */
+/** CPU µs a request each variant added over "off", per round. */
+type Added = Record<Variant, number[]>;
+
 export async function observabilityFigures(options: ObservabilityOptions = {}): Promise<MicroResult[]> {
   const cluster = await startPostgres({ database: "observability_bench" });
   const sink = await startOtlpSink();
   try {
-    const runs = new Map<Variant, number[]>(variants.map((variant) => [variant, []]));
-    for (const order of [variants, [...variants].reverse()]) {
-      for (const variant of order) runs.get(variant)?.push(await inChild(variant, cluster.primaryUrl, sink.url, options));
-    }
+    const { off, added } = await inChild(cluster.primaryUrl, sink.url, options);
     if (sink.spans() === 0) throw new Error("the OTLP sink received no spans: tracing was not on");
-    const us = (variant: Variant) => mean(runs.get(variant) ?? []);
-    const off = us("off");
+    const median = (variant: Variant) =>
+      percentile(
+        [...added[variant]].sort((a, b) => a - b),
+        0.5,
+      );
     return [
       { id: "chat in process, observability off (CPU µs/request)", value: off, unit: "µs/op" },
       ...variants
         .filter((variant) => variant !== "off" && !variant.startsWith("all"))
         .map((variant): MicroResult => ({
           id: `observability: ${variant} alone (added CPU µs/request)`,
-          value: us(variant) - off,
+          value: median(variant),
           unit: "µs/op",
         })),
       {
         id: "observability: metrics + tracing (OTLP) + access log (added CPU µs/request)",
-        value: us("all") - off,
+        value: median("all"),
         unit: "µs/op",
         aim: { op: "≤", value: 20 },
       },
       {
         id: "observability: the same, traces sampled 1 in 10 (added CPU µs/request)",
-        value: us("all, traces sampled 10 %") - off,
+        value: median("all, traces sampled 10 %"),
         unit: "µs/op",
         aim: { op: "≤", value: 20 },
       },
@@ -78,23 +83,28 @@ export async function observabilityFigures(options: ObservabilityOptions = {}): 
   }
 }
 
-const mean = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
-
-function inChild(variant: Variant, databaseUrl: string, sinkUrl: string, options: ObservabilityOptions): Promise<number> {
-  const args = ["--import", "tsx", fileURLToPath(import.meta.url), "--variant", variant, "--database", databaseUrl, "--sink", sinkUrl];
-  args.push("--requests", String(options.requests ?? 2_000), "--batches", String(options.batches ?? 5));
+/** The measurement in a fresh process, away from whatever else the bench ran before. */
+function inChild(databaseUrl: string, sinkUrl: string, options: ObservabilityOptions): Promise<{ off: number; added: Added }> {
+  const args = ["--import", "tsx", fileURLToPath(import.meta.url), "--database", databaseUrl, "--sink", sinkUrl];
+  args.push("--requests", String(options.requests ?? 2_000), "--rounds", String(options.rounds ?? 25));
   return new Promise((resolve, reject) => {
     execFile(process.execPath, args, { cwd: fileURLToPath(new URL("..", import.meta.url)) }, (error, stdout, stderr) => {
-      const value = Number(/^cpu-us (\S+)$/m.exec(stdout)?.[1]);
-      if (error || !Number.isFinite(value))
-        reject(new Error(`observability variant ${variant} failed: ${error?.message ?? ""}\n${stderr}`));
-      else resolve(value);
+      const line = /^figures (.+)$/m.exec(stdout)?.[1];
+      if (error || line === undefined) reject(new Error(`observability measurement failed: ${error?.message ?? ""}\n${stderr}`));
+      else resolve(JSON.parse(line) as { off: number; added: Added });
     });
   });
 }
 
-/** The child's part: the app with `variant` on, warmed up, then the median of its batches. */
-async function measureVariant(variant: Variant, databaseUrl: string, sinkUrl: string, requests: number, batches: number): Promise<number> {
+interface Measured {
+  variant: Variant;
+  app: TestApp;
+  tracing: Tracing | undefined;
+  logLines: string[];
+}
+
+/** The app with `variant` on. */
+async function appWith(variant: Variant, databaseUrl: string, sinkUrl: string): Promise<Measured> {
   const everything = variant.startsWith("all");
   const tracing =
     variant === "tracing" || everything
@@ -105,33 +115,59 @@ async function measureVariant(variant: Variant, databaseUrl: string, sinkUrl: st
         })
       : undefined;
   const logLines: string[] = [];
-  const t = await createTestApp(databaseUrl, {
+  const app = await createTestApp(databaseUrl, {
     providers: [instantProvider()],
-    keyCacheTtlMs: 60_000,
+    keyCacheTtlMs: 600_000,
     ...((variant === "metrics" || everything) && { metrics: createMetrics() }),
     ...(tracing && { tracer: tracing.tracer }),
     ...((variant === "access log" || everything) && { logLines }),
   });
+  return { variant, app, tracing, logLines };
+}
+
+/** The child's part: every variant warmed up, then `rounds` rounds of a batch each. */
+async function measureAll(
+  databaseUrl: string,
+  sinkUrl: string,
+  requests: number,
+  rounds: number,
+  only: readonly Variant[] = variants,
+): Promise<{ off: number; added: Added }> {
+  const apps: Measured[] = [];
+  for (const variant of only) apps.push(await appWith(variant, databaseUrl, sinkUrl));
   try {
-    await perRequestUs(t, requests);
-    const measured: number[] = [];
-    for (let batch = 0; batch < batches; batch++) {
-      measured.push(await perRequestUs(t, requests));
-      logLines.length = 0;
+    for (const measured of apps) await batchUs(measured, requests);
+    const offs: number[] = [];
+    const added = Object.fromEntries(variants.map((variant) => [variant, [] as number[]])) as Added;
+    for (let round = 0; round < rounds; round++) {
+      // Rotated, so no variant always runs right after the same other one.
+      const order = apps.map((_, at) => apps[(at + round) % apps.length] as Measured);
+      const us = new Map<Variant, number>();
+      for (const measured of order) us.set(measured.variant, await batchUs(measured, requests));
+      const off = us.get("off") ?? 0;
+      offs.push(off);
+      for (const variant of only) added[variant].push((us.get(variant) ?? 0) - off);
     }
-    await tracing?.flush();
-    return percentile(
-      measured.sort((a, b) => a - b),
-      0.5,
-    );
+    return {
+      off: percentile(
+        offs.sort((a, b) => a - b),
+        0.5,
+      ),
+      added,
+    };
   } finally {
-    await t.close();
-    await tracing?.shutdown();
+    for (const { app, tracing } of apps) {
+      await app.close();
+      await tracing?.shutdown();
+    }
   }
 }
 
-/** This process's mean CPU time (user + system) over `requests` sequential non-stream chats through the app. */
-async function perRequestUs(t: TestApp, requests: number): Promise<number> {
+/**
+ * This process's mean CPU time (user + system) over `requests` sequential non-stream chats
+ * through the app, the export of the spans they made included.
+ */
+async function batchUs({ app: t, tracing, logLines }: Measured, requests: number): Promise<number> {
   const started = process.cpuUsage();
   for (let i = 0; i < requests; i++) {
     const body = { model: "stub/m", messages: [{ role: "user", content: `hi ${i}` }] };
@@ -139,7 +175,9 @@ async function perRequestUs(t: TestApp, requests: number): Promise<number> {
     if (response.status !== 200) throw new Error(`chat answered ${response.status}: ${await response.text()}`);
     await response.arrayBuffer();
   }
+  await tracing?.flush();
   const used = process.cpuUsage(started);
+  logLines.length = 0;
   return (used.user + used.system) / requests;
 }
 
@@ -190,16 +228,24 @@ async function startOtlpSink(): Promise<OtlpSink> {
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const { values } = parseArgs({
     options: {
-      variant: { type: "string" },
       database: { type: "string" },
       sink: { type: "string" },
       requests: { type: "string" },
-      batches: { type: "string" },
+      rounds: { type: "string" },
+      // Some of the variants only (comma-separated), to look at one closely: `--only off,tracing`.
+      only: { type: "string" },
     },
   });
-  const variant = variants.find((name) => name === values.variant);
-  if (variant && values.database && values.sink) {
-    const us = await measureVariant(variant, values.database, values.sink, Number(values.requests ?? 2_000), Number(values.batches ?? 5));
-    process.stdout.write(`cpu-us ${us}\n`);
+  const only = values.only?.split(",").map((name) => variants.find((variant) => variant === name) ?? name);
+  if (only?.some((name) => !variants.some((variant) => variant === name))) throw new Error(`--only takes ${variants.join(", ")}`);
+  if (values.database && values.sink) {
+    const figures = await measureAll(
+      values.database,
+      values.sink,
+      Number(values.requests ?? 2_000),
+      Number(values.rounds ?? 25),
+      only as Variant[] | undefined,
+    );
+    process.stdout.write(`figures ${JSON.stringify(figures)}\n`);
   } else console.log(formatMicro(await observabilityFigures()));
 }

@@ -1,4 +1,6 @@
+import type { Context } from "@opentelemetry/api";
 import { timingSafeEqual } from "node:crypto";
+import { withinTrace } from "../observability/scoped-context.ts";
 import { GatewayError } from "../../shared/error.ts";
 import type { RateLimits } from "../../shared/contract/keys.ts";
 import type { CommitHook } from "../audit/commit-hook.ts";
@@ -15,8 +17,11 @@ export interface KeyRecord {
 }
 
 export interface KeyStore {
-  /** The active key's record, or null for an unknown, revoked or disabled key. */
-  verify(key: string): Promise<KeyRecord | null>;
+  /**
+   * The active key's record, or null for an unknown, revoked or disabled key. `trace`: the
+   * request's trace context, which a lookup in the database is traced under.
+   */
+  verify(key: string, trace?: Context): Promise<KeyRecord | null>;
   /** Creates a tenant-owned key and returns it; only its hash is kept. */
   create(tenantId: string, name?: string, key?: string, onCommit?: CommitHook<KeyRecord>): Promise<{ key: string; record: KeyRecord }>;
   /** A tenant's keys, newest first; the prefix is all that is left to show of each. */
@@ -126,13 +131,13 @@ export function createKeyStore(db: Db, options: { cacheTtlMs: number; now?: () =
   }
 
   return {
-    async verify(key) {
+    async verify(key, trace) {
       if (!looksLikeApiKey(key)) return null;
       const hash = hashApiKey(key);
       const cacheKey = hash.toString("base64");
       const cached = cache.get(cacheKey);
       if (cached && cached.expiresAt > now()) return cached.record;
-      const record = await lookup(key, hash);
+      const record = await withinTrace(trace, () => lookup(key, hash));
       if (cache.size > 10_000) cache.clear();
       cache.set(cacheKey, { record, expiresAt: now() + (record ? options.cacheTtlMs : negativeTtlMs) });
       return record;

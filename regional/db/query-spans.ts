@@ -1,5 +1,6 @@
 import { context, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type Tracer } from "@opentelemetry/api";
 import type postgres from "postgres";
+import { withinTrace } from "../observability/scoped-context.ts";
 
 /** Which pool's queries are traced, and as which node: `primary`, `replica-1`, ... */
 export interface QuerySpans {
@@ -107,7 +108,7 @@ export function tracedSql(sql: postgres.Sql, spans: QuerySpans): postgres.Sql {
     const span = spans.tracer.startSpan("transaction", { kind: SpanKind.CLIENT, attributes: node }, parent);
     const run = () =>
       Reflect.apply(sql.begin, sql, [...args, (tx: postgres.TransactionSql) => fn(withQuerySpans(tx, spans, node))]) as Promise<unknown>;
-    return context.with(trace.setSpan(parent, span), run).then(
+    return withinTrace(trace.setSpan(parent, span), run).then(
       (result) => {
         span.end();
         return result;

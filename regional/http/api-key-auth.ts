@@ -25,7 +25,7 @@ export const apiKeyAuth = (keys: KeyStore, failures?: AuthFailureAuditor): Middl
       });
       throw new GatewayError("invalid_api_key", { message: "No API key: send it as 'Authorization: Bearer <key>'." });
     }
-    const record = await keys.verify(key);
+    const record = await keys.verify(key, c.get("trace"));
     if (!record) {
       // Only the prefix, never the rest: it names the key without revealing it.
       const named = looksLikeApiKey(key);

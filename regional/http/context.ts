@@ -1,3 +1,4 @@
+import type { Context } from "@opentelemetry/api";
 import type { KeyRecord } from "../auth/key-store.ts";
 import type { Usage } from "../../shared/contract/chat.ts";
 import type { ClientAddress } from "./client-address.ts";
@@ -11,8 +12,11 @@ export interface AppEnv {
     requestId: string;
     /** The W3C trace this request belongs to (32 hex), set by the tracing middleware; logs and error bodies carry it. */
     traceId: string;
-    /** With tracing off, the incoming `traceparent` (and `tracestate`) to carry on to providers; set by the tracing middleware. */
-    traceHeaders: Record<string, string> | undefined;
+    /**
+     * The request's trace context, set by the tracing middleware: its server span, or with
+     * tracing off the incoming `traceparent`'s (ROOT when none). Handed to provider calls.
+     */
+    trace: Context;
     /** Registers a listener told when the answer ends (an SSE answer: when its stream does); set by `responseEnd`. */
     onResponseEnd: (listener: OnResponseEnd) => void;
     /**

@@ -14,7 +14,6 @@ export function attemptMetrics(metrics: Metrics): AttemptObserver {
       else if (info.fallback > 0) target.fallbacks.inc();
       const started = performance.now();
       return {
-        run: (call) => call(),
         end(result) {
           const ended = target.ended(result);
           ended.attempts.inc();

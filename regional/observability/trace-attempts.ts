@@ -1,16 +1,15 @@
-import { context, SpanKind, SpanStatusCode, trace, type Tracer } from "@opentelemetry/api";
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Tracer } from "@opentelemetry/api";
 import { GatewayError } from "../../shared/error.ts";
 import type { AttemptObserver } from "../routing/attempt-observer.ts";
 
 /**
- * A client span per upstream attempt (`chat openai/gpt-4o`), child of the request's span; the
- * call runs inside it, so the provider request carries its `traceparent`. A stream's attempt
+ * A client span per upstream attempt (`chat openai/gpt-4o`), child of the request's span; its
+ * context goes with the call, so the provider request carries its `traceparent`. A stream's attempt
  * ends at its first content (the `first_token` event); the rest is the `breakwater.stream` span.
  */
 export function tracingObserver(tracer: Tracer): AttemptObserver {
   return {
-    start(info) {
-      const parent = context.active();
+    start(info, parent = ROOT_CONTEXT) {
       const span = tracer.startSpan(
         `${info.kind} ${info.provider}/${info.model}`,
         {
@@ -26,9 +25,8 @@ export function tracingObserver(tracer: Tracer): AttemptObserver {
         },
         parent,
       );
-      const active = trace.setSpan(parent, span);
       return {
-        run: (call) => context.with(active, call),
+        trace: trace.setSpan(parent, span),
         end(result, error) {
           span.setAttribute("breakwater.attempt.outcome", result);
           if (error instanceof GatewayError && error.upstreamStatus !== undefined)
@@ -47,6 +45,6 @@ export function tracingObserver(tracer: Tracer): AttemptObserver {
 }
 
 /** Marks the first content of a stream on the attempt's span: its offset from the span's start is the time to first token. */
-export function markFirstToken(): void {
-  trace.getActiveSpan()?.addEvent("first_token");
+export function markFirstToken(attempt: Context | undefined): void {
+  if (attempt !== undefined) trace.getSpan(attempt)?.addEvent("first_token");
 }

@@ -1,32 +1,36 @@
-import { context, SpanKind, SpanStatusCode, trace, type Span, type Tracer } from "@opentelemetry/api";
+import { SpanKind, SpanStatusCode, trace, type Span, type Tracer } from "@opentelemetry/api";
 import type { Context as HonoContext, MiddlewareHandler } from "hono";
 import { GatewayError } from "../../shared/error.ts";
 import type { AppEnv } from "../http/context.ts";
 import { routeOf } from "../http/response-end.ts";
-import { incomingContext, incomingTraceHeaders, randomTraceId } from "./trace-context.ts";
-import { installTraceContext } from "./tracing.ts";
+import { withinTrace } from "./scoped-context.ts";
+import { incomingContext, randomTraceId } from "./trace-context.ts";
 
 /** Probes and scrapes every few seconds: spans of them would bury the requests worth reading. */
 const untraced = (path: string) => path.startsWith("/health") || path === "/metrics";
 
 /**
- * Puts every request in a W3C trace and sets `traceId` for logs and error bodies.
+ * The inference API (not GPU) hands its trace context on explicitly; the rest — admin, GPU,
+ * internal, a few requests a minute that read and write the database — runs with it active,
+ * so its queries' spans find their request's (see scoped-context.ts).
+ */
+const handsContextOn = (path: string) => path.startsWith("/v1/") && !path.startsWith("/v1/gpu");
+
+/**
+ * Puts every request in a W3C trace, sets `traceId` for logs and error bodies, and `trace`,
+ * the context its calls out carry on.
  *
  * With a tracer, a server span (`POST /v1/chat/completions`) continues the incoming
- * `traceparent`, or starts a trace, and the request runs inside it; an SSE answer's span ends
- * with its stream. Without one (tracing off), an incoming `traceparent` is kept with the
- * request (`traceHeaders`), so provider calls carry it on unchanged; a request without one gets
- * a random trace id for its logs only. Nothing runs in a context then.
+ * `traceparent`, or starts a trace; an SSE answer's span ends with its stream. Without one
+ * (tracing off), `trace` is the incoming context, so provider calls carry the client's
+ * `traceparent` on unchanged; a request without one gets a random trace id for its logs only.
  */
 export const traceRequests = (tracer: Tracer | undefined): MiddlewareHandler<AppEnv> => {
-  installTraceContext();
   return async function traceRequests(c, next) {
-    const traceparent = c.req.header("traceparent");
-    const parent = incomingContext(traceparent, c.req.header("tracestate"));
+    const parent = incomingContext(c.req.header("traceparent"), c.req.header("tracestate"));
     if (!tracer || untraced(c.req.path)) {
-      const incoming = trace.getSpanContext(parent);
-      c.set("traceId", incoming?.traceId ?? randomTraceId());
-      c.set("traceHeaders", incomingTraceHeaders(parent));
+      c.set("traceId", trace.getSpanContext(parent)?.traceId ?? randomTraceId());
+      c.set("trace", parent);
       await next();
       return;
     }
@@ -38,9 +42,11 @@ export const traceRequests = (tracer: Tracer | undefined): MiddlewareHandler<App
       },
       parent,
     );
+    const active = trace.setSpan(parent, span);
     c.set("traceId", span.spanContext().traceId);
+    c.set("trace", active);
     try {
-      await context.with(trace.setSpan(parent, span), next);
+      await (handsContextOn(c.req.path) ? next() : withinTrace(active, next));
     } catch (error) {
       span.setStatus({ code: SpanStatusCode.ERROR });
       span.end();

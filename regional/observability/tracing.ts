@@ -1,10 +1,9 @@
-import { context, type Tracer } from "@opentelemetry/api";
-// sdk-trace-node's own context manager (same release); NodeTracerProvider.register() would also make the provider global.
-import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
+import type { Tracer } from "@opentelemetry/api";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { defaultResource, resourceFromAttributes } from "@opentelemetry/resources";
 import { BatchSpanProcessor, NodeTracerProvider, type Sampler, type SpanExporter } from "@opentelemetry/sdk-trace-node";
 import { ATTR_SERVICE_NAME } from "@opentelemetry/semantic-conventions";
+import { installScopedContext } from "./scoped-context.ts";
 import { samplerOf, traceSettings } from "./trace-settings.ts";
 
 /** Spans of this process, exported in batches; `tracer` is handed to whatever starts spans, never made global. */
@@ -23,21 +22,8 @@ export interface TracingOptions {
   sampler?: Sampler;
 }
 
-let contextInstalled = false;
-
-/**
- * Makes the OpenTelemetry context follow async calls (AsyncLocalStorage), once per process, so
- * spans nest. Costs nothing until a request first runs inside a context, which only a tracer
- * makes happen: with tracing off an incoming `traceparent` goes with the request instead.
- */
-export function installTraceContext(): void {
-  if (contextInstalled) return;
-  contextInstalled = true;
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-}
-
 export function createTracing(options: TracingOptions): Tracing {
-  installTraceContext();
+  installScopedContext();
   const provider = new NodeTracerProvider({
     resource: defaultResource().merge(resourceFromAttributes({ [ATTR_SERVICE_NAME]: options.serviceName ?? "breakwater-regional" })),
     ...(options.sampler && { sampler: options.sampler }),

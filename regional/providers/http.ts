@@ -229,7 +229,7 @@ export async function callUpstream(
     response = await transport({
       ...request,
       // The attempt's trace (or the request's incoming one) goes on to the provider; nothing of the client's headers does.
-      headers: withTraceHeaders(request.headers, context.traceHeaders),
+      headers: withTraceHeaders(request.headers, context.trace),
       signal: context.signal,
       connectTimeoutMs: context.connectTimeoutMs,
       onSent: context.onSent,

@@ -1,3 +1,4 @@
+import type { Context } from "@opentelemetry/api";
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from "../../shared/contract/chat.ts";
 import type { EmbeddingsRequest, EmbeddingsResponse } from "../../shared/contract/embeddings.ts";
 import type { RequestBody, UpstreamResponse } from "./transport.ts";
@@ -70,8 +71,8 @@ export interface CallContext {
   onRateLimitHeaders?: (header: (name: string) => string | null) => void;
   /** The `x-mock-fault` request header; only the mock provider honours it (tests, benches). */
   mockFault?: string;
-  /** With tracing off, the client's `traceparent` (and `tracestate`), carried on unchanged. */
-  traceHeaders?: Record<string, string>;
+  /** The attempt's trace context (with tracing off, the client's), whose `traceparent` the call carries. */
+  trace?: Context;
   /**
    * Called for each stream chunk the provider sent that could not be read and was skipped
    * (the stream goes on). Only its size is given: the content is user data, never logged.

@@ -24,7 +24,7 @@ export function chatRoute(deps: AppDeps): Hono<AppEnv> {
     const context: RequestContext = {
       requestId,
       mockFault: c.req.header("x-mock-fault"),
-      traceHeaders: c.get("traceHeaders"),
+      trace: c.get("trace"),
       onMalformedChunk: (provider, { bytes }) => {
         recordMalformedChunk(provider);
         deps.logger.warn("skipped a malformed stream chunk", { requestId, provider, bytes });
@@ -38,7 +38,7 @@ export function chatRoute(deps: AppDeps): Hono<AppEnv> {
         deps.admission,
         asker,
         request,
-        async (asked) => await deps.router.run(asked.model, "chat", signal, chatAttempt(asked, context)),
+        async (asked) => await deps.router.run(asked.model, "chat", signal, chatAttempt(asked, context), { trace: context.trace }),
         cappedTokens,
       );
       admission.slot?.release();
@@ -58,7 +58,7 @@ export function chatRoute(deps: AppDeps): Hono<AppEnv> {
       request,
       async (asked) => {
         started = Date.now();
-        return await deps.router.run(asked.model, "chat", signal, streamAttempt(asked, context), { keepScope: true });
+        return await deps.router.run(asked.model, "chat", signal, streamAttempt(asked, context), { keepScope: true, trace: context.trace });
       },
       cappedTokens,
     );

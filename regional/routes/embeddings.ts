@@ -15,7 +15,7 @@ export function embeddingsRoute(deps: AppDeps): Hono<AppEnv> {
     const request = await readJson(c, embeddingsRequest, deps.limits.maxBodyBytes, deps.limits.maxJsonDepth);
     const requestId = c.get("requestId");
     const mockFault = c.req.header("x-mock-fault");
-    const traceHeaders = c.get("traceHeaders");
+    const trace = c.get("trace");
     const signal = c.req.raw.signal;
     const asker = { auth: c.get("auth"), askedPriority: c.req.header(priorityHeader), signal };
     const admission = await admitted(deps.admission, asker, request, async (asked) =>
@@ -24,10 +24,8 @@ export function embeddingsRoute(deps: AppDeps): Hono<AppEnv> {
         "embeddings",
         signal,
         async (target, scope) =>
-          await target.provider.embeddings(
-            { ...asked, model: target.model },
-            callContext(target, scope, { requestId, mockFault, traceHeaders }),
-          ),
+          await target.provider.embeddings({ ...asked, model: target.model }, callContext(target, scope, { requestId, mockFault })),
+        { trace },
       ),
     );
     admission.slot?.release();

@@ -36,7 +36,7 @@ export interface ForwardedRequest {
 const contextOf = (c: Ctx): RequestContext => ({
   requestId: c.get("requestId"),
   mockFault: c.req.header("x-mock-fault"),
-  traceHeaders: c.get("traceHeaders"),
+  trace: c.get("trace"),
 });
 
 /** Through admission (the model's queue, its degradation) and the router: retries, breakers, fallback. */
@@ -49,9 +49,10 @@ async function run<T>(
 ): Promise<Admitted<{ model: string }, Served<T>>> {
   const signal = c.req.raw.signal;
   const asker: Asker = { auth: c.get("auth"), askedPriority: c.req.header(priorityHeader), signal };
-  const call = attempt({ ...request.forwarding, context: contextOf(c) });
+  const context = contextOf(c);
+  const call = attempt({ ...request.forwarding, context });
   return await admitted(deps.admission, asker, { model: request.model }, async (asked) =>
-    deps.router.run(asked.model, request.kind, signal, call, { keepScope }),
+    deps.router.run(asked.model, request.kind, signal, call, { keepScope, trace: context.trace }),
   );
 }
 

@@ -1,3 +1,4 @@
+import type { Context } from "@opentelemetry/api";
 import type { Outcome } from "../../shared/resilience/outcome.ts";
 import type { RequestKind } from "../providers/types.ts";
 
@@ -18,29 +19,30 @@ export interface AttemptInfo {
 export type AttemptResult = Outcome | "circuit_open";
 
 export interface ObservedAttempt {
-  /** Runs the upstream call inside whatever the observer keeps around the attempt (a trace span). */
-  run<T>(call: () => Promise<T>): Promise<T>;
+  /** The attempt's own trace context (its span), for the call out to carry on; unset, the request's serves. */
+  trace?: Context;
   end(result: AttemptResult, error?: unknown): void;
 }
 
 /** Told of every attempt the router makes; metrics and tracing each implement one. */
 export interface AttemptObserver {
-  start(info: AttemptInfo): ObservedAttempt;
+  /** `trace`: the request's trace context (or its stream's, for a continuation), the attempt's parent. */
+  start(info: AttemptInfo, trace: Context | undefined): ObservedAttempt;
 }
 
-const unobserved: ObservedAttempt = { run: (call) => call(), end: () => {} };
+const unobserved: ObservedAttempt = { end: () => {} };
 
 export const noObserver: AttemptObserver = { start: () => unobserved };
 
-/** Several observers as one: each call runs inside every observer's `run`, the first outermost. */
+/** Several observers as one: the attempt's trace context is the first one any of them gives. */
 export function observeWith(...list: AttemptObserver[]): AttemptObserver {
   if (list.length === 0) return noObserver;
   if (list.length === 1) return list[0]!;
   return {
-    start(info) {
-      const started = list.map((observer) => observer.start(info));
+    start(info, trace) {
+      const started = list.map((observer) => observer.start(info, trace));
       return {
-        run: <T>(call: () => Promise<T>) => started.reduceRight<() => Promise<T>>((inner, observed) => () => observed.run(inner), call)(),
+        trace: started.find((observed) => observed.trace !== undefined)?.trace,
         end: (result, error) => {
           for (const observed of started) observed.end(result, error);
         },

@@ -1,3 +1,4 @@
+import type { Context } from "@opentelemetry/api";
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from "../../shared/contract/chat.ts";
 import { markFirstToken } from "../observability/trace-attempts.ts";
 import type { CallContext } from "../providers/types.ts";
@@ -8,8 +9,8 @@ import type { AttemptCall, TargetScope } from "./router.ts";
 export interface RequestContext {
   requestId: string;
   mockFault?: string;
-  /** With tracing off, the client's trace context for the calls out (`traceHeaders` of the request). */
-  traceHeaders?: Record<string, string>;
+  /** The request's trace context (the request's `trace`): the attempts' parent. */
+  trace?: Context;
   /** A stream chunk the provider sent was unparseable and skipped. */
   onMalformedChunk?: (provider: string, detail: { bytes: number }) => void;
 }
@@ -41,7 +42,7 @@ export function callContext(
     signal: scope.signal,
     requestId: request.requestId,
     mockFault: request.mockFault,
-    traceHeaders: request.traceHeaders,
+    trace: scope.trace,
     connectTimeoutMs: connectMs,
     onSent: () => scope.deadline("firstByte", firstByteMs, `${name} sent no response within ${firstByteMs} ms`),
     onHeaders,
@@ -97,7 +98,7 @@ export function streamAttempt(request: ChatCompletionRequest, context: RequestCo
       throw error;
     }
     scope.clear("firstToken");
-    markFirstToken();
+    markFirstToken(scope.trace);
     return { head, rest, ended: false, scope };
   };
 }

@@ -80,8 +80,7 @@ export function usageOf(parts: StreamPart[]): Usage {
  * for) sums every part and lists them in `breakwater.parts`.
  */
 export function continuedStream(first: Served<StreamStart>, options: ContinuedStreamOptions): AsyncGenerator<ChatCompletionChunk> {
-  // Traced from here, in the request's context: the server pulls the chunks later, from outside it.
-  return streamed(first, options, traceStream(options.tracer));
+  return streamed(first, options, traceStream(options.tracer, options.context.trace));
 }
 
 async function* streamed(
@@ -213,13 +212,12 @@ async function* streamed(
     const within = AbortSignal.any([signal, AbortSignal.timeout(remainingMs)]);
     const { request: continued, trimmed } = continuationRequest(request, delivered);
     try {
-      const served = await traced.run(() =>
-        router.run(request.model, "chat", within, streamAttempt(continued, options.context), {
-          keepScope: true,
-          targets: () => candidates,
-          continuation: true,
-        }),
-      );
+      const served = await router.run(request.model, "chat", within, streamAttempt(continued, options.context), {
+        keepScope: true,
+        targets: () => candidates,
+        continuation: true,
+        trace: traced.context,
+      });
       return { served, request: continued, trimmed };
     } catch (failure) {
       logger.warn("stream could not be continued", { requestId: options.context.requestId, error: failure });

@@ -1,3 +1,4 @@
+import type { Context } from "@opentelemetry/api";
 import { GatewayError } from "../../shared/error.ts";
 import { guardedAttempt, type AttemptEnd, type FailedAttempt } from "../../shared/resilience/attempt.ts";
 import { createCoolDowns, type CoolDowns } from "../../shared/resilience/cool-down.ts";
@@ -46,12 +47,16 @@ export interface RunOptions {
   targets?: (plan: Plan) => PlannedTarget[];
   /** The attempts continue a stream that broke on another target (told to the observer). */
   continuation?: boolean;
+  /** The request's trace context (a continuation: its stream's), each attempt's parent. */
+  trace?: Context;
 }
 
 /** An attempt's scope as its call sees it: closing it also ends the target's call in flight. */
 export interface TargetScope extends AttemptScope {
   /** Hand it a successful answer's headers: the provider's rate-limit state is learned from them. */
   onRateLimitHeaders(header: HeaderReader): void;
+  /** The attempt's trace context (its span; the request's while tracing is off), for the call out to carry on. */
+  trace: Context | undefined;
 }
 
 /**
@@ -140,7 +145,12 @@ function described(end: FailedAttempt): string {
 }
 
 /** The scope a call gets: closing it (a stream that ended) also ends the target's call in flight. */
-function targetScope(scope: AttemptScope, release: () => void, learn: (header: HeaderReader) => void): TargetScope {
+function targetScope(
+  scope: AttemptScope,
+  release: () => void,
+  learn: (header: HeaderReader) => void,
+  trace: Context | undefined,
+): TargetScope {
   return {
     ...scope,
     close() {
@@ -148,6 +158,7 @@ function targetScope(scope: AttemptScope, release: () => void, learn: (header: H
       release();
     },
     onRateLimitHeaders: learn,
+    trace,
   };
 }
 
@@ -267,14 +278,17 @@ export function createRouter(options: RouterOptions): Router {
 
         let tries = 0;
         const attempt = async (): Promise<AttemptEnd<T>> => {
-          const observed = observer.start({
-            provider: target.provider.name,
-            model: target.model,
-            kind,
-            retry: tries++,
-            fallback,
-            continuation: options.continuation ?? false,
-          });
+          const observed = observer.start(
+            {
+              provider: target.provider.name,
+              model: target.model,
+              kind,
+              retry: tries++,
+              fallback,
+              continuation: options.continuation ?? false,
+            },
+            options.trace,
+          );
           const started = clock.now();
           const end = await guardedAttempt({
             admit: () => breakers.lease(scope, breaker, timeouts.totalMs),
@@ -283,7 +297,7 @@ export function createRouter(options: RouterOptions): Router {
             totalMessage: `${target.provider.name} did not finish within ${timeouts.totalMs} ms`,
             call: (attemptScope) => {
               capacity.sent(target);
-              return observed.run(() => call(target, targetScope(attemptScope, release, learn)));
+              return call(target, targetScope(attemptScope, release, learn, observed.trace ?? options.trace));
             },
             keepScope,
           });

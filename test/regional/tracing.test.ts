@@ -1,4 +1,5 @@
 import { SpanKind, SpanStatusCode } from "@opentelemetry/api";
+import { executionAsyncId } from "node:async_hooks";
 import { InMemorySpanExporter, type ReadableSpan } from "@opentelemetry/sdk-trace-node";
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
 import type { ErrorBody } from "../../shared/contract/errors.ts";
@@ -8,7 +9,7 @@ import { createOpenAiProvider } from "../../regional/providers/openai/index.ts";
 import type { Provider } from "../../regional/providers/types.ts";
 import { startFakeUpstream } from "../support/fake-upstream.ts";
 import { startFaultUpstream, type FaultUpstream, type RequestRecord } from "../support/fault-upstream/client.ts";
-import { createTestApp, postJson, sseDataOf, type TestApp } from "../support/regional-app.ts";
+import { createTestApp, postJson, sseDataOf, testAdminKey, type TestApp } from "../support/regional-app.ts";
 
 /**
  * W3C trace context through regional: from the incoming `traceparent` to the provider (the
@@ -46,11 +47,17 @@ const routes = {
 beforeAll(async () => {
   upstream = await startFaultUpstream(["primary", "secondary"]);
   providers = ["primary", "secondary"].map((name) =>
-    createOpenAiProvider({ name, baseUrl: upstream.baseUrl(name), models: [{ id: "model-a", kind: "chat" }] }),
+    createOpenAiProvider({
+      name,
+      baseUrl: upstream.baseUrl(name),
+      models: [{ id: "model-a", kind: "chat" }],
+      // A stream cut on one can go on on the other (a continuation's spans are read below).
+      capabilities: { prefill: true },
+    }),
   );
   exporter = new InMemorySpanExporter();
   tracing = createTracing({ exporter });
-  traced = await createTestApp(inject("primaryUrl"), { providers, routes, tracer: tracing.tracer });
+  traced = await createTestApp(inject("primaryUrl"), { providers, routes, tracer: tracing.tracer, adminKey: testAdminKey });
   untraced = await createTestApp(inject("primaryUrl"), { providers, routes });
 });
 afterAll(async () => {
@@ -88,6 +95,17 @@ async function spansOf(trace: string): Promise<ReadableSpan[]> {
 
 const childrenOf = (spans: ReadableSpan[], parent: ReadableSpan) =>
   spans.filter((span) => span.parentSpanContext?.spanId === parent.spanContext().spanId);
+
+/**
+ * Whether this process tracks promises (async hooks' promise hooks, which an AsyncLocalStorage
+ * turns on while it is enabled): then each await resumes in an async resource of its own.
+ */
+async function promisesTracked(): Promise<boolean> {
+  await null;
+  const first = executionAsyncId();
+  await null;
+  return executionAsyncId() !== first;
+}
 
 function only(spans: ReadableSpan[], name: string): ReadableSpan {
   const found = spans.filter((span) => span.name === name);
@@ -165,6 +183,8 @@ describe("with a tracer", () => {
   });
 
   it("marks a stream's first token on its attempt and spans the rest of the stream within the request", async () => {
+    // Chunks apart, so the stream surely ends after the client had the headers (in process, a quick one could be written whole before).
+    await upstream.setRules("primary", "*", [{ intervalMs: 20 }]);
     const response = await ask(traced, { traceparent }, { stream: true });
     // On the spans' clock (OpenTelemetry's hrTime): when the client had the headers, before the stream's body.
     const headersAt = performance.timeOrigin + performance.now();
@@ -180,6 +200,48 @@ describe("with a tracer", () => {
     expect(stream.attributes).toMatchObject({ "breakwater.stream.parts": 1, "breakwater.stream.outcome": "ok" });
     // The request's span lasts until its stream ended, not only until the headers went out.
     expect(hrMs(server.endTime)).toBeGreaterThan(headersAt);
+  });
+
+  it("parents a continuation's attempt by the stream's span, and sends its provider that attempt's span", async () => {
+    await upstream.setRules("primary", "*", [{ cutAfter: 2 }]);
+    const events = await sseDataOf(await ask(traced, { traceparent }, { stream: true }));
+    expect(events.at(-1)).toBe("[DONE]");
+
+    const spans = await spansOf(traceId);
+    const stream = only(spans, "breakwater.stream");
+    expect(stream.attributes).toMatchObject({ "breakwater.stream.parts": 2 });
+    const continued = only(spans, "chat secondary/model-a");
+    expect(continued.parentSpanContext?.spanId).toBe(stream.spanContext().spanId);
+    expect(continued.attributes).toMatchObject({ "breakwater.attempt.continuation": true, "breakwater.attempt.outcome": "ok" });
+    const sent = traceparentOf((await upstream.requests()).find((record) => record.provider === "secondary"));
+    expect(sent).toMatchObject({ trace: traceId, parent: continued.spanContext().spanId });
+  });
+
+  it("traces an admin request's queries beneath its span", async () => {
+    const response = await traced.app.request(`/admin/tenants/${traced.tenantId}/keys`, {
+      headers: { authorization: `Bearer ${testAdminKey}`, traceparent },
+    });
+    expect(response.status).toBe(200);
+    const spans = await spansOf(traceId);
+    const server = only(spans, "GET /admin/tenants/:id/keys");
+    const queries = childrenOf(spans, server).filter((span) => span.attributes["db.system.name"] === "postgresql");
+    expect(queries.map((span) => span.name)).toContain("SELECT api_keys");
+  });
+
+  it("leaves no promise tracking on once traced requests that read the database are done", async () => {
+    // What the process pays per promise while a context is entered: only around such work, never after it.
+    expect(await promisesTracked()).toBe(false);
+    const answered = await ask(traced, { traceparent });
+    expect(answered.status).toBe(200);
+    const listed = await traced.app.request(`/admin/tenants/${traced.tenantId}/keys`, {
+      headers: { authorization: `Bearer ${testAdminKey}`, traceparent },
+    });
+    expect(listed.status).toBe(200);
+    await tracing.flush();
+    expect(await promisesTracked()).toBe(false);
+    // The key was looked up beneath the chat's span all the same.
+    const chat = only(await spansOf(traceId), "POST /v1/chat/completions");
+    expect(childrenOf(await spansOf(traceId), chat).some((span) => span.attributes["db.system.name"] === "postgresql")).toBe(true);
   });
 
   it("puts the incoming trace id beside the request id in the error body", async () => {
