@@ -39,9 +39,9 @@ export const accessLog = (logger: Logger, options: AccessLogOptions = {}): Middl
   const slowRequestMs = options.slowRequestMs ?? defaultSlowRequestMs;
   const now = options.now ?? (() => performance.now());
   const write = (fields: AccessFields, judgedMs: number) => {
-    if (slowRequestMs > 0 && judgedMs > slowRequestMs) logger.warn("slow request", fields);
-    else if (fields.route?.startsWith("/health") || fields.route === "/metrics") logger.debug("request", fields);
-    else logger.info("request", fields);
+    if (slowRequestMs > 0 && judgedMs > slowRequestMs) logger.flat("warn", "slow request", fields);
+    else if (fields.route?.startsWith("/health") || fields.route === "/metrics") logger.flat("debug", "request", fields);
+    else logger.flat("info", "request", fields);
   };
 
   return async function accessLog(c, next) {

@@ -117,7 +117,13 @@ describe("the regional error handler", () => {
   it("answers any exception that is not a GatewayError with 500 and the generic message, and logs the cause", async () => {
     const logged: LogFields[] = [];
     const record = (_: string, fields: LogFields = {}) => void logged.push(fields);
-    const logger: Logger = { debug: record, info: record, warn: record, error: record };
+    const logger: Logger = {
+      debug: record,
+      info: record,
+      warn: record,
+      error: record,
+      flat: (_, message, fields) => record(message, fields),
+    };
     const app = new Hono<AppEnv>().get("/boom", () => {
       throw crash();
     });

@@ -307,4 +307,34 @@ describe("the logger", () => {
     ]);
     expect(written[3]?.line.error).toMatchObject({ name: "RangeError", message: "bad", stack: expect.stringContaining("RangeError: bad") });
   });
+
+  it("writes a flat line (the access log's) as pino writes the same fields, redacted and scrubbed alike", () => {
+    const lines: { text: string; isError: boolean }[] = [];
+    const logger = createLogger("info", (text, isError) => lines.push({ text, isError }));
+    const fields = {
+      method: "POST",
+      request_id: 'id "quoted" Bearer opaque-token-1',
+      status: 200,
+      duration_ms: 1.5,
+      cached: false,
+      tenant: undefined,
+      authorization: "opaque-value-2",
+      ratio: Number.NaN,
+    };
+    logger.info("request", fields);
+    logger.flat("info", "request", fields);
+    logger.flat("debug", "not written at info", fields);
+    logger.flat("warn", "slow request", { method: "GET" });
+    const [byPino, flat, warning] = lines;
+    expect(lines).toHaveLength(3);
+    expect(JSON.stringify(lines)).not.toMatch(/opaque-/);
+    // Field for field and in pino's order: level, time, the fields, msg.
+    const parsed = JSON.parse(flat?.text ?? "{}") as Line;
+    expect(Object.keys(parsed)).toEqual(Object.keys(JSON.parse(byPino?.text ?? "{}") as Line));
+    expect({ ...parsed, time: "" }).toEqual({ ...(JSON.parse(byPino?.text ?? "{}") as Line), time: "" });
+    expect(parsed).toMatchObject({ request_id: 'id "quoted" Bearer [redacted]', authorization: "[redacted]", ratio: null, cached: false });
+    expect(parsed.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect([flat?.isError, warning?.isError]).toEqual([false, true]);
+    expect(JSON.parse(warning?.text ?? "{}")).toMatchObject({ level: "warn", method: "GET", msg: "slow request" });
+  });
 });
