@@ -1,4 +1,4 @@
-import { SpanKind, SpanStatusCode, trace, type Span, type Tracer } from "@opentelemetry/api";
+import { SpanKind, SpanStatusCode, trace, type Attributes, type Span, type Tracer } from "@opentelemetry/api";
 import type { Context as HonoContext, MiddlewareHandler } from "hono";
 import { GatewayError } from "../../shared/error.ts";
 import type { AppEnv } from "../http/context.ts";
@@ -34,35 +34,38 @@ export const traceRequests = (tracer: Tracer | undefined): MiddlewareHandler<App
       await next();
       return;
     }
-    const span = tracer.startSpan(
-      c.req.method,
-      {
-        kind: SpanKind.SERVER,
-        attributes: { "http.request.method": c.req.method, "url.path": c.req.path, "breakwater.request_id": c.get("requestId") },
-      },
-      parent,
-    );
+    const span = tracer.startSpan(c.req.method, { kind: SpanKind.SERVER }, parent);
     const active = trace.setSpan(parent, span);
     c.set("traceId", span.spanContext().traceId);
     c.set("trace", active);
     try {
       await (handsContextOn(c.req.path) ? next() : withinTrace(active, next));
     } catch (error) {
+      span.setAttributes(requestAttributes(c));
       span.setStatus({ code: SpanStatusCode.ERROR });
       span.end();
       throw error;
     }
-    settle(span, c);
+    // Not sampled: nothing to name, record or end.
+    if (span.isRecording()) settle(span, c);
   };
 };
+
+const requestAttributes = (c: HonoContext<AppEnv>): Attributes => ({
+  "http.request.method": c.req.method,
+  "url.path": c.req.path,
+  "breakwater.request_id": c.get("requestId"),
+});
 
 /** Names the span after the route that answered, records the status, and ends it (an SSE answer: when its stream does). */
 function settle(span: Span, c: HonoContext<AppEnv>): void {
   const route = routeOf(c) ?? "unmatched";
   span.updateName(`${c.req.method} ${route}`);
-  span.setAttribute("http.route", route);
-  span.setAttribute("http.response.status_code", c.res.status);
-  if (c.error) span.setAttribute("error.type", c.error instanceof GatewayError ? c.error.code : "internal_error");
+  const attributes = requestAttributes(c);
+  attributes["http.route"] = route;
+  attributes["http.response.status_code"] = c.res.status;
+  if (c.error) attributes["error.type"] = c.error instanceof GatewayError ? c.error.code : "internal_error";
+  span.setAttributes(attributes);
   if (c.res.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
   c.get("onResponseEnd")(() => span.end());
 }
