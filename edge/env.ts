@@ -45,6 +45,8 @@ export interface Env {
   METRICS_API_KEY?: string;
   /** At most how many milliseconds an isolate's metric counts wait before they are sent to the aggregator (10 to 25000; default 5000). */
   METRICS_FLUSH_INTERVAL_MS?: string;
+  /** The share of the traces the edge starts that it marks sampled, 0 to 1 (default 1). */
+  TRACE_SAMPLE_RATIO?: string;
   RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
   ORIGIN_BREAKER: DurableObjectNamespace<OriginBreaker>;
   METRICS_AGGREGATOR: DurableObjectNamespace<MetricsAggregator>;

@@ -33,6 +33,8 @@ export interface Settings {
   metricsKey: string | null;
   /** At most how long an isolate's metric counts wait before they are sent to the aggregator. */
   metricsFlushIntervalMs: number;
+  /** The share of the traces the edge starts that it marks sampled (`TRACE_SAMPLE_RATIO`). */
+  traceSampleRatio: number;
 }
 
 /** Seconds each kind of answer stays fresh in the response cache (0: not cached at all). */
@@ -137,6 +139,7 @@ function parse(env: Env): Settings {
     ),
     metricsKey: metricsKey(env.METRICS_API_KEY),
     metricsFlushIntervalMs: integer("METRICS_FLUSH_INTERVAL_MS", env.METRICS_FLUSH_INTERVAL_MS, defaultFlushIntervalMs, 10, 25_000),
+    traceSampleRatio: traceSampleRatio(env.TRACE_SAMPLE_RATIO),
     cache: {
       modelsTtlS: integer("CACHE_MODELS_TTL_S", env.CACHE_MODELS_TTL_S, defaults.cache.modelsTtlS, 0, maxCacheS),
       embeddingsTtlS: integer("CACHE_EMBEDDINGS_TTL_S", env.CACHE_EMBEDDINGS_TTL_S, defaults.cache.embeddingsTtlS, 0, maxCacheS),
@@ -156,6 +159,15 @@ function integer(name: string, value: string | undefined, fallback: number | und
     );
   }
   return n;
+}
+
+/** `TRACE_SAMPLE_RATIO`: a share from 0 to 1; unset, 1 (every trace the edge starts is sampled). */
+export function traceSampleRatio(value: string | undefined): number {
+  if (value === undefined || value === "") return 1;
+  const ratio = Number(value);
+  if (!Number.isFinite(ratio) || ratio < 0 || ratio > 1)
+    throw new Error(`TRACE_SAMPLE_RATIO is not a share from 0 to 1: ${JSON.stringify(value)}`);
+  return ratio;
 }
 
 function usd(name: string, value: string | undefined, fallback: string): number {

@@ -9,7 +9,10 @@ export interface Trace {
   traceId: string;
   /** The edge's span: the parent of regional's. */
   spanId: string;
-  /** `01` sampled, `00` not; a trace the edge starts is sampled, so regional's parent-based sampler records it. */
+  /**
+   * `01` sampled, `00` not: the client's, or for a trace the edge starts its own decision (a
+   * share `TRACE_SAMPLE_RATIO` of them, by trace id), which regional's parent-based sampler follows.
+   */
   flags: string;
   /** The client's vendor state, passed on only with its valid `traceparent`. */
   tracestate: string | undefined;
@@ -20,13 +23,18 @@ const zeros = /^0+$/;
 /** The spec's bound on what a vendor must pass on; a longer one is dropped rather than cut mid-entry. */
 const maxTracestateLength = 512;
 
-/** The client's trace continued under a new edge span, or (no valid `traceparent`) a new trace. */
-export function traceOf(traceparent: string | undefined, tracestate: string | undefined): Trace {
+/**
+ * The client's trace continued under a new edge span, or (no valid `traceparent`) a new trace,
+ * sampled for a share `sampleRatio` of trace ids.
+ */
+export function traceOf(traceparent: string | undefined, tracestate: string | undefined, sampleRatio = 1): Trace {
   const match = traceparentFormat.exec(traceparent?.trim() ?? "");
   const traceId = match?.[1];
   const parentId = match?.[2];
-  if (!match || !traceId || !parentId || zeros.test(traceId) || zeros.test(parentId))
-    return { traceId: randomHex(16), spanId: randomHex(8), flags: "01", tracestate: undefined };
+  if (!match || !traceId || !parentId || zeros.test(traceId) || zeros.test(parentId)) {
+    const started = randomHex(16);
+    return { traceId: started, spanId: randomHex(8), flags: sampledShare(started, sampleRatio) ? "01" : "00", tracestate: undefined };
+  }
   const state = tracestate?.trim();
   return {
     traceId,
@@ -41,6 +49,16 @@ export function traceOf(traceparent: string | undefined, tracestate: string | un
 export function traceHeaders(trace: Trace): Record<string, string> {
   const traceparent = `00-${trace.traceId}-${trace.spanId}-${trace.flags}`;
   return trace.tracestate === undefined ? { traceparent } : { traceparent, tracestate: trace.tracestate };
+}
+
+/**
+ * Whether a new trace falls in the sampled share: its id's last 56 bits (random, as W3C Trace
+ * Context level 2 asks of them) read as a fraction of their range.
+ */
+function sampledShare(traceId: string, ratio: number): boolean {
+  if (ratio >= 1) return true;
+  if (ratio <= 0) return false;
+  return Number.parseInt(traceId.slice(-14), 16) / 2 ** 56 < ratio;
 }
 
 function randomHex(bytes: number): string {

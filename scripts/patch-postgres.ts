@@ -14,6 +14,10 @@
  * leaves an unhandled rejection (the connection's own error handling already fails what was
  * queued). The patch catches it there.
  *
+ * And one addition: `sql.poolStats()`, the lengths of the pool's own queues (queries waiting
+ * for a connection; connections busy, idle, connecting, reserved), which postgres.js keeps
+ * but does not show; regional's metrics export them (regional/db/pool-stats.ts).
+ *
  * Idempotent, fix by fix; leaves other versions alone and says so.
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -40,18 +44,33 @@ interface Fix {
   to: string;
 }
 
-const fixes: Fix[] = [
-  { name: "nextWrite on a closed socket", from: "  function nextWrite(fn) {\n    const x = socket.write(chunk, fn)", count: 1, to: guard },
-  { name: "write timer reset", from: "    clearImmediate(nextWriteTimer)\n", count: 2, to: reset },
-  {
-    name: "array types query rejection",
-    from: "        return fetchArrayTypes()\n",
-    count: 1,
-    to: `        return fetchArrayTypes().catch(() => {}) // ${marker}: a reset here fails the connection, not the process\n`,
-  },
-];
+const poolStats = [
+  "    options,",
+  `    poolStats: () => ({ waiting: queries.length, busy: busy.length + full.length, idle: open.length, connecting: connecting.length, reserved: reserved.length, max: connections.length }), // ${marker}: the queues, for metrics`,
+  "    reserve,",
+].join("\n");
 
-function patch(file: string): string {
+/** What each file of the package gets. */
+const fixesOf: Record<string, Fix[]> = {
+  "connection.js": [
+    {
+      name: "nextWrite on a closed socket",
+      from: "  function nextWrite(fn) {\n    const x = socket.write(chunk, fn)",
+      count: 1,
+      to: guard,
+    },
+    { name: "write timer reset", from: "    clearImmediate(nextWriteTimer)\n", count: 2, to: reset },
+    {
+      name: "array types query rejection",
+      from: "        return fetchArrayTypes()\n",
+      count: 1,
+      to: `        return fetchArrayTypes().catch(() => {}) // ${marker}: a reset here fails the connection, not the process\n`,
+    },
+  ],
+  "index.js": [{ name: "pool stats", from: "    options,\n    reserve,", count: 1, to: poolStats }],
+};
+
+function patch(file: string, fixes: Fix[]): string {
   let text = readFileSync(file, "utf8");
   const done: string[] = [];
   for (const fix of fixes) {
@@ -74,7 +93,9 @@ if (version !== "3.4.9") {
   );
 } else {
   for (const dir of ["src", "cjs/src", "cf/src"]) {
-    const file = join(root, dir, "connection.js");
-    if (existsSync(file)) process.stdout.write(`patch-postgres: ${dir}/connection.js ${patch(file)}\n`);
+    for (const [name, fixes] of Object.entries(fixesOf)) {
+      const file = join(root, dir, name);
+      if (existsSync(file)) process.stdout.write(`patch-postgres: ${dir}/${name} ${patch(file, fixes)}\n`);
+    }
   }
 }

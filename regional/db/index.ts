@@ -7,6 +7,7 @@ import { databaseUnavailable } from "./connection-errors.ts";
 import { parseLsn, type Lsn } from "./lsn.ts";
 import { noReads, type ReadCounts } from "./read-counts.ts";
 import { openPool, type PoolOptions } from "./node.ts";
+import { poolStatsOf, type NodePool } from "./pool-stats.ts";
 import { fixedPassword, type PasswordSource } from "./password.ts";
 import { createReplicaSet, type NodeHealth, type ReplicaHealth, type ReplicaSet } from "./replicas.ts";
 import { openTenantLsns, type TenantLsns } from "./tenant-lsns.ts";
@@ -42,6 +43,8 @@ export interface Db {
   redis(): RedisStatus | null;
   /** Reads handed out since start, by why they went where they did (read-your-writes included). */
   readCounts(): ReadCounts;
+  /** Each node's connection pool now: queries waiting, connections busy and idle. */
+  pools(): NodePool[];
   close(timeoutS?: number): Promise<void>;
 }
 
@@ -227,6 +230,7 @@ function replicatedDb(nodes: ReplicaSet, tenantLsns: TenantLsns, logger: Logger,
       return health();
     },
     readCounts: () => ({ ...counts }),
+    pools: () => nodes.pools(),
     async close(timeoutS = 5) {
       await nodes.close(timeoutS);
       await tenantLsns.close();
@@ -267,6 +271,10 @@ async function openEmbedded(dataDir: string, tracer: Tracer | undefined): Promis
     redis: () => null,
     checkHealth: async () => health(),
     readCounts: () => ({ ...counts }),
+    pools: () => {
+      const stats = poolStatsOf(write);
+      return stats ? [{ node: "primary", ...stats }] : [];
+    },
     async close(timeoutS = 5) {
       await write.end({ timeout: timeoutS });
       await embedded.stop();

@@ -1,4 +1,5 @@
 import type { Tracer } from "@opentelemetry/api";
+import { poolStatsOf, type NodePool } from "./pool-stats.ts";
 import type postgres from "postgres";
 import type { Logger } from "../logger.ts";
 import { formatLsn, type Lsn } from "./lsn.ts";
@@ -58,11 +59,15 @@ export interface ReplicaSet {
   /** Runs a check of every node now. */
   check(): Promise<void>;
   health(): { primary: NodeHealth; replicas: ReplicaHealth[] };
+  /** Each node's pool as its queues stand now (none when the driver cannot tell). */
+  pools(): NodePool[];
   close(timeoutS: number): Promise<void>;
 }
 
 interface Node {
   name: string;
+  /** `primary`, `replica-1`, ...: what spans and metrics call it. */
+  label: string;
   pool: postgres.Sql;
   prober: Prober;
   up: boolean | null;
@@ -87,6 +92,7 @@ export function createReplicaSet(options: ReplicaSetOptions): ReplicaSet {
     names.add(name);
     const self: Node = {
       name,
+      label: tracedAs,
       pool: openPool(url, {
         ...pool,
         onclose: () => void probeOne(self),
@@ -228,6 +234,12 @@ export function createReplicaSet(options: ReplicaSetOptions): ReplicaSet {
     },
     primaryDown: () => primary.up === false,
     check,
+    pools() {
+      return [primary, ...replicas].flatMap((each) => {
+        const stats = poolStatsOf(each.pool);
+        return stats ? [{ node: each.label, ...stats }] : [];
+      });
+    },
     health() {
       return {
         primary: view(primary),

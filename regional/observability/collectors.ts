@@ -12,7 +12,7 @@ import type { UsageRecorder } from "../usage/recorder.ts";
 /** The services whose state the gauges read at scrape time. */
 export interface ScrapeSources {
   router: Pick<Router, "breakers" | "coolDowns" | "now" | "retryBudgets">;
-  db: Pick<Db, "health" | "readCounts" | "read">;
+  db: Pick<Db, "health" | "readCounts" | "read" | "pools">;
   audit: Pick<AuditLog, "stats">;
   usage: Pick<UsageRecorder, "stats">;
   gpu?: Pick<GpuService, "health">;
@@ -110,6 +110,28 @@ export function defineCollectors(registry: Registry, sources: () => ScrapeSource
       db.health().replicas.forEach((replica, index) => {
         if (replica.lagBytes !== null) gauge.set({ replica: `replica-${index + 1}` }, replica.lagBytes);
       });
+    }),
+  });
+  new Gauge({
+    name: "breakwater_db_pool_connections",
+    help: "Each database node's pool connections by state: busy (running queries, pipelined), idle, connecting, reserved; max is the pool's size.",
+    labelNames: ["node", "state"],
+    registers,
+    collect: reading<Gauge<"node" | "state">>(({ db }, gauge) => {
+      gauge.reset();
+      for (const { node, busy, idle, connecting, reserved, max } of db.pools()) {
+        for (const [state, count] of Object.entries({ busy, idle, connecting, reserved, max })) gauge.set({ node, state }, count);
+      }
+    }),
+  });
+  new Gauge({
+    name: "breakwater_db_pool_waiting_queries",
+    help: "Queries waiting for a connection of each database node's pool (every connection full or still connecting).",
+    labelNames: ["node"],
+    registers,
+    collect: reading<Gauge<"node">>(({ db }, gauge) => {
+      gauge.reset();
+      for (const { node, waiting } of db.pools()) gauge.set({ node }, waiting);
     }),
   });
   new Counter({

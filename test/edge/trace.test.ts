@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { edgeFetch, errorBody } from "./harness.ts";
+import type { Env } from "../../edge/env.ts";
+import { edgeFetch, edgeFetchWith, errorBody } from "./harness.ts";
 
 interface Echo {
   headers: Record<string, string>;
@@ -56,6 +57,30 @@ describe("W3C trace context at the edge", () => {
     const echo = await echoed({});
 
     expect(echo.headers.traceparent).toMatch(/^00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-01$/);
+  });
+
+  it("samples the share TRACE_SAMPLE_RATIO of the traces it starts, and keeps a client's decision", async () => {
+    const flagsOf = async (bindings: Partial<Env>, headers: Record<string, string> = {}) => {
+      const response = await edgeFetchWith(bindings, "/v1/echo", { headers });
+      expect(response.status).toBe(200);
+      return /-([0-9a-f]{2})$/.exec((await response.json<Echo>()).headers.traceparent ?? "")?.[1];
+    };
+    expect(await flagsOf({ TRACE_SAMPLE_RATIO: "0" })).toBe("00");
+    expect(await flagsOf({ TRACE_SAMPLE_RATIO: "0" }, { traceparent: `00-${traceId}-${parentId}-01` })).toBe("01");
+    expect(await flagsOf({ TRACE_SAMPLE_RATIO: "1" }, { traceparent: `00-${traceId}-${parentId}-00` })).toBe("00");
+    const flags = await Promise.all(Array.from({ length: 200 }, () => flagsOf({ TRACE_SAMPLE_RATIO: "0.25" })));
+    const sampled = flags.filter((flag) => flag === "01").length;
+    // 200 draws at 1 in 4: 50 expected, below 25 or above 80 once in more than a million runs.
+    expect(sampled).toBeGreaterThan(25);
+    expect(sampled).toBeLessThan(80);
+    expect(flags.every((flag) => flag === "00" || flag === "01")).toBe(true);
+  });
+
+  it("takes no request with a TRACE_SAMPLE_RATIO that is not a share from 0 to 1 (a bad setting)", async () => {
+    for (const ratio of ["10%", "1.5", "-0.1"]) {
+      const response = await edgeFetchWith({ TRACE_SAMPLE_RATIO: ratio }, "/v1/echo");
+      expect(response.status).toBe(500);
+    }
   });
 
   it("puts the trace id in the edge's own error bodies beside the request id", async () => {

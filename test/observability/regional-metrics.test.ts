@@ -137,6 +137,29 @@ describe("what a request leaves in the metrics", () => {
     expect(valueOf(scraped, "breakwater_db_node_up", { node: "primary" })).toBe(1);
   });
 
+  it("shows the database pool's connections by state, and the queries waiting for one", async () => {
+    const idle = await scrape();
+    expect(valueOf(idle, "breakwater_db_pool_connections", { node: "primary", state: "max" })).toBe(4);
+    expect(valueOf(idle, "breakwater_db_pool_waiting_queries", { node: "primary" })).toBe(0);
+
+    // Every connection held by an open transaction: the next query has to wait.
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const transactions = Array.from({ length: 4 }, () => t.db.write.begin(async (tx) => (await tx`select 1`, await held)));
+    await expect
+      .poll(async () => valueOf(await scrape(), "breakwater_db_pool_connections", { node: "primary", state: "reserved" }))
+      .toBe(4);
+    const waiting = t.db.write`select 1 as answer`.then((rows) => rows);
+    const crowded = await scrape();
+    expect(valueOf(crowded, "breakwater_db_pool_waiting_queries", { node: "primary" })).toBeGreaterThanOrEqual(1);
+    expect(valueOf(crowded, "breakwater_db_pool_connections", { node: "primary", state: "idle" })).toBe(0);
+
+    release();
+    await Promise.all(transactions);
+    expect(await waiting).toEqual([{ answer: 1 }]);
+    await expect.poll(async () => valueOf(await scrape(), "breakwater_db_pool_waiting_queries", { node: "primary" })).toBe(0);
+  });
+
   it("labels a path no route serves as unmatched, never the raw path", async () => {
     await t.app.request("/no/such/path/12345");
     const scraped = await scrape();
