@@ -51,6 +51,3 @@ export async function withinTrace<T>(trace: Context | undefined, work: () => Pro
     if (inFlight === 0) manager.disable();
   }
 }
-
-/** Whether a context is entered anywhere now (tests: it must not stay so after the work that entered it). */
-export const scopedContextActive = (): boolean => inFlight > 0;
