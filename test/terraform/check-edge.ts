@@ -3,6 +3,7 @@ import { parseOrigins } from "../../edge/origins/list.ts";
 import type { CheckContext } from "./check-context.ts";
 import type { WranglerFacts } from "./code-facts.ts";
 import { isObject, type HclValue, type TfModule } from "./hcl.ts";
+import { trace } from "./secret-trace.ts";
 
 export const edgeModuleDir = "modules/cloudflare-edge";
 
@@ -121,4 +122,20 @@ export function bindingProblems(context: CheckContext, environments: string[], e
   return [...new Set(names)]
     .filter((name) => !edgeBindings.has(name))
     .map((name) => `the Worker gets binding ${name}, which edge/env.ts's Env does not declare`);
+}
+
+/**
+ * Where each of the Worker's secret bindings comes from: `NAME ← type.name` per caller, or the
+ * reason it cannot be followed to a resource (a value typed in, a missing output).
+ */
+export function secretBindingSources(context: CheckContext): Record<string, string[] | string> {
+  const edge = context.tree.modules.get(edgeModuleDir);
+  if (!edge) return {};
+  const sources: Record<string, string[] | string> = {};
+  for (const [name, value] of Object.entries(stringMap(local(edge, "secrets")) ?? {})) {
+    const reference = /^\$\{(.+)\}$/.exec(value)?.[1];
+    const traced = reference === undefined ? `${value} is not a reference` : trace(context, edge, reference);
+    sources[name] = typeof traced === "string" ? traced : traced.map((resource) => `${resource.type}.${resource.name}`);
+  }
+  return sources;
 }

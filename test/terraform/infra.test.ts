@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkInfra, loadSchemas, type InfraCheck, type Schemas } from "./check-infra.ts";
-import { bindingProblems, durableObjectProblems, environmentProblems } from "./check-edge.ts";
+import { bindingProblems, durableObjectProblems, environmentProblems, secretBindingSources } from "./check-edge.ts";
 import { healthCheckPaths, iamProblems, secretReferenceProblems, secretReferences, taskEnvironmentProblems } from "./check-regional.ts";
 import { edgeBindingNames, regionalConfigKeys, wranglerFacts, type WranglerFacts } from "./code-facts.ts";
 import { requestRegionalHealth } from "./regional-health.ts";
@@ -128,6 +128,15 @@ describe("infra/ against the code", () => {
 
   it("binds nothing to the Worker that edge/env.ts does not declare", () => {
     expect(bindingProblems(check.context, [...environments], facts.edgeBindings)).toEqual([]);
+  });
+
+  it("gives the Worker its secrets from Secrets Manager and Upstash, METRICS_API_KEY included (else a deployed edge's /metrics answers only 403)", () => {
+    // (UPSTASH_REDIS_REST_URL is bound beside them, built from the database's endpoint: no secret to trace.)
+    expect(secretBindingSources(check.context)).toMatchObject({
+      EDGE_SIGNING_SECRET: ["data.aws_secretsmanager_secret_version.edge_signing_secret"],
+      UPSTASH_REDIS_REST_TOKEN: ["upstash_redis_database.edge"],
+      METRICS_API_KEY: ["data.aws_secretsmanager_secret_version.metrics_api_key"],
+    });
   });
 
   it("sets every variable regional/config.ts reads, unless it has a default or is deliberately unset", async () => {

@@ -1,7 +1,7 @@
 import { callersOf, calledModule, type CheckContext } from "./check-context.ts";
 import { isObject, type HclValue, type TfModule } from "./hcl.ts";
 
-/** Where a value passed between modules comes from: a resource attribute in some module. */
+/** Where a value passed between modules comes from: a resource's (or a data source's, `data.<type>`) attribute in some module. */
 export interface TracedResource {
   module: TfModule;
   type: string;
@@ -64,6 +64,11 @@ export function trace(context: CheckContext, module: TfModule, reference: string
       const target = call ? calledModule(context, module, call.body.source) : undefined;
       if (!target) return `module.${second} is not a module in infra/`;
       return follow(context, target, target.outputs.get(output)?.body.value, path, `${target.dir} output ${output}`);
+    }
+    case "data": {
+      const [name = "", attribute = ""] = rest;
+      if (!module.data.get(second)?.has(name)) return `${reference} is not a data source of ${module.dir}`;
+      return [{ module, type: `data.${second}`, name, attribute }];
     }
     default: {
       const [attribute = ""] = rest;

@@ -1,6 +1,6 @@
-# Values Terraform generates once. The admin key, checkpoint secret and signing secret are
-# rotated in Secrets Manager (docs/deploy.md), so their versions ignore the value after
-# creation; the Redis token is rotated by replacing it here.
+# Values Terraform generates once. The admin key, checkpoint secret, signing secret and
+# metrics key are rotated in Secrets Manager (docs/deploy.md), so their versions ignore the
+# value after creation; the Redis token is rotated by replacing it here.
 resource "random_password" "admin_api_key" {
   length  = 48
   special = false
@@ -13,6 +13,11 @@ resource "random_password" "audit_checkpoint_secret" {
 
 resource "random_password" "edge_signing_secret" {
   length  = 64
+  special = false
+}
+
+resource "random_password" "metrics_api_key" {
+  length  = 48
   special = false
 }
 
@@ -76,6 +81,25 @@ resource "aws_secretsmanager_secret_version" "edge_signing_secret" {
   }
 }
 
+# The monitoring system's key to the edge's /metrics and /health/detailed (which answer 403
+# without one): it reads it from here; the Worker gets AWSCURRENT as a secret binding.
+resource "aws_secretsmanager_secret" "metrics_api_key" {
+  name                    = "${var.name_prefix}/metrics-api-key"
+  description             = "METRICS_API_KEY: opens the edge's /metrics and /health/detailed to the monitoring system"
+  recovery_window_in_days = var.recovery_window_days
+  replica {
+    region = var.replica_region
+  }
+}
+
+resource "aws_secretsmanager_secret_version" "metrics_api_key" {
+  secret_id     = aws_secretsmanager_secret.metrics_api_key.id
+  secret_string = random_password.metrics_api_key.result
+  lifecycle {
+    ignore_changes = [secret_string]
+  }
+}
+
 # REDIS_URL of each region (rediss://:token@endpoint:6379) as JSON keyed by region name: the
 # service reads its own region's key. Terraform owns the value, which follows the token and the
 # endpoints; replacing random_password.redis_auth_token rotates it (docs/deploy.md).
@@ -124,4 +148,9 @@ resource "aws_secretsmanager_secret" "provider_keys" {
 data "aws_secretsmanager_secret_version" "edge_signing_secret" {
   secret_id  = aws_secretsmanager_secret.edge_signing_secret.id
   depends_on = [aws_secretsmanager_secret_version.edge_signing_secret]
+}
+
+data "aws_secretsmanager_secret_version" "metrics_api_key" {
+  secret_id  = aws_secretsmanager_secret.metrics_api_key.id
+  depends_on = [aws_secretsmanager_secret_version.metrics_api_key]
 }

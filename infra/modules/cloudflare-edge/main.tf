@@ -19,6 +19,7 @@ locals {
     EDGE_SIGNING_SECRET      = var.edge_signing_secret
     UPSTASH_REDIS_REST_URL   = var.upstash_rest_url
     UPSTASH_REDIS_REST_TOKEN = var.upstash_rest_token
+    METRICS_API_KEY          = var.metrics_api_key
   }
 }
 

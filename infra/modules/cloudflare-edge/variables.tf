@@ -44,3 +44,9 @@ variable "upstash_rest_token" {
   type      = string
   sensitive = true
 }
+
+variable "metrics_api_key" {
+  description = "METRICS_API_KEY: what the edge's /metrics and /health/detailed take as bearer key (32+ characters)."
+  type        = string
+  sensitive   = true
+}

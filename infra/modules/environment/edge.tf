@@ -8,6 +8,7 @@ module "edge" {
   vars                = var.edge.vars
   regional_origins    = local.regional_origins
   edge_signing_secret = module.secrets.edge_signing_secret
+  metrics_api_key     = module.secrets.metrics_api_key
   upstash_rest_url    = module.upstash.rest_url
   upstash_rest_token  = module.upstash.rest_token
 }
