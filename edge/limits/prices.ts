@@ -24,16 +24,22 @@ const maxSheetBytes = 1024 * 1024;
 
 /** This isolate's copy: plain data, so any request may use it (a promise could not be shared across requests). */
 let cached: { sheet: PriceSheet | null; until: number } | undefined;
+/** When a request of this isolate started reading the sheet again (undefined: none is); past the read's timeout, another may. */
+let refreshingSince: number | undefined;
 
 /**
  * Regional's price sheet (`GET /internal/prices`: per model the highest input and output
- * price of any provider serving it), kept in this isolate for a minute. Null when it cannot
+ * price of any provider serving it), kept in this isolate for a minute. Once that minute is
+ * up, one request reads it again while the others go on with the sheet they had, so an
+ * isolate makes one read a minute however many requests find it expired. Null when it cannot
  * be read: budgets in money then reserve the configured default per request, and the request
  * goes on.
  */
 export async function currentPrices(context: PriceContext): Promise<PriceSheet | null> {
   const now = Date.now();
   if (cached && cached.until > now) return cached.sheet;
+  if (cached?.sheet && refreshingSince !== undefined && now - refreshingSince < lookupTimeoutMs) return cached.sheet;
+  refreshingSince = now;
   try {
     const sheet = await fromRegional(context);
     cached = { sheet, until: Date.now() + freshMs };
@@ -42,6 +48,8 @@ export async function currentPrices(context: PriceContext): Promise<PriceSheet |
     log("warn", "could not read the price sheet", context, { error: errorText(error) });
     cached = { sheet: null, until: Date.now() + retryMs };
     return null;
+  } finally {
+    refreshingSince = undefined;
   }
 }
 

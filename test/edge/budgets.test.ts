@@ -60,6 +60,22 @@ async function settledChat(key: string, body: Record<string, unknown> = {}, head
 }
 
 describe("spend budgets at the edge", () => {
+  it("reads the price sheet again once a minute per isolate, however many requests find it expired", async () => {
+    const { key } = await createKey({ budgets: [budget({ unit: "usd", limit: 1_000 })] });
+    expect((await settledChat(key)).status).toBe(200);
+    const before = await fakeOrigin.priceReads();
+
+    vi.setSystemTime(Date.now() + 61_000);
+    const responses = await Promise.all(Array.from({ length: 20 }, () => edgeFetchWith({}, "/v1/chat/completions", chat(), key)));
+    for (const res of responses) {
+      expect(res.status).toBe(200);
+      await res.text();
+      await res.settled();
+    }
+    // One of them read it; the others went on with the sheet of the minute before.
+    expect(await fakeOrigin.priceReads()).toBe(before + 1);
+  });
+
   // 200 requests and their settling take longer than the default 5 s on a busy machine.
   it("lets 200 concurrent requests spend at most the budget plus one reservation", async () => {
     // A budget for 100 reservations; each call really costs a little less, so settled calls make room for more.

@@ -32,6 +32,8 @@ const calls = new Map<string, number>();
 const incidents: unknown[] = [];
 /** How often the edge read `/internal/status` here. */
 let statusReads = 0;
+/** How often the edge read `/internal/prices` here. */
+let priceReads = 0;
 
 /** A point where a request waits until the test releases it, named by an id from the test. */
 interface Gate {
@@ -152,6 +154,11 @@ const routes: Record<string, Route> = {
     json(res, 200, { calls: calls.get(name) ?? 0 });
   },
 
+  /** How often the edge read the price sheet so far. */
+  "__control/price-reads": (_req, res) => {
+    json(res, 200, { reads: priceReads });
+  },
+
   /** What the edge posted to `/internal/incidents` so far. */
   "__control/incidents": (_req, res) => {
     json(res, 200, { incidents, status_reads: statusReads });
@@ -211,6 +218,7 @@ const routes: Record<string, Route> = {
   /** Regional's price sheet: signed by the edge, or 401. Model `m` costs 1,000 USD per million input tokens and 2,000 per million output tokens. */
   "internal/prices": async (req, res) => {
     if (!(await signedByEdge(req, await readAll(req)))) return json(res, 401, { error: { code: "invalid_signature" } });
+    priceReads += 1;
     json(res, 200, { models: { m: { input: 1_000, output: 2_000 } } });
   },
 

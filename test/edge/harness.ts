@@ -120,6 +120,11 @@ export const fakeOrigin = {
     const res = await fetch(`${env.REGIONAL_ORIGIN}/__control/incidents`);
     return await res.json();
   },
+  /** How often the edge read the price sheet at the origin. */
+  async priceReads(): Promise<number> {
+    const res = await fetch(`${env.REGIONAL_ORIGIN}/__control/price-reads`);
+    return (await res.json<{ reads: number }>()).reads;
+  },
   /** How often the edge looked up the key with this hash at the origin. */
   async lookups(sha256: string): Promise<number> {
     const res = await fetch(`${env.REGIONAL_ORIGIN}/__control/lookups/${sha256}`);
