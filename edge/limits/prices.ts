@@ -17,7 +17,7 @@ export interface PriceContext extends RequestIds {
 const path = "/internal/prices";
 /** Prices change with a deploy of regional's configuration, not by the second. */
 const freshMs = 60_000;
-/** After a failed read, requests reserve the default amount for this long before the next read is tried. */
+/** After a failed read, the next is tried this much later (meanwhile the last sheet read stands, or the default amount). */
 const retryMs = 5_000;
 const lookupTimeoutMs = 2_000;
 const maxSheetBytes = 1024 * 1024;
@@ -31,9 +31,10 @@ let refreshingSince: number | undefined;
  * Regional's price sheet (`GET /internal/prices`: per model the highest input and output
  * price of any provider serving it), kept in this isolate for a minute. Once that minute is
  * up, one request reads it again while the others go on with the sheet they had, so an
- * isolate makes one read a minute however many requests find it expired. Null when it cannot
- * be read: budgets in money then reserve the configured default per request, and the request
- * goes on.
+ * isolate makes one read a minute however many requests find it expired. When a read fails,
+ * the last sheet read stays in use (prices change with regional's configuration, rarely);
+ * null when none was ever read: budgets in money then reserve the configured default per
+ * request. Either way the request goes on.
  */
 export async function currentPrices(context: PriceContext): Promise<PriceSheet | null> {
   const now = Date.now();
@@ -46,8 +47,8 @@ export async function currentPrices(context: PriceContext): Promise<PriceSheet |
     return sheet;
   } catch (error) {
     log("warn", "could not read the price sheet", context, { error: errorText(error) });
-    cached = { sheet: null, until: Date.now() + retryMs };
-    return null;
+    cached = { sheet: cached?.sheet ?? null, until: Date.now() + retryMs };
+    return cached.sheet;
   } finally {
     refreshingSince = undefined;
   }

@@ -59,13 +59,22 @@ async function settledChat(key: string, body: Record<string, unknown> = {}, head
   return new Response(text, res);
 }
 
+/** Where the clock was last moved to expire the isolate's price sheet (each test starts it from the real time again). */
+let sheetExpiredAt = 0;
+
+/** Moves the clock a minute past the last time this did (or now): the price sheet any earlier test read has expired. */
+function expireThePriceSheet(): void {
+  sheetExpiredAt = Math.max(Date.now(), sheetExpiredAt) + 61_000;
+  vi.setSystemTime(sheetExpiredAt);
+}
+
 describe("spend budgets at the edge", () => {
   it("reads the price sheet again once a minute per isolate, however many requests find it expired", async () => {
     const { key } = await createKey({ budgets: [budget({ unit: "usd", limit: 1_000 })] });
     expect((await settledChat(key)).status).toBe(200);
     const before = await fakeOrigin.priceReads();
 
-    vi.setSystemTime(Date.now() + 61_000);
+    expireThePriceSheet();
     const responses = await Promise.all(Array.from({ length: 20 }, () => edgeFetchWith({}, "/v1/chat/completions", chat(), key)));
     for (const res of responses) {
       expect(res.status).toBe(200);
@@ -155,6 +164,31 @@ describe("spend budgets at the edge", () => {
     const streamed = await settledChat(key, { stream: true }, { "x-test-cost": "0.5" });
     expect(await streamed.text()).not.toContain("x-breakwater-cost-usd");
     expect(await usedIn(record, spend)).toBe(123 + 15_000 + 500_000);
+  });
+
+  it("keeps pricing by the last sheet it read while the sheet cannot be read again", async () => {
+    const spend = budget({ unit: "usd", limit: 10 });
+    const { key, record } = await createKey({ budgets: [spend] });
+    expect((await settledChat(key)).status).toBe(200);
+
+    await fakeOrigin.failPriceReads(true);
+    try {
+      expireThePriceSheet();
+      const before = await usedIn(record, spend);
+      const reads = await fakeOrigin.priceReads();
+      const id = crypto.randomUUID();
+      const pending = edgeFetchWith({}, "/v1/chat/completions", chat({}, { "x-test-hold-headers": id }), key);
+      await fakeOrigin.arrived(id);
+      // It tried, and failed; the reservation is still the priced one, not the default 10,000.
+      expect(await fakeOrigin.priceReads()).toBe(reads + 1);
+      expect((await usedIn(record, spend)) - before).toBe(reservedMicros);
+      await fakeOrigin.release(id);
+      const res = await pending;
+      await res.text();
+      await res.settled();
+    } finally {
+      await fakeOrigin.failPriceReads(false);
+    }
   });
 
   it("reserves the default amount for a model the price sheet does not know", async () => {

@@ -32,8 +32,9 @@ const calls = new Map<string, number>();
 const incidents: unknown[] = [];
 /** How often the edge read `/internal/status` here. */
 let statusReads = 0;
-/** How often the edge read `/internal/prices` here. */
+/** How often the edge read `/internal/prices` here, and whether it is answered 503 for now. */
 let priceReads = 0;
+let pricesFail = false;
 
 /** A point where a request waits until the test releases it, named by an id from the test. */
 interface Gate {
@@ -159,6 +160,12 @@ const routes: Record<string, Route> = {
     json(res, 200, { reads: priceReads });
   },
 
+  /** Makes the price sheet answer 503 (`{"fail": true}`) or 200 again. */
+  "__control/prices-fail": async (req, res) => {
+    pricesFail = (JSON.parse((await readAll(req)).toString()) as { fail: boolean }).fail;
+    json(res, 200, { ok: true });
+  },
+
   /** What the edge posted to `/internal/incidents` so far. */
   "__control/incidents": (_req, res) => {
     json(res, 200, { incidents, status_reads: statusReads });
@@ -219,6 +226,7 @@ const routes: Record<string, Route> = {
   "internal/prices": async (req, res) => {
     if (!(await signedByEdge(req, await readAll(req)))) return json(res, 401, { error: { code: "invalid_signature" } });
     priceReads += 1;
+    if (pricesFail) return json(res, 503, { error: { code: "unavailable" } });
     json(res, 200, { models: { m: { input: 1_000, output: 2_000 } } });
   },
 

@@ -125,6 +125,11 @@ export const fakeOrigin = {
     const res = await fetch(`${env.REGIONAL_ORIGIN}/__control/price-reads`);
     return (await res.json<{ reads: number }>()).reads;
   },
+  /** Makes the origin's price sheet answer 503 (true) or its prices again (false). */
+  async failPriceReads(fail: boolean): Promise<void> {
+    const res = await fetch(`${env.REGIONAL_ORIGIN}/__control/prices-fail`, { method: "POST", body: JSON.stringify({ fail }) });
+    await res.body?.cancel();
+  },
   /** How often the edge looked up the key with this hash at the origin. */
   async lookups(sha256: string): Promise<number> {
     const res = await fetch(`${env.REGIONAL_ORIGIN}/__control/lookups/${sha256}`);
