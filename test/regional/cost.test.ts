@@ -1,9 +1,8 @@
-import type { ServerResponse } from "node:http";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { ChatCompletion, Usage } from "../../shared/contract/chat.ts";
 import { createMockProvider } from "../../regional/providers/mock/index.ts";
 import { createOpenAiProvider } from "../../regional/providers/openai/index.ts";
-import { contentChunk, startFakeUpstream, type FakeUpstream, type RecordedRequest } from "../support/fake-upstream.ts";
+import { startFakeUpstream, wordStream, type FakeUpstream } from "../support/fake-upstream.ts";
 import type { Provider } from "../../regional/providers/types.ts";
 import { createTestApp, postJson, type TestApp } from "../support/regional-app.ts";
 
@@ -167,19 +166,7 @@ describe("a stream continued on another target", () => {
   let beta: FakeUpstream;
   let continuing: TestApp;
 
-  /** Streams `full` word by word (after a prefill, only the rest), breaking after `cutAfter` words if set. */
-  const words = (cutAfter?: number) => (request: RecordedRequest, response: ServerResponse) => {
-    const last = (JSON.parse(request.body) as { messages: { role: string; content: string }[] }).messages.at(-1);
-    const rest = last?.role === "assistant" && full.startsWith(last.content) ? full.slice(last.content.length) : full;
-    const pieces = rest.split(/(?<=\s)/).filter(Boolean);
-    response.writeHead(200, { "content-type": "text/event-stream" });
-    pieces.forEach((piece, index) => {
-      if (cutAfter !== undefined && index >= cutAfter) return;
-      response.write(contentChunk("m", piece, cutAfter === undefined && index === pieces.length - 1 ? "stop" : null));
-    });
-    if (cutAfter !== undefined) setTimeout(() => response.destroy(), 30);
-    else response.end("data: [DONE]\n\n");
-  };
+  const words = (cutAfter?: number) => wordStream(full, cutAfter);
 
   beforeAll(async () => {
     [alpha, beta] = [await startFakeUpstream(words(2)), await startFakeUpstream(words())];

@@ -1,7 +1,6 @@
-import type { ServerResponse } from "node:http";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import { createOpenAiProvider } from "../../regional/providers/openai/index.ts";
-import { contentChunk, startFakeUpstream, type FakeUpstream, type RecordedRequest } from "../support/fake-upstream.ts";
+import { startFakeUpstream, wordStream, type FakeUpstream, type RecordedRequest } from "../support/fake-upstream.ts";
 import { createTestApp, postJson, sseDataOf, type TestApp } from "../support/regional-app.ts";
 
 /**
@@ -20,21 +19,7 @@ interface Message {
 }
 const bodyOf = (request: RecordedRequest) => JSON.parse(request.body) as { messages: Message[] };
 
-/** Streams `full` word by word (after a prefill, only the rest), breaking after `cutAfter` words if set. */
-function words(cutAfter?: number) {
-  return (request: RecordedRequest, response: ServerResponse) => {
-    const last = bodyOf(request).messages.at(-1);
-    const rest = last?.role === "assistant" && full.startsWith(last.content) ? full.slice(last.content.length) : full;
-    const pieces = rest.split(/(?<=\s)/).filter(Boolean);
-    response.writeHead(200, { "content-type": "text/event-stream" });
-    pieces.forEach((piece, index) => {
-      if (cutAfter !== undefined && index >= cutAfter) return;
-      response.write(contentChunk("m", piece, cutAfter === undefined && index === pieces.length - 1 ? "stop" : null));
-    });
-    if (cutAfter !== undefined) setTimeout(() => response.destroy(), 30);
-    else response.end("data: [DONE]\n\n");
-  };
-}
+const words = (cutAfter?: number) => wordStream(full, cutAfter);
 
 const toolCallChunk = `data: ${JSON.stringify({ id: "c", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta: { tool_calls: [{ index: 0, id: "call_1", type: "function", function: { name: "lookup", arguments: '{"q":' } }] }, finish_reason: null }] })}\n\n`;
 

@@ -65,3 +65,22 @@ export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve
 export function contentChunk(model: string, content: string, finish: string | null = null): string {
   return `data: ${JSON.stringify({ id: "chatcmpl-up", object: "chat.completion.chunk", created: 1, model, choices: [{ index: 0, delta: { content }, finish_reason: finish }] })}\n\n`;
 }
+
+/**
+ * An upstream that streams `full` word by word — after an assistant prefill that `full` starts
+ * with, only the rest (a continuation) — and, with `cutAfter`, breaks off after that many words.
+ */
+export function wordStream(full: string, cutAfter?: number): UpstreamHandler {
+  return (request: RecordedRequest, response: ServerResponse) => {
+    const last = (JSON.parse(request.body) as { messages: { role: string; content: string }[] }).messages.at(-1);
+    const rest = last?.role === "assistant" && full.startsWith(last.content) ? full.slice(last.content.length) : full;
+    const pieces = rest.split(/(?<=\s)/).filter(Boolean);
+    response.writeHead(200, { "content-type": "text/event-stream" });
+    pieces.forEach((piece, index) => {
+      if (cutAfter !== undefined && index >= cutAfter) return;
+      response.write(contentChunk("m", piece, cutAfter === undefined && index === pieces.length - 1 ? "stop" : null));
+    });
+    if (cutAfter !== undefined) setTimeout(() => response.destroy(), 30);
+    else response.end("data: [DONE]\n\n");
+  };
+}
