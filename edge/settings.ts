@@ -162,7 +162,7 @@ function integer(name: string, value: string | undefined, fallback: number | und
 }
 
 /** `TRACE_SAMPLE_RATIO`: a share from 0 to 1; unset, 1 (every trace the edge starts is sampled). */
-export function traceSampleRatio(value: string | undefined): number {
+function traceSampleRatio(value: string | undefined): number {
   if (value === undefined || value === "") return 1;
   const ratio = Number(value);
   if (!Number.isFinite(ratio) || ratio < 0 || ratio > 1)

@@ -1,12 +1,13 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../context.ts";
-import { traceSampleRatio } from "../settings.ts";
+import type { Env } from "../env.ts";
+import { settingsOf } from "../settings.ts";
 import { traceOf } from "../trace.ts";
 
-/** `TRACE_SAMPLE_RATIO`, read before the settings are (which then stop at a bad one): a bad one keeps every trace meanwhile. */
-function sampleRatio(value: string | undefined): number {
+/** `TRACE_SAMPLE_RATIO` from the settings; while a bad setting stops them (the request's 500 follows), every trace is kept. */
+function sampleRatio(env: Env): number {
   try {
-    return traceSampleRatio(value);
+    return settingsOf(env).traceSampleRatio;
   } catch {
     return 1;
   }
@@ -19,7 +20,7 @@ function sampleRatio(value: string | undefined): number {
  */
 export const traceContext = (): MiddlewareHandler<AppEnv> =>
   async function traceContext(c, next) {
-    const trace = traceOf(c.req.header("traceparent"), c.req.header("tracestate"), sampleRatio(c.env.TRACE_SAMPLE_RATIO));
+    const trace = traceOf(c.req.header("traceparent"), c.req.header("tracestate"), sampleRatio(c.env));
     c.set("trace", trace);
     c.set("traceId", trace.traceId);
     await next();
