@@ -7,7 +7,7 @@ import { databaseUnavailable } from "./connection-errors.ts";
 import { parseLsn, type Lsn } from "./lsn.ts";
 import { noReads, type ReadCounts } from "./read-counts.ts";
 import { openPool, type PoolOptions } from "./node.ts";
-import { poolStatsOf, type NodePool } from "./pool-stats.ts";
+import { nodePools, type NodePool } from "./pool-stats.ts";
 import { fixedPassword, type PasswordSource } from "./password.ts";
 import { createReplicaSet, type NodeHealth, type ReplicaHealth, type ReplicaSet } from "./replicas.ts";
 import { openTenantLsns, type TenantLsns } from "./tenant-lsns.ts";
@@ -271,10 +271,7 @@ async function openEmbedded(dataDir: string, tracer: Tracer | undefined): Promis
     redis: () => null,
     checkHealth: async () => health(),
     readCounts: () => ({ ...counts }),
-    pools: () => {
-      const stats = poolStatsOf(write);
-      return stats ? [{ node: "primary", ...stats }] : [];
-    },
+    pools: () => nodePools([["primary", write]]),
     async close(timeoutS = 5) {
       await write.end({ timeout: timeoutS });
       await embedded.stop();

@@ -21,7 +21,15 @@ export interface PoolStats {
 export type NodePool = PoolStats & { node: string };
 
 /** The pool's stats, or undefined when the driver has not been patched to tell them (another postgres.js version). */
-export function poolStatsOf(sql: postgres.Sql): PoolStats | undefined {
+function poolStatsOf(sql: postgres.Sql): PoolStats | undefined {
   const read = (sql as unknown as { poolStats?: () => PoolStats }).poolStats;
   return typeof read === "function" ? read() : undefined;
+}
+
+/** Each named pool's stats, leaving out those the driver cannot tell. */
+export function nodePools(pools: ReadonlyArray<readonly [node: string, sql: postgres.Sql]>): NodePool[] {
+  return pools.flatMap(([node, sql]) => {
+    const stats = poolStatsOf(sql);
+    return stats ? [{ node, ...stats }] : [];
+  });
 }

@@ -1,5 +1,5 @@
 import type { Tracer } from "@opentelemetry/api";
-import { poolStatsOf, type NodePool } from "./pool-stats.ts";
+import { nodePools, type NodePool } from "./pool-stats.ts";
 import type postgres from "postgres";
 import type { Logger } from "../logger.ts";
 import { formatLsn, type Lsn } from "./lsn.ts";
@@ -234,12 +234,7 @@ export function createReplicaSet(options: ReplicaSetOptions): ReplicaSet {
     },
     primaryDown: () => primary.up === false,
     check,
-    pools() {
-      return [primary, ...replicas].flatMap((each) => {
-        const stats = poolStatsOf(each.pool);
-        return stats ? [{ node: each.label, ...stats }] : [];
-      });
-    },
+    pools: () => nodePools([primary, ...replicas].map((each) => [each.label, each.pool] as const)),
     health() {
       return {
         primary: view(primary),
